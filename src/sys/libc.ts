@@ -1,0 +1,123 @@
+// The one FFI module: every libc symbol bunc calls is declared here, and every
+// raw call goes through `check`, which turns -1 into a SyscallError.
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { errnoName } from "./errno";
+
+const { i32, i64, u64, ptr: P, cstring } = FFIType;
+
+/** The libc soname for this process: glibc's libc.so.6, or musl's libc.musl-<arch>.so.1. */
+export function libcSoname(arch: string = process.arch, isMusl: boolean = detectMusl()): string {
+  if (!isMusl) return "libc.so.6";
+  const muslArch = ({ x64: "x86_64", arm64: "aarch64", arm: "armhf", ia32: "i386" } as Record<string, string>)[arch] ?? arch;
+  return `libc.musl-${muslArch}.so.1`;
+}
+
+/** musl when the process's own interpreter is musl's loader (what the running binary links). */
+export function detectMusl(exists: (p: string) => boolean = existsSync): boolean {
+  const report = (process as any).report?.getReport?.();
+  if (report?.header?.glibcVersionRuntime) return false;
+  const arch = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
+  return exists(`/lib/ld-musl-${arch}.so.1`) && !exists("/lib64/ld-linux-x86-64.so.2") && !exists("/lib/ld-linux-aarch64.so.1");
+}
+
+const lib = dlopen(libcSoname(), {
+  __errno_location: { args: [], returns: P },
+  syscall: { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 },
+  mount: { args: [P, P, P, u64, P], returns: i32 },
+  umount2: { args: [P, i32], returns: i32 },
+  chdir: { args: [P], returns: i32 },
+  fchdir: { args: [i32], returns: i32 },
+  chroot: { args: [P], returns: i32 },
+  sethostname: { args: [P, u64], returns: i32 },
+  setdomainname: { args: [P, u64], returns: i32 },
+  unshare: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
+  mknod: { args: [P, u64, u64], returns: i32 },
+  open: { args: [P, i32, u64], returns: i32 },
+  openat: { args: [i32, P, i32, u64], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  read: { args: [i32, P, u64], returns: i64 },
+  write: { args: [i32, P, u64], returns: i64 },
+  dup2: { args: [i32, i32], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  setresuid: { args: [u64, u64, u64], returns: i32 },
+  setresgid: { args: [u64, u64, u64], returns: i32 },
+  setgroups: { args: [u64, P], returns: i32 },
+  prlimit: { args: [i32, i32, P, P], returns: i32 },
+  umask: { args: [u64], returns: u64 },
+  kill: { args: [i32, i32], returns: i32 },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, P], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  mkfifo: { args: [P, u64], returns: i32 },
+  execve: { args: [P, P, P], returns: i32 },
+  getpid: { args: [], returns: i32 },
+  sendmsg: { args: [i32, P, i32], returns: i64 },
+  recvmsg: { args: [i32, P, i32], returns: i64 },
+  ioctl: { args: [i32, u64, P], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
+});
+
+export const libc = lib.symbols;
+export { cstring };
+
+export function errno(): number {
+  return read.i32(libc.__errno_location() as Pointer, 0);
+}
+
+/** One error class for every failed syscall: which call, errno and its name, and the path involved. */
+export class SyscallError extends Error {
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    readonly path?: string,
+  ) {
+    super(`${syscall}${path ? ` ${path}` : ""}: ${errnoName(errno)}`);
+    this.name = "SyscallError";
+  }
+  get code(): string {
+    return errnoName(this.errno);
+  }
+}
+
+const trace = process.env.BUNC_TRACE_SYSCALLS === "1";
+
+/** Raise a SyscallError when a libc call returned a negative value; read errno first. */
+export function check<T extends number | bigint>(name: string, rc: T, path?: string): T {
+  if (trace) process.stderr.write(`[bunc syscall] ${name}${path ? ` ${path}` : ""} = ${rc}\n`);
+  if (rc < 0) throw new SyscallError(name, errno(), path);
+  return rc;
+}
+
+const encoder = new TextEncoder();
+/** NUL-terminated bytes for a C string argument (keep the buffer referenced until the call returns). */
+export function cstr(s: string): Uint8Array {
+  return encoder.encode(s + "\0");
+}
+
+export function cptr(s: string | null | undefined): Pointer | null {
+  return s == null ? null : ptr(cstr(s));
+}
+
+/** argv/envp: an array of pointers plus a trailing NULL; returns the array and the buffers it points to. */
+export function cstrArray(items: string[]): { array: BigUint64Array; keep: Uint8Array[] } {
+  const keep = items.map(cstr);
+  const array = new BigUint64Array(keep.length + 1);
+  keep.forEach((b, i) => (array[i] = BigInt(ptr(b))));
+  return { array, keep };
+}
+
+export const SYS = {
+  x64: { pivot_root: 155, capget: 125, capset: 126, openat2: 437, close_range: 436, seccomp: 317, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, memfd_create: 319, clone3: 435 },
+  arm64: { pivot_root: 41, capget: 90, capset: 91, openat2: 437, close_range: 436, seccomp: 277, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, memfd_create: 279, clone3: 435 },
+}[process.arch as "x64" | "arm64"] ?? (() => { throw new Error(`bunc: unsupported architecture ${process.arch}`); })();
+
+export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[]): bigint {
+  const a = [0, 1, 2, 3, 4, 5].map((i) => {
+    const v = args[i];
+    return v == null ? 0n : BigInt(v as number);
+  });
+  return libc.syscall(nr, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!) as bigint;
+}
