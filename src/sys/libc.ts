@@ -58,6 +58,22 @@ const lib = dlopen(libcSoname(), {
   recvmsg: { args: [i32, P, i32], returns: i64 },
   ioctl: { args: [i32, u64, P], returns: i32 },
   isatty: { args: [i32], returns: i32 },
+  flock: { args: [i32, i32], returns: i32 },
+  statvfs: { args: [P, P], returns: i32 },
+  getuid: { args: [], returns: i32 },
+  mkdirat: { args: [i32, P, u64], returns: i32 },
+  symlinkat: { args: [P, i32, P], returns: i32 },
+  linkat: { args: [i32, P, i32, P, i32], returns: i32 },
+  mknodat: { args: [i32, P, u64, u64], returns: i32 },
+  unlinkat: { args: [i32, P, i32], returns: i32 },
+  fchownat: { args: [i32, P, u64, u64, i32], returns: i32 },
+  fchmodat: { args: [i32, P, u64, i32], returns: i32 },
+  utimensat: { args: [i32, P, P, i32], returns: i32 },
+  fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
+  lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  connect: { args: [i32, P, i32], returns: i32 },
+  readlinkat: { args: [i32, P, P, u64], returns: i64 },
 });
 
 export const libc = lib.symbols;

@@ -3,6 +3,7 @@
 // namespace logic is unit-tested without root.
 import { ptr } from "bun:ffi";
 import { check, cptr, cstr, libc, SYS, syscall, SyscallError, errno } from "./libc";
+import { openInRoot } from "../linux/path";
 
 export interface Syscalls {
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void;
@@ -18,6 +19,11 @@ export interface Syscalls {
   prctl(option: number, a2?: number | bigint, a3?: number | bigint, a4?: number | bigint, a5?: number | bigint): number;
   umask(mask: number): number;
   kill(pid: number, signal: number): void;
+  /** An O_PATH fd of `relative` resolved by the kernel inside the directory `rootFd`. */
+  openInRoot(rootFd: number, relative: string): number;
+  close(fd: number): void;
+  /** Mount flags (MS_*) of the mount at `path`, for remounts that must keep locked flags. */
+  mountFlags(path: string): bigint;
 }
 
 export class LinuxSyscalls implements Syscalls {
@@ -62,5 +68,21 @@ export class LinuxSyscalls implements Syscalls {
   }
   kill(pid: number, signal: number): void {
     check("kill", libc.kill(pid, signal), String(pid));
+  }
+  openInRoot(rootFd: number, relative: string): number {
+    return openInRoot(rootFd, relative);
+  }
+  close(fd: number): void {
+    libc.close(fd);
+  }
+  mountFlags(path: string): bigint {
+    const buf = new BigUint64Array(14);
+    check("statvfs", libc.statvfs(ptr(cstr(path)), ptr(buf)), path);
+    const st = buf[9]!; // f_flag
+    // ST_* match MS_* except ST_RELATIME (4096) and ST_NOSYMFOLLOW (8192).
+    let ms = st & 0b1111_1111_1111n & ~4096n & ~8192n & ~32n;
+    if (st & 4096n) ms |= 1n << 21n;
+    if (st & 8192n) ms |= 256n;
+    return ms & (1n | 2n | 4n | 8n | 1024n | 2048n | (1n << 21n) | 256n);
   }
 }

@@ -1,0 +1,2 @@
+export { createBundle, mergeEnv, type BundleOptions } from "./bundle";
+export { unpackRootfs, UnpackError, DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, type UnpackOptions, type UnpackResult } from "./unpack";

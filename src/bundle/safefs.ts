@@ -1,0 +1,200 @@
+// Kernel-enforced confinement for writing an untrusted archive: every path is resolved with
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) against one fd of the target directory, so
+// `..`, absolute symlinks and symlinked parents all stay inside it. Entries are then created with
+// *at calls on the parent fd using a single path component, which never follows a symlink.
+import { ptr } from "bun:ffi";
+import { closeSync, writeSync } from "node:fs";
+import { check, cstr, libc, SYS, syscall, SyscallError, errno } from "../sys/libc";
+
+const O_WRONLY = 0o1, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000, O_PATH = 0o10000000;
+const O_DIRECTORY = process.arch === "arm64" ? 0o40000 : 0o200000;
+const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
+const RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
+const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+const UTIME_OMIT = (1n << 30n) - 2n;
+const S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFBLK = 0o060000;
+const ENOENT = 2, ENOTDIR = 20, EEXIST = 17, EISDIR = 21, ELOOP = 40;
+
+export type NodeKind = "fifo" | "char" | "block";
+
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major), mi = BigInt(minor);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+/** A directory that untrusted relative paths ("a/b/c", already split on "/") are confined to. */
+export class RootDir {
+  readonly fd: number;
+  private readonly how = new BigUint64Array(3);
+
+  constructor(readonly path: string) {
+    this.fd = check("open", libc.openat(AT_FDCWD, ptr(cstr(path)), O_PATH | O_DIRECTORY | O_CLOEXEC, 0n), path);
+  }
+
+  close(): void {
+    libc.close(this.fd);
+  }
+
+  /** openat2 inside the root; returns -errno instead of throwing so callers can react to ENOENT. */
+  private tryOpen(rel: string, flags: number): number {
+    this.how[0] = BigInt(flags | O_CLOEXEC);
+    this.how[1] = 0n;
+    this.how[2] = BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    const name = cstr(rel === "" ? "." : rel);
+    const fd = Number(syscall(SYS.openat2, this.fd, ptr(name), ptr(this.how), 24));
+    return fd < 0 ? -errno() : fd;
+  }
+
+  /**
+   * An O_PATH fd of directory `parts`, creating missing directories (mode 0755) on the way. A dangling
+   * symlink on the way (`lib -> usr/lib` before usr/lib exists) is followed inside the root and its
+   * target created, as the kernel would resolve it.
+   */
+  openDir(parts: string[], hops = 0): number {
+    const rel = parts.join("/");
+    const fd = this.tryOpen(rel, O_PATH | O_DIRECTORY);
+    if (fd >= 0) return fd;
+    if (fd !== -ENOENT || parts.length === 0) throw new SyscallError("openat2", -fd, rel);
+    const parent = this.openDir(parts.slice(0, -1), hops);
+    try {
+      const base = cstr(parts.at(-1)!);
+      if (libc.mkdirat(parent, ptr(base), 0o755n) < 0) {
+        if (errno() !== EEXIST) throw new SyscallError("mkdirat", errno(), rel);
+        const link = this.readlink(parent, base);
+        if (link === undefined) throw new SyscallError("openat2", ENOTDIR, rel);
+        if (++hops > 40) throw new SyscallError("openat2", ELOOP, rel);
+        const next = (link.startsWith("/") ? [] : parts.slice(0, -1)).concat(link.split("/").filter((p) => p && p !== "."));
+        return this.openDir(next, hops);
+      }
+    } finally {
+      libc.close(parent);
+    }
+    return this.openDir(parts, hops);
+  }
+
+  private readlink(dirfd: number, base: Uint8Array): string | undefined {
+    const buf = new Uint8Array(4096);
+    const n = Number(libc.readlinkat(dirfd, ptr(base), ptr(buf), BigInt(buf.length)));
+    return n < 0 ? undefined : new TextDecoder().decode(buf.subarray(0, n));
+  }
+
+  /** Run `fn` with the parent dir fd and the last component of `parts`. */
+  private at<T>(parts: string[], fn: (dirfd: number, base: Uint8Array, name: string) => T): T {
+    const dirfd = this.openDir(parts.slice(0, -1));
+    try {
+      return fn(dirfd, cstr(parts.at(-1)!), parts.join("/"));
+    } finally {
+      libc.close(dirfd);
+    }
+  }
+
+  /** Remove whatever non-directory (or empty directory) sits at `base` so it can be replaced. */
+  private replace(dirfd: number, base: Uint8Array, name: string, create: () => number, call: string): void {
+    if (create() >= 0) return;
+    if (errno() !== EEXIST) throw new SyscallError(call, errno(), name);
+    if (libc.unlinkat(dirfd, ptr(base), 0) < 0) {
+      if (errno() !== EISDIR) throw new SyscallError("unlinkat", errno(), name);
+      check("rmdir", libc.unlinkat(dirfd, ptr(base), AT_REMOVEDIR), name);
+    }
+    check(call, create(), name);
+  }
+
+  /** mkdir, keeping an existing real directory (not a symlink to one). */
+  mkdir(parts: string[], mode: number): void {
+    this.at(parts, (dirfd, base, name) => {
+      if (libc.mkdirat(dirfd, ptr(base), BigInt(mode)) === 0) return;
+      if (errno() !== EEXIST) throw new SyscallError("mkdirat", errno(), name);
+      const fd = libc.openat(dirfd, ptr(base), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0n);
+      if (fd >= 0) return void libc.close(fd);
+      this.replace(dirfd, base, name, () => libc.mkdirat(dirfd, ptr(base), BigInt(mode)), "mkdirat");
+    });
+  }
+
+  /** Create a regular file (replacing what was there) and write `chunks` into it. */
+  writeFile(parts: string[], chunks: Uint8Array[]): void {
+    this.at(parts, (dirfd, base, name) => {
+      let fd = -1;
+      const create = () => (fd = libc.openat(dirfd, ptr(base), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600n));
+      this.replace(dirfd, base, name, create, "openat");
+      try {
+        for (const c of chunks) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+
+  symlink(parts: string[], target: string): void {
+    const t = cstr(target);
+    this.at(parts, (dirfd, base, name) => this.replace(dirfd, base, name, () => libc.symlinkat(ptr(t), dirfd, ptr(base)), "symlinkat"));
+  }
+
+  /** Hard link to `targetParts`, itself resolved inside the root (never following its last symlink). */
+  link(parts: string[], targetParts: string[]): void {
+    const rel = targetParts.join("/");
+    const tfd = this.tryOpen(rel, O_PATH | O_NOFOLLOW);
+    if (tfd < 0) throw new SyscallError("openat2", -tfd, rel);
+    // linkat through the fd's /proc entry works without CAP_DAC_READ_SEARCH (unlike AT_EMPTY_PATH)
+    const src = cstr(`/proc/self/fd/${tfd}`);
+    try {
+      this.at(parts, (dirfd, base, name) =>
+        this.replace(dirfd, base, name, () => libc.linkat(AT_FDCWD, ptr(src), dirfd, ptr(base), AT_SYMLINK_FOLLOW), "linkat"));
+    } finally {
+      libc.close(tfd);
+    }
+  }
+
+  mknod(parts: string[], kind: NodeKind, mode: number, major = 0, minor = 0): void {
+    const type = { fifo: S_IFIFO, char: S_IFCHR, block: S_IFBLK }[kind];
+    const dev = kind === "fifo" ? 0n : makedev(major, minor);
+    this.at(parts, (dirfd, base, name) =>
+      this.replace(dirfd, base, name, () => libc.mknodat(dirfd, ptr(base), BigInt(type | (mode & 0o777)), dev), "mknodat"));
+  }
+
+  /** Owner, then mode (chown clears setuid/setgid), then mtime, then xattrs; never follows a last symlink. */
+  setAttrs(parts: string[], a: Attrs): boolean {
+    if (a.isDir) return this.setDirAttrs(parts, a);
+    return this.at(parts, (dirfd, base, name) => {
+      if (a.uid !== undefined) check("fchownat", libc.fchownat(dirfd, ptr(base), BigInt(a.uid), BigInt(a.gid!), AT_SYMLINK_NOFOLLOW), name);
+      if (!a.isSymlink) check("fchmodat", libc.fchmodat(dirfd, ptr(base), BigInt(a.mode), 0), name);
+      check("utimensat", libc.utimensat(dirfd, ptr(base), ptr(times(a.mtime)), AT_SYMLINK_NOFOLLOW), name);
+      if (a.xattrs) {
+        const path = `/proc/self/fd/${dirfd}/${parts.at(-1)}`; // lsetxattr: the last component is not followed
+        for (const [k, v] of a.xattrs) check("lsetxattr", libc.lsetxattr(ptr(cstr(path)), ptr(cstr(k)), ptr(v), BigInt(v.length), 0), name);
+      }
+      return true;
+    });
+  }
+
+  /** A directory may have been replaced by a later entry: use an O_NOFOLLOW fd, false when gone. */
+  private setDirAttrs(parts: string[], a: Attrs): boolean {
+    const rel = parts.join("/");
+    const fd = this.tryOpen(rel, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    if (fd === -ENOTDIR || fd === -ELOOP || fd === -ENOENT) return false;
+    if (fd < 0) throw new SyscallError("openat2", -fd, rel);
+    const proc = cstr(`/proc/self/fd/${fd}`), procDot = cstr(`/proc/self/fd/${fd}/.`);
+    try {
+      if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(cstr("")), BigInt(a.uid), BigInt(a.gid!), AT_EMPTY_PATH), rel);
+      check("chmod", libc.fchmodat(AT_FDCWD, ptr(proc), BigInt(a.mode), 0), rel);
+      for (const [k, v] of a.xattrs ?? []) check("setxattr", libc.lsetxattr(ptr(procDot), ptr(cstr(k)), ptr(v), BigInt(v.length), 0), rel);
+      check("utimensat", libc.utimensat(AT_FDCWD, ptr(proc), ptr(times(a.mtime)), 0), rel);
+      return true;
+    } finally {
+      libc.close(fd);
+    }
+  }
+}
+
+export interface Attrs {
+  mode: number;
+  mtime: { sec: number; nsec: number };
+  uid?: number;
+  gid?: number;
+  isDir?: boolean;
+  isSymlink?: boolean;
+  xattrs?: [string, Uint8Array][];
+}
+
+function times(m: { sec: number; nsec: number }): BigInt64Array {
+  return new BigInt64Array([0n, UTIME_OMIT, BigInt(m.sec), BigInt(m.nsec)]);
+}

@@ -1,0 +1,218 @@
+// Unpack an untrusted rootfs tarball (gzip or plain tar, detected by magic bytes) into a directory,
+// matching GNU tar's extraction: modes incl. setuid/setgid/sticky, owners (as root), mtimes, links,
+// device nodes (as root), FIFOs and xattrs. All writes go through RootDir (openat2 confinement).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import * as tar from "tar-stream";
+import { SyscallError } from "../sys/libc";
+import { progressBar } from "./progress";
+import { RootDir, type Attrs } from "./safefs";
+
+export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3; // uncompressed archive size
+export const DEFAULT_MAX_ENTRIES = 1_000_000;
+
+export interface UnpackOptions {
+  /** Empty a non-empty target first instead of refusing it. */
+  force?: boolean;
+  /** Largest uncompressed archive accepted, in bytes. */
+  maxBytes?: number;
+  maxEntries?: number;
+  /** Progress bar on stderr; default: only when stderr is a TTY and the archive is large. */
+  progress?: boolean;
+  /** Called once per distinct warning (skipped devices, stripped leading "/", ...). */
+  onWarning?: (message: string) => void;
+}
+
+export interface UnpackResult {
+  entries: number;
+  bytes: number;
+  warnings: string[];
+}
+
+export class UnpackError extends Error {
+  override name = "UnpackError";
+}
+
+/** Unpack `input` (a path or the archive bytes) into `target`, removing partial output on failure. */
+export async function unpackRootfs(input: string | Uint8Array, target: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+  const label = typeof input === "string" ? input : "archive";
+  const created = prepareTarget(target, !!opts.force, label);
+  let root: RootDir | undefined;
+  try {
+    const data = typeof input === "string" ? readFileSync(input) : input;
+    const archive = decompress(data, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+    root = new RootDir(target);
+    return await extract(archive, root, opts);
+  } catch (e) {
+    root?.close();
+    root = undefined;
+    removeOutput(target, created);
+    const reason = e instanceof UnpackError || e instanceof SyscallError ? e.message : `corrupt archive: ${(e as Error).message}`;
+    throw new UnpackError(`cannot unpack ${label}: ${reason}`, { cause: e });
+  } finally {
+    root?.close();
+  }
+}
+
+/** Returns whether the target was created (so cleanup removes it rather than its contents). */
+function prepareTarget(target: string, force: boolean, label: string): boolean {
+  if (!existsSync(target)) {
+    mkdirSync(target, { recursive: true, mode: 0o755 });
+    return true;
+  }
+  if (!statSync(target).isDirectory()) throw new UnpackError(`cannot unpack ${label}: ${target} is not a directory`);
+  if (readdirSync(target).length > 0) {
+    if (!force) throw new UnpackError(`cannot unpack ${label}: ${target} is not empty (use --force to replace it)`);
+    removeOutput(target, false);
+  }
+  return false;
+}
+
+function removeOutput(target: string, created: boolean): void {
+  if (created) return rmSync(target, { recursive: true, force: true });
+  for (const e of readdirSync(target)) rmSync(join(target, e), { recursive: true, force: true });
+}
+
+const DEFLATE_MAX_RATIO = 1032; // deflate cannot expand input by more than this
+
+function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
+  const gzip = data[0] === 0x1f && data[1] === 0x8b;
+  let archive = data;
+  if (gzip) {
+    try {
+      // Bun.gunzipSync is fastest but unbounded: use it only when the output cannot exceed the limit.
+      archive = data.length * DEFLATE_MAX_RATIO <= maxBytes ? Bun.gunzipSync(data as Uint8Array<ArrayBuffer>) : gunzipSync(data, { maxOutputLength: maxBytes + 1 });
+    } catch (e) {
+      if ((e as any)?.code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(maxBytes);
+      throw new UnpackError("truncated or corrupt gzip data");
+    }
+  }
+  if (archive.length > maxBytes) throw tooLarge(maxBytes);
+  const magic = new TextDecoder().decode(archive.subarray(257, 262));
+  if (archive.length < 512 || magic !== "ustar") throw new UnpackError(gzip ? "gzip data is not a tar archive" : "not a gzip or tar archive (unknown magic bytes)");
+  return archive;
+}
+
+const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
+
+async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions): Promise<UnpackResult> {
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    if (warnings.includes(m)) return;
+    warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  const asRoot = process.geteuid?.() === 0;
+  let chown = asRoot;
+  const dirs = new Map<string, Attrs>();
+  const bar = progressBar(archive.length, opts.progress);
+  let entries = 0, bytes = 0;
+
+  const parser = tar.extract();
+  parser.end(archive);
+  for await (const entry of parser) {
+    const h = entry.header;
+    const chunks: Uint8Array[] = [];
+    for await (const c of entry) chunks.push(c as Uint8Array);
+    if (++entries > maxEntries) throw new UnpackError(`archive has more than ${maxEntries} entries`);
+    bytes += h.size ?? 0;
+    bar.update((h as { byteOffset?: number }).byteOffset ?? 0, entries); // set by tar-stream, not in its types
+
+    const parts = splitName(h.name, warn);
+    if (!parts || (parts.length === 0 && h.type !== "directory")) continue;
+    const attrs = attrsOf(h, chown);
+    switch (h.type) {
+      case "file":
+      case "contiguous-file":
+        root.writeFile(parts, chunks);
+        break;
+      case "directory":
+        if (parts.length) root.mkdir(parts, 0o755);
+        dirs.set(parts.join("/"), { ...attrs, isDir: true }); // applied last: later entries write into it
+        continue;
+      case "symlink":
+        root.symlink(parts, h.linkname ?? "");
+        attrs.isSymlink = true;
+        break;
+      case "link": {
+        const target = splitName(h.linkname ?? "", warn);
+        if (!target?.length) continue;
+        root.link(parts, target);
+        continue; // a hard link shares the target's inode and attributes
+      }
+      case "fifo":
+      case "character-device":
+      case "block-device": {
+        const kind = h.type === "fifo" ? "fifo" : h.type === "character-device" ? "char" : "block";
+        if (kind !== "fifo" && !asRoot) {
+          warn(`skipped device nodes (not root), e.g. ${h.name}`);
+          continue;
+        }
+        try {
+          root.mknod(parts, kind, attrs.mode, h.devmajor, h.devminor);
+        } catch (e) {
+          if (!(e instanceof SyscallError && e.code === "EPERM" && kind !== "fifo")) throw e;
+          warn(`skipped device nodes (not permitted), e.g. ${h.name}`);
+          continue;
+        }
+        break;
+      }
+      default:
+        warn(`skipped unsupported entry type ${h.type}: ${h.name}`);
+        continue;
+    }
+    try {
+      root.setAttrs(parts, attrs);
+    } catch (e) {
+      // inside a user namespace an unmapped owner cannot be applied: keep going without owners
+      if (!(chown && e instanceof SyscallError && e.syscall === "fchownat" && (e.code === "EINVAL" || e.code === "EPERM"))) throw e;
+      warn(`cannot apply owners (${e.code}); extracting without them`);
+      chown = false;
+      delete attrs.uid;
+      root.setAttrs(parts, attrs);
+    }
+  }
+  // Deepest directories first, so a parent made read-only does not block its children.
+  const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+  for (const d of order) {
+    const a = dirs.get(d)!;
+    if (!chown) delete a.uid;
+    if (!root.setAttrs(d ? d.split("/") : [], a)) warn(`directory ${d} was replaced by a later entry`);
+  }
+  bar.done();
+  return { entries, bytes, warnings };
+}
+
+const depth = (p: string) => (p ? p.split("/").length : 0);
+
+/** Archive name -> path components inside the root; null (skipped) when it contains "..". */
+function splitName(name: string, warn: (m: string) => void): string[] | null {
+  if (name.startsWith("/")) warn("removing leading '/' from member names");
+  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) {
+    warn(`skipped member name containing '..': ${name}`);
+    return null;
+  }
+  return parts;
+}
+
+function attrsOf(h: tar.Header, chown: boolean): Attrs {
+  const pax = (h.pax ?? {}) as Record<string, string>;
+  const a: Attrs = { mode: (h.mode ?? 0o644) & 0o7777, mtime: paxTime(pax.mtime) ?? { sec: Math.floor((h.mtime?.getTime() ?? 0) / 1000), nsec: 0 } };
+  if (chown) {
+    a.uid = pax.uid !== undefined ? Number(pax.uid) : h.uid ?? 0;
+    a.gid = pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0;
+  }
+  const xattrs = Object.entries(pax).filter(([k]) => k.startsWith("SCHILY.xattr."));
+  if (xattrs.length) a.xattrs = xattrs.map(([k, v]) => [k.slice("SCHILY.xattr.".length), new TextEncoder().encode(v)]);
+  return a;
+}
+
+/** PAX times are decimal seconds with an optional fraction ("1725622440.123456789"). */
+function paxTime(v: string | undefined): { sec: number; nsec: number } | undefined {
+  const m = v?.match(/^(-?\d+)(?:\.(\d{1,9}))?/);
+  if (!m) return undefined;
+  return { sec: Number(m[1]), nsec: Number((m[2] ?? "").padEnd(9, "0")) };
+}

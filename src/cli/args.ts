@@ -1,0 +1,17 @@
+// Argument fragments shared by commands, spelled as runc spells them.
+export const idArg = { id: { type: "positional", description: "container id", required: true } } as const;
+export const bundleArg = { bundle: { type: "string", alias: "b", description: "path to the bundle directory (default: current directory)" } } as const;
+export const pidFileArg = { "pid-file": { type: "string", description: "write the init's PID to this file" } } as const;
+export const consoleSocketArg = { "console-socket": { type: "string", description: "unix socket that receives the pty master" } } as const;
+export const createArgs = {
+  ...bundleArg, ...pidFileArg, ...consoleSocketArg,
+  "no-pivot": { type: "boolean", description: "do not use pivot_root (for ramfs roots)" },
+  "no-new-keyring": { type: "boolean", description: "do not create a new session keyring" },
+  "preserve-fds": { type: "string", description: "pass N extra fds (3..3+N-1) to the container", default: "0" },
+} as const;
+
+export function preserveFds(v: string | undefined): number {
+  const n = Number(v ?? 0);
+  if (!Number.isInteger(n) || n < 0) throw new (require("../runtime/errors").BuncError)(`invalid --preserve-fds "${v}"`);
+  return n;
+}

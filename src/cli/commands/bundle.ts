@@ -1,0 +1,46 @@
+// bunc bundle <tarball> <dir>: unpack a rootfs tarball into <dir>/rootfs and write <dir>/config.json.
+import { defineCommand } from "citty";
+import { createBundle } from "../../bundle";
+
+export default defineCommand({
+  meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)" },
+  args: {
+    tarball: { type: "positional", description: "rootfs tarball", required: true },
+    dir: { type: "positional", description: "bundle directory to create", required: true },
+    rootless: { type: "boolean", description: "write a config.json for a rootless container" },
+    force: { type: "boolean", description: "replace an existing bundle in <dir>" },
+    hostname: { type: "string", description: "container hostname" },
+    cwd: { type: "string", description: "working directory of the process" },
+    env: { type: "string", alias: "e", description: "KEY=VALUE for the process environment (repeatable)" },
+    tty: { type: "boolean", description: "allocate a terminal for the process" },
+  },
+  async run({ args, rawArgs }) {
+    const sep = rawArgs.indexOf("--");
+    try {
+      const { warnings } = await createBundle(args.tarball, args.dir, {
+        rootless: args.rootless,
+        force: args.force,
+        hostname: args.hostname,
+        cwd: args.cwd,
+        terminal: args.tty,
+        env: repeated(sep < 0 ? rawArgs : rawArgs.slice(0, sep), ["--env", "-e"]),
+        args: sep < 0 || sep === rawArgs.length - 1 ? undefined : rawArgs.slice(sep + 1),
+      });
+      for (const w of warnings) process.stderr.write(`bunc bundle: warning: ${w}\n`);
+    } catch (e) {
+      process.stderr.write(`bunc bundle: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  },
+});
+
+/** citty keeps only the last value of a repeated flag; collect every `--env X`, `--env=X`, `-e X`. */
+function repeated(argv: string[], names: string[]): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (names.includes(a) && i + 1 < argv.length) out.push(argv[++i]!);
+    else for (const n of names) if (a.startsWith(n + "=")) out.push(a.slice(n.length + 1));
+  }
+  return out.length ? out : undefined;
+}

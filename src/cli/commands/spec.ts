@@ -1,0 +1,22 @@
+import { defineCommand } from "citty";
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defaultSpec } from "../../spec/default";
+import { BuncError } from "../../runtime/errors";
+
+export default defineCommand({
+  meta: { name: "spec", description: "write a default config.json into the bundle" },
+  args: {
+    bundle: { type: "string", alias: "b", description: "bundle directory (default: current directory)" },
+    rootless: { type: "boolean", description: "a spec for a rootless container (user namespace)" },
+  },
+  run({ args }) {
+    const file = join(resolve(args.bundle ?? "."), "config.json");
+    if (existsSync(file)) throw new BuncError(`${file} exists: remove it first`);
+    try {
+      writeFileSync(file, JSON.stringify(defaultSpec({ rootless: args.rootless }), null, "\t") + "\n", { flag: "wx" });
+    } catch (e: any) {
+      throw new BuncError(`cannot write ${file}: ${e.code ?? e.message}`);
+    }
+  },
+});

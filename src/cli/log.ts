@@ -1,0 +1,48 @@
+// Logging for the CLI: errors and warnings to stderr, and to --log in runc's format
+// (JSON lines {"level","msg","time"} with --log-format json) so engines can report them.
+// consola is loaded only when something is printed to a terminal-facing stream.
+import { appendFileSync } from "node:fs";
+
+export interface LogSettings { file?: string; format: "text" | "json"; debug: boolean }
+let settings: LogSettings = { format: "text", debug: false };
+
+export function configureLog(s: LogSettings): void {
+  settings = s;
+}
+
+function toFile(level: string, msg: string): void {
+  if (!settings.file) return;
+  const time = new Date().toISOString();
+  const line = settings.format === "json"
+    ? JSON.stringify({ level, msg, time }) + "\n"
+    : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+  try {
+    appendFileSync(settings.file, line);
+  } catch {}
+}
+
+async function toStderr(level: "error" | "warn" | "debug", msg: string): Promise<void> {
+  // With --log-format json the engine reads the log file; stderr stays plain.
+  if (settings.format === "json" || !process.stderr.isTTY) {
+    process.stderr.write(`bunc: ${level === "error" ? "" : level + ": "}${msg}\n`);
+    return;
+  }
+  const { createConsola } = await import("consola/basic");
+  createConsola({ level: settings.debug ? 4 : 3 })[level](msg);
+}
+
+export async function logError(msg: string): Promise<void> {
+  toFile("error", msg);
+  await toStderr("error", msg);
+}
+
+export function logWarn(msg: string): void {
+  toFile("warning", msg);
+  void toStderr("warn", msg);
+}
+
+export function logDebug(msg: string): void {
+  if (!settings.debug) return;
+  toFile("debug", msg);
+  void toStderr("debug", msg);
+}

@@ -1,0 +1,320 @@
+// One CgroupManager per container: its directory in every mounted hierarchy, and the
+// operations the lifecycle needs (create, limits, membership, freeze, kill, stats, delete).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join, posix } from "node:path";
+import { detectLayout, parseProcCgroup, procKey, type CgroupLayout, type Hierarchy } from "./layout";
+import type { LinuxResources } from "./schema";
+import { CgroupError, hasFile, readCgroupFile, tryRead, writeCgroupFile, type Warn } from "./files";
+import * as v1 from "./v1";
+import * as v2 from "./v2";
+import { applyDevicesV1 } from "./devices";
+import { setDevicesV2 } from "./bpf";
+import { collectStats, type Stats } from "./stats";
+
+export interface ManagerOptions {
+  /** Hierarchies to use; default: detected from /proc/self/mountinfo. */
+  layout?: CgroupLayout;
+  /** A fake cgroup2 mount point (a directory laid out like cgroup2), used instead of the host's. */
+  root?: string;
+  /** Contents of /proc/self/cgroup, for relative cgroupsPath (default: read it). */
+  selfCgroup?: string;
+  warn?: Warn;
+}
+
+interface Member { h: Hierarchy; dir: string }
+
+const sleep = (ms: number) => Bun.sleepSync(ms);
+const isSet = (o: object | undefined) => !!o && Object.values(o).some((x) => x !== undefined && x !== null);
+const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
+
+export class CgroupManager {
+  /** True when create() found no write access as a non-root user: limits are skipped. */
+  skipped = false;
+
+  private constructor(
+    readonly layout: CgroupLayout,
+    private readonly members: Member[],
+    private readonly warn: Warn,
+  ) {}
+
+  static forContainer(id: string, cgroupsPath: string | undefined, opts: ManagerOptions = {}): CgroupManager {
+    const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
+    const path = cgroupsPath || `/bunc/${id}`;
+    if (path.split("/").includes("..")) throw new CgroupError(`linux.cgroupsPath: "${path}" must not contain ".."`, "linux.cgroupsPath");
+    const absolute = path.startsWith("/");
+    const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
+    const members = layout.hierarchies.map((h) => {
+      if (absolute) return { h, dir: posix.join(h.mountPoint, path) };
+      // Relative: under our own cgroup, seen from this mount's root (as runc does).
+      const own = self[procKey(h)] ?? "/";
+      const rel = posix.relative(h.root, own).startsWith("..") ? own : posix.relative(h.root, own);
+      return { h, dir: posix.join(h.mountPoint, rel, path) };
+    });
+    return new CgroupManager(layout, members, opts.warn ?? ((m) => process.stderr.write(`bunc: warning: ${m}\n`)));
+  }
+
+  /** Re-open a container's cgroups from the paths() saved at create time. */
+  static fromPaths(paths: Record<string, string>, opts: ManagerOptions = {}): CgroupManager {
+    const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
+    const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
+    return new CgroupManager(layout, members, opts.warn ?? ((m) => process.stderr.write(`bunc: warning: ${m}\n`)));
+  }
+
+  /** Hierarchy key ("" for cgroup2, else each v1 controller, e.g. "memory", "name=systemd") -> directory. */
+  paths(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const { h, dir } of this.members) {
+      if (h.version === 2) out[""] = dir;
+      else for (const c of h.controllers) out[c] = dir;
+    }
+    return out;
+  }
+
+  /**
+   * mkdir the cgroup in every hierarchy. An existing leaf with processes is an error unless
+   * `join`. Returns false (after a warning) when a non-root user has no write access.
+   */
+  create(opts: { join?: boolean } = {}): boolean {
+    for (const m of this.members) {
+      if (existsSync(m.dir) && !opts.join && this.procsOf(m.dir).length)
+        throw new CgroupError(`linux.cgroupsPath: cgroup ${m.dir} already exists and has processes`, "linux.cgroupsPath");
+    }
+    for (const m of this.members) {
+      try {
+        this.mkdirs(m);
+      } catch (e: any) {
+        if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
+          this.warn(`cgroups: no write access to ${m.dir} (${e.code}), resource limits are skipped (rootless)`);
+          this.skipped = true;
+          return false;
+        }
+        throw new CgroupError(`cannot create cgroup ${m.dir}: ${e?.code ?? e}`, "linux.cgroupsPath", e?.code);
+      }
+    }
+    return true;
+  }
+
+  private mkdirs({ h, dir }: Member): void {
+    const rel = posix.relative(h.mountPoint, dir).split("/").filter(Boolean);
+    let cur = h.mountPoint;
+    for (const part of rel) {
+      const parent = cur;
+      if (h.version === 2) enableControllers(parent);
+      cur = join(cur, part);
+      if (existsSync(cur)) continue;
+      mkdirSync(cur);
+      // A new v1 cpuset cgroup starts with no CPUs/nodes; no task can join until they are copied.
+      if (h.controllers.includes("cpuset")) {
+        for (const f of ["cpuset.cpus", "cpuset.mems"])
+          if (!tryRead(cur, f)?.trim()) writeCgroupFile(cur, f, readCgroupFile(parent, f).trim(), "linux.resources.cpu");
+      }
+    }
+  }
+
+  /** Where a controller's files are for this container, or an error naming the setting. */
+  private locate(ctrl: string): { dir: string; version: 1 | 2 } | undefined {
+    const h = this.layout.controllers[ctrl];
+    const m = h && this.members.find((x) => x.h === h);
+    return m && { dir: m.dir, version: h!.version };
+  }
+
+  private need(ctrl: string, setting: string): { dir: string; version: 1 | 2 } {
+    const loc = this.locate(ctrl);
+    if (!loc) throw new CgroupError(`${setting}: the ${ctrl} cgroup controller is not available on this host`, setting);
+    return loc;
+  }
+
+  private unifiedDir(): string | undefined {
+    return this.members.find((m) => m.h.version === 2)?.dir;
+  }
+
+  /** Write the limits. Returns false when create() skipped cgroups (rootless). */
+  apply(r: LinuxResources): boolean {
+    if (this.skipped) {
+      if (isSet(r)) this.warn("cgroups: linux.resources ignored (no write access to the cgroup tree)");
+      return false;
+    }
+    const warn = this.warn;
+    if (isSet(r.memory)) {
+      const { dir, version } = this.need("memory", "linux.resources.memory");
+      version === 1 ? v1.memoryV1(dir, r.memory!, warn) : v2.memoryV2(dir, r.memory!, warn);
+    }
+    const c = r.cpu;
+    if (c && isSet({ ...c, cpus: undefined, mems: undefined })) {
+      const { dir, version } = this.need("cpu", "linux.resources.cpu");
+      version === 1 ? v1.cpuV1(dir, c) : v2.cpuV2(dir, c);
+    }
+    if (c?.cpus || c?.mems) {
+      const { dir, version } = this.need("cpuset", c.cpus ? "linux.resources.cpu.cpus" : "linux.resources.cpu.mems");
+      version === 1 ? v1.cpusetV1(dir, c) : v2.cpusetV2(dir, c);
+    }
+    if (r.pids?.limit) v1.pidsLimit(this.need("pids", "linux.resources.pids").dir, r.pids.limit);
+    if (isSet(r.blockIO)) {
+      const loc = this.locate("blkio") ?? this.need("io", "linux.resources.blockIO");
+      loc.version === 1 ? v1.blkioV1(loc.dir, r.blockIO!) : v2.ioV2(loc.dir, r.blockIO!, warn);
+    }
+    if (r.hugepageLimits?.length) {
+      const { dir, version } = this.need("hugetlb", "linux.resources.hugepageLimits");
+      v1.hugetlb(dir, r.hugepageLimits, version);
+    }
+    if (r.network?.classID !== undefined) v1.netClsV1(this.need("net_cls", "linux.resources.network.classID").dir, r.network.classID);
+    if (r.network?.priorities?.length) v1.netPrioV1(this.need("net_prio", "linux.resources.network.priorities").dir, r.network.priorities);
+    if (r.rdma && Object.keys(r.rdma).length) v1.rdma(this.need("rdma", "linux.resources.rdma").dir, r.rdma);
+    if (r.devices) {
+      const loc = this.locate("devices");
+      if (loc?.version === 1) applyDevicesV1(loc.dir, r.devices);
+      else {
+        const dir = this.unifiedDir();
+        if (!dir) throw new CgroupError("linux.resources.devices: no devices cgroup and no cgroup v2 hierarchy", "linux.resources.devices");
+        setDevicesV2(dir, r.devices);
+      }
+    }
+    if (r.unified && Object.keys(r.unified).length) {
+      const dir = this.unifiedDir();
+      if (!dir) throw new CgroupError("linux.resources.unified: this host has no cgroup v2 hierarchy", "linux.resources.unified");
+      v2.unifiedV2(dir, r.unified, this.layout.unified!.controllers);
+    }
+    return true;
+  }
+
+  /** Move a process into the container's cgroup in every hierarchy. */
+  addProcess(pid: number): void {
+    if (this.skipped) return;
+    for (const { dir } of this.members) writeCgroupFile(dir, "cgroup.procs", pid, `cgroup ${dir}`);
+  }
+
+  private procsOf(dir: string): number[] {
+    const out: number[] = [];
+    const walk = (d: string) => {
+      const text = tryRead(d, "cgroup.procs");
+      if (text === undefined) return;
+      for (const l of text.split("\n")) if (l.trim()) out.push(Number(l));
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    };
+    walk(dir);
+    return out;
+  }
+
+  /** The primary directory for membership: the unified one when present, else the freezer's, else any. */
+  private primary(): string | undefined {
+    return this.unifiedDir() ?? this.locate("freezer")?.dir ?? this.members[0]?.dir;
+  }
+
+  /** Every process in the cgroup, including nested cgroups. */
+  pids(): number[] {
+    const dir = this.primary();
+    return dir ? [...new Set(this.procsOf(dir))].sort((a, b) => a - b) : [];
+  }
+
+  private freezer(): { dir: string; version: 1 | 2 } {
+    const loc = this.locate("freezer");
+    if (loc?.version === 1) return loc;
+    const dir = this.unifiedDir();
+    if (dir && hasFile(dir, "cgroup.freeze")) return { dir, version: 2 };
+    throw new CgroupError("pause: no freezer cgroup and no cgroup.freeze on this host", "freezer");
+  }
+
+  private setFrozen(frozen: boolean): void {
+    const { dir, version } = this.freezer();
+    const want = version === 1 ? (frozen ? "FROZEN" : "THAWED") : frozen ? "1" : "0";
+    const file = version === 1 ? "freezer.state" : "cgroup.freeze";
+    // v1 can stay in FREEZING while tasks are busy; write again until it settles (runc retries too).
+    for (let i = 0; i < 1000; i++) {
+      if (i % 10 === 0) writeCgroupFile(dir, file, want, frozen ? "pause" : "resume");
+      if (this.isFrozen() === frozen) return;
+      sleep(i < 10 ? 1 : 10);
+    }
+    throw new CgroupError(`${frozen ? "pause" : "resume"}: ${dir} did not reach ${want}`, "freezer", "ETIMEDOUT");
+  }
+
+  freeze(): void {
+    this.setFrozen(true);
+  }
+
+  thaw(): void {
+    this.setFrozen(false);
+  }
+
+  isFrozen(): boolean {
+    const { dir, version } = this.freezer();
+    if (version === 1) return tryRead(dir, "freezer.state")?.trim() === "FROZEN";
+    return /^frozen 1$/m.test(tryRead(dir, "cgroup.events") ?? "");
+  }
+
+  /** Signal every process. SIGKILL uses cgroup.kill when the unified cgroup has it; else freeze, signal, thaw. */
+  killAll(signal: number): void {
+    const udir = this.unifiedDir();
+    if (signal === 9 && udir && hasFile(udir, "cgroup.kill")) {
+      writeCgroupFile(udir, "cgroup.kill", 1, "kill --all");
+      return;
+    }
+    let frozen = false;
+    try {
+      this.freeze();
+      frozen = true;
+    } catch {
+      // No freezer: signal without it (a forking process may escape, as in runc).
+    }
+    try {
+      for (const pid of this.pids()) {
+        try {
+          process.kill(pid, signal);
+        } catch (e: any) {
+          if (e?.code !== "ESRCH") throw e;
+        }
+      }
+    } finally {
+      if (frozen) this.thaw();
+    }
+  }
+
+  stats(): Stats {
+    return collectStats((c) => this.locate(c));
+  }
+
+  /** Remove the cgroup (and any nested ones) everywhere, waiting up to `timeoutMs` for exiting processes. */
+  destroy(timeoutMs = 2000): void {
+    const deadline = Date.now() + timeoutMs;
+    const errors: string[] = [];
+    for (const { h, dir } of this.members) {
+      try {
+        removeTree(dir, deadline);
+        // Drop an empty default "/bunc" parent; busy or shared parents stay.
+        const parent = posix.dirname(dir);
+        if (posix.basename(parent) === "bunc" && parent !== h.mountPoint) try { rmdirSync(parent); } catch {}
+      } catch (e: any) {
+        errors.push(`${dir}: ${e?.code ?? e}`);
+      }
+    }
+    if (errors.length) throw new CgroupError(`cannot remove cgroup: ${errors.join("; ")}`, "delete");
+  }
+}
+
+/** Enable in subtree_control every controller the parent has (best effort, one by one, as runc). */
+function enableControllers(dir: string): void {
+  const avail = tryRead(dir, "cgroup.controllers")?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const on = new Set(tryRead(dir, "cgroup.subtree_control")?.trim().split(/\s+/) ?? []);
+  for (const c of avail) {
+    if (on.has(c)) continue;
+    try {
+      writeCgroupFile(dir, "cgroup.subtree_control", `+${c}`, "cgroup.subtree_control");
+    } catch {
+      // e.g. a threaded or busy parent: the limit write will name what is missing.
+    }
+  }
+}
+
+function removeTree(dir: string, deadline: number): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name), deadline);
+  for (;;) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e: any) {
+      if (e?.code === "ENOENT") return;
+      if (e?.code !== "EBUSY" || Date.now() > deadline) throw e;
+      sleep(10);
+    }
+  }
+}

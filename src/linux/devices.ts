@@ -1,0 +1,71 @@
+// /dev inside the container: the default nodes, their symlinks and linux.devices.
+// In a user namespace mknod is refused, so host nodes are bind-mounted instead.
+import { existsSync, symlinkSync, chownSync, chmodSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Device } from "../spec/schema";
+import { SyscallError } from "../sys/libc";
+import { MS } from "./mount-options";
+import { resolveRelative } from "./path";
+import { withPinned, type MountContext } from "./mounts";
+
+export const DEFAULT_DEVICES: Device[] = [
+  { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/random", major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+export const DEFAULT_SYMLINKS: [string, string][] = [
+  ["/proc/self/fd", "/dev/fd"],
+  ["/proc/self/fd/0", "/dev/stdin"],
+  ["/proc/self/fd/1", "/dev/stdout"],
+  ["/proc/self/fd/2", "/dev/stderr"],
+  ["pts/ptmx", "/dev/ptmx"],
+];
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major), mi = BigInt(minor);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+const S_IF: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
+export function createDevice(ctx: MountContext, d: Device): void {
+  const rel = resolveRelative(ctx.rootfs, d.path);
+  const host = join(ctx.rootfs, rel);
+  mkdirSync(dirname(host), { recursive: true, mode: 0o755 });
+  const existing = lstatSync(host, { throwIfNoEntry: false });
+  if (existing && !existing.isFile() && !existing.isCharacterDevice() && !existing.isBlockDevice() && !existing.isFIFO())
+    throw new Error(`linux.devices: ${d.path} exists and is not a device`);
+  const mode = d.fileMode ?? 0o666;
+  if (!ctx.inUserNs) {
+    if (existing) return; // already a node (e.g. the rootfs ships it): keep it
+    ctx.sys.mknod(host, (S_IF[d.type] ?? 0) | (mode & 0o7777), d.type === "p" ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
+    chmodSync(host, mode & 0o7777); // not subject to umask
+    chownSync(host, d.uid ?? 0, d.gid ?? 0);
+    return;
+  }
+  // User namespace: bind the host's node over an empty file.
+  if (!existsSync(d.path)) throw new Error(`linux.devices: ${d.path}: cannot create device nodes in a user namespace and the host has none to bind`);
+  if (!existing) writeFileSync(host, "", { mode: 0o644 });
+  withPinned(ctx, rel, (t) => ctx.sys.mount(d.path, t, null, MS.BIND, null));
+}
+
+export function setupDev(ctx: MountContext, devices: Device[] = []): void {
+  for (const d of DEFAULT_DEVICES) createDevice(ctx, d);
+  for (const [target, link] of DEFAULT_SYMLINKS) {
+    const host = join(ctx.rootfs, resolveRelative(ctx.rootfs, link));
+    try {
+      symlinkSync(target, host);
+    } catch (e: any) {
+      if (e.code !== "EEXIST") throw new SyscallError("symlink", 0, link);
+    }
+  }
+  if (existsSync("/proc/kcore")) {
+    try { symlinkSync("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
+  }
+  for (const dir of ["/dev/pts", "/dev/shm"]) mkdirSync(join(ctx.rootfs, resolveRelative(ctx.rootfs, dir)), { recursive: true, mode: 0o755 });
+  for (const d of devices) createDevice(ctx, d);
+}

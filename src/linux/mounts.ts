@@ -1,0 +1,172 @@
+// The mounts of config.json, in order, each target resolved inside the rootfs and
+// pinned with an fd so that a symlink swapped in later cannot redirect it.
+import { mkdirSync, statSync, writeFileSync, lstatSync, readFileSync, openSync, closeSync } from "node:fs";
+import { isAbsolute, join, dirname } from "node:path";
+import type { Mount } from "../spec/schema";
+import type { Syscalls } from "../sys/syscalls";
+import { SyscallError } from "../sys/libc";
+import { MS, parseMountOptions } from "./mount-options";
+import { resolveRelative } from "./path";
+
+export interface MountContext {
+  sys: Syscalls;
+  rootfs: string;          // host path of the rootfs (already a mount point)
+  rootFd: number;          // O_PATH fd of rootfs
+  bundle: string;
+  inUserNs: boolean;
+  cgroupNs: boolean;
+}
+
+/** Creates the mount point (dir, or file for a file bind) and returns its path relative to the rootfs. */
+export function prepareMountpoint(rootfs: string, destination: string, asFile: boolean): string {
+  const rel = resolveRelative(rootfs, destination);
+  const host = join(rootfs, rel);
+  const st = lstatSync(host, { throwIfNoEntry: false });
+  if (!st) {
+    mkdirSync(asFile ? dirname(host) : host, { recursive: true, mode: 0o755 });
+    if (asFile) writeFileSync(host, "", { mode: 0o644, flag: "a" });
+  }
+  return rel;
+}
+
+/** Runs fn with a /proc/self/fd path that pins the mount point. */
+export function withPinned<T>(ctx: MountContext, rel: string, fn: (target: string) => T): T {
+  const fd = ctx.sys.openInRoot(ctx.rootFd, rel);
+  try {
+    return fn(`/proc/self/fd/${fd}`);
+  } finally {
+    ctx.sys.close(fd);
+  }
+}
+
+/** Remount with new flags, keeping flags the kernel locks in a user namespace. */
+export function remount(sys: Syscalls, target: string, flags: bigint): void {
+  const base = MS.REMOUNT | MS.BIND | (flags & ~(MS.BIND | MS.REC | MS.REMOUNT));
+  try {
+    sys.mount(null, target, null, base, null);
+  } catch (e) {
+    if (!(e instanceof SyscallError) || e.errno !== 1) throw e;
+    sys.mount(null, target, null, base | sys.mountFlags(target), null);
+  }
+}
+
+export function mountOne(ctx: MountContext, m: Mount): void {
+  const type = m.type ?? "";
+  const o = parseMountOptions(m.options, type);
+  const dest = isAbsolute(m.destination) ? m.destination : "/" + m.destination;
+  if (type === "cgroup" || type === "cgroup2") return mountCgroup(ctx, dest, o.flags, type);
+  if ((type === "proc" || type === "sysfs") && isSymlinkInRoot(ctx.rootfs, dest))
+    throw new Error(`mount ${dest}: a ${type} mount cannot go over a symlink in the rootfs`);
+  if (o.bind) {
+    const source = isAbsolute(m.source ?? "") ? m.source! : join(ctx.bundle, m.source ?? "");
+    let isDir: boolean;
+    try {
+      isDir = statSync(source).isDirectory();
+    } catch (e: any) {
+      throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
+    }
+    const rel = prepareMountpoint(ctx.rootfs, dest, !isDir);
+    withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
+    // A pinned fd points below a mount made on it: pin again to reach the new mount.
+    withPinned(ctx, rel, (target) => {
+      if (o.flags & ~(MS.BIND | MS.REC)) remount(ctx.sys, target, o.flags);
+      for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
+    });
+    return;
+  }
+  const rel = prepareMountpoint(ctx.rootfs, dest, false);
+  let bound = false;
+  withPinned(ctx, rel, (target) => {
+    try {
+      ctx.sys.mount(m.source ?? type, target, type, o.flags, o.data.length ? o.data.join(",") : null);
+    } catch (e) {
+      // Without their own namespace, sysfs and mqueue cannot be mounted in a user
+      // namespace; bind the host's instead, as runc does.
+      const fallback = type === "sysfs" ? "/sys" : type === "mqueue" ? "/dev/mqueue" : undefined;
+      if (!(e instanceof SyscallError) || e.errno !== 1 || !fallback || !ctx.inUserNs) throw e;
+      ctx.sys.mount(fallback, target, null, MS.BIND | MS.REC, null);
+      bound = true;
+    }
+  });
+  if (bound || o.propagation.length)
+    withPinned(ctx, rel, (target) => {
+      if (bound) remount(ctx.sys, target, o.flags);
+      for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
+    });
+}
+
+function isSymlinkInRoot(rootfs: string, dest: string): boolean {
+  // Checks the destination itself and each parent as written, before resolution.
+  const parts = dest.split("/").filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const st = lstatSync(join(rootfs, ...parts.slice(0, i)), { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) return true;
+  }
+  return false;
+}
+
+/** The host's cgroup hierarchies: mount point and the mount options naming its controllers. */
+export function hostCgroupMounts(mountinfo = readFileSync("/proc/self/mountinfo", "utf8")) {
+  const out: { mountpoint: string; fstype: string; options: string }[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (!pre || !post) continue;
+    const [fstype, , superOpts] = post.split(" ");
+    if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
+    const mountpoint = pre.split(" ")[4]!;
+    const options = fstype === "cgroup2" ? "" : superOpts!.split(",").filter((o) => o !== "rw" && o !== "ro").join(",");
+    out.push({ mountpoint, fstype, options });
+  }
+  return out;
+}
+
+/** Own cgroup path per hierarchy (controllers or "" for v2), from /proc/self/cgroup. */
+function ownCgroups(): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").trim().split("\n")) {
+    const [, ctrls, path] = line.match(/^\d+:([^:]*):(.*)$/) ?? [];
+    if (ctrls !== undefined) map.set(ctrls, path!);
+  }
+  return map;
+}
+
+function cgroupPathFor(own: Map<string, string>, options: string[]): string {
+  if (!options.length) return own.get("") ?? "/";
+  const opts = new Set(options);
+  for (const [ctrls, path] of own) if (ctrls && ctrls.split(",").every((c) => opts.has(c))) return path;
+  return "/";
+}
+
+/**
+ * `type: cgroup`: the host's layout mirrored inside the container. With a cgroup
+ * namespace each hierarchy is mounted fresh (its root is the container's cgroup);
+ * without one, the container's own cgroup directories are bind-mounted.
+ */
+function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: string): void {
+  const hosts = hostCgroupMounts().filter((h) => h.mountpoint.startsWith("/sys/fs/cgroup"));
+  const own = ownCgroups();
+  const sub = (h: (typeof hosts)[number]) => h.mountpoint.slice("/sys/fs/cgroup".length);
+  const unifiedOnly = hosts.length === 1 && hosts[0]!.mountpoint === "/sys/fs/cgroup";
+  const flat = flags & ~MS.RDONLY;
+  if (!unifiedOnly) {
+    const rel = prepareMountpoint(ctx.rootfs, dest, false);
+    withPinned(ctx, rel, (t) => ctx.sys.mount("tmpfs", t, "tmpfs", flat, "mode=755"));
+  }
+  for (const h of hosts) {
+    const rel = prepareMountpoint(ctx.rootfs, dest + sub(h), false);
+    withPinned(ctx, rel, (t) => {
+      if (ctx.cgroupNs) {
+        ctx.sys.mount("cgroup", t, h.fstype, flags, h.fstype === "cgroup" ? h.options : null);
+      } else {
+        const path = cgroupPathFor(own, h.fstype === "cgroup2" ? [] : h.options.split(","));
+        ctx.sys.mount(h.mountpoint + path, t, null, MS.BIND | MS.REC, null);
+      }
+    });
+    if (!ctx.cgroupNs) withPinned(ctx, rel, (t) => remount(ctx.sys, t, flags));
+  }
+  if (!unifiedOnly && flags & MS.RDONLY) {
+    const rel = resolveRelative(ctx.rootfs, dest);
+    withPinned(ctx, rel, (t) => remount(ctx.sys, t, flat | MS.RDONLY));
+  }
+  void type;
+}

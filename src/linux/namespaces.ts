@@ -1,0 +1,77 @@
+// Namespaces of config.json: which are created fresh (clone flags), which are joined by
+// path (setns, user first), and the checks that the joined file has the right type.
+import { openSync, closeSync } from "node:fs";
+import { libc } from "../sys/libc";
+import type { Config, NamespaceType } from "../spec/schema";
+import { BuncError } from "../runtime/errors";
+
+export const CLONE_FLAGS: Record<NamespaceType, number> = {
+  mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000,
+  pid: 0x20000000, network: 0x40000000, cgroup: 0x02000000, time: 0x00000080,
+};
+/** The name of each namespace under /proc/<pid>/ns. */
+export const PROC_NS_NAME: Record<NamespaceType, string> = {
+  mount: "mnt", uts: "uts", ipc: "ipc", user: "user", pid: "pid", network: "net", cgroup: "cgroup", time: "time",
+};
+const NS_GET_NSTYPE = 0xb703n;
+
+export interface NamespacePlan {
+  cloneFlags: number;
+  unshareFlags: number;
+  joins: { type: NamespaceType; path: string; nstype: number }[];
+  newUser: boolean;
+  newPid: boolean;
+  has: (t: NamespaceType) => boolean;
+}
+
+export function planNamespaces(config: Config): NamespacePlan {
+  let cloneFlags = 0, unshareFlags = 0;
+  const joins: NamespacePlan["joins"] = [];
+  for (const ns of config.linux.namespaces) {
+    const flag = CLONE_FLAGS[ns.type];
+    if (ns.path) joins.push({ type: ns.type, path: ns.path, nstype: flag });
+    else if (ns.type === "time") unshareFlags |= flag; // clone() has no room for CLONE_NEWTIME
+    else cloneFlags |= flag;
+  }
+  // The user namespace first: joining it grants the capabilities to join the others.
+  joins.sort((a, b) => Number(b.type === "user") - Number(a.type === "user"));
+  const types = new Set(config.linux.namespaces.map((n) => n.type));
+  return {
+    cloneFlags, unshareFlags, joins,
+    newUser: (cloneFlags & CLONE_FLAGS.user) !== 0,
+    newPid: (cloneFlags & CLONE_FLAGS.pid) !== 0,
+    has: (t) => types.has(t),
+  };
+}
+
+/** Opens every namespace to join and checks that its type is the one declared. */
+export function openJoins(plan: NamespacePlan): { fd: number; nstype: number; path: string }[] {
+  const opened: { fd: number; nstype: number; path: string }[] = [];
+  try {
+    for (const j of plan.joins) {
+      let fd: number;
+      try {
+        fd = openSync(j.path, "r");
+      } catch (e: any) {
+        throw new BuncError(`linux.namespaces: cannot open ${j.type} namespace ${j.path}: ${e.code ?? e.message}`);
+      }
+      opened.push({ fd, nstype: j.nstype, path: j.path });
+      const actual = libc.ioctl(fd, NS_GET_NSTYPE, null);
+      if (actual !== j.nstype)
+        throw new BuncError(`linux.namespaces: ${j.path} is not a ${j.type} namespace`);
+    }
+    return opened;
+  } catch (e) {
+    for (const o of opened) closeSync(o.fd);
+    throw e;
+  }
+}
+
+export function idMapText(maps: { containerID: number; hostID: number; size: number }[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+export function timeOffsetsText(offsets: Config["linux"]["timeOffsets"]): string | undefined {
+  if (!offsets) return undefined;
+  return Object.entries(offsets).map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`).join("");
+}

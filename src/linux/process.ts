@@ -1,0 +1,95 @@
+// The container process of config.json: rlimits, user, capabilities, no_new_privs,
+// cwd, umask, environment, and finally execve from the main thread.
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import type { Process } from "../spec/schema";
+import { RLIMIT_TYPES } from "../spec/schema";
+import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { capSets, dropBounding, setAmbient, setCaps } from "./capabilities";
+
+const U64_MAX = (1n << 64n) - 1n;
+const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
+
+export function setRlimits(rlimits: Process["rlimits"] = []): void {
+  for (const r of rlimits) {
+    const buf = new BigUint64Array([toRlim(r.soft), toRlim(r.hard)]);
+    if (libc.prlimit(0, RLIMIT_TYPES.indexOf(r.type), ptr(buf), null) < 0)
+      throw new SyscallError("prlimit", errno(), `${r.type} soft=${r.soft} hard=${r.hard}`);
+  }
+}
+
+export function envValue(env: string[], key: string): string | undefined {
+  for (let i = env.length - 1; i >= 0; i--) if (env[i]!.startsWith(key + "=")) return env[i]!.slice(key.length + 1);
+  return undefined;
+}
+
+/** args[0] as execve will find it: through $PATH of the process environment when it has no slash. */
+export function resolveExecutable(arg0: string, env: string[], cwd: string): string {
+  const isExec = (p: string) => {
+    try {
+      return statSync(p).isFile() && (accessSync(p, constants.X_OK), true);
+    } catch {
+      return false;
+    }
+  };
+  if (arg0.includes("/")) {
+    const p = arg0.startsWith("/") ? arg0 : `${cwd.replace(/\/$/, "")}/${arg0}`;
+    if (!isExec(p)) throw new Error(`exec: "${arg0}": no such executable file`);
+    return p;
+  }
+  const path = envValue(env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const dir of path.split(":")) {
+    const p = `${dir || "."}/${arg0}`;
+    if (isExec(p)) return p;
+  }
+  throw new Error(`exec: "${arg0}": executable file not found in $PATH`);
+}
+
+/** HOME from the container's /etc/passwd when the config does not set it (as runc does). */
+export function withHome(env: string[], uid: number): string[] {
+  if (envValue(env, "HOME") !== undefined) return env;
+  let home = "/";
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && Number(f[2]) === uid) { home = f[5] || "/"; break; }
+    }
+  } catch {}
+  return [...env, `HOME=${home}`];
+}
+
+const PR_SET_KEEPCAPS = 8, PR_SET_NO_NEW_PRIVS = 38;
+
+/** Everything process.* asks for, in runc's order; the caller execs right after. */
+export function applyProcess(p: Process, warn: (m: string) => void): void {
+  setRlimits(p.rlimits);
+  if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+  const caps = capSets(p.capabilities, warn);
+  if (p.capabilities) dropBounding(caps.bounding);
+  const user = p.user ?? { uid: 0, gid: 0 };
+  check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 1n, 0n, 0n, 0n));
+  const gids = new Uint32Array(user.additionalGids ?? []);
+  check("setgroups", libc.setgroups(BigInt(gids.length), gids.length ? ptr(gids) : null));
+  check("setresgid", libc.setresgid(BigInt(user.gid), BigInt(user.gid), BigInt(user.gid)), `gid ${user.gid}`);
+  check("setresuid", libc.setresuid(BigInt(user.uid), BigInt(user.uid), BigInt(user.uid)), `uid ${user.uid}`);
+  check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 0n, 0n, 0n, 0n));
+  if (p.capabilities) {
+    setCaps(caps);
+    setAmbient(caps.ambient);
+  }
+  if (p.noNewPrivileges) check("prctl(PR_SET_NO_NEW_PRIVS)", libc.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
+  if (user.umask !== undefined) libc.umask(BigInt(user.umask));
+  try {
+    process.chdir(p.cwd);
+  } catch (e: any) {
+    throw new Error(`process.cwd: cannot change to ${p.cwd}: ${e.code ?? e.message}`);
+  }
+}
+
+/** Closes (on exec) every fd but stdio and the preserved ones, then replaces this process. */
+export function execProcess(path: string, args: string[], env: string[], preserveFds: number): never {
+  syscall(SYS.close_range, 3 + preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
+  const argv = cstrArray(args), envp = cstrArray(env), file = cstr(path);
+  libc.execve(ptr(file), ptr(argv.array), ptr(envp.array));
+  throw new SyscallError("execve", errno(), path);
+}

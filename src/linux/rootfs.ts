@@ -1,0 +1,114 @@
+// The container's root: propagation, the rootfs bind, pivot_root (or MS_MOVE+chroot),
+// masked and read-only paths, and the final read-only remount of "/".
+import { openSync, closeSync, statSync, writeFileSync } from "node:fs";
+import type { Syscalls } from "../sys/syscalls";
+import { SyscallError } from "../sys/libc";
+import { MS, PROPAGATION } from "./mount-options";
+import { remount } from "./mounts";
+import { openInRoot, resolveRelative } from "./path";
+
+const O_DIRECTORY = 0o200000;
+
+/** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
+export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string): void {
+  sys.mount(null, "/", null, propagation ? PROPAGATION[propagation]! : MS.SLAVE | MS.REC, null);
+  sys.mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
+  // pivot_root refuses a shared new root.
+  sys.mount(null, rootfs, null, MS.PRIVATE, null);
+}
+
+export function pivotRoot(sys: Syscalls, rootfs: string): void {
+  const oldRoot = openSync("/", O_DIRECTORY);
+  try {
+    sys.chdir(rootfs);
+    sys.pivotRoot(".", ".");
+    // The old root is now stacked under "."; detach it without propagating the umount.
+    fchdir(oldRoot);
+    sys.mount(null, ".", null, MS.SLAVE | MS.REC, null);
+    sys.umount2(".", 2 /* MNT_DETACH */);
+    sys.chdir("/");
+  } finally {
+    closeSync(oldRoot);
+  }
+}
+
+function fchdir(fd: number): void {
+  // Lazy import keeps this module free of FFI for unit tests that do not pivot.
+  const { libc, check } = require("../sys/libc") as typeof import("../sys/libc");
+  check("fchdir", libc.fchdir(fd));
+}
+
+/** --no-pivot: move the rootfs over "/" and chroot into it (for ramfs roots). */
+export function moveRoot(sys: Syscalls, rootfs: string): void {
+  sys.chdir(rootfs);
+  sys.mount(rootfs, "/", null, MS.MOVE, null);
+  sys.chroot(".");
+  sys.chdir("/");
+}
+
+/** After pivot: applies the configured propagation to the new "/" (runc does the same). */
+export function applyRootPropagation(sys: Syscalls, propagation?: string): void {
+  if (propagation) sys.mount(null, "/", null, PROPAGATION[propagation]!, null);
+}
+
+function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void): boolean {
+  let rel: string;
+  try {
+    rel = resolveRelative("/", path);
+  } catch {
+    return false;
+  }
+  const rootFd = openSync("/", O_DIRECTORY);
+  let fd: number;
+  try {
+    fd = sys.openInRoot(rootFd, rel);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === 2) return false; // absent: nothing to mask
+    throw e;
+  } finally {
+    closeSync(rootFd);
+  }
+  try {
+    fn(`/proc/self/fd/${fd}`);
+  } finally {
+    sys.close(fd);
+  }
+  return true;
+}
+
+/** maskedPaths: an empty read-only tmpfs over directories, /dev/null over files. */
+export function maskPaths(sys: Syscalls, paths: string[] = []): void {
+  for (const p of paths) {
+    pinInRoot(sys, p, (target) => {
+      if (statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, "size=0");
+      else sys.mount("/dev/null", target, null, MS.BIND, null);
+    });
+  }
+}
+
+/** readonlyPaths: bind each onto itself and remount it read-only. */
+export function readonlyPaths(sys: Syscalls, paths: string[] = []): void {
+  for (const p of paths) {
+    if (!pinInRoot(sys, p, (target) => sys.mount(target, target, null, MS.BIND | MS.REC, null))) continue;
+    // Pinned again: the first fd is below the new bind mount.
+    pinInRoot(sys, p, (target) => remount(sys, target, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
+  }
+}
+
+export function readonlyRoot(sys: Syscalls): void {
+  remount(sys, "/", MS.RDONLY);
+}
+
+/** linux.sysctl through /proc/sys (a key may be written with dots or slashes). */
+export function applySysctl(sysctl: Record<string, string> = {}): void {
+  for (const [key, value] of Object.entries(sysctl)) {
+    const path = "/proc/sys/" + key.replace(/\./g, "/");
+    try {
+      writeFileSync(path, value);
+    } catch (e: any) {
+      throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
+    }
+  }
+}
+
+export { openInRoot };

@@ -1,0 +1,114 @@
+// Loads a compiled filter with seccomp(SECCOMP_SET_MODE_FILTER) and hands a NOTIFY listener
+// fd to the seccomp agent at listenerPath (runtime-spec: SCM_RIGHTS plus the state JSON).
+// The filter binds the calling thread only (unless TSYNC): call it from the main thread
+// right before execve. The kernel needs no_new_privs or CAP_SYS_ADMIN.
+import { ptr } from "bun:ffi";
+import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../../sys/libc";
+import type { BpfInstruction } from "./bpf";
+import { SECCOMP_FLAGS, type SeccompFlagName } from "./schema";
+
+const SECCOMP_SET_MODE_FILTER = 1;
+const SECCOMP_GET_ACTION_AVAIL = 2;
+
+/** Flag names (as the profile's `flags`) or a number -> the seccomp(2) flags word. */
+export function filterFlags(flags: readonly SeccompFlagName[] | number = 0): number {
+  if (typeof flags === "number") return flags;
+  return flags.reduce((acc, f) => acc | SECCOMP_FLAGS[f], 0);
+}
+
+/** struct sock_filter[] in native byte order: u16 code, u8 jt, u8 jf, u32 k. */
+export function encodeProgram(program: readonly BpfInstruction[]): Uint8Array {
+  const buf = new Uint8Array(program.length * 8);
+  const dv = new DataView(buf.buffer);
+  program.forEach((ins, i) => {
+    dv.setUint16(i * 8, ins.code, true);
+    dv.setUint8(i * 8 + 2, ins.jt);
+    dv.setUint8(i * 8 + 3, ins.jf);
+    dv.setUint32(i * 8 + 4, ins.k >>> 0, true);
+  });
+  return buf;
+}
+
+/**
+ * Install the filter on the calling thread. Returns the listener fd when the flags include
+ * NEW_LISTENER (needed for SCMP_ACT_NOTIFY), else null.
+ */
+export function installSeccomp(program: readonly BpfInstruction[], flags: readonly SeccompFlagName[] | number = 0): number | null {
+  let f = filterFlags(flags);
+  // TSYNC with NEW_LISTENER is only allowed when TSYNC reports failure as ESRCH.
+  if (f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC && f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+    f |= SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  const filter = encodeProgram(program);
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
+  const fprog = new BigUint64Array(2);
+  fprog[0] = BigInt(program.length);
+  fprog[1] = BigInt(ptr(filter));
+  const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, f, ptr(fprog));
+  if (rc < 0n) throw new SyscallError("seccomp", errno());
+  // With TSYNC (without ESRCH) a positive result is the id of a thread that could not sync.
+  if (f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC && !(f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER) && rc > 0n)
+    throw new Error(`seccomp: thread ${rc} could not be synchronized (TSYNC)`);
+  void filter; // keep the buffer alive until the kernel copied it
+  return f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER ? Number(rc) : null;
+}
+
+/** Whether the kernel accepts a filter flag: a NULL program gives EFAULT if so, EINVAL if not. */
+export function seccompFlagSupported(flag: number): boolean {
+  const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flag, null);
+  if (rc === 0n) return true; // cannot happen with a NULL program; kept for clarity
+  return rc < 0n && errno() === 14; // EFAULT
+}
+
+/** Whether the kernel knows a SECCOMP_RET_* action. */
+export function seccompActionAvailable(action: number): boolean {
+  const v = new Uint32Array([action >>> 0]);
+  return syscall(SYS.seccomp, SECCOMP_GET_ACTION_AVAIL, 0, ptr(v)) === 0n;
+}
+
+const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+
+/** Connect a SOCK_STREAM unix socket to `path` (open it before pivot_root if it must be sent later). */
+export function connectUnix(path: string): number {
+  const name = cstr(path);
+  if (name.length > 108) throw new Error(`seccomp: listenerPath too long: ${path}`);
+  const addr = new Uint8Array(110); // struct sockaddr_un
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, 2);
+  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (libc.connect(fd, ptr(addr), 2 + name.length) < 0) {
+    const e = new SyscallError("connect", errno(), path);
+    libc.close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Send the seccomp listener fd with the container process state JSON (runtime-spec
+ * "containerProcessState": fds ["seccompFd"], pid, metadata, state) to the agent.
+ * `target` is the listenerPath or an already connected socket fd (left open).
+ */
+export function sendSeccompListener(target: string | number, listenerFd: number, stateJson: string): void {
+  const sock = typeof target === "number" ? target : connectUnix(target);
+  try {
+    const data = new TextEncoder().encode(stateJson);
+    const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+    // cmsghdr { size_t len; int level; int type; int fd; } padded to CMSG_SPACE(4) = 24
+    const control = new Uint8Array(24);
+    const cv = new DataView(control.buffer);
+    cv.setBigUint64(0, 20n, true);
+    cv.setInt32(8, SOL_SOCKET, true);
+    cv.setInt32(12, SCM_RIGHTS, true);
+    cv.setInt32(16, listenerFd, true);
+    // msghdr { name, namelen, iov, iovlen, control, controllen, flags } = 56 bytes
+    const msg = new BigUint64Array(7);
+    msg[2] = BigInt(ptr(iov));
+    msg[3] = 1n;
+    msg[4] = BigInt(ptr(control));
+    msg[5] = 24n;
+    const sent = check("sendmsg", libc.sendmsg(sock, ptr(msg), 0), typeof target === "string" ? target : undefined);
+    if (Number(sent) !== data.length) throw new Error(`seccomp: short write to the seccomp agent (${sent} of ${data.length})`);
+  } finally {
+    if (typeof target === "string") libc.close(sock);
+  }
+}

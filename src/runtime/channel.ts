@@ -1,0 +1,45 @@
+// The sync channel between bunc and a container's init: JSON lines over a socketpair,
+// read and written synchronously (the init has no event loop to spare).
+import { readSync, writeSync } from "node:fs";
+
+export type Message =
+  | { type: "plan"; plan: unknown }
+  | { type: "hooks" }           // init -> parent: run prestart/createRuntime now
+  | { type: "continue" }        // parent -> init
+  | { type: "ready" }           // init is set up and waits on the exec fifo
+  | { type: "error"; message: string };
+
+export class Channel {
+  private buf = "";
+  private decoder = new TextDecoder();
+  constructor(readonly fd: number) {}
+
+  send(m: Message): void {
+    const data = Buffer.from(JSON.stringify(m) + "\n");
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off);
+  }
+
+  /** The next message, or undefined when the other side is gone. */
+  recv(): Message | undefined {
+    const chunk = new Uint8Array(65536);
+    for (;;) {
+      const nl = this.buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        return JSON.parse(line) as Message;
+      }
+      let n: number;
+      try {
+        n = readSync(this.fd, chunk);
+      } catch (e: any) {
+        if (e.code === "EAGAIN" || e.code === "EINTR") continue;
+        if (e.code === "ECONNRESET") return undefined;
+        throw e;
+      }
+      if (n === 0) return undefined;
+      this.buf += this.decoder.decode(chunk.subarray(0, n), { stream: true });
+    }
+  }
+}

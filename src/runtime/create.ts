@@ -1,0 +1,193 @@
+// `create`: validates the bundle, claims the id, starts the init through nsexec and
+// drives it until it waits on the exec fifo. Any failure undoes everything.
+import { closeSync, existsSync, openSync, statSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import { isAbsolute, join, resolve, dirname, basename } from "node:path";
+import { readConfig } from "../spec/parse";
+import type { Config } from "../spec/schema";
+import { check, cstr, libc } from "../sys/libc";
+import { spawnInit } from "../sys/nsexec";
+import { idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
+import { capSets } from "../linux/capabilities";
+import { Channel } from "./channel";
+import { BuncError } from "./errors";
+import { runHooks, runHooksWarn, HookError } from "./hooks";
+import { claimStateDir, Container, FIFO, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
+import type { InitPlan } from "./init";
+import { cgroupsFor, type ContainerCgroups } from "./cgroups";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  warn?: (msg: string) => void;
+}
+
+/** How bunc re-executes itself as a container's init. */
+export function selfCommand(): { argv: string[]; execPath: string } {
+  const compiled = process.argv[1]?.startsWith("/$bunfs/");
+  return compiled
+    ? { execPath: process.execPath, argv: ["bunc"] }
+    : { execPath: process.execPath, argv: [process.execPath, new URL("../cli/main.ts", import.meta.url).pathname] };
+}
+
+export function loadBundle(bundleArg: string | undefined): { bundle: string; config: Config; rootfs: string } {
+  const bundle = resolve(bundleArg ?? ".");
+  if (!existsSync(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
+  const config = readConfig(join(bundle, "config.json"));
+  if (!config.process) throw new BuncError(`invalid ${join(bundle, "config.json")}: process: is required to create a container`);
+  const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
+  let st;
+  try {
+    st = statSync(rootfs);
+  } catch {
+    throw new BuncError(`root.path: rootfs ${rootfs} does not exist`);
+  }
+  if (!st.isDirectory()) throw new BuncError(`root.path: rootfs ${rootfs} is not a directory`);
+  return { bundle, config, rootfs };
+}
+
+/** Systemd socket activation: LISTEN_FDS are passed on like --preserve-fds. */
+function listenFds(): { count: number; env: string[] } {
+  const n = Number(process.env.LISTEN_FDS ?? 0);
+  if (!Number.isInteger(n) || n <= 0) return { count: 0, env: [] };
+  return { count: n, env: [`LISTEN_FDS=${n}`, "LISTEN_PID=1"] };
+}
+
+export function createContainer(o: CreateOptions): Container {
+  const warn = o.warn ?? ((m: string) => process.stderr.write(`bunc: warning: ${m}\n`));
+  const { bundle, config, rootfs } = loadBundle(o.bundle);
+  const p = config.process!;
+  if (p.terminal && !o.consoleSocket)
+    throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
+  capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
+  const ns = planNamespaces(config);
+  const listen = listenFds();
+  const preserveFds = (o.preserveFds ?? 0) + listen.count;
+  const joins = openJoins(ns);
+  const closeJoins = () => joins.forEach((j) => closeSync(j.fd));
+  let dir: string | undefined;
+  let pid = 0;
+  let cgroups: ContainerCgroups | undefined;
+  const sock = new Int32Array(2);
+  let parentFd = -1, childFd = -1, execFd = -1;
+  const container = () => new Container(o.root, dir!, state);
+  const state: StoredState = {
+    ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
+    owner: ownerName(), annotations: config.annotations, config, cgroupsPath: config.linux.cgroupsPath, preserveFds,
+  };
+  try {
+    dir = claimStateDir(o.root, o.id);
+    check("mkfifo", libc.mkfifo(ptr(cstr(join(dir, FIFO))), 0o622n), join(dir, FIFO));
+    cgroups = cgroupsFor(o.id, config, warn);
+    cgroups?.create();
+    check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
+    // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
+    parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
+    childFd = check("fcntl", libc.fcntl(sock[1]!, 1030, BigInt(preserveFds + 10)));
+    closeSync(sock[0]!); closeSync(sock[1]!);
+    const self = selfCommand();
+    execFd = openSync(self.execPath, 0o2000000 /* O_RDONLY|O_CLOEXEC */);
+    const initFd = 3 + preserveFds;
+    const spawned = spawnInit({
+      cloneFlags: ns.cloneFlags, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd,
+      argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
+    });
+    pid = spawned.pid;
+    closeSync(childFd); childFd = -1;
+    closeSync(execFd); execFd = -1;
+    state.pid = pid;
+    state.pidStartTime = readProcStat(pid)?.startTime ?? "";
+    try {
+      if (ns.newUser) writeIdMaps(pid, config);
+      cgroups?.addProcess(pid);
+      cgroups?.apply();
+    } catch (e) {
+      spawned.abort();
+      throw e;
+    }
+    spawned.release();
+    const channel = new Channel(parentFd);
+    const plan: InitPlan = {
+      id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, stateDir: dir, hostPid: pid, preserveFds,
+      ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
+      cgroupNs: ns.has("cgroup"), extraEnv: listen.env,
+    };
+    try {
+      channel.send({ type: "plan", plan });
+    } catch {
+      // The init died before reading its plan; its last words may be on the channel.
+    }
+    for (;;) {
+      const m = channel.recv();
+      if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
+      if (m.type === "error") throw new BuncError(m.message);
+      if (m.type === "hooks") {
+        const hs = container().hookState("creating");
+        runHooks("prestart", config.hooks?.prestart, hs);
+        runHooks("createRuntime", config.hooks?.createRuntime, hs);
+        channel.send({ type: "continue" });
+      }
+      if (m.type === "ready") break;
+    }
+    closeSync(parentFd); parentFd = -1;
+    writeStateAtomically(dir, state);
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    return container();
+  } catch (e: any) {
+    if (pid > 0) {
+      libc.kill(pid, 9);
+      libc.waitpid(pid, null, 0);
+    }
+    if (e instanceof HookError && dir) runHooksWarn("poststop", config.hooks?.poststop, { ...container().hookState("stopped") }, warn);
+    try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
+  } finally {
+    closeJoins();
+    for (const fd of [parentFd, childFd, execFd]) if (fd >= 0) try { closeSync(fd); } catch {}
+  }
+}
+
+function writeIdMaps(pid: number, config: Config): void {
+  const write = (file: string, text: string) => {
+    try {
+      writeFileSync(`/proc/${pid}/${file}`, text);
+    } catch (e: any) {
+      throw new BuncError(`linux.${file === "uid_map" ? "uidMappings" : "gidMappings"}: cannot write ${file}: ${e.code ?? e.message}`);
+    }
+  };
+  if (process.getuid?.() !== 0) write("setgroups", "deny");
+  write("uid_map", idMapText(config.linux.uidMappings ?? []));
+  write("gid_map", idMapText(config.linux.gidMappings ?? []));
+}
+
+function exitDescription(pid: number): string {
+  const st = new Int32Array(1);
+  if (libc.waitpid(pid, ptr(st), 1 /* WNOHANG */) !== pid) return "";
+  const s = st[0]!;
+  return (s & 0x7f) === 0 ? ` (exit status ${(s >> 8) & 0xff})` : ` (killed by signal ${s & 0x7f})`;
+}
+
+/** runc writes the pid file atomically too: engines read it as soon as create returns. */
+export function writePidFile(file: string, pid: number): void {
+  const abs = resolve(file);
+  const tmp = join(dirname(abs), `.${basename(abs)}.tmp`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+function ownerName(): string {
+  const uid = process.getuid?.() ?? 0;
+  try {
+    const line = require("node:fs").readFileSync("/etc/passwd", "utf8").split("\n").find((l: string) => l.split(":")[2] === String(uid));
+    if (line) return line.split(":")[0];
+  } catch {}
+  return String(uid);
+}

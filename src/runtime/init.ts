@@ -1,0 +1,132 @@
+// The container's init, running inside the new namespaces (bunc re-executed by
+// nsexec.c as PID 1). It sets up the rootfs, reports "ready", waits on the exec fifo
+// until `bunc start`, then applies process.* and execs the user's program. Its errors
+// travel to bunc over the sync channel, never to the container's stdio.
+import { openSync, closeSync, writeSync } from "node:fs";
+import type { Config } from "../spec/schema";
+import { LinuxSyscalls } from "../sys/syscalls";
+import { libc } from "../sys/libc";
+import { Channel } from "./channel";
+import { runHooks, type HookState } from "./hooks";
+import { mountOne, type MountContext } from "../linux/mounts";
+import { setupDev } from "../linux/devices";
+import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
+import { applyProcess, execProcess, resolveExecutable, withHome } from "../linux/process";
+
+export interface InitPlan {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  config: Config;
+  noPivot: boolean;
+  stateDir: string;
+  hostPid: number;
+  preserveFds: number;
+  ociVersion: string;
+  inUserNs: boolean;
+  cgroupNs: boolean;
+  extraEnv: string[];
+}
+
+const O_PATH = 0o10000000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
+const PR_SET_DUMPABLE = 4;
+
+export function runInit(fd: number): never {
+  // Nothing in the container may open /proc/<init>/exe (the host binary) while it runs.
+  libc.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
+  const channel = new Channel(fd);
+  let plan: InitPlan | undefined;
+  const warnings: string[] = [];
+  let stage = "setup";
+  try {
+    const first = channel.recv();
+    if (first?.type !== "plan") process.exit(1);
+    plan = first.plan as InitPlan;
+    const { path, args, env } = setup(plan, channel, warnings);
+    stage = "start";
+    channel.send({ type: "ready" });
+    closeSync(fd);
+    const stateFd = waitForStart(plan);
+    void stateFd;
+    const c = plan.config;
+    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "running"));
+    applyProcess(c.process!, (m) => warnings.push(m));
+    execProcess(path, args, env, plan.preserveFds);
+  } catch (e: any) {
+    const message = e?.message ?? String(e);
+    if (stage === "setup") {
+      try { channel.send({ type: "error", message }); } catch {}
+    } else {
+      // After create returned, the container's stderr is the only place left to report.
+      try { writeSync(2, `bunc: ${message}\n`); } catch {}
+    }
+    process.exit(stage === "setup" ? 1 : 127);
+  }
+}
+
+function hookState(plan: InitPlan, status: string): HookState {
+  return { ociVersion: plan.ociVersion, id: plan.id, status, pid: plan.hostPid, bundle: plan.bundle, annotations: plan.config.annotations ?? {} };
+}
+
+let stateDirFd = -1;
+
+function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
+  const sys = new LinuxSyscalls();
+  const c = plan.config;
+  const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
+  // Opened before pivot_root: the fifo is reached through this fd afterwards.
+  stateDirFd = openSync(plan.stateDir, O_DIRECTORY | O_CLOEXEC);
+  if (hasMountNs) {
+    prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
+    const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupNs: plan.cgroupNs };
+    try {
+      for (const [i, m] of c.mounts.entries()) {
+        try {
+          mountOne(ctx, m);
+        } catch (e: any) {
+          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
+        }
+      }
+      const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
+      if (!devIsBound) setupDev(ctx, c.linux.devices);
+    } finally {
+      closeSync(rootFd);
+    }
+  }
+  channel.send({ type: "hooks" });
+  const reply = channel.recv();
+  if (reply?.type !== "continue") process.exit(1);
+  runHooks("createContainer", c.hooks?.createContainer, hookState(plan, "created"));
+  if (hasMountNs) {
+    if (plan.noPivot) moveRoot(sys, plan.rootfs);
+    else pivotRoot(sys, plan.rootfs);
+    applyRootPropagation(sys, c.linux.rootfsPropagation);
+    maskPaths(sys, c.linux.maskedPaths);
+    readonlyPaths(sys, c.linux.readonlyPaths);
+  } else {
+    sys.chroot(plan.rootfs);
+    sys.chdir("/");
+  }
+  applySysctl(c.linux.sysctl);
+  if (c.hostname !== undefined) sys.sethostname(c.hostname);
+  if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+  if (hasMountNs && c.root?.readonly) readonlyRoot(sys);
+  const p = c.process!;
+  const env = withHome([...p.env, ...plan.extraEnv], p.user?.uid ?? 0);
+  const path = resolveExecutable(p.args[0]!, env, p.cwd);
+  void warnings;
+  return { path, args: p.args, env };
+}
+
+/** Blocks until `bunc start` opens the exec fifo for reading. */
+function waitForStart(plan: InitPlan): number {
+  const { libc: l, check, cstr } = require("../sys/libc") as typeof import("../sys/libc");
+  const { ptr } = require("bun:ffi");
+  const fd = check("openat", l.openat(stateDirFd, ptr(cstr("exec.fifo")), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
+  writeSync(fd, "0");
+  closeSync(fd);
+  closeSync(stateDirFd);
+  void plan;
+  return fd;
+}

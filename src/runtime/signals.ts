@@ -1,0 +1,23 @@
+// Signal names and numbers as `kill` accepts them: TERM, SIGTERM or 15.
+import { BuncError } from "./errors";
+
+export const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
+  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21,
+  TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
+};
+
+export function parseSignal(s: string | undefined): number {
+  if (s === undefined || s === "") return SIGNALS.TERM!;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw new BuncError(`invalid signal "${s}"`);
+    return n;
+  }
+  const name = s.toUpperCase().replace(/^SIG/, "");
+  const rt = name.match(/^RTMIN(?:\+(\d+))?$/) ?? name.match(/^RTMAX(?:-(\d+))?$/);
+  if (rt) return name.startsWith("RTMIN") ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[1] ?? 0);
+  const n = SIGNALS[name];
+  if (n === undefined) throw new BuncError(`invalid signal "${s}"`);
+  return n;
+}

@@ -1,0 +1,172 @@
+// Container state on disk: one directory per container under --root, state.json
+// written atomically (tmp + rename). The status is never stored: it is derived from
+// the init process (alive, same start time) and the exec fifo.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { check, libc } from "../sys/libc";
+import type { Config } from "../spec/schema";
+import { BuncError } from "./errors";
+
+export const OCI_VERSION = "1.2.0";
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface StoredState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: tells a reused PID from our init. */
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** The config as it was at create: later edits of config.json have no effect. */
+  config: Config;
+  cgroupsPath?: string;
+  /** Extra fds passed to the container (for exec). */
+  preserveFds?: number;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_+.-]*$/;
+
+export function validateId(id: string | undefined): string {
+  if (!id) throw new BuncError("container id cannot be empty");
+  if (!ID_PATTERN.test(id) || id === "." || id === ".." || id.length > 1024)
+    throw new BuncError(`invalid container id "${id}": use letters, digits and _ + . - (no "/" or "..")`);
+  return id;
+}
+
+export function stateDir(root: string, id: string): string {
+  return join(root, validateId(id));
+}
+
+export const FIFO = "exec.fifo";
+export const STATE_FILE = "state.json";
+
+export function readProcStat(pid: number): { state: string; startTime: string } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return { state: rest[0]!, startTime: rest[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number, startTime: string): boolean {
+  if (pid <= 0) return false;
+  const st = readProcStat(pid);
+  return !!st && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
+}
+
+export class Container {
+  constructor(readonly root: string, readonly dir: string, public state: StoredState) {}
+
+  get id() { return this.state.id; }
+  get pid() { return this.state.pid; }
+
+  /** paused needs the cgroup freezer; set by the cgroups integration. */
+  static pausedCheck: ((c: Container) => boolean) | undefined;
+
+  status(): Status {
+    if (!isAlive(this.state.pid, this.state.pidStartTime)) return "stopped";
+    if (existsSync(join(this.dir, FIFO))) return "created";
+    if (Container.pausedCheck?.(this)) return "paused";
+    return "running";
+  }
+
+  /** The state JSON of `bunc state`: the spec's fields plus runc's rootfs, created and owner. */
+  view() {
+    const status = this.status();
+    const s = this.state;
+    return {
+      ociVersion: s.ociVersion, id: s.id, pid: status === "stopped" ? 0 : s.pid, status, bundle: s.bundle,
+      rootfs: s.rootfs, created: s.created, owner: s.owner, ...(s.annotations && Object.keys(s.annotations).length ? { annotations: s.annotations } : {}),
+    };
+  }
+
+  hookState(status: Status = this.status()) {
+    const s = this.state;
+    return { ociVersion: s.ociVersion, id: s.id, status, pid: status === "stopped" ? undefined : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+  }
+
+  save(): void {
+    writeStateAtomically(this.dir, this.state);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function writeStateAtomically(dir: string, state: StoredState): void {
+  const tmp = join(dir, `.${STATE_FILE}.tmp`);
+  writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+  renameSync(tmp, join(dir, STATE_FILE));
+}
+
+export function ensureRoot(root: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+}
+
+/** Claims the id: mkdir is atomic, so of two creates of one id exactly one wins. */
+export function claimStateDir(root: string, id: string): string {
+  ensureRoot(root);
+  const dir = stateDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e: any) {
+    if (e.code === "EEXIST") throw new BuncError(`container with id "${id}" already exists`);
+    throw new BuncError(`cannot create state directory ${dir}: ${e.code ?? e.message}`);
+  }
+  return dir;
+}
+
+export function loadContainer(root: string, id: string): Container {
+  const dir = stateDir(root, id);
+  let text: string;
+  try {
+    text = readFileSync(join(dir, STATE_FILE), "utf8");
+  } catch (e: any) {
+    if (e.code === "ENOENT" || e.code === "ENOTDIR") throw new BuncError(`container "${id}" does not exist`);
+    throw new BuncError(`cannot read state of "${id}": ${e.code ?? e.message}`);
+  }
+  try {
+    return new Container(root, dir, JSON.parse(text));
+  } catch {
+    throw new BuncError(`state of "${id}" is corrupt: ${join(dir, STATE_FILE)}`);
+  }
+}
+
+export function listContainers(root: string): Container[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: Container[] = [];
+  for (const name of names.sort()) {
+    try {
+      if (statSync(join(root, name)).isDirectory()) out.push(loadContainer(root, name));
+    } catch {
+      // a container being created (no state.json yet) or removed meanwhile
+    }
+  }
+  return out;
+}
+
+/** Serializes commands on one container: an exclusive flock on its state directory. */
+export function lockContainer(root: string, id: string): () => void {
+  const dir = stateDir(root, id);
+  let fd: number;
+  try {
+    fd = openSync(dir, 0o200000 /* O_DIRECTORY */);
+  } catch (e: any) {
+    if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
+    throw e;
+  }
+  check("flock", libc.flock(fd, 2 /* LOCK_EX */), dir);
+  return () => closeSync(fd);
+}

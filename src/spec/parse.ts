@@ -1,0 +1,57 @@
+// Reads and validates config.json; every problem is reported with its JSON path.
+import * as v from "valibot";
+import { readFileSync } from "node:fs";
+import { ConfigSchema, type Config } from "./schema";
+import { BuncError } from "../runtime/errors";
+
+export function formatIssue(issue: v.BaseIssue<unknown>): string {
+  const path = (issue.path ?? [])
+    .map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i ? "." : ""}${String(p.key)}`))
+    .join("");
+  return `${path || "config"}: ${issue.message}`;
+}
+
+export function parseConfig(json: unknown, where = "config.json"): Config {
+  const result = v.safeParse(ConfigSchema, json);
+  if (!result.success) throw new BuncError(`invalid ${where}: ${formatIssue(result.issues[0])}`);
+  return validateSemantics(result.output, where);
+}
+
+/** Rules the schema cannot express on its own. */
+function validateSemantics(c: Config, where: string): Config {
+  const seen = new Set<string>();
+  for (const [i, ns] of c.linux.namespaces.entries()) {
+    if (seen.has(ns.type)) throw new BuncError(`invalid ${where}: linux.namespaces[${i}]: duplicate namespace type "${ns.type}"`);
+    seen.add(ns.type);
+  }
+  const userNs = seen.has("user");
+  if ((c.linux.uidMappings?.length || c.linux.gidMappings?.length) && !userNs)
+    throw new BuncError(`invalid ${where}: linux.uidMappings: id mappings need a user namespace`);
+  const newUserNs = c.linux.namespaces.some((n) => n.type === "user" && !n.path);
+  if (newUserNs && !(c.linux.uidMappings?.length && c.linux.gidMappings?.length))
+    throw new BuncError(`invalid ${where}: linux.uidMappings: a new user namespace needs uidMappings and gidMappings`);
+  if (c.linux.timeOffsets && !seen.has("time"))
+    throw new BuncError(`invalid ${where}: linux.timeOffsets: needs a time namespace`);
+  for (const [key] of Object.entries(c.linux.sysctl ?? {})) {
+    if (key.includes("..") || key.includes("/") && key.split("/").some((p) => p === ".."))
+      throw new BuncError(`invalid ${where}: linux.sysctl: invalid key "${key}"`);
+  }
+  if (c.hostname && !seen.has("uts")) throw new BuncError(`invalid ${where}: hostname: needs a new uts namespace`);
+  return c;
+}
+
+export function readConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e: any) {
+    throw new BuncError(e.code === "ENOENT" ? `config file ${file} not found` : `cannot read ${file}: ${e.code ?? e.message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e: any) {
+    throw new BuncError(`invalid ${file}: not JSON: ${e.message}`);
+  }
+  return parseConfig(json, file);
+}

@@ -1,0 +1,118 @@
+// valibot schemas for config.json (OCI runtime-spec config.md, config-linux.md): the
+// single source of the config types. Unknown properties are ignored (looseObject);
+// invalid values are errors naming the JSON path.
+import * as v from "valibot";
+
+const u32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+const i64 = v.pipe(v.number(), v.integer());
+const absolutePath = v.pipe(v.string(), v.check((s) => s.startsWith("/"), "must be an absolute path"));
+
+export const HookSchema = v.looseObject({
+  path: absolutePath,
+  args: v.optional(v.array(v.string())),
+  env: v.optional(v.array(v.string())),
+  timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "must be greater than zero"))),
+});
+const hookList = v.optional(v.array(HookSchema));
+export const HooksSchema = v.looseObject({
+  prestart: hookList, createRuntime: hookList, createContainer: hookList,
+  startContainer: hookList, poststart: hookList, poststop: hookList,
+});
+
+export const RLIMIT_TYPES = [
+  "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC",
+  "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
+  "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+] as const;
+const u64 = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const ProcessSchema = v.looseObject({
+  terminal: v.optional(v.boolean(), false),
+  consoleSize: v.optional(v.looseObject({ height: u32, width: u32 })),
+  user: v.optional(v.looseObject({
+    uid: v.optional(u32, 0), gid: v.optional(u32, 0), umask: v.optional(u32),
+    additionalGids: v.optional(v.array(u32)),
+  }), { uid: 0, gid: 0 }),
+  args: v.pipe(v.array(v.string()), v.minLength(1, "must name the program to run")),
+  commandLine: v.optional(v.string()),
+  env: v.optional(v.array(v.pipe(v.string(), v.check((s) => s.includes("="), "must be KEY=VALUE"))), []),
+  cwd: v.pipe(absolutePath),
+  capabilities: v.optional(v.looseObject({
+    bounding: v.optional(v.array(v.string())), effective: v.optional(v.array(v.string())),
+    inheritable: v.optional(v.array(v.string())), permitted: v.optional(v.array(v.string())),
+    ambient: v.optional(v.array(v.string())),
+  })),
+  rlimits: v.optional(v.array(v.looseObject({
+    type: v.picklist(RLIMIT_TYPES, (i) => `unknown rlimit ${JSON.stringify(i.input)}`),
+    soft: u64, hard: u64,
+  }))),
+  noNewPrivileges: v.optional(v.boolean(), false),
+  apparmorProfile: v.optional(v.string()),
+  oomScoreAdj: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-1000), v.maxValue(1000))),
+  selinuxLabel: v.optional(v.string()),
+});
+
+export const MountSchema = v.looseObject({
+  destination: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  source: v.optional(v.string()),
+  type: v.optional(v.string()),
+  options: v.optional(v.array(v.string())),
+  uidMappings: v.optional(v.array(v.any())),
+  gidMappings: v.optional(v.array(v.any())),
+});
+
+export const NAMESPACE_TYPES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"] as const;
+export const IdMappingSchema = v.looseObject({ containerID: u32, hostID: u32, size: v.pipe(u32, v.minValue(1)) });
+
+export const DeviceSchema = v.looseObject({
+  type: v.picklist(["c", "b", "u", "p"], (i) => `unknown device type ${JSON.stringify(i.input)}`),
+  path: absolutePath,
+  major: v.optional(i64), minor: v.optional(i64),
+  fileMode: v.optional(u32), uid: v.optional(u32), gid: v.optional(u32),
+});
+
+export const LinuxSchema = v.looseObject({
+  namespaces: v.optional(v.array(v.looseObject({
+    type: v.picklist(NAMESPACE_TYPES, (i) => `unknown namespace type ${JSON.stringify(i.input)}`),
+    path: v.optional(absolutePath),
+  })), []),
+  uidMappings: v.optional(v.array(IdMappingSchema)),
+  gidMappings: v.optional(v.array(IdMappingSchema)),
+  timeOffsets: v.optional(v.record(v.picklist(["monotonic", "boottime"]), v.looseObject({ secs: v.optional(i64, 0), nanosecs: v.optional(u32, 0) }))),
+  devices: v.optional(v.array(DeviceSchema)),
+  cgroupsPath: v.optional(v.string()),
+  resources: v.optional(v.looseObject({})),
+  rootfsPropagation: v.optional(v.picklist(["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"], (i) => `unknown propagation ${JSON.stringify(i.input)}`)),
+  seccomp: v.optional(v.looseObject({})),
+  sysctl: v.optional(v.record(v.string(), v.string())),
+  maskedPaths: v.optional(v.array(absolutePath)),
+  readonlyPaths: v.optional(v.array(absolutePath)),
+  mountLabel: v.optional(v.string()),
+  personality: v.optional(v.any()),
+  intelRdt: v.optional(v.any()),
+});
+
+export const ConfigSchema = v.pipe(
+  v.looseObject({
+    ociVersion: v.pipe(v.string(), v.regex(/^1\.\d+\.\d+/, "must be a 1.x.y runtime-spec version")),
+    root: v.optional(v.looseObject({ path: v.pipe(v.string(), v.minLength(1, "must not be empty")), readonly: v.optional(v.boolean(), false) })),
+    mounts: v.optional(v.array(MountSchema), []),
+    process: v.optional(ProcessSchema),
+    hostname: v.optional(v.string()),
+    domainname: v.optional(v.string()),
+    hooks: v.optional(HooksSchema),
+    annotations: v.optional(v.record(v.string(), v.string())),
+    linux: v.optional(LinuxSchema, { namespaces: [] }),
+  }),
+  v.check((c) => !!c.root, "root: is required on Linux"),
+);
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+export type Process = v.InferOutput<typeof ProcessSchema>;
+export type Mount = v.InferOutput<typeof MountSchema>;
+export type Hook = v.InferOutput<typeof HookSchema>;
+export type Hooks = v.InferOutput<typeof HooksSchema>;
+export type Linux = v.InferOutput<typeof LinuxSchema>;
+export type IdMapping = v.InferOutput<typeof IdMappingSchema>;
+export type Device = v.InferOutput<typeof DeviceSchema>;
+export type NamespaceType = (typeof NAMESPACE_TYPES)[number];

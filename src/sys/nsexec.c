@@ -1,0 +1,120 @@
+/*
+ * nsexec: the only C in bunc, compiled at run time by bun:ffi's TinyCC.
+ * Bun is multithreaded and FFI fork() is unusable, so the kernel work that needs a
+ * single-threaded task (joining a user namespace, creating one together with a PID
+ * namespace) happens here, in freshly cloned children that never return to JS:
+ *   stage 1: join the `path` namespaces (user first), unshare the time namespace;
+ *   stage 2: clone(CLONE_PARENT | new namespaces) -> the container's init, PID 1,
+ *            a child of the bunc process; it waits for the parent to write its id
+ *            maps, closes every fd it must not keep, and re-executes bunc as `init`.
+ * No #include: libc is resolved from the running process, types are declared here.
+ */
+typedef unsigned long size_t;
+extern long syscall(long, ...);
+extern int setns(int, int);
+extern int unshare(int);
+extern int execve(const char *, char *const[], char *const[]);
+extern long read(int, void *, size_t);
+extern long write(int, const void *, size_t);
+extern int open(const char *, int, ...);
+extern int close(int);
+extern int dup2(int, int);
+extern int fcntl(int, int, ...);
+extern void _exit(int);
+extern int setresuid(unsigned, unsigned, unsigned);
+extern int setresgid(unsigned, unsigned, unsigned);
+extern int setgroups(size_t, const unsigned *);
+extern int *__errno_location(void);
+
+/* Request layout, shared with nsexec.ts: an array of longs. */
+enum {
+  R_SYS_CLONE, R_SYS_CLOSE_RANGE, R_CLONE_FLAGS, R_UNSHARE_FLAGS, R_TIME_OFFSETS,
+  R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
+  R_SYS_EXECVEAT, R_EXEC_FD, R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
+};
+
+static void report(int fd, long a, long b) {
+  long msg[2];
+  msg[0] = a; msg[1] = b;
+  write(fd, msg, sizeof msg);
+}
+
+static int write_all(int fd, const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return write(fd, s, n) == (long)n ? 0 : -1;
+}
+
+static void stage2(long *r) {
+  char go;
+  int sync_fd = (int)r[R_SYNC_FD], target = (int)r[R_SYNC_TARGET];
+  /* Wait until the parent has written uid_map/gid_map (or gave up: EOF). */
+  if (read((int)r[R_GO_FD], &go, 1) != 1) _exit(1);
+  if (r[R_SET_ROOT]) {
+    /* Become root of the new user namespace when 0 is mapped; harmless when not. */
+    setgroups(0, 0);
+    setresgid(0, 0, 0);
+    setresuid(0, 0, 0);
+  }
+  if (sync_fd != target && dup2(sync_fd, target) < 0) _exit(1);
+  fcntl(target, 2 /* F_SETFD */, 0);
+  for (int fd = 3; fd < target; fd++) fcntl(fd, 2 /* F_SETFD */, 0); /* --preserve-fds */
+  int exec_fd = (int)r[R_EXEC_FD];
+  if (exec_fd >= 0) {
+    if (dup2(exec_fd, target + 1) < 0) _exit(1);
+    exec_fd = target + 1;
+    fcntl(exec_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC: gone once bunc runs */);
+  }
+  /* Nothing else of bunc's reaches init (CVE-2024-21626): close every other fd. */
+  syscall(r[R_SYS_CLOSE_RANGE], (long)target + 2, (long)~0U, 0L);
+  /* By fd: the binary stays reachable even inside a joined mount namespace. */
+  if (exec_fd >= 0)
+    syscall(r[R_SYS_EXECVEAT], (long)exec_fd, "", r[R_ARGV], r[R_ENVP], 0x1000L /* AT_EMPTY_PATH */);
+  else
+    execve((const char *)r[R_PATH], (char *const *)r[R_ARGV], (char *const *)r[R_ENVP]);
+  int e = *__errno_location();
+  char msg[96] = "{\"type\":\"error\",\"message\":\"nsexec: cannot execute bunc init: errno ";
+  int n = 0;
+  while (msg[n]) n++;
+  if (e >= 100) msg[n++] = '0' + e / 100;
+  if (e >= 10) msg[n++] = '0' + (e / 10) % 10;
+  msg[n++] = '0' + e % 10;
+  msg[n++] = '"'; msg[n++] = '}'; msg[n++] = '\n'; msg[n] = 0;
+  write_all(target, msg);
+  _exit(127);
+}
+
+static void stage1(long *r) {
+  int report_fd = (int)r[R_REPORT_FD];
+  long n = r[R_N_JOIN];
+  for (long i = 0; i < n; i++) {
+    if (setns((int)r[R_JOIN + 2 * i], (int)r[R_JOIN + 2 * i + 1]) < 0) {
+      report(report_fd, -(long)*__errno_location(), 1 + i);
+      _exit(1);
+    }
+  }
+  if (r[R_UNSHARE_FLAGS] && unshare((int)r[R_UNSHARE_FLAGS]) < 0) {
+    report(report_fd, -(long)*__errno_location(), -1);
+    _exit(1);
+  }
+  if (r[R_TIME_OFFSETS]) {
+    int fd = open("/proc/self/timens_offsets", 1 /* O_WRONLY */);
+    if (fd < 0 || write_all(fd, (const char *)r[R_TIME_OFFSETS]) < 0) {
+      report(report_fd, -(long)*__errno_location(), -2);
+      _exit(1);
+    }
+    close(fd);
+  }
+  long pid = syscall(r[R_SYS_CLONE], r[R_CLONE_FLAGS] | 0x00008000L /* CLONE_PARENT */ | 17 /* SIGCHLD */, 0L, 0L, 0L, 0L);
+  if (pid == 0) stage2(r);
+  if (pid < 0) report(report_fd, -(long)*__errno_location(), -3);
+  else report(report_fd, pid, 0);
+  _exit(0);
+}
+
+/* Returns stage 1's pid (the parent reaps it); stage 2's pid arrives on the report fd. */
+int bunc_nsexec(long *r) {
+  long pid = syscall(r[R_SYS_CLONE], 17L /* SIGCHLD */, 0L, 0L, 0L, 0L);
+  if (pid == 0) stage1(r);
+  return (int)pid;
+}

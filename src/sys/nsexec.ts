@@ -1,0 +1,106 @@
+// Creates the container's init through nsexec.c (see there for why it is C).
+import { cc, ptr } from "bun:ffi";
+import source from "./nsexec.c" with { type: "text" };
+import { check, cstr, cstrArray, libc, SYS, syscall, SyscallError, errno } from "./libc";
+import { readSync, closeSync, writeSync } from "node:fs";
+
+const SYS_CLONE = process.arch === "arm64" ? 220 : 56;
+const SYS_EXECVEAT = process.arch === "arm64" ? 281 : 322;
+const O_CLOEXEC = 0o2000000;
+
+let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
+function nsexec() {
+  if (compiled) return compiled;
+  // TinyCC cannot read files embedded in a compiled binary, so hand it a memfd.
+  const name = cstr("bunc-nsexec.c");
+  const fd = Number(syscall(SYS.memfd_create, ptr(name), 1 /* MFD_CLOEXEC */));
+  if (fd < 0) throw new SyscallError("memfd_create", errno());
+  try {
+    writeSync(fd, source);
+    compiled = cc({
+      source: `/proc/self/fd/${fd}`,
+      symbols: { bunc_nsexec: { args: ["ptr"], returns: "i32" } },
+    }).symbols as any;
+  } finally {
+    closeSync(fd);
+  }
+  return compiled!;
+}
+
+export interface NamespaceJoin { fd: number; nstype: number; path: string }
+
+export interface SpawnInitOptions {
+  cloneFlags: number;           // CLONE_NEW* for namespaces created fresh
+  unshareFlags: number;         // CLONE_NEWTIME (cannot be a clone() flag)
+  timeOffsets?: string;         // "monotonic <s> <ns>\nboottime <s> <ns>\n"
+  joins: NamespaceJoin[];       // user first
+  syncFd: number;               // init's end of the sync socket
+  syncTarget: number;           // fd number it gets in init (3 + preserved fds)
+  setRoot: boolean;             // setresuid(0) in a new user namespace
+  execFd: number;              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
+  argv: string[];
+  env: string[];
+}
+
+export interface SpawnedInit {
+  pid: number;
+  /** Let init exec bunc (after id maps are written). */
+  release(): void;
+  /** Abort before release: init exits. */
+  abort(): void;
+}
+
+function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", libc.pipe2(ptr(fds), O_CLOEXEC));
+  return [fds[0]!, fds[1]!];
+}
+
+export function spawnInit(o: SpawnInitOptions): SpawnedInit {
+  const fn = nsexec();
+  const [goRead, goWrite] = pipe();
+  const [reportRead, reportWrite] = pipe();
+  const path = cstr(o.argv[0]!);
+  const argv = cstrArray(o.argv);
+  const envp = cstrArray(o.env);
+  const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
+  const req = new BigInt64Array(16 + 2 * o.joins.length);
+  const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.joins.length];
+  head.forEach((v, i) => (req[i] = BigInt(v)));
+  o.joins.forEach((j, i) => { req[16 + 2 * i] = BigInt(j.fd); req[17 + 2 * i] = BigInt(j.nstype); });
+  let stage1: number;
+  try {
+    stage1 = fn.bunc_nsexec(ptr(req));
+    if (stage1 < 0) throw new SyscallError("clone", errno());
+  } finally {
+    closeSync(goRead);
+    closeSync(reportWrite);
+  }
+  const msg = new BigInt64Array(2);
+  let got: number;
+  try {
+    got = readSync(reportRead, new Uint8Array(msg.buffer));
+  } finally {
+    closeSync(reportRead);
+    libc.waitpid(stage1, null, 0);
+    void [path, argv, envp, offsets]; // kept alive until the children have copied them
+  }
+  if (got !== 16 || msg[0]! < 0n) {
+    closeSync(goWrite);
+    const err = Number(-(msg[0] ?? -5n)), step = Number(msg[1] ?? 0n);
+    if (step > 0) throw new SyscallError("setns", err, o.joins[step - 1]!.path);
+    throw new SyscallError(step === -1 ? "unshare" : step === -2 ? "timens_offsets" : "clone", err || 5);
+  }
+  const pid = Number(msg[0]);
+  return {
+    pid,
+    release() {
+      writeSync(goWrite, "1");
+      closeSync(goWrite);
+    },
+    abort() {
+      closeSync(goWrite);
+    },
+  };
+}
