@@ -1,6 +1,6 @@
 // `create`: validates the bundle, claims the id, starts the init through nsexec and
 // drives it until it waits on the exec fifo. Any failure undoes everything.
-import { closeSync, existsSync, openSync, statSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { chownSync, closeSync, existsSync, openSync, statSync, writeFileSync, renameSync, rmSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { isAbsolute, join, resolve, dirname, basename } from "node:path";
 import { readConfig } from "../spec/parse";
@@ -75,7 +75,7 @@ export function createContainer(o: CreateOptions): Container {
   let pid = 0;
   let cgroups: ContainerCgroups | undefined;
   const sock = new Int32Array(2);
-  let parentFd = -1, childFd = -1, execFd = -1;
+  let parentFd = -1, childFd = -1, execFd = -1, fifoFd = -1;
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
@@ -83,7 +83,11 @@ export function createContainer(o: CreateOptions): Container {
   };
   try {
     dir = claimStateDir(o.root, o.id);
-    check("mkfifo", libc.mkfifo(ptr(cstr(join(dir, FIFO))), 0o622n), join(dir, FIFO));
+    const fifo = join(dir, FIFO);
+    check("mkfifo", libc.mkfifo(ptr(cstr(fifo)), 0o622n), fifo);
+    // The init reopens it through its fd; in a user namespace it writes as the mapped root.
+    if (ns.newUser) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
+    fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
     cgroups = cgroupsFor(o.id, config, warn);
     cgroups?.create();
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
@@ -96,7 +100,7 @@ export function createContainer(o: CreateOptions): Container {
     const initFd = 3 + preserveFds;
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd,
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, fifoFd,
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
@@ -151,8 +155,14 @@ export function createContainer(o: CreateOptions): Container {
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     closeJoins();
-    for (const fd of [parentFd, childFd, execFd]) if (fd >= 0) try { closeSync(fd); } catch {}
+    for (const fd of [parentFd, childFd, execFd, fifoFd]) if (fd >= 0) try { closeSync(fd); } catch {}
   }
+}
+
+/** The host id that container id 0 maps to (0 when unmapped). */
+function hostId(maps: { containerID: number; hostID: number; size: number }[] = []): number {
+  const m = maps.find((m) => m.containerID <= 0 && 0 < m.containerID + m.size);
+  return m ? m.hostID - m.containerID : 0;
 }
 
 function writeIdMaps(pid: number, config: Config): void {

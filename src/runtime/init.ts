@@ -46,8 +46,7 @@ export function runInit(fd: number): never {
     stage = "start";
     channel.send({ type: "ready" });
     closeSync(fd);
-    const stateFd = waitForStart(plan);
-    void stateFd;
+    waitForStart(fd + 1);
     const c = plan.config;
     runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "running"));
     applyProcess(c.process!, (m) => warnings.push(m));
@@ -68,14 +67,15 @@ function hookState(plan: InitPlan, status: string): HookState {
   return { ociVersion: plan.ociVersion, id: plan.id, status, pid: plan.hostPid, bundle: plan.bundle, annotations: plan.config.annotations ?? {} };
 }
 
-let stateDirFd = -1;
+let procFdDir = -1;
 
 function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
   const sys = new LinuxSyscalls();
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
-  // Opened before pivot_root: the fifo is reached through this fd afterwards.
-  stateDirFd = openSync(plan.stateDir, O_DIRECTORY | O_CLOEXEC);
+  // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
+  // it afterwards, whether or not the container mounts a /proc of its own.
+  procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (hasMountNs) {
     prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
     const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -120,13 +120,12 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
 }
 
 /** Blocks until `bunc start` opens the exec fifo for reading. */
-function waitForStart(plan: InitPlan): number {
+function waitForStart(fifoPathFd: number): void {
   const { libc: l, check, cstr } = require("../sys/libc") as typeof import("../sys/libc");
   const { ptr } = require("bun:ffi");
-  const fd = check("openat", l.openat(stateDirFd, ptr(cstr("exec.fifo")), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
+  const fd = check("openat", l.openat(procFdDir, ptr(cstr(String(fifoPathFd))), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
   writeSync(fd, "0");
   closeSync(fd);
-  closeSync(stateDirFd);
-  void plan;
-  return fd;
+  closeSync(fifoPathFd);
+  closeSync(procFdDir);
 }

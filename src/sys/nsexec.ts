@@ -37,7 +37,8 @@ export interface SpawnInitOptions {
   syncFd: number;               // init's end of the sync socket
   syncTarget: number;           // fd number it gets in init (3 + preserved fds)
   setRoot: boolean;             // setresuid(0) in a new user namespace
-  execFd: number;              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
+  execFd: number;
+  fifoFd: number;               // the exec fifo, O_PATH; init gets it at syncTarget+1              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
   env: string[];
 }
@@ -64,11 +65,11 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const argv = cstrArray(o.argv);
   const envp = cstrArray(o.env);
   const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
-  const req = new BigInt64Array(16 + 2 * o.joins.length);
+  const req = new BigInt64Array(17 + 2 * o.joins.length);
   const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.joins.length];
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.fifoFd, o.joins.length];
   head.forEach((v, i) => (req[i] = BigInt(v)));
-  o.joins.forEach((j, i) => { req[16 + 2 * i] = BigInt(j.fd); req[17 + 2 * i] = BigInt(j.nstype); });
+  o.joins.forEach((j, i) => { req[17 + 2 * i] = BigInt(j.fd); req[18 + 2 * i] = BigInt(j.nstype); });
   let stage1: number;
   try {
     stage1 = fn.bunc_nsexec(ptr(req));

@@ -104,7 +104,7 @@ export class CgroupManager {
       if (existsSync(cur)) continue;
       mkdirSync(cur);
       // A new v1 cpuset cgroup starts with no CPUs/nodes; no task can join until they are copied.
-      if (h.controllers.includes("cpuset")) {
+      if (h.version === 1 && h.controllers.includes("cpuset")) {
         for (const f of ["cpuset.cpus", "cpuset.mems"])
           if (!tryRead(cur, f)?.trim()) writeCgroupFile(cur, f, readCgroupFile(parent, f).trim(), "linux.resources.cpu");
       }

@@ -160,6 +160,7 @@ interface Interval {
 function intervals(byNr: Map<number, { cond: Rule[]; uncond?: number }>, bias: number, defaultK: number): Interval[] {
   const out: Interval[] = [];
   const push = (start: number, o: Outcome) => {
+    if (out.at(-1)?.start === start) out.pop(); // a syscall replaces the default gap before it
     const last = out.at(-1);
     if (last && "k" in last.out && "k" in o && last.out.k === o.k) return;
     out.push({ start, out: o });
