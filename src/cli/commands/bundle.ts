@@ -1,6 +1,8 @@
 // bunc bundle <tarball> <dir>: unpack a rootfs tarball into <dir>/rootfs and write <dir>/config.json.
 import { defineCommand } from "citty";
 import { createBundle } from "../../bundle";
+import { BuncError } from "../../runtime/errors";
+import { logWarn } from "../log";
 
 export default defineCommand({
   meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)" },
@@ -16,21 +18,21 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const sep = rawArgs.indexOf("--");
+    let result;
     try {
-      const { warnings } = await createBundle(args.tarball, args.dir, {
+      result = await createBundle(args.tarball, args.dir, {
         rootless: args.rootless,
         force: args.force,
         hostname: args.hostname,
         cwd: args.cwd,
-        terminal: args.tty,
+        terminal: args.tty ?? false,
         env: repeated(sep < 0 ? rawArgs : rawArgs.slice(0, sep), ["--env", "-e"]),
         args: sep < 0 || sep === rawArgs.length - 1 ? undefined : rawArgs.slice(sep + 1),
       });
-      for (const w of warnings) process.stderr.write(`bunc bundle: warning: ${w}\n`);
     } catch (e) {
-      process.stderr.write(`bunc bundle: ${(e as Error).message}\n`);
-      process.exitCode = 1;
+      throw new BuncError((e as Error).message);
     }
+    for (const w of result.warnings) logWarn(w);
   },
 });
 
