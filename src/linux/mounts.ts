@@ -14,7 +14,8 @@ export interface MountContext {
   rootFd: number;          // O_PATH fd of rootfs
   bundle: string;
   inUserNs: boolean;
-  cgroupNs: boolean;
+  /** The container's cgroup per hierarchy ("" = cgroup2); what `type: cgroup` mounts show. */
+  cgroupPaths?: Record<string, string>;
 }
 
 /** Creates the mount point (dir, or file for a file bind) and returns its path relative to the rootfs. */
@@ -130,22 +131,23 @@ function ownCgroups(): Map<string, string> {
   return map;
 }
 
-function cgroupPathFor(own: Map<string, string>, options: string[]): string {
-  if (!options.length) return own.get("") ?? "/";
-  const opts = new Set(options);
-  for (const [ctrls, path] of own) if (ctrls && ctrls.split(",").every((c) => opts.has(c))) return path;
-  return "/";
+/** Host directory of the container's cgroup in hierarchy `h`. */
+function cgroupDir(h: { mountpoint: string; fstype: string; options: string }, paths: Record<string, string> | undefined, own: Map<string, string>): string {
+  const controllers = h.fstype === "cgroup2" ? [""] : h.options.split(",");
+  for (const c of controllers) if (paths?.[c]) return paths[c]!;
+  if (h.fstype === "cgroup2") return h.mountpoint + (own.get("") ?? "/");
+  for (const [ctrls, path] of own) if (ctrls && ctrls.split(",").every((c) => controllers.includes(c))) return h.mountpoint + path;
+  return h.mountpoint;
 }
 
 /**
- * `type: cgroup`: the host's layout mirrored inside the container. With a cgroup
- * namespace each hierarchy is mounted fresh (its root is the container's cgroup);
- * without one, the container's own cgroup directories are bind-mounted.
+ * `type: cgroup`: the host's layout mirrored inside the container, each hierarchy a bind
+ * mount of the container's own cgroup directory, so the container sees its cgroup as
+ * the root (with or without a cgroup namespace) and nothing above it.
  */
 function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: string): void {
   const hosts = hostCgroupMounts().filter((h) => h.mountpoint.startsWith("/sys/fs/cgroup"));
   const own = ownCgroups();
-  const sub = (h: (typeof hosts)[number]) => h.mountpoint.slice("/sys/fs/cgroup".length);
   const unifiedOnly = hosts.length === 1 && hosts[0]!.mountpoint === "/sys/fs/cgroup";
   const flat = flags & ~MS.RDONLY;
   if (!unifiedOnly) {
@@ -153,16 +155,9 @@ function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: strin
     withPinned(ctx, rel, (t) => ctx.sys.mount("tmpfs", t, "tmpfs", flat, "mode=755"));
   }
   for (const h of hosts) {
-    const rel = prepareMountpoint(ctx.rootfs, dest + sub(h), false);
-    withPinned(ctx, rel, (t) => {
-      if (ctx.cgroupNs) {
-        ctx.sys.mount("cgroup", t, h.fstype, flags, h.fstype === "cgroup" ? h.options : null);
-      } else {
-        const path = cgroupPathFor(own, h.fstype === "cgroup2" ? [] : h.options.split(","));
-        ctx.sys.mount(h.mountpoint + path, t, null, MS.BIND | MS.REC, null);
-      }
-    });
-    if (!ctx.cgroupNs) withPinned(ctx, rel, (t) => remount(ctx.sys, t, flags));
+    const rel = prepareMountpoint(ctx.rootfs, dest + h.mountpoint.slice("/sys/fs/cgroup".length), false);
+    withPinned(ctx, rel, (t) => ctx.sys.mount(cgroupDir(h, ctx.cgroupPaths, own), t, null, MS.BIND, null));
+    withPinned(ctx, rel, (t) => remount(ctx.sys, t, flags));
   }
   if (!unifiedOnly && flags & MS.RDONLY) {
     const rel = resolveRelative(ctx.rootfs, dest);

@@ -1,13 +1,38 @@
-// Glue between the container lifecycle and the cgroups library (src/linux/cgroups).
+// Glue between the container lifecycle and the cgroups library (src/linux/cgroups):
+// which cgroup a container gets, which device rules it ends up with, and how a saved
+// container finds its cgroups again.
+import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type LinuxResources } from "../linux/cgroups";
 import type { Config } from "../spec/schema";
+import type { StoredState } from "./state";
 
-export interface ContainerCgroups {
-  create(): void;
-  addProcess(pid: number): void;
-  apply(): void;
-  destroy(): void;
+export type Warn = (m: string) => void;
+
+/** The resources to write: the config's, with device rules completed as runc does. */
+export function effectiveResources(config: Config): LinuxResources {
+  const r = (config.linux.resources ?? {}) as LinuxResources;
+  const own: DeviceRule[] = (config.linux.devices ?? []).map((d) => ({
+    allow: true, type: d.type === "u" ? "c" : (d.type as "c" | "b" | "p"), major: d.major ?? -1, minor: d.minor ?? -1, access: "rwm",
+  })).filter((d) => d.type !== "p");
+  // Without any rule the container keeps the host's device access (runc does the same).
+  if (!r.devices?.length) return r;
+  return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
 }
 
-export function cgroupsFor(_id: string, _config: Config, _warn: (m: string) => void): ContainerCgroups | undefined {
-  return undefined;
+export function newCgroups(id: string, config: Config, warn: Warn): CgroupManager {
+  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn });
 }
+
+/** The cgroups of an existing container, from the paths saved at create. */
+export function containerCgroups(state: StoredState, warn: Warn = () => {}): CgroupManager | undefined {
+  if (!state.cgroupPaths || !Object.keys(state.cgroupPaths).length) return undefined;
+  return CgroupManager.fromPaths(state.cgroupPaths, { warn });
+}
+
+/**
+ * Hierarchies a bunc process (init or exec) joins only right before execve: their
+ * limits would otherwise count the ~30 MB and dozen threads of the Bun runtime that
+ * execve is about to drop (a 6 MiB memory limit or a small pids limit must still work).
+ * Charges made before the move stay where they were made.
+ */
+export const joinsLate = (controllers: string[]) => controllers.includes("memory") || controllers.includes("pids");
+export const joinsEarly = (controllers: string[]) => !joinsLate(controllers);

@@ -7,14 +7,15 @@ import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
-import { idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
+import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capSets } from "../linux/capabilities";
 import { Channel } from "./channel";
 import { BuncError } from "./errors";
 import { runHooks, runHooksWarn, HookError } from "./hooks";
 import { claimStateDir, Container, FIFO, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import type { InitPlan } from "./init";
-import { cgroupsFor, type ContainerCgroups } from "./cgroups";
+import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
+import type { CgroupManager } from "../linux/cgroups";
 
 export interface CreateOptions {
   root: string;
@@ -73,13 +74,14 @@ export function createContainer(o: CreateOptions): Container {
   const closeJoins = () => joins.forEach((j) => closeSync(j.fd));
   let dir: string | undefined;
   let pid = 0;
-  let cgroups: ContainerCgroups | undefined;
+  let cgroups: CgroupManager | undefined;
   const sock = new Int32Array(2);
   let parentFd = -1, childFd = -1, execFd = -1, fifoFd = -1;
+  const lateCgroupFds: number[] = [];
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
-    owner: ownerName(), annotations: config.annotations, config, cgroupsPath: config.linux.cgroupsPath, preserveFds,
+    owner: ownerName(), annotations: config.annotations, config, preserveFds,
   };
   try {
     dir = claimStateDir(o.root, o.id);
@@ -88,8 +90,9 @@ export function createContainer(o: CreateOptions): Container {
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
-    cgroups = cgroupsFor(o.id, config, warn);
-    cgroups?.create();
+    cgroups = newCgroups(o.id, config, warn);
+    cgroups.create();
+    state.cgroupPaths = cgroups.paths();
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
@@ -98,9 +101,11 @@ export function createContainer(o: CreateOptions): Container {
     const self = selfCommand();
     execFd = openSync(self.execPath, 0o2000000 /* O_RDONLY|O_CLOEXEC */);
     const initFd = 3 + preserveFds;
+    for (const f of cgroups.procsFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
+    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, warn) : undefined;
     const spawned = spawnInit({
-      cloneFlags: ns.cloneFlags, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, fifoFd,
+      cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, passFds: [fifoFd, ...lateCgroupFds],
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
@@ -110,8 +115,9 @@ export function createContainer(o: CreateOptions): Container {
     state.pidStartTime = readProcStat(pid)?.startTime ?? "";
     try {
       if (ns.newUser) writeIdMaps(pid, config);
-      cgroups?.addProcess(pid);
-      cgroups?.apply();
+      // The init is in its cgroup, limits applied, before any of its code runs.
+      cgroups.addProcess(pid, joinsEarly);
+      cgroups.apply(effectiveResources(config));
     } catch (e) {
       spawned.abort();
       throw e;
@@ -121,7 +127,8 @@ export function createContainer(o: CreateOptions): Container {
     const plan: InitPlan = {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, stateDir: dir, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
-      cgroupNs: ns.has("cgroup"), extraEnv: listen.env,
+      cgroupNs: ns.has("cgroup"), extraEnv: listen.env, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
+      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,
     };
     try {
       channel.send({ type: "plan", plan });
@@ -155,8 +162,14 @@ export function createContainer(o: CreateOptions): Container {
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     closeJoins();
-    for (const fd of [parentFd, childFd, execFd, fifoFd]) if (fd >= 0) try { closeSync(fd); } catch {}
+    for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds]) if (fd >= 0) try { closeSync(fd); } catch {}
   }
+}
+
+/** Compiled here, in bunc, so the init only installs it (loaded lazily: most configs have none). */
+function compileProfile(profile: NonNullable<Config["linux"]["seccomp"]>, warn: (m: string) => void) {
+  const { compileSeccomp, profileFlags } = require("../linux/seccomp") as typeof import("../linux/seccomp");
+  return { program: compileSeccomp(profile, { warn }), flags: profileFlags(profile), listenerPath: profile.listenerPath, listenerMetadata: profile.listenerMetadata };
 }
 
 /** The host id that container id 0 maps to (0 when unmapped). */

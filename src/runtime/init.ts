@@ -26,6 +26,12 @@ export interface InitPlan {
   inUserNs: boolean;
   cgroupNs: boolean;
   extraEnv: string[];
+  /** How many cgroup.procs fds follow the fifo fd: hierarchies joined right before execve. */
+  lateCgroups: number;
+  cgroupPaths?: Record<string, string>;
+  /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
+  newCgroupNs: boolean;
+  seccomp?: { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string };
 }
 
 const O_PATH = 0o10000000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
@@ -49,7 +55,13 @@ export function runInit(fd: number): never {
     waitForStart(fd + 1);
     const c = plan.config;
     runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "running"));
+    // With no_new_privs the filter goes last; without it, it must be installed while
+    // CAP_SYS_ADMIN is still held, before capabilities are dropped (as runc does).
+    if (plan.seccomp && !c.process!.noNewPrivileges) installFilter(plan);
+    joinLateCgroups(fd + 2, plan.lateCgroups);
+    if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     applyProcess(c.process!, (m) => warnings.push(m));
+    if (plan.seccomp && c.process!.noNewPrivileges) installFilter(plan);
     execProcess(path, args, env, plan.preserveFds);
   } catch (e: any) {
     const message = e?.message ?? String(e);
@@ -68,6 +80,25 @@ function hookState(plan: InitPlan, status: string): HookState {
 }
 
 let procFdDir = -1;
+let listenerSocket = -1;
+
+function joinLateCgroups(first: number, count: number): void {
+  for (let fd = first; fd < first + count; fd++) {
+    writeSync(fd, "0"); // "0": the writing process itself
+    closeSync(fd);
+  }
+}
+
+function installFilter(plan: InitPlan): void {
+  const { installSeccomp, sendSeccompListener } = require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
+  const listener = installSeccomp(plan.seccomp!.program, plan.seccomp!.flags);
+  if (listener !== null && listenerSocket >= 0) {
+    const state = { ...hookState(plan, "running"), fds: ["seccompFd"], metadata: plan.seccomp!.listenerMetadata ?? "" };
+    sendSeccompListener(listenerSocket, listener, JSON.stringify(state));
+    closeSync(listener);
+    closeSync(listenerSocket);
+  }
+}
 
 function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
   const sys = new LinuxSyscalls();
@@ -76,10 +107,15 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.
   procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // The seccomp agent's socket is a host path: connect while the host is still visible.
+  if (plan.seccomp?.listenerPath) {
+    const { connectUnix } = require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
+    listenerSocket = connectUnix(plan.seccomp.listenerPath);
+  }
   if (hasMountNs) {
     prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
     const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupNs: plan.cgroupNs };
+    const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
     try {
       for (const [i, m] of c.mounts.entries()) {
         try {

@@ -7,7 +7,7 @@ import { libc, errno } from "../sys/libc";
 import { BuncError } from "./errors";
 import { runHooksWarn } from "./hooks";
 import { Container, FIFO, isAlive, loadContainer, lockContainer, type Status } from "./state";
-import { cgroupsFor } from "./cgroups";
+import { containerCgroups } from "./cgroups";
 
 type Warn = (m: string) => void;
 const defaultWarn: Warn = (m) => process.stderr.write(`bunc: warning: ${m}\n`);
@@ -57,8 +57,8 @@ export function killContainer(root: string, id: string, signal: number, all = fa
     const status = c.status();
     if (status === "stopped") throw new BuncError("container not running");
     if (all) {
-      const cg = cgroupsFor(c.id, c.state.config, defaultWarn) as any;
-      if (cg?.killAll) return cg.killAll(signal);
+      const cg = containerCgroups(c.state, defaultWarn);
+      if (cg) return cg.killAll(signal);
     }
     if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: errno ${errno()}`);
   });
@@ -92,15 +92,15 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
       if (!force) throw new BuncError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
     if (status !== "stopped") {
-      const cg = cgroupsFor(c.id, c.state.config, warn) as any;
-      if (cg?.killAll) cg.killAll(9);
-      else libc.kill(c.pid, 9);
-      if (status === "paused") cg?.thaw?.();
+      const cg = containerCgroups(c.state, warn);
+      if (cg) cg.killAll(9);
+      libc.kill(c.pid, 9); // a created init is not yet in every hierarchy
+      if (status === "paused") cg?.thaw();
       if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
     }
     runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn);
     try {
-      cgroupsFor(c.id, c.state.config, warn)?.destroy();
+      containerCgroups(c.state, warn)?.destroy();
     } catch (e: any) {
       warn(e.message);
     }

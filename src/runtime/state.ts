@@ -23,7 +23,8 @@ export interface StoredState {
   annotations?: Record<string, string>;
   /** The config as it was at create: later edits of config.json have no effect. */
   config: Config;
-  cgroupsPath?: string;
+  /** Cgroup directory per hierarchy ("" = cgroup2), as created. */
+  cgroupPaths?: Record<string, string>;
   /** Extra fds passed to the container (for exec). */
   preserveFds?: number;
 }
@@ -60,19 +61,26 @@ export function isAlive(pid: number, startTime: string): boolean {
   return !!st && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
 }
 
+/** Frozen per the freezer of v1 or cgroup.freeze of v2 (read directly: `state` stays light). */
+function isFrozen(paths: Record<string, string>): boolean {
+  try {
+    if (paths.freezer) return readFileSync(join(paths.freezer, "freezer.state"), "utf8").trim() !== "THAWED";
+    if (paths[""]) return /^frozen 1$/m.test(readFileSync(join(paths[""], "cgroup.events"), "utf8"));
+  } catch {}
+  return false;
+}
+
 export class Container {
   constructor(readonly root: string, readonly dir: string, public state: StoredState) {}
 
   get id() { return this.state.id; }
   get pid() { return this.state.pid; }
 
-  /** paused needs the cgroup freezer; set by the cgroups integration. */
-  static pausedCheck: ((c: Container) => boolean) | undefined;
 
   status(): Status {
     if (!isAlive(this.state.pid, this.state.pidStartTime)) return "stopped";
     if (existsSync(join(this.dir, FIFO))) return "created";
-    if (Container.pausedCheck?.(this)) return "paused";
+    if (this.state.cgroupPaths && isFrozen(this.state.cgroupPaths)) return "paused";
     return "running";
   }
 

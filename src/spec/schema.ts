@@ -2,6 +2,8 @@
 // single source of the config types. Unknown properties are ignored (looseObject);
 // invalid values are errors naming the JSON path.
 import * as v from "valibot";
+import { LinuxResourcesSchema } from "../linux/cgroups/schema";
+import { SeccompSchema } from "../linux/seccomp/schema";
 
 const u32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const i64 = v.pipe(v.number(), v.integer());
@@ -81,9 +83,9 @@ export const LinuxSchema = v.looseObject({
   timeOffsets: v.optional(v.record(v.picklist(["monotonic", "boottime"]), v.looseObject({ secs: v.optional(i64, 0), nanosecs: v.optional(u32, 0) }))),
   devices: v.optional(v.array(DeviceSchema)),
   cgroupsPath: v.optional(v.string()),
-  resources: v.optional(v.looseObject({})),
+  resources: v.optional(LinuxResourcesSchema),
   rootfsPropagation: v.optional(v.picklist(["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"], (i) => `unknown propagation ${JSON.stringify(i.input)}`)),
-  seccomp: v.optional(v.looseObject({})),
+  seccomp: v.optional(SeccompSchema),
   sysctl: v.optional(v.record(v.string(), v.string())),
   maskedPaths: v.optional(v.array(absolutePath)),
   readonlyPaths: v.optional(v.array(absolutePath)),

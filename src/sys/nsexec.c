@@ -7,7 +7,7 @@
  *   stage 2: clone(CLONE_PARENT | new namespaces) -> the container's init, PID 1,
  *            a child of the bunc process; it waits for the parent to write its id
  *            maps, closes every fd it must not keep, and re-executes bunc as `init`
- *            with fds: target = sync socket, target+1 = exec fifo (O_PATH).
+ *            with fds: target = sync socket, target+1.. = the passed fds.
  * No #include: libc is resolved from the running process, types are declared here.
  */
 typedef unsigned long size_t;
@@ -31,7 +31,7 @@ extern int *__errno_location(void);
 enum {
   R_SYS_CLONE, R_SYS_CLOSE_RANGE, R_CLONE_FLAGS, R_UNSHARE_FLAGS, R_TIME_OFFSETS,
   R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
-  R_SYS_EXECVEAT, R_EXEC_FD, R_FIFO_FD, R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
+  R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
 };
 
 static void report(int fd, long a, long b) {
@@ -60,16 +60,19 @@ static void stage2(long *r) {
   if (sync_fd != target && dup2(sync_fd, target) < 0) _exit(1);
   fcntl(target, 2 /* F_SETFD */, 0);
   for (int fd = 3; fd < target; fd++) fcntl(fd, 2 /* F_SETFD */, 0); /* --preserve-fds */
-  /* The exec fifo (O_PATH) follows the sync socket. */
-  if (dup2((int)r[R_FIFO_FD], target + 1) < 0) _exit(1);
+  /* The fds init needs follow the sync socket: target+1 .. target+n. */
+  int n_pass = (int)r[R_N_PASS];
+  int *pass = (int *)r[R_PASS_FDS];
+  for (int i = 0; i < n_pass; i++)
+    if (dup2(pass[i], target + 1 + i) < 0) _exit(1);
   int exec_fd = (int)r[R_EXEC_FD];
   if (exec_fd >= 0) {
-    if (dup2(exec_fd, target + 2) < 0) _exit(1);
-    exec_fd = target + 2;
+    if (dup2(exec_fd, target + 1 + n_pass) < 0) _exit(1);
+    exec_fd = target + 1 + n_pass;
     fcntl(exec_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC: gone once bunc runs */);
   }
   /* Nothing else of bunc's reaches init (CVE-2024-21626): close every other fd. */
-  syscall(r[R_SYS_CLOSE_RANGE], (long)target + 3, (long)~0U, 0L);
+  syscall(r[R_SYS_CLOSE_RANGE], (long)target + 2 + n_pass, (long)~0U, 0L);
   /* By fd: the binary stays reachable even inside a joined mount namespace. */
   if (exec_fd >= 0)
     syscall(r[R_SYS_EXECVEAT], (long)exec_fd, "", r[R_ARGV], r[R_ENVP], 0x1000L /* AT_EMPTY_PATH */);

@@ -38,7 +38,7 @@ export interface SpawnInitOptions {
   syncTarget: number;           // fd number it gets in init (3 + preserved fds)
   setRoot: boolean;             // setresuid(0) in a new user namespace
   execFd: number;
-  fifoFd: number;               // the exec fifo, O_PATH; init gets it at syncTarget+1              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
+  passFds: number[];            // fds init gets at syncTarget+1, +2, ...              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
   env: string[];
 }
@@ -57,7 +57,22 @@ function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
+/** A CLOEXEC copy of fd numbered at least `min`: sources must not overlap init's fd slots. */
+function above(fd: number, min: number): number {
+  return check("fcntl", libc.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, BigInt(min)));
+}
+
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
+  const floor = o.syncTarget + o.passFds.length + 2;
+  const high = [o.syncFd, ...o.passFds, o.execFd].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
+  try {
+    return spawnWith({ ...o, syncFd: high[0]!, passFds: high.slice(1, -1), execFd: high[high.length - 1]! });
+  } finally {
+    for (const fd of high) if (fd >= 0) closeSync(fd);
+  }
+}
+
+function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const fn = nsexec();
   const [goRead, goWrite] = pipe();
   const [reportRead, reportWrite] = pipe();
@@ -65,11 +80,13 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const argv = cstrArray(o.argv);
   const envp = cstrArray(o.env);
   const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
-  const req = new BigInt64Array(17 + 2 * o.joins.length);
+  const pass = new Int32Array(Math.max(1, o.passFds.length));
+  pass.set(o.passFds);
+  const req = new BigInt64Array(18 + 2 * o.joins.length);
   const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.fifoFd, o.joins.length];
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.joins.length];
   head.forEach((v, i) => (req[i] = BigInt(v)));
-  o.joins.forEach((j, i) => { req[17 + 2 * i] = BigInt(j.fd); req[18 + 2 * i] = BigInt(j.nstype); });
+  o.joins.forEach((j, i) => { req[18 + 2 * i] = BigInt(j.fd); req[19 + 2 * i] = BigInt(j.nstype); });
   let stage1: number;
   try {
     stage1 = fn.bunc_nsexec(ptr(req));
@@ -85,7 +102,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   } finally {
     closeSync(reportRead);
     libc.waitpid(stage1, null, 0);
-    void [path, argv, envp, offsets]; // kept alive until the children have copied them
+    void [path, argv, envp, offsets, pass]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
     closeSync(goWrite);

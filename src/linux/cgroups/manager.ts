@@ -177,10 +177,16 @@ export class CgroupManager {
     return true;
   }
 
-  /** Move a process into the container's cgroup in every hierarchy. */
-  addProcess(pid: number): void {
+  /** Move a process into the container's cgroup in every hierarchy (or those `only` selects). */
+  addProcess(pid: number, only: (controllers: string[]) => boolean = () => true): void {
     if (this.skipped) return;
-    for (const { dir } of this.members) writeCgroupFile(dir, "cgroup.procs", pid, `cgroup ${dir}`);
+    for (const { h, dir } of this.members) if (only(h.controllers)) writeCgroupFile(dir, "cgroup.procs", pid, `cgroup ${dir}`);
+  }
+
+  /** cgroup.procs of the hierarchies `only` selects, for a process to join itself later. */
+  procsFiles(only: (controllers: string[]) => boolean): string[] {
+    if (this.skipped) return [];
+    return [...new Set(this.members.filter(({ h }) => only(h.controllers)).map(({ dir }) => join(dir, "cgroup.procs")))];
   }
 
   private procsOf(dir: string): number[] {
