@@ -13,5 +13,6 @@ export const COMMANDS: Record<string, { summary: string; load: Loader; hidden?: 
   run: { summary: "create and start a container, and wait for it", load: () => load(import("./commands/run")) },
   list: { summary: "list containers", load: () => load(import("./commands/list")) },
   spec: { summary: "write a default config.json", load: () => load(import("./commands/spec")) },
+  exec: { summary: "run a new process in a running container", load: () => load(import("./commands/exec")) },
   bundle: { summary: "unpack a rootfs tarball into an OCI bundle", load: () => load(import("./commands/bundle")) },
 };

@@ -69,17 +69,21 @@ export async function main(argv: string[]): Promise<number> {
     const entry = COMMANDS[name];
     if (!entry) throw new BuncError(`unknown command "${name}" (see bunc --help)`);
     const cmd = await entry.load();
+    // For exec, what follows the container id is the user's command, help flags included.
+    const split = (cmd.meta as any)?.splitArgv as ((raw: string[]) => { own: string[]; id?: string; command: string[] }) | undefined;
+    const parts = split ? split(rawArgs) : undefined;
     const dashes = rawArgs.indexOf("--");
-    const own = dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
+    const own = parts ? parts.own : dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
     if (own.includes("--help") || own.includes("-h")) {
       const { renderUsage } = await import("citty");
       process.stdout.write((await renderUsage(cmd)) + "\n");
       return 0;
     }
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
-    checkFlags(rawArgs, args, (cmd.meta as any)?.stopAtFirstPositional);
+    checkFlags(own, args);
     const { runCommand } = await import("citty");
-    await runCommand(cmd, { rawArgs });
+    // citty would read the user's command as flags: it only sees bunc's part and the id.
+    await runCommand(cmd, { rawArgs: parts ? [...own, ...(parts.id ? [parts.id] : [])] : rawArgs, data: parts });
     return cli.exitCode;
   } catch (e: any) {
     await logError(e instanceof BuncError ? e.message : e?.message ?? String(e));

@@ -3,7 +3,7 @@
 // until `bunc start`, then applies process.* and execs the user's program. Its errors
 // travel to bunc over the sync channel, never to the container's stdio.
 import { openSync, closeSync, writeSync } from "node:fs";
-import type { Config } from "../spec/schema";
+import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { libc } from "../sys/libc";
 import { Channel } from "./channel";
@@ -31,8 +31,10 @@ export interface InitPlan {
   cgroupPaths?: Record<string, string>;
   /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
   newCgroupNs: boolean;
-  seccomp?: { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string };
+  seccomp?: Seccomp;
 }
+
+export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
 
 const O_PATH = 0o10000000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
 const PR_SET_DUMPABLE = 4;
@@ -47,6 +49,7 @@ export function runInit(fd: number): never {
   try {
     const first = channel.recv();
     if (first?.type !== "plan") process.exit(1);
+    if ((first.plan as ExecPlan).kind === "exec") return runExecInit(first.plan as ExecPlan, channel, fd);
     plan = first.plan as InitPlan;
     const { path, args, env } = setup(plan, channel, warnings);
     stage = "start";
@@ -55,14 +58,9 @@ export function runInit(fd: number): never {
     waitForStart(fd + 1);
     const c = plan.config;
     runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "running"));
-    // With no_new_privs the filter goes last; without it, it must be installed while
-    // CAP_SYS_ADMIN is still held, before capabilities are dropped (as runc does).
-    if (plan.seccomp && !c.process!.noNewPrivileges) installFilter(plan);
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
-    applyProcess(c.process!, (m) => warnings.push(m));
-    if (plan.seccomp && c.process!.noNewPrivileges) installFilter(plan);
-    execProcess(path, args, env, plan.preserveFds);
+    enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
   } catch (e: any) {
     const message = e?.message ?? String(e);
     if (stage === "setup") {
@@ -82,6 +80,50 @@ function hookState(plan: InitPlan, status: string): HookState {
 let procFdDir = -1;
 let listenerSocket = -1;
 
+/**
+ * The last steps, shared by init and exec: process attributes, seccomp, execve. With
+ * no_new_privs the filter goes last; without it, it must be installed while
+ * CAP_SYS_ADMIN is still held, before capabilities are dropped (as runc does).
+ */
+function enterProcess(p: Process, seccomp: Seccomp | undefined, preserveFds: number, path: string, args: string[], env: string[], state: HookState): never {
+  if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
+  applyProcess(p, () => {});
+  if (seccomp && p.noNewPrivileges) installFilter(seccomp, state);
+  return execProcess(path, args, env, preserveFds);
+}
+
+export interface ExecPlan {
+  kind: "exec";
+  process: Process;
+  seccomp?: Seccomp;
+  /** fd+1 is the container's mount namespace; fd+2.. are late cgroup.procs. */
+  lateCgroups: number;
+  preserveFds: number;
+  state: HookState;
+}
+
+/**
+ * `bunc exec`: this process was cloned into every namespace of the container but the
+ * mount namespace, which only a thread with its own fs struct may join.
+ */
+function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
+  try {
+    const sys = new LinuxSyscalls();
+    sys.unshare(0x200 /* CLONE_FS */);
+    sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
+    closeSync(fd + 1);
+    joinLateCgroups(fd + 2, plan.lateCgroups);
+    const p = plan.process;
+    const env = withHome(p.env, p.user?.uid ?? 0);
+    const path = resolveExecutable(p.args[0]!, env, p.cwd);
+    // The sync socket is close-on-exec: EOF tells bunc that execve succeeded.
+    enterProcess(p, plan.seccomp, plan.preserveFds, path, p.args, env, plan.state);
+  } catch (e: any) {
+    try { channel.send({ type: "error", message: e?.message ?? String(e) }); } catch {}
+    process.exit(1);
+  }
+}
+
 function joinLateCgroups(first: number, count: number): void {
   for (let fd = first; fd < first + count; fd++) {
     writeSync(fd, "0"); // "0": the writing process itself
@@ -89,11 +131,11 @@ function joinLateCgroups(first: number, count: number): void {
   }
 }
 
-function installFilter(plan: InitPlan): void {
+function installFilter(seccomp: Seccomp, hs: HookState): void {
   const { installSeccomp, sendSeccompListener } = require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
-  const listener = installSeccomp(plan.seccomp!.program, plan.seccomp!.flags);
+  const listener = installSeccomp(seccomp.program, seccomp.flags);
   if (listener !== null && listenerSocket >= 0) {
-    const state = { ...hookState(plan, "running"), fds: ["seccompFd"], metadata: plan.seccomp!.listenerMetadata ?? "" };
+    const state = { ...hs, fds: ["seccompFd"], metadata: seccomp.listenerMetadata ?? "" };
     sendSeccompListener(listenerSocket, listener, JSON.stringify(state));
     closeSync(listener);
     closeSync(listenerSocket);

@@ -1,0 +1,110 @@
+// `exec`: a new process in a running container. nsexec joins the container's
+// namespaces (user first; the mount namespace is joined by the process itself, see
+// runExecInit), the process joins its cgroups, gets process.* of the config or of
+// --process, and its exit status becomes ours unless detached.
+import { closeSync, openSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import type { Process } from "../spec/schema";
+import { check, libc } from "../sys/libc";
+import { spawnInit } from "../sys/nsexec";
+import { CLONE_FLAGS, PROC_NS_NAME } from "../linux/namespaces";
+import { Channel } from "./channel";
+import { BuncError } from "./errors";
+import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
+import { loadContainer, type Container } from "./state";
+import { selfCommand, writePidFile } from "./create";
+import { waitChild } from "./lifecycle";
+import type { ExecPlan } from "./init";
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+  warn?: (m: string) => void;
+}
+
+/** Starts the process; returns its pid once execve succeeded. */
+export function spawnExec(o: ExecOptions): { pid: number; container: Container } {
+  const c = loadContainer(o.root, o.id);
+  const status = c.status();
+  if (status !== "running" && status !== "created") throw new BuncError(`cannot exec in a ${status} container`);
+  if (o.process.terminal) throw new BuncError("exec --tty: terminals are not supported yet; use exec without -t");
+  const config = c.state.config;
+  const opened: number[] = [];
+  const open = (p: string, flags: string | number = "r") => {
+    const fd = openSync(p, flags as any);
+    opened.push(fd);
+    return fd;
+  };
+  let parentFd = -1;
+  let pid = 0;
+  try {
+    // The namespaces of the running init: the user namespace first, the mount namespace last (by the process).
+    const types = config.linux.namespaces.map((n) => n.type).sort((a, b) => Number(b === "user") - Number(a === "user"));
+    const joins = types.filter((t) => t !== "mount").map((t) => ({ fd: open(`/proc/${c.pid}/ns/${PROC_NS_NAME[t]}`), nstype: CLONE_FLAGS[t], path: t }));
+    const mntFd = open(`/proc/${c.pid}/ns/mnt`);
+    if (!loadContainer(o.root, o.id).status().match(/running|created/)) throw new BuncError("container stopped while exec was starting");
+    const cg = containerCgroups(c.state, o.warn);
+    const late = (cg?.procsFiles(joinsLate) ?? []).map((f) => open(f, "w"));
+    const sock = new Int32Array(2);
+    check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
+    parentFd = sock[0]!;
+    opened.push(sock[1]!);
+    const preserveFds = o.preserveFds ?? 0;
+    const self = selfCommand();
+    const spawned = spawnInit({
+      cloneFlags: 0, unshareFlags: 0, joins, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
+      execFd: open(self.execPath), passFds: [mntFd, ...late], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+    });
+    pid = spawned.pid;
+    try {
+      cg?.addProcess(pid, joinsEarly);
+    } catch (e) {
+      spawned.abort();
+      throw e;
+    }
+    spawned.release();
+    for (const fd of opened.splice(0)) closeSync(fd);
+    const channel = new Channel(parentFd);
+    const plan: ExecPlan = {
+      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds,
+      seccomp: config.linux.seccomp ? compileProfile(config.linux.seccomp, o.warn) : undefined,
+      state: c.hookState("running"),
+    };
+    try {
+      channel.send({ type: "plan", plan });
+    } catch {}
+    const m = channel.recv(); // EOF: execve succeeded and closed the socket
+    if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    return { pid, container: c };
+  } catch (e: any) {
+    if (pid > 0) {
+      libc.kill(pid, 9);
+      libc.waitpid(pid, null, 0);
+    }
+    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
+  } finally {
+    for (const fd of opened) try { closeSync(fd); } catch {}
+    if (parentFd >= 0) closeSync(parentFd);
+  }
+}
+
+function compileProfile(profile: any, warn?: (m: string) => void) {
+  const { compileSeccomp, profileFlags } = require("../linux/seccomp") as typeof import("../linux/seccomp");
+  return { program: compileSeccomp(profile, { warn }), flags: profileFlags(profile) };
+}
+
+export async function execInContainer(o: ExecOptions): Promise<number> {
+  const { pid } = spawnExec(o);
+  if (o.detach) return 0;
+  const FWD: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28 };
+  const forward = (s: string) => libc.kill(pid, FWD[s]!);
+  for (const s of Object.keys(FWD)) process.on(s as NodeJS.Signals, forward);
+  const code = await waitChild(pid);
+  for (const s of Object.keys(FWD)) process.off(s as NodeJS.Signals, forward);
+  return code;
+}

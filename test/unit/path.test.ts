@@ -1,0 +1,99 @@
+// Path resolution inside a rootfs: symlinks are followed as if the rootfs were "/",
+// never out of it; ".." stops at the root; loops are ELOOP. Against a fake PathFs and
+// a real tmpdir (no root needed), plus the kernel-enforced openInRoot.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync, closeSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openInRoot, resolveInRoot, resolveRelative, type PathFs } from "../../src/linux/path";
+import { SyscallError } from "../../src/sys/libc";
+
+/** A fake filesystem: path -> symlink target, or true for a plain entry. */
+function fakeFs(entries: Record<string, string | true>): PathFs {
+  return {
+    lstat: (p) => (p in entries ? { isSymbolicLink: () => typeof entries[p] === "string" } : undefined),
+    readlink: (p) => entries[p] as string,
+  };
+}
+
+describe("resolveRelative (fake fs)", () => {
+  const fs = fakeFs({
+    "/r/etc": true,
+    "/r/etc/passwd": true,
+    "/r/abs": "/etc",
+    "/r/rel": "etc",
+    "/r/up": "../../../../etc",
+    "/r/evil": "/tmp/hostdir",
+    "/r/loop1": "loop2",
+    "/r/loop2": "loop1",
+    "/r/self": "self",
+    "/r/chain": "abs/passwd",
+  });
+  test("plain paths and missing components", () => {
+    expect(resolveRelative("/r", "/etc/passwd", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "etc//./passwd", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "/missing/a/b", fs)).toBe("missing/a/b");
+    expect(resolveRelative("/r", "/", fs)).toBe("");
+  });
+  test("absolute symlinks are resolved against the root", () => {
+    expect(resolveRelative("/r", "/abs/passwd", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "/chain", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "/evil/x", fs)).toBe("tmp/hostdir/x");
+    expect(resolveInRoot("/r", "/evil", fs)).toBe("/r/tmp/hostdir");
+  });
+  test("relative symlinks and .. are clamped at the root", () => {
+    expect(resolveRelative("/r", "/rel/passwd", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "/up/passwd", fs)).toBe("etc/passwd");
+    expect(resolveRelative("/r", "/../../etc", fs)).toBe("etc");
+    expect(resolveInRoot("/r", "../../../../../x", fs)).toBe("/r/x");
+  });
+  test("symlink loops are ELOOP", () => {
+    for (const p of ["/loop1", "/self/x"]) {
+      let err: unknown;
+      try {
+        resolveRelative("/r", p, fs);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SyscallError);
+      expect((err as SyscallError).errno).toBe(40);
+    }
+  });
+});
+
+describe("resolveInRoot and openInRoot on a real tree", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunc-path-"));
+  const root = join(dir, "root"), outside = join(dir, "outside");
+  mkdirSync(join(root, "etc"), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(root, "etc/file"), "inside");
+  writeFileSync(join(outside, "file"), "outside");
+  symlinkSync(outside, join(root, "evil"));
+  symlinkSync("../../../../outside", join(root, "dotdot"));
+  symlinkSync("loop", join(root, "loop"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a symlink to a host directory stays in the rootfs", () => {
+    expect(resolveInRoot(root, "/evil/file")).toBe(join(root, outside.slice(1), "file"));
+    expect(resolveInRoot(root, "/dotdot/file")).toBe(join(root, "outside/file"));
+  });
+  test("a symlink loop is ELOOP", () => {
+    expect(() => resolveInRoot(root, "/loop")).toThrow(SyscallError);
+  });
+  test("openInRoot: the kernel keeps the walk inside", () => {
+    const rootFd = openSync(root, 0o10000000 | 0o200000);
+    try {
+      const fd = openInRoot(rootFd, "etc/file");
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(join(root, "etc/file"));
+      closeSync(fd);
+      // "dotdot" -> ../../../../outside: clamped at the root, so it does not exist inside.
+      expect(() => openInRoot(rootFd, "dotdot/file")).toThrow(/ENOENT|errno 2|No such/);
+      expect(() => openInRoot(rootFd, "evil/file")).toThrow();
+      const self = openInRoot(rootFd, "");
+      expect(readlinkSync(`/proc/self/fd/${self}`)).toBe(root);
+      closeSync(self);
+    } finally {
+      closeSync(rootFd);
+    }
+  });
+});

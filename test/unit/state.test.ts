@@ -1,0 +1,113 @@
+// State logic without root: ids, the status derived from the init (alive, same start
+// time, exec fifo), the view of `state`, atomic writes and id claims, and signals.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  claimStateDir, Container, FIFO, isAlive, listContainers, loadContainer, readProcStat, validateId, writeStateAtomically, type StoredState,
+} from "../../src/runtime/state";
+import { parseSignal } from "../../src/runtime/signals";
+import { exitCodeOf } from "../../src/runtime/lifecycle";
+import { BuncError } from "../../src/runtime/errors";
+
+const dir = mkdtempSync(join(tmpdir(), "bunc-state-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function stored(id: string, pid: number, pidStartTime: string): StoredState {
+  return {
+    ociVersion: "1.2.0", id, pid, pidStartTime, bundle: "/b", rootfs: "/b/rootfs", created: new Date().toISOString(),
+    owner: "root", config: {} as any, annotations: { a: "b" },
+  };
+}
+
+/** A pid that is not running (spawned and reaped). */
+function deadPid(): number {
+  const p = Bun.spawnSync(["true"]);
+  return p.pid;
+}
+
+describe("container ids", () => {
+  test("valid ids", () => {
+    for (const id of ["a", "abc-1.2_3+x", "A9"]) expect(validateId(id)).toBe(id);
+  });
+  test("invalid ids are errors", () => {
+    for (const id of ["", undefined, "a/b", "..", ".", "../x", "-x", "a b", "x".repeat(1025)])
+      expect(() => validateId(id as any)).toThrow(BuncError);
+  });
+});
+
+describe("status derivation", () => {
+  const self = readProcStat(process.pid)!;
+  test("readProcStat reads state and start time of a live process", () => {
+    expect(self.state).toMatch(/^[RS]$/);
+    expect(self.startTime).toMatch(/^\d+$/);
+    expect(readProcStat(deadPid())).toBeUndefined();
+  });
+  test("isAlive: same pid and start time; a dead or reused pid is not", () => {
+    expect(isAlive(process.pid, self.startTime)).toBe(true);
+    expect(isAlive(process.pid, String(Number(self.startTime) + 1))).toBe(false); // reused pid
+    expect(isAlive(deadPid(), self.startTime)).toBe(false);
+    expect(isAlive(0, self.startTime)).toBe(false);
+  });
+  test("created while the exec fifo exists, running after, stopped when the init is gone", () => {
+    const d = claimStateDir(join(dir, "root1"), "c1");
+    const c = new Container(join(dir, "root1"), d, stored("c1", process.pid, self.startTime));
+    writeFileSync(join(d, FIFO), "");
+    expect(c.status()).toBe("created");
+    rmSync(join(d, FIFO));
+    expect(c.status()).toBe("running");
+    expect(c.view()).toMatchObject({ id: "c1", pid: process.pid, status: "running", annotations: { a: "b" } });
+    c.state.pidStartTime = "1"; // the pid now belongs to another process
+    expect(c.status()).toBe("stopped");
+    expect(c.view().pid).toBe(0);
+    expect(c.hookState().pid).toBeUndefined();
+    const dead = new Container(join(dir, "root1"), d, stored("c1", deadPid(), self.startTime));
+    writeFileSync(join(d, FIFO), "");
+    expect(dead.status()).toBe("stopped");
+  });
+});
+
+describe("state files", () => {
+  test("claimStateDir: exactly one claim of an id wins", () => {
+    const root = join(dir, "root2");
+    claimStateDir(root, "x");
+    expect(() => claimStateDir(root, "x")).toThrow(/already exists/);
+    expect(() => claimStateDir(root, "../x")).toThrow(/invalid container id/);
+  });
+  test("written atomically, loaded back, listed; a directory without state.json is skipped", () => {
+    const root = join(dir, "root3");
+    const d = claimStateDir(root, "s");
+    claimStateDir(root, "half"); // being created: no state.json yet
+    writeStateAtomically(d, stored("s", 123, "1"));
+    expect(readdirSync(d)).toEqual(["state.json"]);
+    expect(loadContainer(root, "s").state.pid).toBe(123);
+    expect(listContainers(root).map((c) => c.id)).toEqual(["s"]);
+    expect(() => loadContainer(root, "nope")).toThrow(/does not exist/);
+    writeFileSync(join(d, "state.json"), "{");
+    expect(() => loadContainer(root, "s")).toThrow(/corrupt/);
+    expect(existsSync(join(d, ".state.json.tmp"))).toBe(false);
+    void readFileSync;
+  });
+});
+
+describe("parseSignal", () => {
+  test("names with or without SIG, numbers, default TERM", () => {
+    expect(parseSignal(undefined)).toBe(15);
+    expect(parseSignal("")).toBe(15);
+    expect(parseSignal("KILL")).toBe(9);
+    expect(parseSignal("SIGKILL")).toBe(9);
+    expect(parseSignal("sigusr1")).toBe(10);
+    expect(parseSignal("9")).toBe(9);
+    expect(parseSignal("RTMIN")).toBe(34);
+    expect(parseSignal("RTMIN+2")).toBe(36);
+    expect(parseSignal("RTMAX")).toBe(64);
+  });
+  test("invalid signals are errors", () => {
+    for (const s of ["FOO", "0", "65", "-1", "SIG"]) expect(() => parseSignal(s)).toThrow(BuncError);
+  });
+  test("exit codes: status, or 128+signal", () => {
+    expect(exitCodeOf(42 << 8)).toBe(42);
+    expect(exitCodeOf(9)).toBe(137);
+  });
+});
