@@ -14,5 +14,11 @@ export const COMMANDS: Record<string, { summary: string; load: Loader; hidden?: 
   list: { summary: "list containers", load: () => load(import("./commands/list")) },
   spec: { summary: "write a default config.json", load: () => load(import("./commands/spec")) },
   exec: { summary: "run a new process in a running container", load: () => load(import("./commands/exec")) },
+  ps: { summary: "list the processes of a container", load: () => load(import("./commands/ps")) },
+  pause: { summary: "freeze a container", load: () => load(import("./commands/pause")) },
+  resume: { summary: "thaw a paused container", load: () => load(import("./commands/resume")) },
+  update: { summary: "change a container's resource limits", load: () => load(import("./commands/update")) },
+  events: { summary: "container stats as JSON", load: () => load(import("./commands/events")) },
+  features: { summary: "what this runtime supports (JSON)", load: () => load(import("./commands/features")) },
   bundle: { summary: "unpack a rootfs tarball into an OCI bundle", load: () => load(import("./commands/bundle")) },
 };

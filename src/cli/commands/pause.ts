@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { idArg } from "../args";
+import { cli } from "../context";
+import { pauseContainer } from "../../runtime/control";
+
+export default defineCommand({
+  meta: { name: "pause", description: "freeze every process of a container" },
+  args: { ...idArg },
+  run({ args }) {
+    pauseContainer(cli.globals.root, args.id);
+  },
+});

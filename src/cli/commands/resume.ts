@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { idArg } from "../args";
+import { cli } from "../context";
+import { resumeContainer } from "../../runtime/control";
+
+export default defineCommand({
+  meta: { name: "resume", description: "thaw a paused container" },
+  args: { ...idArg },
+  run({ args }) {
+    resumeContainer(cli.globals.root, args.id);
+  },
+});

@@ -1,0 +1,82 @@
+// Operations on a running container's cgroup: pause/resume (freezer), ps, update and
+// events (runc's JSON).
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { BuncError } from "./errors";
+import { withContainer } from "./lifecycle";
+import { containerCgroups, effectiveResources, type Warn } from "./cgroups";
+import { LinuxResourcesSchema, type CgroupManager, type LinuxResources } from "../linux/cgroups";
+import { formatIssue } from "../spec/parse";
+import type { Container } from "./state";
+
+function cgroupsOf(c: Container, warn?: Warn): CgroupManager {
+  const cg = containerCgroups(c.state, warn);
+  if (!cg) throw new BuncError(`container ${c.id} has no cgroup (rootless without delegation)`);
+  return cg;
+}
+
+export function pauseContainer(root: string, id: string): void {
+  withContainer(root, id, (c) => {
+    const s = c.status();
+    if (s !== "running" && s !== "created") throw new BuncError(`cannot pause a container that is ${s}`);
+    cgroupsOf(c).freeze();
+  });
+}
+
+export function resumeContainer(root: string, id: string): void {
+  withContainer(root, id, (c) => {
+    const s = c.status();
+    if (s !== "paused") throw new BuncError(`cannot resume a container that is ${s}`);
+    cgroupsOf(c).thaw();
+  });
+}
+
+/** The container's processes (host PIDs), init included even before it joined every hierarchy. */
+export function containerPids(root: string, id: string): number[] {
+  return withContainer(root, id, (c) => {
+    if (c.status() === "stopped") return [];
+    const pids = new Set(containerCgroups(c.state)?.pids() ?? []);
+    pids.add(c.pid);
+    return [...pids].sort((a, b) => a - b);
+  });
+}
+
+export interface ProcInfo { pid: number; ppid: number; uid: number; cmd: string }
+
+export function procInfo(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const uid = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1] ?? -1);
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `[${comm}]`;
+    return { pid, ppid, uid, cmd };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Merges runc-style update flags (or a resources.json) into the container's resources and applies them. */
+export function updateContainer(root: string, id: string, patch: unknown, warn?: Warn): void {
+  withContainer(root, id, (c) => {
+    if (c.status() === "stopped") throw new BuncError(`cannot update a stopped container`);
+    const current = (c.state.config.linux.resources ?? {}) as Record<string, any>;
+    const merged: Record<string, any> = { ...current };
+    for (const [k, val] of Object.entries(patch as Record<string, any>)) {
+      merged[k] = val && typeof val === "object" && !Array.isArray(val) ? { ...(current[k] ?? {}), ...val } : val;
+    }
+    const r = v.safeParse(LinuxResourcesSchema, merged);
+    if (!r.success) throw new BuncError(`invalid resources: ${formatIssue(r.issues[0])}`);
+    const next = { ...c.state.config, linux: { ...c.state.config.linux, resources: r.output } };
+    cgroupsOf(c, warn).apply(effectiveResources(next as any) as LinuxResources);
+    c.state.config = next as any;
+    c.save();
+  });
+}
+
+export function statsEvent(root: string, id: string) {
+  return withContainer(root, id, (c) => {
+    if (c.status() === "stopped") throw new BuncError(`container ${id} is not running`);
+    return { type: "stats", id, data: cgroupsOf(c).stats() };
+  });
+}

@@ -1,0 +1,36 @@
+// runtime-spec features.md: what bunc really supports on this host.
+import { existsSync } from "node:fs";
+import { CAPABILITIES, lastCap } from "../linux/capabilities";
+import { NAMESPACE_TYPES } from "../spec/schema";
+import { detectLayout } from "../linux/cgroups";
+import { seccompFeatures } from "../linux/seccomp";
+import { OCI_VERSION } from "./state";
+
+const MOUNT_OPTIONS = [
+  "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "mand",
+  "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime",
+  "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
+  "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
+];
+
+export function features() {
+  const layout = detectLayout();
+  const sc = seccompFeatures();
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_VERSION,
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+    mountOptions: MOUNT_OPTIONS,
+    linux: {
+      namespaces: NAMESPACE_TYPES.filter((t) => t !== "time" || existsSync("/proc/self/ns/time")),
+      capabilities: CAPABILITIES.slice(0, lastCap() + 1),
+      cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "run.bunc.version": "0.1.0" },
+  };
+}

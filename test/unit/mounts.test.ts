@@ -1,0 +1,275 @@
+// Mount planning without root, through RecordingSyscalls: mount(8) options, each
+// config mount on a tmp rootfs (targets pinned inside it, symlinks never leading out),
+// the root's propagation/pivot/--no-pivot sequence, masked and read-only paths, /dev.
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MS, parseMountOptions } from "../../src/linux/mount-options";
+import { mountOne, remount, type MountContext } from "../../src/linux/mounts";
+import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
+import { createDevice, makedev, setupDev } from "../../src/linux/devices";
+import { RecordingSyscalls } from "../support/recording-syscalls";
+
+const isRoot = process.geteuid?.() === 0;
+
+describe("parseMountOptions", () => {
+  test("flags set and cleared, in order", () => {
+    const o = parseMountOptions(["ro", "nosuid", "nodev", "noexec", "relatime"]);
+    expect(o.flags).toBe(MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME);
+    const p = parseMountOptions(["ro", "rw", "nosuid", "suid"]);
+    expect(p.flags).toBe(0n);
+    expect(p.cleared).toBe(MS.RDONLY | MS.NOSUID);
+  });
+  test("bind, rbind and type bind", () => {
+    expect(parseMountOptions(["bind"])).toMatchObject({ bind: true, recursive: false });
+    expect(parseMountOptions(["rbind"])).toMatchObject({ bind: true, recursive: true, flags: MS.BIND | MS.REC });
+    expect(parseMountOptions([], "bind")).toMatchObject({ bind: true, recursive: false });
+    expect(parseMountOptions(["nosuid"], "tmpfs").bind).toBe(false);
+  });
+  test("propagation flags are separate mount calls", () => {
+    const o = parseMountOptions(["rbind", "rprivate", "shared", "slave", "runbindable"]);
+    expect(o.propagation).toEqual([MS.PRIVATE | MS.REC, MS.SHARED, MS.SLAVE, MS.UNBINDABLE | MS.REC]);
+    expect(o.flags & (MS.PRIVATE | MS.SHARED | MS.SLAVE)).toBe(0n);
+  });
+  test("filesystem data is passed through; fstab-only options are ignored", () => {
+    const o = parseMountOptions(["size=65536k", "mode=755", "defaults", "nofail", "_netdev", "newinstance"]);
+    expect(o.data).toEqual(["size=65536k", "mode=755", "newinstance"]);
+    expect(o.flags).toBe(0n);
+  });
+  test("idmap is refused", () => {
+    expect(() => parseMountOptions(["idmap"])).toThrow(/not supported/);
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), "bunc-mounts-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+/** A fresh rootfs with /etc, a symlink out of it and a symlink to /proc. */
+function context(opts: ConstructorParameters<typeof RecordingSyscalls>[0] = {}, inUserNs = false) {
+  const rootfs = join(dir, `root${++n}`);
+  const hostdir = join(dir, `hostdir${n}`);
+  mkdirSync(join(rootfs, "etc"), { recursive: true });
+  mkdirSync(hostdir);
+  writeFileSync(join(rootfs, "etc/hosts"), "");
+  symlinkSync(hostdir, join(rootfs, "evil"));
+  symlinkSync("/etc", join(rootfs, "linkdir"));
+  symlinkSync("/evil", join(rootfs, "proclink"));
+  const sys = new RecordingSyscalls(opts);
+  const rootFd = openSync(rootfs, 0o10000000 | 0o200000);
+  const ctx: MountContext = { sys, rootfs, rootFd, bundle: join(dir, "bundle"), inUserNs };
+  return { ctx, sys, rootfs, hostdir, done: () => closeSync(rootFd) };
+}
+
+describe("mountOne", () => {
+  test("tmpfs with flags and data on a new directory", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mountOne(ctx, { destination: "/run/x", type: "tmpfs", source: "tmpfs", options: ["nosuid", "noexec", "size=1m", "mode=700"] });
+    expect(statSync(join(rootfs, "run/x")).isDirectory()).toBe(true);
+    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "run/x"), "tmpfs", MS.NOSUID | MS.NOEXEC, "size=1m,mode=700"]]);
+    done();
+  });
+  test("a relative destination is taken from the root", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mountOne(ctx, { destination: "data", type: "tmpfs", source: "tmpfs" });
+    expect(sys.mounts()[0]![1]).toBe(join(rootfs, "data"));
+    done();
+  });
+  test("read-only bind of a directory: bind, then remount with the flags", () => {
+    const { ctx, sys, rootfs, done } = context();
+    const src = join(dir, "src-dir");
+    mkdirSync(src, { recursive: true });
+    mountOne(ctx, { destination: "/mnt/ro", type: "bind", source: src, options: ["rbind", "ro", "nosuid", "rprivate"] });
+    const t = join(rootfs, "mnt/ro");
+    expect(sys.mounts()).toEqual([
+      [src, t, null, MS.BIND | MS.REC, null],
+      [null, t, null, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID, null],
+      [null, t, null, MS.PRIVATE | MS.REC, null],
+    ]);
+    done();
+  });
+  test("a bind of a file creates a file mount point; a relative source is in the bundle", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mkdirSync(ctx.bundle, { recursive: true });
+    writeFileSync(join(ctx.bundle, "resolv.conf"), "nameserver 1.1.1.1\n");
+    mountOne(ctx, { destination: "/etc/resolv.conf", source: "resolv.conf", options: ["bind"] });
+    expect(lstatSync(join(rootfs, "etc/resolv.conf")).isFile()).toBe(true);
+    expect(sys.mounts()).toEqual([[join(ctx.bundle, "resolv.conf"), join(rootfs, "etc/resolv.conf"), null, MS.BIND, null]]);
+    done();
+  });
+  test("a missing bind source is an error naming it", () => {
+    const { ctx, done } = context();
+    expect(() => mountOne(ctx, { destination: "/x", source: "/nonexistent-src", options: ["bind"] })).toThrow(/bind source \/nonexistent-src: ENOENT/);
+    done();
+  });
+  test("a destination through a symlink to a host directory stays in the rootfs", () => {
+    const { ctx, sys, rootfs, hostdir, done } = context();
+    mountOne(ctx, { destination: "/evil/sub", type: "tmpfs", source: "tmpfs" });
+    mountOne(ctx, { destination: "/linkdir/sub", type: "tmpfs", source: "tmpfs" });
+    const [a, b] = sys.mounts();
+    expect(a![1]).toBe(join(rootfs, hostdir, "sub"));
+    expect(b![1]).toBe(join(rootfs, "etc/sub"));
+    expect(readdirSync(hostdir)).toEqual([]);
+    done();
+  });
+  test("proc or sysfs over a symlink is refused", () => {
+    const { ctx, sys, done } = context();
+    expect(() => mountOne(ctx, { destination: "/proclink", type: "proc", source: "proc" })).toThrow(/symlink/);
+    expect(() => mountOne(ctx, { destination: "/linkdir/x", type: "sysfs", source: "sysfs" })).toThrow(/symlink/);
+    expect(sys.mounts()).toEqual([]);
+    done();
+  });
+  test("propagation options of a non-bind mount follow it", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mountOne(ctx, { destination: "/shared", type: "tmpfs", source: "tmpfs", options: ["rshared"] });
+    expect(sys.mounts()).toEqual([
+      ["tmpfs", join(rootfs, "shared"), "tmpfs", 0n, null],
+      [null, join(rootfs, "shared"), null, MS.SHARED | MS.REC, null],
+    ]);
+    done();
+  });
+  test("in a user namespace, an EPERM sysfs falls back to a bind of the host's", () => {
+    const { ctx, sys, rootfs, done } = context({ fail: (c) => (c.op === "mount" && c.args[2] === "sysfs" ? 1 : undefined) }, true);
+    mountOne(ctx, { destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro", "nosuid"] });
+    const t = join(rootfs, "sys");
+    expect(sys.mounts()).toEqual([
+      ["sysfs", t, "sysfs", MS.RDONLY | MS.NOSUID, null],
+      ["/sys", t, null, MS.BIND | MS.REC, null],
+      [null, t, null, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID, null],
+    ]);
+    done();
+  });
+  test("remount keeps locked flags when the plain remount is EPERM", () => {
+    const sys = new RecordingSyscalls({
+      fail: (c) => (c.op === "mount" && c.args[3] === (MS.REMOUNT | MS.BIND | MS.RDONLY) ? 1 : undefined),
+      mountFlags: () => MS.NOSUID | MS.NODEV,
+    });
+    remount(sys, "/x", MS.RDONLY);
+    expect(sys.mounts().map((m) => m[3])).toEqual([MS.REMOUNT | MS.BIND | MS.RDONLY, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV]);
+  });
+});
+
+describe("the root", () => {
+  test("prepareRoot: rslave by default, then the rootfs bound on itself and made private", () => {
+    const sys = new RecordingSyscalls();
+    prepareRoot(sys, "/b/rootfs");
+    expect(sys.mounts()).toEqual([
+      [null, "/", null, MS.SLAVE | MS.REC, null],
+      ["/b/rootfs", "/b/rootfs", null, MS.BIND | MS.REC, null],
+      [null, "/b/rootfs", null, MS.PRIVATE, null],
+    ]);
+    const s2 = new RecordingSyscalls();
+    prepareRoot(s2, "/r", "rshared");
+    expect(s2.mounts()[0]).toEqual([null, "/", null, MS.SHARED | MS.REC, null]);
+  });
+  test("pivotRoot: pivot_root(., .), then the old root detached", () => {
+    const sys = new RecordingSyscalls();
+    const cwd = process.cwd();
+    try {
+      pivotRoot(sys, "/r");
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(sys.calls.filter((c) => c.op !== "close").map((c) => [c.op, ...c.args])).toEqual([
+      ["chdir", "/r"],
+      ["pivotRoot", ".", "."],
+      ["mount", null, ".", null, MS.SLAVE | MS.REC, null],
+      ["umount2", ".", 2],
+      ["chdir", "/"],
+    ]);
+  });
+  test("--no-pivot: MS_MOVE over / and chroot", () => {
+    const sys = new RecordingSyscalls();
+    moveRoot(sys, "/r");
+    expect(sys.calls.map((c) => [c.op, ...c.args])).toEqual([
+      ["chdir", "/r"], ["mount", "/r", "/", null, MS.MOVE, null], ["chroot", "."], ["chdir", "/"],
+    ]);
+  });
+  test("rootfsPropagation is applied to the new / after the pivot; readonly root remounts /", () => {
+    const sys = new RecordingSyscalls();
+    applyRootPropagation(sys, undefined);
+    expect(sys.calls).toEqual([]);
+    applyRootPropagation(sys, "private");
+    readonlyRoot(sys);
+    expect(sys.mounts()).toEqual([[null, "/", null, MS.PRIVATE, null], [null, "/", null, MS.REMOUNT | MS.BIND | MS.RDONLY, null]]);
+  });
+  test("maskedPaths: empty read-only tmpfs on directories, /dev/null on files, absent ones skipped", () => {
+    // The container's "/" is the host's here: mask real host paths (nothing is mounted).
+    const sys = new RecordingSyscalls();
+    maskPaths(sys, ["/etc", "/etc/hostname", "/nonexistent/bunc"]);
+    expect(sys.mounts()).toEqual([
+      ["tmpfs", "/etc", "tmpfs", MS.RDONLY, "size=0"],
+      ["/dev/null", "/etc/hostname", null, MS.BIND, null],
+    ]);
+  });
+  test("readonlyPaths: bind on itself, then remount ro,nosuid,nodev,noexec", () => {
+    const sys = new RecordingSyscalls();
+    readonlyPaths(sys, ["/etc", "/nonexistent/bunc"]);
+    expect(sys.mounts()[0]![0]).toMatch(/^\/proc\/self\/fd\/\d+$/); // the pinned path onto itself
+    expect(sys.mounts()).toEqual([
+      [sys.mounts()[0]![0], "/etc", null, MS.BIND | MS.REC, null],
+      [null, "/etc", null, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, null],
+    ]);
+  });
+});
+
+describe("/dev", () => {
+  test("makedev encodes like glibc", () => {
+    expect(makedev(1, 3)).toBe(0x103n);
+    expect(makedev(136, 0)).toBe(0x8800n);
+    expect(makedev(259, 65536)).toBe(0x10010300n);
+    expect(makedev(0x1001, 0x1_0002)).toBe((0x1000n << 32n) | 0x100n | (0x10000n << 12n) | 0x2n);
+  });
+  test("in a user namespace: host nodes bound over empty files; symlinks; pts and shm", () => {
+    const { ctx, sys, rootfs, done } = context({}, true);
+    setupDev(ctx, []);
+    const binds = sys.mounts().map(([s, t, , f]) => [s, t, f]);
+    for (const d of ["null", "zero", "full", "random", "urandom", "tty"]) {
+      expect(binds).toContainEqual([`/dev/${d}`, join(rootfs, "dev", d), MS.BIND]);
+      expect(lstatSync(join(rootfs, "dev", d)).isFile()).toBe(true);
+    }
+    expect(sys.of("mknod")).toEqual([]);
+    expect(readlinkSync(join(rootfs, "dev/ptmx"))).toBe("pts/ptmx");
+    expect(readlinkSync(join(rootfs, "dev/fd"))).toBe("/proc/self/fd");
+    expect(readlinkSync(join(rootfs, "dev/stdin"))).toBe("/proc/self/fd/0");
+    expect(readlinkSync(join(rootfs, "dev/stdout"))).toBe("/proc/self/fd/1");
+    expect(readlinkSync(join(rootfs, "dev/stderr"))).toBe("/proc/self/fd/2");
+    expect(statSync(join(rootfs, "dev/pts")).isDirectory()).toBe(true);
+    expect(statSync(join(rootfs, "dev/shm")).isDirectory()).toBe(true);
+    done();
+  });
+  test("linux.devices: mknod with type, mode and number, then the mode and owner", () => {
+    const { ctx, sys, rootfs, done } = context({ mknodPlaceholder: true });
+    const uid = process.getuid!(), gid = process.getgid!();
+    createDevice(ctx, { type: "c", path: "/dev/mynull", major: 1, minor: 3, fileMode: 0o640, uid, gid });
+    createDevice(ctx, { type: "p", path: "/dev/sub/fifo", fileMode: 0o600, uid, gid });
+    expect(sys.of("mknod").map((c) => c.args)).toEqual([
+      [join(rootfs, "dev/mynull"), 0o020640, 0x103n],
+      [join(rootfs, "dev/sub/fifo"), 0o010600, 0n],
+    ]);
+    expect(statSync(join(rootfs, "dev/mynull")).mode & 0o7777).toBe(0o640);
+    done();
+  });
+  test("a device path through a symlink stays in the rootfs; a directory there is an error", () => {
+    const { ctx, sys, rootfs, hostdir, done } = context({ mknodPlaceholder: true });
+    const uid = process.getuid!(), gid = process.getgid!();
+    createDevice(ctx, { type: "c", path: "/evil/null", major: 1, minor: 3, uid, gid });
+    expect(sys.of("mknod")[0]!.args[0]).toBe(join(rootfs, hostdir, "null"));
+    expect(existsSync(join(hostdir, "null"))).toBe(false);
+    expect(() => createDevice(ctx, { type: "c", path: "/etc", major: 1, minor: 3 })).toThrow(/not a device/);
+    done();
+  });
+  test.skipIf(!isRoot)("default nodes by mknod outside a user namespace (root: chown to 0)", () => {
+    const { ctx, sys, rootfs, done } = context({ mknodPlaceholder: true });
+    setupDev(ctx, [{ type: "c", path: "/dev/mynull", major: 1, minor: 3, fileMode: 0o600, uid: 1, gid: 2 }]);
+    const nodes = sys.of("mknod").map((c) => [c.args[0], c.args[2]]);
+    expect(nodes).toEqual([
+      [join(rootfs, "dev/null"), makedev(1, 3)], [join(rootfs, "dev/zero"), makedev(1, 5)], [join(rootfs, "dev/full"), makedev(1, 7)],
+      [join(rootfs, "dev/random"), makedev(1, 8)], [join(rootfs, "dev/urandom"), makedev(1, 9)], [join(rootfs, "dev/tty"), makedev(5, 0)],
+      [join(rootfs, "dev/mynull"), makedev(1, 3)],
+    ]);
+    expect(statSync(join(rootfs, "dev/mynull"))).toMatchObject({ uid: 1, gid: 2 });
+    done();
+  });
+});
