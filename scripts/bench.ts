@@ -74,7 +74,7 @@ if (!IN_NS) {
   if (JSON_OUT && existsSync(JSON_OUT)) {
     try {
       const j = JSON.parse(readFileSync(JSON_OUT, "utf8"));
-      j.cleanup = { ...j.cleanup, scratchRemoved: removed, hostMounts };
+      j.cleanup = { ...j.cleanup, scratch: base, scratchRemoved: removed, hostMounts };
       writeFileSync(JSON_OUT, JSON.stringify(j, null, 2) + "\n");
     } catch {}
   }
@@ -298,7 +298,7 @@ try {
     if (v !== null) (rss[cmd]![r.name] ??= []).push(v / 1024);
   };
   for (const k of ["run", "create", "start", "state", "exec", "delete", "--version"]) rss[k] = {};
-  const held: Record<string, PerRuntime<number[]>> = { rss: {}, pss: {}, private: {}, processes: {} };
+  const held: Record<string, PerRuntime<number[]>> = { rss: {}, pss: {}, anonymous: {}, processes: {} };
   for (let i = 0; i < rssRuns; i++) {
     for (const r of RUNTIMES) {
       checkInterrupt();
@@ -314,7 +314,7 @@ try {
       const m = memoryHeld(readPid(cid));
       (held.rss![r.name] ??= []).push(m.rssKiB / 1024);
       (held.pss![r.name] ??= []).push(m.pssKiB / 1024);
-      (held.private![r.name] ??= []).push(m.privateKiB / 1024);
+      (held.anonymous![r.name] ??= []).push(m.anonKiB / 1024);
       (held.processes![r.name] ??= []).push(m.processes);
       const fd = pidfdOpen(readPid(cid));
       addRss("start", r, peakRss(rt(r, "start", cid)));
@@ -396,8 +396,8 @@ try {
     const all = async (args: (id: string) => string[]) => {
       const t = performance.now();
       const codes = await Promise.all(ids.map((id) => {
-        const fd = openSync(join(BASE, "pids", `${id}.err`), "w");
-        const p = Bun.spawn({ cmd: rt(r, ...args(id)), stdin: "ignore", stdout: "ignore", stderr: fd });
+        const fd = openSync(join(BASE, "pids", `${id}.err`), "a");
+        const p = Bun.spawn({ cmd: rt(r, ...args(id)), stdin: "ignore", stdout: "ignore", stderr: fd }); // appends: errors of every phase
         return p.exited.finally(() => closeSync(fd));
       }));
       return { ms: performance.now() - t, failed: codes.filter((c) => c !== 0).length };
@@ -412,7 +412,7 @@ try {
     const failed = Math.max(c.failed, s.failed, d.failed, waited);
     if (failed) {
       const errs = ids.map((id) => { try { return readFileSync(join(BASE, "pids", `${id}.err`), "utf8").trim(); } catch { return ""; } }).filter(Boolean);
-      notes.push(`(6) ${r.name} with ${n}: ${failed} of ${n} lifecycles failed: ${errs[0]?.slice(0, 300) ?? ""}`);
+      notes.push(`(6) ${r.name} with ${n}: ${failed} of ${n} lifecycles failed (create ${c.failed}, start ${s.failed}, not exited ${waited}, delete ${d.failed})${errs.length ? `: ${errs[0]!.slice(0, 300)}` : ""}`);
     }
     return { ms: c.ms + s.ms + w + d.ms, ok: n - failed, create: c.ms, start: s.ms, wait: w, delete: d.ms };
   };
@@ -497,7 +497,7 @@ try {
     cpu: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     bun: Bun.version,
-    bunc: x([BUNC, "--version"], true).stdout.trim(),
+    bunc: x([BUNC, "--version"], true).stdout.split("\n")[0]?.trim(),
     runc: x([RUNTIMES[1]!.bin, "--version"], true).stdout.split("\n")[0]?.trim(),
     crun: x([RUNTIMES[2]!.bin, "--version"], true).stdout.split("\n")[0]?.trim(),
   };
@@ -538,7 +538,7 @@ function printReport(rep: any) {
   for (const [k, v] of Object.entries(f.memory.peakRss as Record<string, any>)) row(`(7) peak RSS \`${k}\`, MiB`, v);
   row("(7) created container RSS, MiB", f.memory.createdContainer.rss);
   row("(7) created container PSS, MiB", f.memory.createdContainer.pss);
-  row("(7) created container private, MiB", f.memory.createdContainer.private);
+  row("(7) created container anonymous, MiB", f.memory.createdContainer.anonymous);
   rows.push(["    processes held", ...NAMES.map((n) => String(f.memory.createdContainer.processes.results[n]?.median ?? "n/a")), "", ""]);
   out.push(table(hdr, rows));
   out.push("");

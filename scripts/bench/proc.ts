@@ -37,15 +37,15 @@ export function pidfdWait(fd: number, timeoutMs = 10_000): boolean {
 export interface MemoryHeld {
   rssKiB: number;
   pssKiB: number;
-  privateKiB: number;
+  anonKiB: number;
   processes: number;
 }
 
-function rollup(pid: number): { rss: number; pss: number; priv: number } | undefined {
+function rollup(pid: number): { rss: number; pss: number; anon: number } | undefined {
   try {
     const t = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
     const get = (k: string) => Number(t.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0);
-    return { rss: get("Rss"), pss: get("Pss"), priv: get("Private_Clean") + get("Private_Dirty") };
+    return { rss: get("Rss"), pss: get("Pss"), anon: get("Anonymous") };
   } catch {
     return undefined;
   }
@@ -64,9 +64,9 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** RSS/PSS/private memory of `pid` and all its descendants. */
+/** RSS/PSS/anonymous memory of `pid` and all its descendants. */
 export function memoryHeld(pid: number): MemoryHeld {
-  const m: MemoryHeld = { rssKiB: 0, pssKiB: 0, privateKiB: 0, processes: 0 };
+  const m: MemoryHeld = { rssKiB: 0, pssKiB: 0, anonKiB: 0, processes: 0 };
   const todo = [pid];
   while (todo.length) {
     const p = todo.pop()!;
@@ -74,7 +74,7 @@ export function memoryHeld(pid: number): MemoryHeld {
     if (!r) continue;
     m.rssKiB += r.rss;
     m.pssKiB += r.pss;
-    m.privateKiB += r.priv;
+    m.anonKiB += r.anon;
     m.processes++;
     todo.push(...childrenOf(p));
   }

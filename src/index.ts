@@ -1,0 +1,29 @@
+// bunc as a library: what the CLI does, for Bun scripts.
+export { createContainer, type CreateOptions } from "./runtime/create";
+export { startContainer, killContainer, deleteContainer } from "./runtime/lifecycle";
+export { runContainer, type RunOptions } from "./runtime/run";
+export { execInContainer, spawnExec, type ExecOptions } from "./runtime/exec";
+export { pauseContainer, resumeContainer, containerPids, updateContainer, statsEvent } from "./runtime/control";
+export { loadContainer, listContainers, Container, type Status, type StoredState } from "./runtime/state";
+export { parseSignal } from "./runtime/signals";
+export { features } from "./runtime/features";
+export { BuncError } from "./runtime/errors";
+export { readConfig, parseConfig } from "./spec/parse";
+export { ConfigSchema, type Config } from "./spec/schema";
+export { defaultSpec } from "./spec/default";
+export { createBundle, unpackRootfs } from "./bundle";
+
+import { loadContainer } from "./runtime/state";
+import { waitChild, waitGone } from "./runtime/lifecycle";
+
+/**
+ * Waits until the container's init exits. When this process created it, the init is its
+ * child and the exit status is returned (128+n for signal n); otherwise undefined.
+ */
+export async function waitForExit(root: string, id: string): Promise<number | undefined> {
+  const c = loadContainer(root, id);
+  const ppid = Number(require("node:fs").readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  if (ppid === process.pid) return waitChild(c.pid);
+  while (!waitGone(c, 60_000));
+  return undefined;
+}
