@@ -9,7 +9,7 @@
 // all three runtimes run in that namespace. Each figure is measured in alternating order
 // (bunc, runc, crun, bunc, ...), with a private --root per runtime under one scratch directory,
 // which is swept (`delete --force` of every container) and removed at the end, even on failure.
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../test/support/rootfs";
@@ -95,9 +95,14 @@ const checkInterrupt = () => {
   if (interrupted) throw new Error("interrupted");
 };
 
+// A snapshot of the bunc binary, so that a rebuild of dist/bunc during the run changes nothing.
+const BUNC_BIN = join(BASE, "bunc");
+copyFileSync(BUNC, BUNC_BIN);
+chmodSync(BUNC_BIN, 0o755);
+
 interface Runtime { name: "bunc" | "runc" | "crun"; bin: string; root: string }
 const RUNTIMES: Runtime[] = [
-  { name: "bunc", bin: BUNC, root: join(BASE, "root-bunc") },
+  { name: "bunc", bin: BUNC_BIN, root: join(BASE, "root-bunc") },
   { name: "runc", bin: Bun.which("runc")!, root: join(BASE, "root-runc") },
   { name: "crun", bin: Bun.which("crun")!, root: join(BASE, "root-crun") },
 ];
@@ -184,7 +189,7 @@ const log = (s: string) => console.log(s);
 let failure: unknown;
 const emptyFile = join(BASE, "empty");
 let boundControllers = false;
-const buncExec = () => x([BUNC, "exec", "--help"]).code === 0;
+const buncExec = () => x([BUNC_BIN, "exec", "--help"]).code === 0;
 let execAvailable = false;
 const memoryLimit: Record<string, unknown> = {};
 const startup: Record<string, unknown> = {};
@@ -265,7 +270,7 @@ try {
   {
     const subjects: [string, string[]][] = [
       ["bun -e 0", [BUN, "-e", "0"]],
-      ["bunc --version", [BUNC, "--version"]],
+      ["bunc --version", [BUNC_BIN, "--version"]],
       ["bunc state", rt(RUNTIMES[0]!, "state", running.bunc!)],
       ["runc --version", [RUNTIMES[1]!.bin, "--version"]],
       ["crun --version", [RUNTIMES[2]!.bin, "--version"]],
@@ -382,7 +387,7 @@ try {
       results,
       ratios: { "bunc/gnu-tar": ratio(results.bunc, results["gnu-tar"]), "bunc-library/gnu-tar": ratio(results["bunc-library"], results["gnu-tar"]) },
       peakRssMiB: {
-        bunc: (peakRss([BUNC, "bundle", TARBALL, join(dir, "rss-bunc")]) ?? NaN) / 1024,
+        bunc: (peakRss([BUNC_BIN, "bundle", TARBALL, join(dir, "rss-bunc")]) ?? NaN) / 1024,
         "gnu-tar": (mkdirSync(join(dir, "rss-tar")), (peakRss(["tar", "-xzf", TARBALL, "-C", join(dir, "rss-tar")]) ?? NaN) / 1024),
       },
     };
@@ -497,7 +502,8 @@ try {
     cpu: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     bun: Bun.version,
-    bunc: x([BUNC, "--version"], true).stdout.split("\n")[0]?.trim(),
+    bunc: x([BUNC_BIN, "--version"], true).stdout.split("\n")[0]?.trim(),
+    buncBinary: { path: BUNC, mtime: (() => { try { return statSync(BUNC).mtime.toISOString(); } catch { return null; } })() },
     runc: x([RUNTIMES[1]!.bin, "--version"], true).stdout.split("\n")[0]?.trim(),
     crun: x([RUNTIMES[2]!.bin, "--version"], true).stdout.split("\n")[0]?.trim(),
   };

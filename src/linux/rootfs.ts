@@ -1,6 +1,6 @@
 // The container's root: propagation, the rootfs bind, pivot_root (or MS_MOVE+chroot),
 // masked and read-only paths, and the final read-only remount of "/".
-import { openSync, closeSync, statSync, writeFileSync } from "node:fs";
+import { openSync, closeSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { MS, PROPAGATION } from "./mount-options";
@@ -10,8 +10,12 @@ import { openInRoot, resolveRelative } from "./path";
 const O_DIRECTORY = 0o200000;
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
-export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string): void {
+export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = () => readFileSync("/proc/self/mountinfo", "utf8")): void {
   sys.mount(null, "/", null, propagation ? PROPAGATION[propagation]! : MS.SLAVE | MS.REC, null);
+  // pivot_root also refuses a shared parent of the new root (rootfsPropagation "shared"
+  // or "rshared"): make the mount holding the rootfs private first, as runc does.
+  const parent = parentMount(rootfs, mountinfo());
+  if (parent?.shared) sys.mount(null, parent.mountpoint, null, MS.PRIVATE, null);
   sys.mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
   // pivot_root refuses a shared new root.
   sys.mount(null, rootfs, null, MS.PRIVATE, null);
@@ -30,6 +34,21 @@ export function pivotRoot(sys: Syscalls, rootfs: string): void {
   } finally {
     closeSync(oldRoot);
   }
+}
+
+/** The mount that `path` is on (the topmost of the longest mount point above it), from mountinfo. */
+export function parentMount(path: string, mountinfo: string): { mountpoint: string; shared: boolean } | undefined {
+  let best: { mountpoint: string; shared: boolean } | undefined;
+  for (const line of mountinfo.split("\n")) {
+    const f = line.split(" ");
+    if (f.length < 7) continue;
+    const mountpoint = f[4]!.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    const under = mountpoint === "/" || path === mountpoint || path.startsWith(mountpoint + "/");
+    if (!under || (best && mountpoint.length < best.mountpoint.length)) continue;
+    const optional = f.slice(6, f.indexOf("-"));
+    best = { mountpoint, shared: optional.some((o) => o.startsWith("shared:")) };
+  }
+  return best;
 }
 
 function fchdir(fd: number): void {

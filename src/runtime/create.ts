@@ -7,6 +7,7 @@ import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
+import { recvFd } from "../sys/socket";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capSets } from "../linux/capabilities";
 import { Channel } from "./channel";
@@ -26,6 +27,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** process.terminal without --console-socket: bunc receives the pty master itself (run in the foreground). */
+  relayTerminal?: boolean;
   warn?: (msg: string) => void;
 }
 
@@ -64,8 +67,9 @@ export function createContainer(o: CreateOptions): Container {
   const warn = o.warn ?? ((m: string) => process.stderr.write(`bunc: warning: ${m}\n`));
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
-  if (p.terminal && !o.consoleSocket)
+  if (p.terminal && !o.consoleSocket && !o.relayTerminal)
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
+  if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   const ns = planNamespaces(config);
   const listen = listenFds();
@@ -78,6 +82,7 @@ export function createContainer(o: CreateOptions): Container {
   const sock = new Int32Array(2);
   let parentFd = -1, childFd = -1, execFd = -1, fifoFd = -1;
   const lateCgroupFds: number[] = [];
+  const consolePair = new Int32Array([-1, -1]);
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
@@ -102,10 +107,12 @@ export function createContainer(o: CreateOptions): Container {
     execFd = openSync(self.execPath, 0o2000000 /* O_RDONLY|O_CLOEXEC */);
     const initFd = 3 + preserveFds;
     for (const f of cgroups.procsFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
+    const relay = p.terminal && !o.consoleSocket;
+    if (relay) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, warn) : undefined;
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, passFds: [fifoFd, ...lateCgroupFds],
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, passFds: [fifoFd, ...lateCgroupFds, ...(relay ? [consolePair[1]!] : [])],
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
@@ -129,6 +136,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,
+      console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };
     try {
       channel.send({ type: "plan", plan });
@@ -148,9 +156,12 @@ export function createContainer(o: CreateOptions): Container {
       if (m.type === "ready") break;
     }
     closeSync(parentFd); parentFd = -1;
+    const master = relay ? recvFd(consolePair[0]!).fd : undefined;
     writeStateAtomically(dir, state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
-    return container();
+    const made = container();
+    made.consoleMaster = master;
+    return made;
   } catch (e: any) {
     if (pid > 0) {
       libc.kill(pid, 9);
@@ -162,7 +173,7 @@ export function createContainer(o: CreateOptions): Container {
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     closeJoins();
-    for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds]) if (fd >= 0) try { closeSync(fd); } catch {}
+    for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}
   }
 }
 

@@ -12,6 +12,8 @@ import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, resolveExecutable, withHome } from "../linux/process";
+import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
+import { connectUnix, sendFd } from "../sys/socket";
 
 export interface InitPlan {
   id: string;
@@ -32,6 +34,8 @@ export interface InitPlan {
   /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
   newCgroupNs: boolean;
   seccomp?: Seccomp;
+  /** process.terminal: the console socket's path, or true when it is the fd after the late cgroups. */
+  console?: string | true;
 }
 
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
@@ -51,7 +55,7 @@ export function runInit(fd: number): never {
     if (first?.type !== "plan") process.exit(1);
     if ((first.plan as ExecPlan).kind === "exec") return runExecInit(first.plan as ExecPlan, channel, fd);
     plan = first.plan as InitPlan;
-    const { path, args, env } = setup(plan, channel, warnings);
+    const { path, args, env } = setup(plan, channel, warnings, fd);
     stage = "start";
     channel.send({ type: "ready" });
     closeSync(fd);
@@ -79,6 +83,26 @@ function hookState(plan: InitPlan, status: string): HookState {
 
 let procFdDir = -1;
 let listenerSocket = -1;
+let consoleConn = -1;
+let ptySlave = -1;
+
+/** The console connection: runc's --console-socket path (connected now, while the host is visible) or a passed fd. */
+function connectConsole(console: string | true | undefined, passedFd: number): void {
+  if (console === undefined) return;
+  consoleConn = console === true ? passedFd : connectUnix(console);
+}
+
+/** A pty from the container's devpts: the master goes to the console socket, the slave stays for exec. */
+function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number } | undefined, bind: boolean): void {
+  if (consoleConn < 0) return;
+  const pty = openPty(size);
+  if (bind) bindConsole(sys, pty.name);
+  sendFd(consoleConn, pty.master, pty.name, "console socket");
+  closeSync(pty.master);
+  closeSync(consoleConn);
+  consoleConn = -1;
+  ptySlave = pty.slave;
+}
 
 /**
  * The last steps, shared by init and exec: process attributes, seccomp, execve. With
@@ -86,6 +110,7 @@ let listenerSocket = -1;
  * CAP_SYS_ADMIN is still held, before capabilities are dropped (as runc does).
  */
 function enterProcess(p: Process, seccomp: Seccomp | undefined, preserveFds: number, path: string, args: string[], env: string[], state: HookState): never {
+  if (ptySlave >= 0) takeTerminal(ptySlave);
   if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
   applyProcess(p, () => {});
   if (seccomp && p.noNewPrivileges) installFilter(seccomp, state);
@@ -100,6 +125,7 @@ export interface ExecPlan {
   lateCgroups: number;
   preserveFds: number;
   state: HookState;
+  console?: string | true;
 }
 
 /**
@@ -109,9 +135,11 @@ export interface ExecPlan {
 function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
   try {
     const sys = new LinuxSyscalls();
+    connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
     sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
     closeSync(fd + 1);
+    handOverPty(sys, plan.process.consoleSize, false);
     joinLateCgroups(fd + 2, plan.lateCgroups);
     const p = plan.process;
     const env = withHome(p.env, p.user?.uid ?? 0);
@@ -142,16 +170,16 @@ function installFilter(seccomp: Seccomp, hs: HookState): void {
   }
 }
 
-function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
+function setup(plan: InitPlan, channel: Channel, warnings: string[], channelFd: number) {
   const sys = new LinuxSyscalls();
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.
   procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  connectConsole(plan.console, channelFd + 2 + plan.lateCgroups);
   // The seccomp agent's socket is a host path: connect while the host is still visible.
   if (plan.seccomp?.listenerPath) {
-    const { connectUnix } = require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
     listenerSocket = connectUnix(plan.seccomp.listenerPath);
   }
   if (hasMountNs) {
@@ -180,6 +208,7 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[]) {
     if (plan.noPivot) moveRoot(sys, plan.rootfs);
     else pivotRoot(sys, plan.rootfs);
     applyRootPropagation(sys, c.linux.rootfsPropagation);
+    handOverPty(sys, c.process!.consoleSize, true);
     maskPaths(sys, c.linux.maskedPaths);
     readonlyPaths(sys, c.linux.readonlyPaths);
   } else {

@@ -3,6 +3,7 @@
 import { createContainer, type CreateOptions } from "./create";
 import { deleteContainer, startContainer, waitChild } from "./lifecycle";
 import { libc } from "../sys/libc";
+import { relayTerminal } from "./tty-relay";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
 
@@ -10,7 +11,7 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 const NUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28 };
 
 export async function runContainer(o: RunOptions): Promise<number> {
-  const c = createContainer(o);
+  const c = createContainer({ ...o, relayTerminal: !o.detach && !o.consoleSocket });
   try {
     startContainer(o.root, o.id, o.warn);
   } catch (e) {
@@ -18,10 +19,17 @@ export async function runContainer(o: RunOptions): Promise<number> {
     throw e;
   }
   if (o.detach) return 0;
+  const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
+  // With a terminal, ^C and window changes travel through the pty, not as signals.
+  const forwarded = FORWARDED.filter((s) => !relay || (s !== "SIGINT" && s !== "SIGWINCH"));
   const forward = (sig: string) => libc.kill(c.pid, NUM[sig]!);
-  for (const s of FORWARDED) process.on(s, forward);
+  for (const s of forwarded) process.on(s, forward);
   const code = await waitChild(c.pid);
-  for (const s of FORWARDED) process.off(s, forward);
+  for (const s of forwarded) process.off(s, forward);
+  if (relay) {
+    await Promise.race([relay.done, Bun.sleep(500)]);
+    relay.stop();
+  }
   if (!o.keep) deleteContainer(o.root, o.id, true, o.warn);
   return code;
 }

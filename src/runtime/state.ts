@@ -71,6 +71,8 @@ function isFrozen(paths: Record<string, string>): boolean {
 }
 
 export class Container {
+  /** The pty master, when this process created the container with a relayed terminal. */
+  consoleMaster?: number;
   constructor(readonly root: string, readonly dir: string, public state: StoredState) {}
 
   get id() { return this.state.id; }

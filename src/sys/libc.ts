@@ -74,6 +74,7 @@ const lib = dlopen(libcSoname(), {
   socket: { args: [i32, i32, i32], returns: i32 },
   connect: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
+  setsid: { args: [], returns: i32 },
 });
 
 export const libc = lib.symbols;

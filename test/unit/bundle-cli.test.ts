@@ -3,8 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCommand } from "citty";
-import bundleCommand from "../../src/cli/commands/bundle";
+import { main } from "../../src/cli/dispatch";
 import { createBundle, mergeEnv } from "../../src/bundle";
 import { alpineTarball } from "../support/rootfs";
 
@@ -16,12 +15,13 @@ afterEach(() => {
 const scratch = () => (tmp = mkdtempSync(join(tmpdir(), "bunc-bundle-")));
 const config = (dir: string) => JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
 
+/** Runs `bunc bundle ...` through the CLI's dispatcher; its exit status lands in process.exitCode. */
 async function run(rawArgs: string[]): Promise<string> {
   const errs: string[] = [];
   const orig = process.stderr.write;
   process.stderr.write = ((s: string) => (errs.push(String(s)), true)) as any;
   try {
-    await runCommand(bundleCommand, { rawArgs });
+    process.exitCode = await main(["bundle", ...rawArgs]);
   } finally {
     process.stderr.write = orig;
   }
@@ -70,7 +70,7 @@ describe("bundle", () => {
     const dir = join(tmp, "b");
     mkdirSync(dir);
     writeFileSync(join(dir, "keep"), "x");
-    expect(await run([alpineTarball(), dir])).toMatch(/^bunc bundle: cannot create bundle: .* is not empty \(use --force to replace it\)\n$/);
+    expect(await run([alpineTarball(), dir])).toMatch(/^bunc: cannot create bundle: .* is not empty \(use --force to replace it\)\n$/);
     expect(process.exitCode).toBe(1);
     process.exitCode = 0;
     expect(await run([alpineTarball(), dir, "--force"])).toBe("");
@@ -79,7 +79,7 @@ describe("bundle", () => {
     const junk = join(tmp, "junk.tar.gz");
     writeFileSync(junk, "not a tarball at all".repeat(100));
     const fresh = join(tmp, "fresh");
-    expect(await run([junk, fresh])).toBe(`bunc bundle: cannot unpack ${junk}: not a gzip or tar archive (unknown magic bytes)\n`);
+    expect(await run([junk, fresh])).toBe(`bunc: cannot unpack ${junk}: not a gzip or tar archive (unknown magic bytes)\n`);
     expect(process.exitCode).toBe(1);
     expect(existsSync(fresh)).toBe(false);
   });

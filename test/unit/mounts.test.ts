@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MS, parseMountOptions } from "../../src/linux/mount-options";
 import { mountOne, remount, type MountContext } from "../../src/linux/mounts";
-import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
+import { applyRootPropagation, maskPaths, moveRoot, parentMount, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
 import { createDevice, makedev, setupDev } from "../../src/linux/devices";
 import { RecordingSyscalls } from "../support/recording-syscalls";
 
@@ -150,18 +150,39 @@ describe("mountOne", () => {
   });
 });
 
+const PRIVATE_INFO = "64 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n";
+const SHARED_INFO = [
+  "64 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
+  "70 64 0:30 / /var/lib rw,relatime - tmpfs tmpfs rw",
+  "71 64 0:31 / /var/lib rw,relatime shared:7 master:2 - tmpfs tmpfs rw",
+  "72 64 0:32 / /my\\040dir rw,relatime - tmpfs tmpfs rw",
+].join("\n");
+
 describe("the root", () => {
   test("prepareRoot: rslave by default, then the rootfs bound on itself and made private", () => {
     const sys = new RecordingSyscalls();
-    prepareRoot(sys, "/b/rootfs");
+    prepareRoot(sys, "/b/rootfs", undefined, () => PRIVATE_INFO);
     expect(sys.mounts()).toEqual([
       [null, "/", null, MS.SLAVE | MS.REC, null],
       ["/b/rootfs", "/b/rootfs", null, MS.BIND | MS.REC, null],
       [null, "/b/rootfs", null, MS.PRIVATE, null],
     ]);
-    const s2 = new RecordingSyscalls();
-    prepareRoot(s2, "/r", "rshared");
-    expect(s2.mounts()[0]).toEqual([null, "/", null, MS.SHARED | MS.REC, null]);
+  });
+  test("prepareRoot with a shared rootfsPropagation: the rootfs's parent mount is made private (pivot_root needs it)", () => {
+    const sys = new RecordingSyscalls();
+    prepareRoot(sys, "/var/lib/c/rootfs", "rshared", () => SHARED_INFO);
+    expect(sys.mounts()).toEqual([
+      [null, "/", null, MS.SHARED | MS.REC, null],
+      [null, "/var/lib", null, MS.PRIVATE, null],
+      ["/var/lib/c/rootfs", "/var/lib/c/rootfs", null, MS.BIND | MS.REC, null],
+      [null, "/var/lib/c/rootfs", null, MS.PRIVATE, null],
+    ]);
+  });
+  test("parentMount: the longest, topmost mount point above a path", () => {
+    expect(parentMount("/var/lib/c/rootfs", SHARED_INFO)).toEqual({ mountpoint: "/var/lib", shared: true });
+    expect(parentMount("/var/libx", SHARED_INFO)).toEqual({ mountpoint: "/", shared: true });
+    expect(parentMount("/my dir/x", SHARED_INFO)).toEqual({ mountpoint: "/my dir", shared: false });
+    expect(parentMount("/b/rootfs", PRIVATE_INFO)).toEqual({ mountpoint: "/", shared: false });
   });
   test("pivotRoot: pivot_root(., .), then the old root detached", () => {
     const sys = new RecordingSyscalls();

@@ -2,6 +2,7 @@
 // fd to the seccomp agent at listenerPath (runtime-spec: SCM_RIGHTS plus the state JSON).
 // The filter binds the calling thread only (unless TSYNC): call it from the main thread
 // right before execve. The kernel needs no_new_privs or CAP_SYS_ADMIN.
+import { connectUnix, sendFd } from "../../sys/socket";
 import { ptr } from "bun:ffi";
 import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../../sys/libc";
 import type { BpfInstruction } from "./bpf";
@@ -65,23 +66,7 @@ export function seccompActionAvailable(action: number): boolean {
   return syscall(SYS.seccomp, SECCOMP_GET_ACTION_AVAIL, 0, ptr(v)) === 0n;
 }
 
-const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
-
-/** Connect a SOCK_STREAM unix socket to `path` (open it before pivot_root if it must be sent later). */
-export function connectUnix(path: string): number {
-  const name = cstr(path);
-  if (name.length > 108) throw new Error(`seccomp: listenerPath too long: ${path}`);
-  const addr = new Uint8Array(110); // struct sockaddr_un
-  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
-  addr.set(name, 2);
-  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (libc.connect(fd, ptr(addr), 2 + name.length) < 0) {
-    const e = new SyscallError("connect", errno(), path);
-    libc.close(fd);
-    throw e;
-  }
-  return fd;
-}
+export { connectUnix };
 
 /**
  * Send the seccomp listener fd with the container process state JSON (runtime-spec
@@ -91,23 +76,7 @@ export function connectUnix(path: string): number {
 export function sendSeccompListener(target: string | number, listenerFd: number, stateJson: string): void {
   const sock = typeof target === "number" ? target : connectUnix(target);
   try {
-    const data = new TextEncoder().encode(stateJson);
-    const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
-    // cmsghdr { size_t len; int level; int type; int fd; } padded to CMSG_SPACE(4) = 24
-    const control = new Uint8Array(24);
-    const cv = new DataView(control.buffer);
-    cv.setBigUint64(0, 20n, true);
-    cv.setInt32(8, SOL_SOCKET, true);
-    cv.setInt32(12, SCM_RIGHTS, true);
-    cv.setInt32(16, listenerFd, true);
-    // msghdr { name, namelen, iov, iovlen, control, controllen, flags } = 56 bytes
-    const msg = new BigUint64Array(7);
-    msg[2] = BigInt(ptr(iov));
-    msg[3] = 1n;
-    msg[4] = BigInt(ptr(control));
-    msg[5] = 24n;
-    const sent = check("sendmsg", libc.sendmsg(sock, ptr(msg), 0), typeof target === "string" ? target : undefined);
-    if (Number(sent) !== data.length) throw new Error(`seccomp: short write to the seccomp agent (${sent} of ${data.length})`);
+    sendFd(sock, listenerFd, stateJson, typeof target === "string" ? target : "seccomp agent socket");
   } finally {
     if (typeof target === "string") libc.close(sock);
   }

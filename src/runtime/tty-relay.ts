@@ -1,0 +1,40 @@
+// `run`/`exec -t` in the foreground without --console-socket: bunc holds the pty master
+// and relays it to its own terminal (raw mode, window size changes) until the process ends.
+import { read, writeSync, closeSync } from "node:fs";
+import { setWindowSize } from "../linux/terminal";
+
+export interface Relay { done: Promise<void>; stop(): void }
+
+export function relayTerminal(master: number): Relay {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY;
+  if (raw) stdin.setRawMode(true);
+  const resize = () => {
+    const { rows, columns } = process.stdout;
+    if (process.stdout.isTTY && rows > 0 && columns > 0) try { setWindowSize(master, rows, columns); } catch {}
+  };
+  resize();
+  process.on("SIGWINCH", resize);
+  const onInput = (d: Buffer) => { try { writeSync(master, d); } catch {} };
+  stdin.on("data", onInput);
+  const buf = Buffer.alloc(65536);
+  // Reads until the slave side is gone (EIO): the output is drained before we return.
+  const done = new Promise<void>((resolve) => {
+    const pump = () => read(master, buf, 0, buf.length, null, (err, n) => {
+      if (err || n === 0) return resolve();
+      try { writeSync(1, buf.subarray(0, n)); } catch {}
+      pump();
+    });
+    pump();
+  });
+  return {
+    done,
+    stop() {
+      process.off("SIGWINCH", resize);
+      stdin.off("data", onInput);
+      stdin.pause();
+      if (raw) stdin.setRawMode(false);
+      try { closeSync(master); } catch {}
+    },
+  };
+}

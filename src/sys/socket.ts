@@ -1,0 +1,59 @@
+// Unix sockets with fd passing (SCM_RIGHTS): the console socket of runc's protocol and
+// the seccomp agent's socket both receive an fd this way.
+import { ptr } from "bun:ffi";
+import { check, cstr, errno, libc, SyscallError } from "./libc";
+
+const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+
+/** Connects a SOCK_STREAM unix socket to `path` (before pivot_root when the path is the host's). */
+export function connectUnix(path: string): number {
+  const name = cstr(path);
+  if (name.length > 108) throw new Error(`unix socket path too long: ${path}`);
+  const addr = new Uint8Array(110); // struct sockaddr_un
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, 2);
+  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (libc.connect(fd, ptr(addr), 2 + name.length) < 0) {
+    const e = new SyscallError("connect", errno(), path);
+    libc.close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** Sends `data` with one fd attached. */
+export function sendFd(sock: number, fd: number, payload: string | Uint8Array, what?: string): void {
+  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+  // cmsghdr { size_t len; int level; int type; int fd; } padded to CMSG_SPACE(4) = 24
+  const control = new Uint8Array(24);
+  const cv = new DataView(control.buffer);
+  cv.setBigUint64(0, 20n, true);
+  cv.setInt32(8, SOL_SOCKET, true);
+  cv.setInt32(12, SCM_RIGHTS, true);
+  cv.setInt32(16, fd, true);
+  // msghdr { name, namelen, iov, iovlen, control, controllen, flags } = 56 bytes
+  const msg = new BigUint64Array(7);
+  msg[2] = BigInt(ptr(iov));
+  msg[3] = 1n;
+  msg[4] = BigInt(ptr(control));
+  msg[5] = 24n;
+  const sent = check("sendmsg", libc.sendmsg(sock, ptr(msg), 0), what);
+  if (Number(sent) !== data.length) throw new Error(`short write on ${what ?? "socket"} (${sent} of ${data.length})`);
+}
+
+/** Receives one message and the fd attached to it (blocking). */
+export function recvFd(sock: number): { fd: number; data: string } {
+  const buf = new Uint8Array(4096);
+  const iov = new BigUint64Array([BigInt(ptr(buf)), BigInt(buf.length)]);
+  const control = new Uint8Array(24);
+  const msg = new BigUint64Array(7);
+  msg[2] = BigInt(ptr(iov));
+  msg[3] = 1n;
+  msg[4] = BigInt(ptr(control));
+  msg[5] = 24n;
+  const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), 0o2000000 /* MSG_CMSG_CLOEXEC */)));
+  const cv = new DataView(control.buffer);
+  if (cv.getInt32(12, true) !== SCM_RIGHTS) throw new Error("no fd received on the socket");
+  return { fd: cv.getInt32(16, true), data: new TextDecoder().decode(buf.subarray(0, n)) };
+}
