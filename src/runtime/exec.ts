@@ -2,7 +2,10 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { resolve } from "node:path";
+import { recvFd } from "../sys/socket";
+import { relayTerminal } from "./tty-relay";
 import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { check, libc } from "../sys/libc";
@@ -23,15 +26,17 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
+  consoleSocket?: string;
   warn?: (m: string) => void;
 }
 
 /** Starts the process; returns its pid once execve succeeded. */
-export function spawnExec(o: ExecOptions): { pid: number; container: Container } {
+export function spawnExec(o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
   const c = loadContainer(o.root, o.id);
   const status = c.status();
   if (status !== "running" && status !== "created") throw new BuncError(`cannot exec in a ${status} container`);
-  if (o.process.terminal) throw new BuncError("exec --tty: terminals are not supported yet; use exec without -t");
+  if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
+  if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
   const opened: number[] = [];
   const open = (p: string, flags: string | number = "r") => {
@@ -39,7 +44,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container }
     opened.push(fd);
     return fd;
   };
-  let parentFd = -1;
+  let parentFd = -1, consoleOurs = -1;
   let pid = 0;
   try {
     // The namespaces of the running init: the user namespace first, the mount namespace last (by the process).
@@ -53,11 +58,18 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container }
     check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
     parentFd = sock[0]!;
     opened.push(sock[1]!);
+    const relay = o.process.terminal && !o.consoleSocket;
+    const consolePair = new Int32Array([-1, -1]);
+    if (relay) {
+      check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+      opened.push(consolePair[1]!);
+      consoleOurs = consolePair[0]!;
+    }
     const preserveFds = o.preserveFds ?? 0;
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
-      execFd: open(self.execPath), passFds: [mntFd, ...late], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+      execFd: open(self.execPath), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
     try {
@@ -73,14 +85,16 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container }
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds,
       seccomp: config.linux.seccomp ? compileProfile(config.linux.seccomp, o.warn) : undefined,
       state: c.hookState("running"),
+      console: o.process.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };
     try {
       channel.send({ type: "plan", plan });
     } catch {}
     const m = channel.recv(); // EOF: execve succeeded and closed the socket
     if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
+    const consoleMaster = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
     if (o.pidFile) writePidFile(o.pidFile, pid);
-    return { pid, container: c };
+    return { pid, container: c, consoleMaster };
   } catch (e: any) {
     if (pid > 0) {
       libc.kill(pid, 9);
@@ -90,6 +104,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container }
   } finally {
     for (const fd of opened) try { closeSync(fd); } catch {}
     if (parentFd >= 0) closeSync(parentFd);
+    if (consoleOurs >= 0) closeSync(consoleOurs);
   }
 }
 
@@ -99,12 +114,17 @@ function compileProfile(profile: any, warn?: (m: string) => void) {
 }
 
 export async function execInContainer(o: ExecOptions): Promise<number> {
-  const { pid } = spawnExec(o);
+  const { pid, consoleMaster } = spawnExec(o);
   if (o.detach) return 0;
-  const FWD: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28 };
+  const relay = consoleMaster !== undefined ? relayTerminal(consoleMaster) : undefined;
+  const FWD: Record<string, number> = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, ...(relay ? {} : { SIGINT: 2, SIGWINCH: 28 }) };
   const forward = (s: string) => libc.kill(pid, FWD[s]!);
   for (const s of Object.keys(FWD)) process.on(s as NodeJS.Signals, forward);
   const code = await waitChild(pid);
   for (const s of Object.keys(FWD)) process.off(s as NodeJS.Signals, forward);
+  if (relay) {
+    await Promise.race([relay.done, Bun.sleep(500)]);
+    relay.stop();
+  }
   return code;
 }

@@ -97,7 +97,7 @@ export default defineCommand({
     }
     cli.exitCode = await execInContainer({
       root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"],
-      preserveFds: preserveFds(a["preserve-fds"]), warn: logWarn,
+      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], warn: logWarn,
     });
   },
 });

@@ -1,0 +1,175 @@
+// process.* of config.json checked from inside the container (needs root): args, env,
+// cwd, user and groups, umask, rlimits, the five capability sets, no_new_privs,
+// oom_score_adj, HOME, --preserve-fds and LISTEN_FDS, and no leaked fds.
+import { afterAll, describe, expect, test } from "bun:test";
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUNC, isRoot, mountsUnder, Sandbox } from "../support/harness";
+
+const sb = new Sandbox();
+afterAll(() => {
+  const left = sb.containers();
+  const mounts = mountsUnder(sb.dir);
+  sb.cleanup();
+  expect(left).toEqual([]);
+  expect(mounts).toEqual([]);
+});
+
+/** Fields of /proc/self/status as printed by `cat /proc/self/status`. */
+function status(text: string): Record<string, string> {
+  return Object.fromEntries(text.split("\n").filter((l) => l.includes(":\t")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
+}
+
+function runOut(b: string, id: string, extra: string[] = []): string {
+  const r = sb.run(["run", ...extra, "-b", b, id]);
+  if (r.code !== 0) throw new Error(`bunc run ${id} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const CAP = { CHOWN: 0, KILL: 5, NET_BIND_SERVICE: 10, NET_RAW: 13, AUDIT_WRITE: 29 } as const;
+const hex = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, "0");
+
+/** bunc with extra fds (3, 4, ...) inherited from this process. */
+function runWithFds(args: string[], fds: number[], env: Record<string, string> = {}) {
+  const out = join(sb.dir, "fds.out"), err = join(sb.dir, "fds.err");
+  const o = openSync(out, "w"), e = openSync(err, "w");
+  try {
+    const p = Bun.spawnSync({ cmd: [...BUNC, "--root", sb.root, ...args], stdio: ["ignore", o, e, ...fds], env: { ...process.env, ...env } });
+    return { code: p.exitCode, stdout: require("node:fs").readFileSync(out, "utf8") as string, stderr: require("node:fs").readFileSync(err, "utf8") as string };
+  } finally {
+    closeSync(o);
+    closeSync(e);
+  }
+}
+
+describe.skipIf(!isRoot)("process (root)", () => {
+  test("args, env, cwd, user, additionalGids, umask", async () => {
+    const script = 'printf "%s|" "$@"; echo; echo "FOO=$FOO"; pwd; id -u; id -g; id -G; umask; cat /proc/self/status';
+    const b = await sb.bundle("proc", ["sh", "-c", script, "zero", "a b", "c"], (c) => {
+      c.process.env.push("FOO=bar baz");
+      c.process.cwd = "/tmp";
+      c.process.user = { uid: 1000, gid: 1001, additionalGids: [10, 20], umask: 0o027 };
+    });
+    const [argv, foo, cwd, uid, gid, groups, umask, ...rest] = runOut(b, "proc").split("\n");
+    expect(argv).toBe("a b|c|");
+    expect(foo).toBe("FOO=bar baz");
+    expect(cwd).toBe("/tmp");
+    expect([uid, gid]).toEqual(["1000", "1001"]);
+    expect(groups!.split(" ").sort()).toEqual(["10", "1001", "20"].sort());
+    expect(umask).toBe("0027");
+    const st = status(rest.join("\n"));
+    expect(st.Uid).toBe("1000\t1000\t1000\t1000");
+    expect(st.Gid).toBe("1001\t1001\t1001\t1001");
+    expect(st.Groups).toBe("10 20");
+  });
+
+  test("env: HOME from the container's /etc/passwd unless set; PATH finds args[0]", async () => {
+    const b = await sb.bundle("home", ["sh", "-c", "echo $HOME"]);
+    expect(runOut(b, "home")).toBe("/root\n");
+    const n = await sb.bundle("home2", ["sh", "-c", "echo $HOME"], (c) => (c.process.user = { uid: 4242, gid: 4242 }));
+    expect(runOut(n, "home2")).toBe("/\n");
+    const s = await sb.bundle("home3", ["sh", "-c", "echo $HOME"], (c) => c.process.env.push("HOME=/custom"));
+    expect(runOut(s, "home3")).toBe("/custom\n");
+  });
+
+  test("a missing program or cwd is an error at create; nothing is left", async () => {
+    const b = await sb.bundle("noprog", ["/no/such/program"]);
+    const r = sb.run(["create", "-b", b, "noprog"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("/no/such/program");
+    expect(sb.containers()).toEqual([]);
+  });
+
+  test("rlimits in /proc/self/limits", async () => {
+    const b = await sb.bundle("rlim", ["cat", "/proc/self/limits"], (c) => {
+      c.process.rlimits = [
+        { type: "RLIMIT_NOFILE", soft: 1234, hard: 5678 },
+        { type: "RLIMIT_CORE", soft: 0, hard: 0 },
+        { type: "RLIMIT_NPROC", soft: 300, hard: 400 },
+        { type: "RLIMIT_STACK", soft: 4194304, hard: 18446744073709551615 },
+      ];
+    });
+    const out = runOut(b, "rlim");
+    expect(out).toMatch(/^Max open files\s+1234\s+5678\s+files/m);
+    expect(out).toMatch(/^Max core file size\s+0\s+0\s+bytes/m);
+    expect(out).toMatch(/^Max processes\s+300\s+400\s+processes/m);
+    expect(out).toMatch(/^Max stack size\s+4194304\s+unlimited\s+bytes/m);
+  });
+
+  test("a hard RLIMIT_NOFILE the host cannot grant is an error, not a silent clamp", async () => {
+    const b = await sb.bundle("rlimbig", ["true"], (c) => (c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1 << 22, hard: 1 << 22 }]));
+    const r = sb.run(["run", "-b", b, "rlimbig"]);
+    if (r.code === 0) return; // a host with CAP_SYS_RESOURCE may raise it
+    expect(r.stderr).toContain("prlimit");
+    expect(sb.containers()).toEqual([]);
+  });
+
+  test("capabilities as root: bounding, effective and permitted as configured, no inheritable or ambient", async () => {
+    const b = await sb.bundle("caproot", ["cat", "/proc/self/status"]);
+    const st = status(runOut(b, "caproot"));
+    const want = hex(CAP.AUDIT_WRITE, CAP.KILL, CAP.NET_BIND_SERVICE);
+    expect(st).toMatchObject({ CapBnd: want, CapPrm: want, CapEff: want, CapInh: hex(), CapAmb: hex(), NoNewPrivs: "1" });
+  });
+
+  test("capabilities of a non-root user: all five sets; unknown names are a warning", async () => {
+    const b = await sb.bundle("capuser", ["cat", "/proc/self/status"], (c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+      const both = ["CAP_KILL", "CAP_NET_BIND_SERVICE"];
+      c.process.capabilities = {
+        bounding: ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_BOGUS"],
+        effective: both, permitted: both, inheritable: both, ambient: both,
+      };
+      c.process.noNewPrivileges = false;
+    });
+    const r = sb.run(["run", "-b", b, "capuser"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('unknown capability "CAP_BOGUS"');
+    const st = status(r.stdout);
+    const amb = hex(CAP.KILL, CAP.NET_BIND_SERVICE);
+    expect(st).toMatchObject({
+      CapBnd: hex(CAP.CHOWN, CAP.KILL, CAP.NET_BIND_SERVICE, CAP.NET_RAW), CapInh: amb, CapPrm: amb, CapEff: amb, CapAmb: amb, NoNewPrivs: "0",
+    });
+  });
+
+  test("oomScoreAdj and noNewPrivileges", async () => {
+    const b = await sb.bundle("oom", ["sh", "-c", "cat /proc/self/oom_score_adj; grep NoNewPrivs /proc/self/status"], (c) => {
+      c.process.oomScoreAdj = 500;
+      c.process.noNewPrivileges = true;
+    });
+    expect(runOut(b, "oom")).toMatch(/^500\nNoNewPrivs:\s+1\n$/);
+  });
+
+  test("only stdio reaches the container", async () => {
+    const b = await sb.bundle("fds", ["ls", "/proc/self/fd"]);
+    const held = openSync("/etc/hostname", "r"); // an fd of the test process, inherited by bunc
+    try {
+      const r = runWithFds(["run", "-b", b, "fds"], [held, held]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split(/\s+/)).toEqual(["0", "1", "2", "3"]); // 3: ls's own directory fd
+    } finally {
+      closeSync(held);
+    }
+  });
+
+  test("--preserve-fds passes fds 3.. through; LISTEN_FDS too", async () => {
+    const secret = join(sb.dir, "secret");
+    writeFileSync(secret, "the-secret\n");
+    const fd = openSync(secret, "r");
+    try {
+      const b = await sb.bundle("pfd", ["sh", "-c", "cat <&3; ls /proc/self/fd | tr '\\n' ' '; echo; echo $LISTEN_FDS $LISTEN_PID"]);
+      const r = runWithFds(["run", "--preserve-fds", "1", "-b", b, "pfd"], [fd]);
+      expect(r.stderr).toBe("");
+      const [content, fds] = r.stdout.split("\n");
+      expect(content).toBe("the-secret");
+      expect(fds!.trim().split(" ")).toEqual(["0", "1", "2", "3", "4"]); // 4: ls's directory fd
+      const again = openSync(secret, "r"); // a fresh offset: the first run read fd to its end
+      const l = runWithFds(["run", "-b", b, "pfd2"], [again], { LISTEN_FDS: "1" });
+      closeSync(again);
+      expect(l.stderr).toBe("");
+      expect(l.stdout.split("\n")[0]).toBe("the-secret");
+      expect(l.stdout.split("\n")[2]).toBe("1 1");
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
