@@ -159,3 +159,22 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     expect(sb.ok(["create", "--help"])).toContain("bundle");
   });
 });
+
+describe.skipIf(!isRoot)("run --rootfs (root)", () => {
+  test("runs a command straight from the Alpine tarball and leaves nothing", () => {
+    const { alpineTarball } = require("../support/rootfs");
+    const r = sb.run(["run", "--rm", "--rootfs", alpineTarball(), "--", "sh", "-c", "cat /etc/alpine-release; touch /written && echo ok; exit 7"]);
+    expect(r.stdout).toMatch(/^3\.\d+\.\d+\nok\n$/);
+    expect(r.code).toBe(7);
+    expect(require("node:fs").readdirSync(sb.root)).toEqual([]);
+  });
+
+  test("from a rootfs directory, and a bad source is a clear error", async () => {
+    const rootfs = await sb.sharedRootfs();
+    expect(sb.run(["run", "--rootfs", rootfs, "--", "echo", "dir"]).stdout).toBe("dir\n");
+    const bad = sb.run(["run", "--rootfs", join(sb.dir, "nope.tar.gz"), "--", "true"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("does not exist");
+    expect(require("node:fs").readdirSync(sb.root)).toEqual([]);
+  });
+});

@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { createBundle } from "../../bundle";
 import { BuncError } from "../../runtime/errors";
 import { logWarn } from "../log";
+import { cli } from "../context";
 
 export default defineCommand({
   meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)" },
@@ -26,6 +27,8 @@ export default defineCommand({
         hostname: args.hostname,
         cwd: args.cwd,
         terminal: args.tty ?? false,
+        // runc-style JSON logs are for machines: no progress bar.
+        progress: cli.globals.logFormat === "json" ? false : undefined,
         env: repeated(sep < 0 ? rawArgs : rawArgs.slice(0, sep), ["--env", "-e"]),
         args: sep < 0 || sep === rawArgs.length - 1 ? undefined : rawArgs.slice(sep + 1),
       });

@@ -1,0 +1,52 @@
+// `bunc run --rootfs <tarball|dir> -- <cmd>`: a container straight from a rootfs tarball,
+// a rootfs directory or a bundle, removed with everything it made once it exits.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { runContainer } from "./run";
+import { defaultSpec } from "../spec/default";
+import { BuncError } from "./errors";
+
+export interface OneShotOptions {
+  root: string;
+  source: string;
+  id?: string;
+  args: string[];
+  tty?: boolean;
+  detach?: boolean;
+  warn?: (m: string) => void;
+}
+
+export async function runFromRootfs(o: OneShotOptions): Promise<number> {
+  const source = resolve(o.source);
+  if (!existsSync(source)) throw new BuncError(`--rootfs ${o.source} does not exist`);
+  mkdirSync(o.root, { recursive: true, mode: 0o700 });
+  const work = mkdtempSync(join(o.root, ".oneshot-"));
+  const id = o.id ?? `run-${process.pid}-${Date.now().toString(36)}`;
+  const spec = (rootfs: string) => defaultSpec({ rootfs, args: o.args.length ? o.args : ["sh"], terminal: !!o.tty });
+  try {
+    let bundle = work;
+    if (statSync(source).isDirectory()) {
+      if (existsSync(join(source, "config.json"))) {
+        // A bundle: its config, with the command replaced when one is given.
+        const c = JSON.parse(readFileSync(join(source, "config.json"), "utf8"));
+        c.root.path = resolve(source, c.root?.path ?? "rootfs");
+        if (o.args.length) c.process = { ...c.process, args: o.args, terminal: !!o.tty };
+        writeFileSync(join(work, "config.json"), JSON.stringify(c));
+      } else {
+        writeFileSync(join(work, "config.json"), JSON.stringify(spec(source)));
+      }
+    } else {
+      const { createBundle } = await import("../bundle");
+      const r = await createBundle(source, join(work, "bundle"), { args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, progress: false });
+      for (const w of r.warnings) o.warn?.(w);
+      bundle = join(work, "bundle");
+      const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+      c.root.readonly = false; // a private copy: let the command write to it
+      writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+    }
+    if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
+    return await runContainer({ root: o.root, id, bundle, warn: o.warn });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
