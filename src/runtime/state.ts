@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { check, libc } from "../sys/libc";
 import type { Config } from "../spec/schema";
 import { BuncError } from "./errors";
+import { oneLine } from "../spec/parse";
 
 export const OCI_VERSION = "1.2.0";
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
@@ -34,7 +35,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_+.-]*$/;
 export function validateId(id: string | undefined): string {
   if (!id) throw new BuncError("container id cannot be empty");
   if (!ID_PATTERN.test(id) || id === "." || id === ".." || id.length > 1024)
-    throw new BuncError(`invalid container id "${id}": use letters, digits and _ + . - (no "/" or "..")`);
+    throw new BuncError(`invalid container id ${oneLine(JSON.stringify(id), 80)}: use letters, digits and _ + . - (no "/" or "..", at most 1024)`);
   return id;
 }
 

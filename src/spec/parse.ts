@@ -4,11 +4,20 @@ import { readFileSync } from "node:fs";
 import { ConfigSchema, type Config } from "./schema";
 import { BuncError } from "../runtime/errors";
 
+/**
+ * User input quoted in an error message stays on one short line: control and
+ * bidirectional characters escaped, long values cut.
+ */
+export function oneLine(s: string, max = 400): string {
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
 export function formatIssue(issue: v.BaseIssue<unknown>): string {
   const path = (issue.path ?? [])
-    .map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i ? "." : ""}${String(p.key)}`))
+    .map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i ? "." : ""}${oneLine(String(p.key), 80)}`))
     .join("");
-  return `${path || "config"}: ${issue.message}`;
+  return oneLine(`${path || "config"}: ${issue.message}`);
 }
 
 export function parseConfig(json: unknown, where = "config.json"): Config {
@@ -34,7 +43,7 @@ function validateSemantics(c: Config, where: string): Config {
     throw new BuncError(`invalid ${where}: linux.timeOffsets: needs a time namespace`);
   for (const [key] of Object.entries(c.linux.sysctl ?? {})) {
     if (key.includes("..") || key.includes("/") && key.split("/").some((p) => p === ".."))
-      throw new BuncError(`invalid ${where}: linux.sysctl: invalid key "${key}"`);
+      throw new BuncError(`invalid ${where}: linux.sysctl: invalid key ${oneLine(JSON.stringify(key), 80)}`);
   }
   if (c.hostname && !seen.has("uts")) throw new BuncError(`invalid ${where}: hostname: needs a new uts namespace`);
   return c;

@@ -45,7 +45,8 @@ export function garbage(r: () => number, depth = 3): Json {
     case 5: return Array.from({ length: Math.floor(r() * 4) }, () => garbage(r, depth - 1));
     case 6: {
       const o: Record<string, Json> = {};
-      for (let i = Math.floor(r() * 4); i > 0; i--) o[pick(r, KEYS)] = garbage(r, depth - 1);
+      // defineProperty: a "__proto__" key must be an own property, as JSON.parse makes it.
+      for (let i = Math.floor(r() * 4); i > 0; i--) Object.defineProperty(o, pick(r, KEYS), { value: garbage(r, depth - 1), enumerable: true, configurable: true, writable: true });
       return o;
     }
     default: {

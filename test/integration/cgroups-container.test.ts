@@ -1,0 +1,115 @@
+// Cgroups through the lifecycle (root): limits read back from the host, enforcement,
+// pause/resume, update, events, ps, kill --all, and no cgroup left after delete.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { isRoot, pidAlive, Sandbox } from "../support/harness";
+
+const sb = new Sandbox();
+const hierarchies = () => readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d)).filter((d) => existsSync(join(d, "cgroup.procs")));
+const leftovers = (name: string) => hierarchies().flatMap((h) => [join(h, "bunc", name), join(h, name)]).filter(existsSync);
+afterAll(() => sb.cleanup());
+
+const v1 = existsSync("/sys/fs/cgroup/memory/cgroup.procs");
+
+describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 controllers)", () => {
+  test("limits are written before the program runs and removed with the container", async () => {
+    const b = await sb.bundle("lim", ["sleep", "30"], (c) => {
+      c.linux.resources = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 33 }, cpu: { shares: 512, quota: 50000, period: 100000 } };
+    });
+    sb.ok(["run", "-d", "-b", b, "lim"]);
+    const state = JSON.parse(readFileSync(join(sb.root, "lim/state.json"), "utf8"));
+    const mem = state.cgroupPaths.memory, pids = state.cgroupPaths.pids, cpu = state.cgroupPaths.cpu;
+    expect(readFileSync(join(mem, "memory.limit_in_bytes"), "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(join(pids, "pids.max"), "utf8").trim()).toBe("33");
+    expect(readFileSync(join(cpu, "cpu.shares"), "utf8").trim()).toBe("512");
+    expect(readFileSync(join(cpu, "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+    const pid = state.pid;
+    // start returns once the init got the go; it joins its last cgroups right before execve.
+    for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"); i++) Bun.sleepSync(10);
+    for (const dir of new Set(Object.values(state.cgroupPaths) as string[]))
+      expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
+    // update (runc's flags), ps and events
+    sb.ok(["update", "--memory", "96m", "--pids-limit", "40", "lim"]);
+    expect(readFileSync(join(mem, "memory.limit_in_bytes"), "utf8").trim()).toBe(String(96 * 1024 * 1024));
+    expect(readFileSync(join(pids, "pids.max"), "utf8").trim()).toBe("40");
+    sb.ok(["exec", "-d", "lim", "sleep", "20"]);
+    const ps = JSON.parse(sb.ok(["ps", "--format", "json", "lim"]));
+    expect(ps).toContain(pid);
+    expect(ps.length).toBe(2);
+    expect(sb.ok(["ps", "lim"])).toContain("sleep 20");
+    const ev = JSON.parse(sb.ok(["events", "--stats", "lim"]));
+    expect(ev).toMatchObject({ type: "stats", id: "lim" });
+    expect(ev.data.memory.usage.limit).toBe(96 * 1024 * 1024);
+    expect(ev.data.pids.current).toBe(2);
+    // pause / resume
+    sb.ok(["pause", "lim"]);
+    expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("paused");
+    expect(readFileSync(join(state.cgroupPaths.freezer, "freezer.state"), "utf8").trim()).toBe("FROZEN");
+    expect(sb.run(["exec", "lim", "true"]).code).toBe(1);
+    sb.ok(["resume", "lim"]);
+    expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("running");
+    // kill --all reaches the exec'd process too
+    sb.ok(["kill", "--all", "lim", "KILL"]);
+    for (let i = 0; i < 200 && ps.some(pidAlive); i++) Bun.sleepSync(10);
+    expect(ps.filter(pidAlive)).toEqual([]);
+    sb.ok(["delete", "lim"]);
+    expect(leftovers("lim")).toEqual([]);
+  });
+
+  test("a container with a 6 MiB memory limit runs; one allocating past its limit is OOM-killed", async () => {
+    const small = await sb.bundle("six", ["true"], (c) => (c.linux.resources = { memory: { limit: 6 * 1024 * 1024 } }));
+    expect(sb.run(["run", "-b", small, "six"]).code).toBe(0);
+    const hog = await sb.bundle("hog", ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived"], (c) => {
+      c.linux.resources = { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
+    });
+    const r = sb.run(["run", "-b", hog, "hog"]);
+    expect(r.stdout).not.toContain("survived");
+    expect(r.code).toBe(137);
+    expect(leftovers("six").concat(leftovers("hog"))).toEqual([]);
+  });
+
+  test("a pids-limited container cannot fork past its limit", async () => {
+    const b = await sb.bundle("forky", ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait; echo done"], (c) => (c.linux.resources = { pids: { limit: 4 } }));
+    const r = sb.run(["run", "-b", b, "forky"]);
+    expect(r.stderr + r.stdout).toMatch(/can't fork|Resource temporarily unavailable|Cannot fork/i);
+    expect(leftovers("forky")).toEqual([]);
+  });
+
+  test("cgroupsPath absolute; the cgroup namespace shows the container's cgroup as its root", async () => {
+    const b = await sb.bundle("cgns", ["sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max"], (c) => {
+      c.linux.cgroupsPath = "/bunc-test-abs/cgns";
+      c.linux.resources = { pids: { limit: 77 } };
+    });
+    const r = sb.run(["run", "-b", b, "cgns"]);
+    expect(r.code).toBe(0);
+    for (const line of r.stdout.trim().split("\n").slice(0, -1)) expect(line).toMatch(/:\/$/);
+    expect(r.stdout.trim().split("\n").pop()).toBe("77");
+    expect(hierarchies().map((h) => join(h, "bunc-test-abs/cgns")).filter(existsSync)).toEqual([]);
+    for (const h of hierarchies()) try { require("node:fs").rmdirSync(join(h, "bunc-test-abs")); } catch {}
+  });
+
+  test("delete removes the cgroup after the init was killed with SIGKILL from outside", async () => {
+    const b = await sb.bundle("k9", ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, "k9"]);
+    const pid = JSON.parse(sb.ok(["state", "k9"])).pid;
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 200 && pidAlive(pid); i++) Bun.sleepSync(10);
+    expect(JSON.parse(sb.ok(["state", "k9"])).status).toBe("stopped");
+    sb.ok(["delete", "k9"]);
+    expect(leftovers("k9")).toEqual([]);
+  });
+
+  test("device rules: deny-all plus the default allow list; a bound host device outside it is refused", async () => {
+    const b = await sb.bundle("dev", ["sh", "-c", "head -c1 /dev/zero | wc -c; cat /dev/null && echo null-ok; head -c1 /dev/kmsg >/dev/null 2>&1 && echo kmsg-ok || echo kmsg-denied"], (c) => {
+      c.mounts.push({ destination: "/dev/kmsg", type: "bind", source: "/dev/kmsg", options: ["bind"] });
+      c.linux.resources = { devices: [{ allow: false, access: "rwm" }] };
+    });
+    const r = sb.run(["run", "-b", b, "dev"]);
+    expect(r.stdout).toBe("1\nnull-ok\nkmsg-denied\n");
+    const open = await sb.bundle("dev2", ["sh", "-c", "head -c1 /dev/kmsg >/dev/null 2>&1 && echo kmsg-ok || echo kmsg-denied"], (c) => {
+      c.mounts.push({ destination: "/dev/kmsg", type: "bind", source: "/dev/kmsg", options: ["bind"] });
+    });
+    expect(sb.run(["run", "-b", open, "dev2"]).stdout).toBe("kmsg-ok\n");
+  });
+});

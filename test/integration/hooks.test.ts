@@ -1,0 +1,152 @@
+// OCI hooks through the real binary (needs root): the six kinds in order, each with the
+// state JSON on stdin, its args and env only, in the right namespace; the failure rules
+// (fatal before start, a warning after) and timeouts.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { isRoot, mountsUnder, pidAlive, Sandbox } from "../support/harness";
+
+const sb = new Sandbox();
+afterAll(() => {
+  const left = sb.containers();
+  const mounts = mountsUnder(sb.dir);
+  sb.cleanup();
+  expect(left).toEqual([]);
+  expect(mounts).toEqual([]);
+});
+
+// The hooks live in a host directory bound into the container at the same path, so the
+// startContainer hook (run inside the container) finds the script and the log too.
+const hooksDir = join(sb.dir, "hooks");
+const LOG = join(hooksDir, "hooks.log");
+const HOOK = join(hooksDir, "hook.sh");
+const KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
+
+beforeAll(() => {
+  mkdirSync(hooksDir, { recursive: true });
+  // One line per call: kind, $2, HOOK_VAR, hostname, a variable of bunc's env (must not leak), stdin.
+  writeFileSync(HOOK, `#!/bin/sh\nprintf '%s %s %s %s %s ' "$1" "$2" "$HOOK_VAR" "$(hostname)" "\${BUNC_LEAK:-none}" >> "$LOG"\ncat >> "$LOG"\necho >> "$LOG"\nexit "\${EXIT:-0}"\n`);
+  chmodSync(HOOK, 0o755);
+});
+
+interface Call { kind: string; arg: string; hookVar: string; host: string; leak: string; state: any }
+function calls(): Call[] {
+  if (!existsSync(LOG)) return [];
+  return readFileSync(LOG, "utf8").trim().split("\n").filter(Boolean).map((l) => {
+    const [kind, arg, hookVar, host, leak, ...rest] = l.split(" ");
+    let state;
+    try {
+      state = JSON.parse(rest.join(" "));
+    } catch {
+      throw new Error(`hook log line is not "<fields> <state JSON>": ${JSON.stringify(l)}`);
+    }
+    return { kind: kind!, arg: arg!, hookVar: hookVar!, host: host!, leak: leak!, state };
+  });
+}
+
+const hook = (kind: string, extra: { env?: string[]; timeout?: number; path?: string } = {}) => ({
+  path: extra.path ?? HOOK, args: ["hook.sh", kind, "second-arg"], env: [`LOG=${LOG}`, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", `HOOK_VAR=var-${kind}`, ...(extra.env ?? [])],
+  ...(extra.timeout ? { timeout: extra.timeout } : {}),
+});
+
+async function hookBundle(id: string, hooks: Record<string, any[]>) {
+  return sb.bundle(id, ["true"], (c) => {
+    c.hostname = "ctr-host";
+    c.mounts.push({ destination: hooksDir, type: "bind", source: hooksDir, options: ["bind"] });
+    c.hooks = hooks;
+  });
+}
+
+describe.skipIf(!isRoot)("hooks (root)", () => {
+  test("all six kinds: order, state on stdin, args and env, namespaces", async () => {
+    rmSync(LOG, { force: true });
+    const b = await hookBundle("hk", Object.fromEntries(KINDS.map((k) => [k, [hook(k)]])));
+    const r = sb.run(["run", "-b", b, "hk"], { env: { BUNC_LEAK: "leaked" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const cs = calls();
+    expect(cs.map((c) => c.kind)).toEqual([...KINDS]);
+    for (const c of cs) {
+      expect(c.arg).toBe("second-arg");
+      expect(c.hookVar).toBe(`var-${c.kind}`);
+      expect(c.leak).toBe("none");
+      expect(c.state).toMatchObject({ ociVersion: expect.any(String), id: "hk", bundle: b });
+    }
+    const by = Object.fromEntries(cs.map((c) => [c.kind, c]));
+    expect(by.prestart!.state.status).toBe("creating");
+    expect(by.createRuntime!.state.status).toBe("creating");
+    expect(by.poststart!.state.status).toBe("running");
+    expect(by.poststop!.state.status).toBe("stopped");
+    // Every hook but poststop sees the init's host pid.
+    const pid = by.prestart!.state.pid;
+    expect(pid).toBeGreaterThan(1);
+    for (const k of ["createRuntime", "createContainer", "startContainer", "poststart"]) expect(by[k]!.state.pid).toBe(pid);
+    // Runtime namespace vs container namespace.
+    expect(by.createRuntime!.host).toBe(hostname());
+    expect(by.prestart!.host).toBe(hostname());
+    expect(by.startContainer!.host).toBe("ctr-host");
+    expect(by.poststart!.host).toBe(hostname());
+  });
+
+  // BUG (src/runtime/init.ts): createContainer gets status "created" and startContainer
+  // "running"; per runtime.md (and runc) the container is still "creating" while the
+  // createContainer hooks run, and "created" until the user's program is executed.
+  test.todo("createContainer sees status creating, startContainer sees created", async () => {
+    rmSync(LOG, { force: true });
+    const b = await hookBundle("hkst", { createContainer: [hook("createContainer")], startContainer: [hook("startContainer")] });
+    sb.ok(["run", "-b", b, "hkst"]);
+    const by = Object.fromEntries(calls().map((c) => [c.kind, c]));
+    expect(by.createContainer!.state.status).toBe("creating");
+    expect(by.startContainer!.state.status).toBe("created");
+  });
+
+  for (const kind of ["prestart", "createRuntime"] as const) {
+    test(`a failing ${kind} hook fails create and leaves nothing; poststop still runs`, async () => {
+      rmSync(LOG, { force: true });
+      const b = await hookBundle(`fail-${kind}`, { [kind]: [hook(kind, { env: ["EXIT=3"] })], poststop: [hook("poststop")] });
+      const r = sb.run(["create", "-b", b, `fail-${kind}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${kind} hook`);
+      expect(r.stderr).toContain("exit status 3");
+      const cs = calls();
+      expect(cs.map((c) => c.kind)).toEqual([kind, "poststop"]);
+      expect(pidAlive(cs[0]!.state.pid)).toBe(false);
+      expect(sb.containers()).toEqual([]);
+      expect(mountsUnder(sb.dir)).toEqual([]);
+    });
+  }
+
+  test("a failing poststart or poststop hook is only a warning", async () => {
+    rmSync(LOG, { force: true });
+    const b = await hookBundle("warn", { poststart: [hook("poststart", { env: ["EXIT=4"] })], poststop: [hook("poststop", { env: ["EXIT=5"] })] });
+    const r = sb.run(["run", "-b", b, "warn"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warn.*poststart hook .* exit status 4/);
+    expect(r.stderr).toMatch(/warn.*poststop hook .* exit status 5/);
+    expect(calls().map((c) => c.kind)).toEqual(["poststart", "poststop"]);
+    expect(sb.containers()).toEqual([]);
+  });
+
+  test("a hook that outlives its timeout is killed and fails create", async () => {
+    const slow = join(hooksDir, "slow.sh");
+    writeFileSync(slow, "#!/bin/sh\nsleep 20\n");
+    chmodSync(slow, 0o755);
+    const b = await hookBundle("slow", { createRuntime: [{ path: slow, timeout: 1 }] });
+    const t0 = Date.now();
+    const r = sb.run(["create", "-b", b, "slow"]);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("timed out");
+    expect(sb.containers()).toEqual([]);
+    expect(Bun.spawnSync(["pgrep", "-f", slow]).stdout.toString()).toBe("");
+  });
+
+  test("a hook path that does not exist fails create", async () => {
+    const b = await hookBundle("nohook", { prestart: [{ path: "/no/such/hook" }] });
+    const r = sb.run(["create", "-b", b, "nohook"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("/no/such/hook");
+    expect(sb.containers()).toEqual([]);
+  });
+});

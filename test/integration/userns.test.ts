@@ -1,0 +1,97 @@
+// User namespaces (needs root): container 0 -> host 100000 (65536 ids) on a private
+// rootfs chowned to the mapped range; root inside, the maps from inside, and the host
+// owner of files the container creates.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { isRoot, mountsUnder, Sandbox } from "../support/harness";
+
+const sb = new Sandbox();
+afterAll(() => {
+  const left = sb.containers();
+  const mounts = mountsUnder(sb.dir);
+  sb.cleanup();
+  expect(left).toEqual([]);
+  expect(mounts).toEqual([]);
+});
+
+const BASE = 100000, SIZE = 65536;
+let rootfs = "";
+
+/** A bundle in a user namespace on the private, chowned rootfs (made once). */
+async function usernsBundle(id: string, args: string[], edit: (c: any) => void = () => {}) {
+  return sb.bundle(id, args, (c) => {
+    c.root = { path: rootfs, readonly: false };
+    c.linux.namespaces.push({ type: "user" });
+    c.linux.uidMappings = [{ containerID: 0, hostID: BASE, size: SIZE }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: BASE, size: SIZE }];
+    edit(c);
+  });
+}
+
+describe.skipIf(!isRoot)("user namespace (root)", () => {
+  beforeAll(async () => {
+    // The mapped root (host 100000) must be able to reach the rootfs: the sandbox is 0700.
+    chmodSync(sb.dir, 0o711);
+    const b = await sb.bundle("userns-rootfs", ["true"], () => {}, true);
+    rootfs = join(b, "rootfs");
+    const r = Bun.spawnSync(["chown", "-R", "-h", `${BASE}:${BASE}`, rootfs]);
+    if (r.exitCode !== 0) throw new Error(`chown: ${r.stderr}`);
+  });
+
+  test("root inside is host 100000: id, the maps, the user namespace, file ownership", async () => {
+    const script = [
+      "id",
+      "cat /proc/self/uid_map /proc/self/gid_map",
+      "readlink /proc/self/ns/user",
+      "touch /made-by-root",
+      "mkdir -p /tmp/d && echo ok > /tmp/d/f && cat /tmp/d/f",
+      "stat -c '%u:%g' /etc/passwd",
+    ].join("; ");
+    const b = await usernsBundle("uroot", ["sh", "-c", script]);
+    const r = sb.run(["run", "-b", b, "uroot"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [id, uidMap, gidMap, userNs, ok, owner] = r.stdout.trim().split("\n");
+    expect(id).toMatch(/^uid=0\(root\) gid=0\(root\)/);
+    expect(uidMap!.trim().split(/\s+/)).toEqual(["0", String(BASE), String(SIZE)]);
+    expect(gidMap!.trim().split(/\s+/)).toEqual(["0", String(BASE), String(SIZE)]);
+    expect(userNs).not.toBe(readlinkSync("/proc/self/ns/user"));
+    expect(ok).toBe("ok");
+    expect(owner).toBe("0:0"); // the rootfs's 100000 is root inside
+    expect(statSync(join(rootfs, "made-by-root"))).toMatchObject({ uid: BASE, gid: BASE });
+    expect(statSync(join(rootfs, "tmp/d/f"))).toMatchObject({ uid: BASE, gid: BASE });
+  });
+
+  test("a non-zero process.user is mapped too", async () => {
+    const b = await usernsBundle("uuser", ["sh", "-c", "id -u; id -g; touch /tmp/made-by-1000"], (c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const r = sb.run(["run", "-b", b, "uuser"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1000\n1000\n");
+    expect(statSync(join(rootfs, "tmp/made-by-1000"))).toMatchObject({ uid: BASE + 1000, gid: BASE + 1000 });
+  });
+
+  test("create/start/delete in a user namespace; the init's credentials on the host", async () => {
+    const b = await usernsBundle("ulife", ["sleep", "30"]);
+    sb.ok(["create", "-b", b, "ulife"]);
+    try {
+      const pid = JSON.parse(sb.ok(["state", "ulife"])).pid;
+      sb.ok(["start", "ulife"]);
+      const st = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8");
+      expect(st).toMatch(new RegExp(`^Uid:\\s+${BASE}\\s+${BASE}\\s+${BASE}\\s+${BASE}$`, "m"));
+      expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync("/proc/self/ns/user"));
+    } finally {
+      sb.ok(["delete", "--force", "ulife"]);
+    }
+    expect(sb.containers()).toEqual([]);
+  });
+
+  test("an unmapped process.user fails create and leaves nothing", async () => {
+    const b = await usernsBundle("unmapped", ["true"], (c) => (c.process.user = { uid: SIZE + 5, gid: 0 }));
+    const r = sb.run(["run", "-b", b, "unmapped"]);
+    expect(r.code).not.toBe(0);
+    expect(sb.containers()).toEqual([]);
+  });
+});
