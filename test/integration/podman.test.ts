@@ -1,0 +1,174 @@
+// podman (Debian's 4.3.1, through conmon) with bunc as its OCI runtime: `--runtime
+// dist/bunc`, an Alpine image imported from the minirootfs tarball, no network, and
+// private storage (see Podman in test/support/engines.ts).
+//
+// Podman calls bunc with `--log-format=json --log <file>` because the private
+// containers.conf lists "bunc" in runtime_supports_json. bunc keeps its state in its
+// default root (/run/bunc): podman does not pass the environment on, and its cleanup
+// process (`podman container cleanup`, run by conmon) drops --runtime-flag, so a
+// private --root would leave the state of --rm containers behind. The tests check
+// that none of their containers is left there.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { isRoot } from "../support/harness";
+import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
+
+const skipReason = !isRoot
+  ? "not root"
+  : !existsSync(BUNC_BINARY)
+    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
+    : ensureInstalled(["podman", "conmon", "util-linux"], ["podman", "conmon", "script"]);
+if (skipReason) console.warn(`podman tests skipped: ${skipReason}`);
+
+const BUNC_DEFAULT_ROOT = "/run/bunc";
+
+describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
+  let pm: Podman;
+  let img: string;
+  const ids = new Set<string>();
+  const run = (flags: string[], cmd: string[]) => pm.podman(["run", ...pm.runFlags(), ...flags, img, ...cmd]);
+  /** `podman run -d`, remembering the container's id for the leak check. */
+  const runDetached = (name: string, cmd: string[], flags: string[] = []) => {
+    const id = pm.ok(["run", "-d", "--name", name, ...pm.runFlags(), ...flags, img, ...cmd]).trim();
+    ids.add(id);
+    return id;
+  };
+  const status = (name: string) => pm.ok(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name]).trim();
+  const psStatus = (name: string) => pm.ok(["ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Status}}"]).trim();
+
+  beforeAll(() => {
+    pm = new Podman();
+    img = pm.image;
+    pm.importAlpine();
+  });
+
+  afterEach(() => {
+    for (const id of pm.podman(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean)) ids.add(id);
+  });
+
+  afterAll(() => {
+    if (!pm) return;
+    pm.cleanup();
+    // Whatever podman did not delete through bunc: delete it, then report it.
+    const left = existsSync(BUNC_DEFAULT_ROOT) ? readdirSync(BUNC_DEFAULT_ROOT).filter((id) => ids.has(id)) : [];
+    for (const id of left) Bun.spawnSync([BUNC_BINARY, "delete", "--force", id]);
+    expect(left).toEqual([]);
+  });
+
+  test("run --rm echo: output and exit status", () => {
+    const r = run(["--rm"], ["echo", "hi"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hi\n");
+    expect(r.code).toBe(0);
+    expect(run(["--rm"], ["sh", "-c", "exit 7"]).code).toBe(7);
+    expect(run(["--rm"], ["sh", "-c", "kill -TERM $$"]).code).toBe(128 + 15);
+  });
+
+  test("an executable that is not there fails the run, with bunc's message", () => {
+    const r = run(["--rm"], ["/nonexistent"]);
+    // runc and crun: 127 (podman matches "no such file or directory" in the runtime's error).
+    expect([126, 127]).toContain(r.code);
+    expect(r.stderr).toContain("/nonexistent");
+  });
+
+  test("podman's seccomp profile is enforced (and unconfined lifts it)", () => {
+    const r = run(["--rm"], ["sh", "-c", "grep '^Seccomp:' /proc/self/status; unshare -U true && echo unshared"]);
+    expect(r.stdout).toContain("Seccomp:\t2");
+    expect(r.stdout).not.toContain("unshared");
+    expect(r.stderr).toContain("Operation not permitted");
+    const u = run(["--rm", "--security-opt", "seccomp=unconfined"], ["sh", "-c", "grep '^Seccomp:' /proc/self/status; unshare -U true && echo unshared"]);
+    expect(u.stdout).toContain("Seccomp:\t0");
+    expect(u.stdout).toContain("unshared");
+  });
+
+  test("run -d, exec, stop, start, kill, rm -f", () => {
+    // sh as PID 1 ignores SIGTERM unless it traps it.
+    runDetached("life", ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+    expect(status("life")).toBe("running 0");
+    const e = pm.podman(["exec", "life", "sh", "-c", "echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; exit 4"]);
+    expect(e.code).toBe(4);
+    expect(e.stdout).toMatch(/^pid=(\d+)\n/);
+    expect(e.stdout).not.toMatch(/^pid=1\n/); // in the container's PID namespace, not its init
+    expect(e.stdout).toContain("sh -c trap");
+    expect(pm.podman(["exec", "-e", "FOO=bar", "-w", "/tmp", "life", "sh", "-c", "echo $FOO $PWD"]).stdout).toBe("bar /tmp\n");
+    expect(pm.podman(["exec", "--user", "65534:65534", "life", "id", "-u"]).stdout).toBe("65534\n");
+
+    pm.ok(["stop", "-t", "10", "life"]);
+    expect(status("life")).toBe("exited 0");
+    expect(psStatus("life")).toMatch(/^Exited \(0\)/);
+    expect(pm.podman(["exec", "life", "true"]).code).not.toBe(0);
+
+    pm.ok(["start", "life"]);
+    expect(status("life")).toBe("running 0");
+    pm.ok(["kill", "life"]);
+    pm.ok(["wait", "life"]);
+    expect(status("life")).toBe("exited 137");
+
+    pm.ok(["start", "life"]);
+    pm.ok(["kill", "--signal", "TERM", "life"]);
+    pm.ok(["wait", "life"]);
+    expect(status("life")).toBe("exited 0");
+
+    // rm -f of a running container: bunc kill, then delete --force.
+    pm.ok(["start", "life"]);
+    pm.ok(["rm", "-f", "-t", "0", "life"]);
+    expect(pm.podman(["inspect", "life"]).code).not.toBe(0);
+  });
+
+  test("podman exec leaves the caller's stderr to the command", () => {
+    runDetached("quiet", ["sleep", "1000"]);
+    const e = pm.podman(["exec", "quiet", "echo", "hi"]);
+    expect(e.stdout).toBe("hi\n");
+    expect(e.stderr).toBe(""); // e.g. no seccomp compiler warnings from bunc
+    pm.ok(["rm", "-f", "-t", "0", "quiet"]);
+  });
+
+  test("pause and unpause", () => {
+    runDetached("frozen", ["sh", "-c", "while :; do date +%s%N > /tmp/tick; sleep 0.05; done"]);
+    pm.ok(["pause", "frozen"]);
+    expect(status("frozen")).toBe("paused 0");
+    expect(psStatus("frozen")).toBe("Paused");
+    pm.ok(["unpause", "frozen"]);
+    expect(status("frozen")).toBe("running 0");
+    expect(psStatus("frozen")).toMatch(/^Up /);
+    expect(pm.podman(["exec", "frozen", "cat", "/tmp/tick"]).stdout).toMatch(/^\d+\n$/);
+    // rm -f of a paused container.
+    pm.ok(["pause", "frozen"]);
+    pm.ok(["rm", "-f", "-t", "0", "frozen"]);
+  });
+
+  test("--read-only: / is read-only, podman's tmpfs are not", () => {
+    const r = run(["--rm", "--read-only"], ["sh", "-c", "touch /x && echo wrote-root; touch /tmp/y && echo wrote-tmp"]);
+    expect(r.stdout).toBe("wrote-tmp\n");
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
+  test("--cap-drop all: no effective capabilities", () => {
+    const r = run(["--rm", "--cap-drop", "all"], ["grep", "-E", "^Cap(Eff|Prm|Bnd):", "/proc/self/status"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n");
+    const d = run(["--rm"], ["grep", "^CapEff:", "/proc/self/status"]);
+    expect(d.stdout).not.toBe("CapEff:\t0000000000000000\n");
+  });
+
+  test("--uidmap/--gidmap: a user namespace", () => {
+    const r = run(["--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"], ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /etc/passwd"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+    expect(lines).toEqual(["0 100000 65536", "0 100000 65536", "0", "0"]);
+  });
+
+  // Needs terminals (console socket): podman runs `create --console-socket`.
+  // A todo until bunc passes the pty master over --console-socket; make it a test then.
+  test.todo("run -it and exec -it under a pty", () => {
+    const script = (args: string[]) => pm.podmanInPty(args);
+    const r = script(["run", "--rm", "-it", ...pm.runFlags(), img, "sh", "-c", "tty; stty size; exit 3"]);
+    expect(r.stdout).toMatch(/\/dev\/pts\/0\r?\n/);
+    expect(r.code).toBe(3);
+    runDetached("term", ["sleep", "1000"]);
+    const e = script(["exec", "-it", "term", "sh", "-c", "tty; exit 5"]);
+    expect(e.stdout).toMatch(/\/dev\/pts\/\d+\r?\n/);
+    expect(e.code).toBe(5);
+    pm.ok(["rm", "-f", "-t", "0", "term"]);
+  });
+});

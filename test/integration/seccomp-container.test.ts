@@ -1,0 +1,135 @@
+// linux.seccomp applied by bunc to real containers (needs root): ERRNO, KILL, argument
+// filters, podman's default profile through run and exec, `bunc spec --seccomp`, and the
+// cost of compiling and loading podman's profile inside `bunc run`.
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isRoot, PROJECT, Sandbox } from "../support/harness";
+import { defaultSeccompProfile } from "../../src/linux/seccomp";
+
+const sb = new Sandbox();
+afterAll(() => {
+  const left = sb.containers();
+  sb.cleanup();
+  expect(left).toEqual([]);
+});
+
+const mkdirEperm = () => JSON.parse(readFileSync(join(PROJECT, "fixtures/seccomp/mkdir-eperm.json"), "utf8"));
+const tmpfs = (c: any) => c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe.skipIf(!isRoot)("seccomp in containers (root)", () => {
+  test("ERRNO(EPERM) for mkdir: mkdir fails with EPERM, everything else works", async () => {
+    const script = "mkdir /tmp/d; echo mkdir=$?; echo hi > /tmp/f && cat /tmp/f && rm /tmp/f && echo rest=ok; grep -E '^Seccomp:' /proc/self/status";
+    const b = await sb.bundle("eperm", ["sh", "-c", script], (c) => { tmpfs(c); c.linux.seccomp = mkdirEperm(); });
+    const r = sb.run(["run", "-b", b, "eperm"]);
+    expect(r.stderr).toContain("mkdir: can't create directory '/tmp/d': Operation not permitted");
+    expect(r).toMatchObject({ code: 0, stdout: "mkdir=1\nhi\nrest=ok\nSeccomp:\t2\n" });
+    // Control: the same container without the profile can mkdir.
+    const free = await sb.bundle("eperm-free", ["sh", "-c", "mkdir /tmp/d; echo mkdir=$?"], tmpfs);
+    expect(sb.run(["run", "-b", free, "eperm-free"])).toMatchObject({ code: 0, stdout: "mkdir=0\n" });
+  });
+
+  test("SCMP_ACT_KILL kills the process: exit 128+SIGSYS", async () => {
+    const profile = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }] };
+    const b = await sb.bundle("kill", ["mkdir", "/tmp/d"], (c) => { tmpfs(c); c.linux.seccomp = profile; });
+    expect(sb.run(["run", "-b", b, "kill"]).code).toBe(128 + 31);
+    const p = await sb.bundle("killp", ["sh", "-c", "echo before; mkdir /tmp/d; echo after"], (c) => {
+      tmpfs(c);
+      c.linux.seccomp = { ...profile, syscalls: [{ ...profile.syscalls[0], action: "SCMP_ACT_KILL_PROCESS" }] };
+    });
+    // The shell survives its child's death and reports it as 128+31.
+    const r = sb.run(["run", "-b", p, "killp"]);
+    expect(r.stdout).toBe("before\nafter\n");
+    expect(r.code).toBe(0);
+    const direct = await sb.bundle("killd", ["sh", "-c", "exec mkdir /tmp/d"], (c) => {
+      tmpfs(c);
+      c.linux.seccomp = { ...profile, syscalls: [{ ...profile.syscalls[0], action: "SCMP_ACT_KILL_PROCESS" }] };
+    });
+    expect(sb.run(["run", "-b", direct, "killd"]).code).toBe(159);
+  });
+
+  test("argument filters match exactly: personality(PER_LINUX32) denied, personality(PER_LINUX) allowed", async () => {
+    const profile = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["personality"], action: "SCMP_ACT_ERRNO", errnoRet: 13, args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }] }],
+    };
+    const b = await sb.bundle("pers", ["sh", "-c", "linux32 true; echo l32=$?; linux64 true; echo l64=$?; linux64 uname -m"], (c) => (c.linux.seccomp = profile));
+    const r = sb.run(["run", "-b", b, "pers"]);
+    expect(r.stdout).toBe("l32=1\nl64=0\nx86_64\n");
+    expect(r.stderr).toContain("Permission denied"); // EACCES, the errnoRet asked for
+    // A masked-equal rule: any value with bit 0x8 set is denied, 0x0 passes.
+    const masked = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["personality"], action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [{ index: 0, value: 8, valueTwo: 8, op: "SCMP_CMP_MASKED_EQ" }] }] };
+    const m = await sb.bundle("persm", ["sh", "-c", "linux32 true; echo l32=$?; linux64 true; echo l64=$?"], (c) => (c.linux.seccomp = masked));
+    expect(sb.run(["run", "-b", m, "persm"]).stdout).toBe("l32=1\nl64=0\n");
+    // Control: without the filter both work.
+    const free = await sb.bundle("persf", ["sh", "-c", "linux32 true; echo l32=$?"]);
+    expect(sb.run(["run", "-b", free, "persf"]).stdout).toBe("l32=0\n");
+  }, 30_000);
+
+  test("podman's default profile loads; the container and an exec'd process run normally under it", async () => {
+    const script = "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; echo x > /tmp/f; cat /tmp/f; ls / >/dev/null && echo ls=ok; mkdir /tmp/d && echo mkdir=ok; " +
+      // Denied by the profile (no CAP_SYS_ADMIN rules kept): unshare and mount.
+      "unshare -m true 2>/dev/null; echo unshare=$?";
+    const b = await sb.bundle("podman", ["sh", "-c", script], (c) => { tmpfs(c); c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding }); });
+    const r = sb.run(["run", "-b", b, "podman"]);
+    expect(r).toMatchObject({ code: 0, stdout: "Seccomp:\t2\nNoNewPrivs:\t1\nx\nls=ok\nmkdir=ok\nunshare=1\n" });
+
+    const d = await sb.bundle("podman-exec", ["sleep", "30"], (c) => { tmpfs(c); c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding }); });
+    sb.ok(["run", "-d", "-b", d, "podman-exec"]);
+    try {
+      const out = sb.ok(["exec", "podman-exec", "sh", "-c", "grep -E '^Seccomp:' /proc/self/status; echo hi > /tmp/e && cat /tmp/e; unshare -m true 2>/dev/null; echo unshare=$?"]);
+      expect(out).toBe("Seccomp:\t2\nhi\nunshare=1\n");
+    } finally {
+      sb.ok(["delete", "-f", "podman-exec"]);
+    }
+  }, 30_000);
+
+  test("exec gets the container's filter too", async () => {
+    const b = await sb.bundle("exec-eperm", ["sleep", "30"], (c) => { tmpfs(c); c.linux.seccomp = mkdirEperm(); });
+    sb.ok(["run", "-d", "-b", b, "exec-eperm"]);
+    try {
+      const r = sb.run(["exec", "exec-eperm", "sh", "-c", "mkdir /tmp/x; echo mkdir=$?; touch /tmp/y && echo touch=ok"]);
+      expect(r.stdout).toBe("mkdir=1\ntouch=ok\n");
+      expect(r.stderr).toContain("Operation not permitted");
+    } finally {
+      sb.ok(["delete", "-f", "exec-eperm"]);
+    }
+  });
+
+  test("bunc spec --seccomp writes podman's profile; plain spec has none", () => {
+    const a = join(sb.dir, "spec-plain"), s = join(sb.dir, "spec-seccomp");
+    require("node:fs").mkdirSync(a);
+    require("node:fs").mkdirSync(s);
+    sb.ok(["spec", "-b", a]);
+    sb.ok(["spec", "-b", s, "--seccomp"]);
+    const plain = JSON.parse(readFileSync(join(a, "config.json"), "utf8"));
+    const withProfile = JSON.parse(readFileSync(join(s, "config.json"), "utf8"));
+    expect(plain.linux.seccomp).toBeUndefined();
+    expect(withProfile.linux.seccomp).toEqual(defaultSeccompProfile({ capabilities: withProfile.process.capabilities.bounding }));
+    expect(withProfile.linux.seccomp.defaultAction).toBe("SCMP_ACT_ERRNO");
+    const { seccomp, ...rest } = withProfile.linux;
+    expect({ ...withProfile, linux: rest }).toEqual(plain);
+  });
+
+  test("cost: bunc run of /bin/true with and without podman's profile (median of 10)", async () => {
+    const plain = await sb.bundle("cost-plain", ["/bin/true"]);
+    const prof = await sb.bundle("cost-prof", ["/bin/true"], (c) => (c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding })));
+    const time = (b: string, id: string) => {
+      const t = performance.now();
+      const r = sb.run(["run", "-b", b, id]);
+      const ms = performance.now() - t;
+      expect(r.code).toBe(0);
+      return ms;
+    };
+    time(plain, "warm"); // page cache, first compile of nsexec
+    const a: number[] = [], p: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      a.push(time(plain, `cost-a${i}`));
+      p.push(time(prof, `cost-p${i}`));
+    }
+    const without = median(a), withProfile = median(p);
+    console.log(`bunc run /bin/true: ${without.toFixed(1)} ms without seccomp, ${withProfile.toFixed(1)} ms with podman's profile (+${(withProfile - without).toFixed(1)} ms, medians of 10)`);
+    expect(withProfile - without).toBeLessThan(150);
+  }, 60_000);
+});
