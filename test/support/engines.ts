@@ -126,6 +126,11 @@ export class Podman {
     return [`CONTAINERS_CONF=${q(this.conf)}`, "podman", ...this.globals(), ...args].map((a, i) => (i === 0 ? a : q(a))).join(" ");
   }
 
+  /** podman under a new pty (util-linux `script`); the exit status is podman's. */
+  podmanInPty(args: string[], timeout = 60_000): Result {
+    return runTo(this.dir, ["script", "-qec", this.shellCommand(args), "/dev/null"], { timeout });
+  }
+
   /** `podman import` of the Alpine minirootfs: an image without network. */
   importAlpine(): void {
     this.ok(["import", alpineTarball(), this.image]);
