@@ -1,6 +1,7 @@
 // Parses the global flags, finds the command, rejects unknown flags, runs it, and
 // turns any error into one line (and a JSON log line) plus exit status 1.
 import { parseGlobals } from "./globals";
+import { err, out } from "../sys/output";
 import { COMMANDS } from "./commands";
 import { cli } from "./context";
 import { configureLog, logError } from "./log";
@@ -59,11 +60,11 @@ export async function main(argv: string[]): Promise<number> {
     configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
     const [name, ...rawArgs] = rest;
     if (name === "-v" || name === "--version" || name === "version") {
-      process.stdout.write(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
+      out(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
       return 0;
     }
     if (!name || name === "-h" || name === "--help" || name === "help") {
-      process.stdout.write(usage());
+      out(usage());
       return name ? 0 : 1;
     }
     const entry = COMMANDS[name];
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     const own = parts ? parts.own : dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
     if (own.includes("--help") || own.includes("-h")) {
       const { renderUsage } = await import("citty");
-      process.stdout.write((await renderUsage(cmd)) + "\n");
+      out((await renderUsage(cmd)) + "\n");
       return 0;
     }
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
@@ -87,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     return cli.exitCode;
   } catch (e: any) {
     await logError(e instanceof BuncError ? e.message : e?.message ?? String(e));
-    if (!(e instanceof BuncError) && process.env.BUNC_DEBUG_STACK) process.stderr.write(String(e?.stack) + "\n");
+    if (!(e instanceof BuncError) && process.env.BUNC_DEBUG_STACK) err(String(e?.stack) + "\n");
     return e instanceof BuncError ? e.exitCode : 1;
   }
 }

@@ -2,6 +2,7 @@
 // (JSON lines {"level","msg","time"} with --log-format json) so engines can report them.
 // consola is loaded only when something is printed to a terminal-facing stream.
 import { appendFileSync } from "node:fs";
+import { err, stderrIsTTY } from "../sys/output";
 
 export interface LogSettings { file?: string; format: "text" | "json"; debug: boolean }
 let settings: LogSettings = { format: "text", debug: false };
@@ -23,8 +24,8 @@ function toFile(level: string, msg: string): void {
 
 async function toStderr(level: "error" | "warn" | "debug", msg: string): Promise<void> {
   // With --log-format json the engine reads the log file; stderr stays plain.
-  if (settings.format === "json" || !process.stderr.isTTY) {
-    process.stderr.write(`bunc: ${level === "error" ? "" : level + ": "}${msg}\n`);
+  if (settings.format === "json" || !stderrIsTTY()) {
+    err(`bunc: ${level === "error" ? "" : level + ": "}${msg}\n`);
     return;
   }
   const { createConsola } = await import("consola/basic");

@@ -1,12 +1,13 @@
 #!/usr/bin/env bun
 // bunc's entry point. A container's init is bunc re-executed with _BUNC_INIT set: it
-// takes the short path, without loading the CLI.
+// takes the short path, without loading the CLI. (No top-level await: it keeps the
+// compiled binary eligible for bytecode.)
 const initFd = process.env._BUNC_INIT;
 if (initFd !== undefined) {
   delete process.env._BUNC_INIT;
-  const { runInit } = await import("../runtime/init");
-  runInit(Number(initFd));
+  import("../runtime/init").then(({ runInit }) => runInit(Number(initFd)));
 } else {
-  const { main } = await import("./dispatch");
-  process.exitCode = await main(process.argv.slice(2));
+  import("./dispatch").then(async ({ main }) => {
+    process.exitCode = await main(process.argv.slice(2));
+  });
 }

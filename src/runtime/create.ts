@@ -8,6 +8,7 @@ import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { recvFd } from "../sys/socket";
+import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capSets } from "../linux/capabilities";
 import { Channel } from "./channel";
@@ -64,7 +65,7 @@ function listenFds(): { count: number; env: string[] } {
 }
 
 export function createContainer(o: CreateOptions): Container {
-  const warn = o.warn ?? ((m: string) => process.stderr.write(`bunc: warning: ${m}\n`));
+  const warn = o.warn ?? warnToStderr;
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
@@ -95,8 +96,9 @@ export function createContainer(o: CreateOptions): Container {
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
-    cgroups = newCgroups(o.id, config, warn);
-    cgroups.create();
+    const cg = newCgroups(o.id, config, warn);
+    cg.create();
+    cgroups = cg; // only now is it ours to remove on failure
     state.cgroupPaths = cgroups.paths();
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.

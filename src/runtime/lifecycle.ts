@@ -4,13 +4,14 @@ import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ptr } from "bun:ffi";
 import { libc, errno } from "../sys/libc";
+import { warnToStderr } from "../sys/output";
 import { BuncError } from "./errors";
 import { runHooksWarn } from "./hooks";
 import { Container, FIFO, isAlive, loadContainer, lockContainer, type Status } from "./state";
 import { containerCgroups } from "./cgroups";
 
 type Warn = (m: string) => void;
-const defaultWarn: Warn = (m) => process.stderr.write(`bunc: warning: ${m}\n`);
+const defaultWarn: Warn = warnToStderr;
 
 export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
   const unlock = lockContainer(root, id);

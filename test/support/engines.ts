@@ -75,13 +75,14 @@ function killAndWait(pids: number[], signal = 9, ms = 5000): void {
 
 /**
  * podman with private storage (--root/--runroot/--tmpdir), cgroupfs, file events and a
- * private containers.conf, running bunc with `--root` of its own (--runtime-flag).
- * The containers.conf lists "bunc" in runtime_supports_json, so podman (and conmon)
- * call bunc with `--log-format=json --log <file>` as they call runc and crun.
+ * private containers.conf. The containers.conf lists "bunc" in runtime_supports_json,
+ * so podman (and conmon) call bunc with `--log-format=json --log <file>` as they call
+ * runc and crun. bunc keeps its default --root (/run/bunc): podman 4.3 drops
+ * --runtime-flag in the cleanup process that conmon starts when a container exits
+ * (that `delete --force` would miss a private root) and passes no environment on.
  */
 export class Podman {
   readonly dir = mkdtempSync(join(tmpdir(), "bunc-podman-"));
-  readonly buncRoot = join(this.dir, "bunc-state");
   readonly conf = join(this.dir, "containers.conf");
   readonly image = "localhost/alpine:3.20";
 
@@ -105,7 +106,7 @@ export class Podman {
     return [
       "--root", join(this.dir, "root"), "--runroot", join(this.dir, "runroot"), "--tmpdir", join(this.dir, "tmp"),
       "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-      "--runtime", this.runtime, "--runtime-flag", `root=${this.buncRoot}`,
+      "--runtime", this.runtime,
     ];
   }
 
@@ -141,25 +142,28 @@ export class Podman {
     return ["--network", "none", ...PODMAN_ULIMITS];
   }
 
-  /** The bunc containers left in bunc's state directory. */
-  buncContainers(): string[] {
-    try {
-      return readdirSync(this.buncRoot);
-    } catch {
-      return [];
-    }
+  /** Every container podman knows (full ids), to look for them in bunc's state afterwards. */
+  containerIds(): string[] {
+    return this.podman(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean);
   }
 
-  /** Removes containers, images, mounts and the directory, whatever state the tests left. */
-  cleanup(): void {
+  /**
+   * Removes containers, images, mounts and the directory, whatever state the tests left,
+   * and returns the ids of containers that bunc still had in `buncRoot` afterwards
+   * (which it deletes too).
+   */
+  cleanup(knownIds: Iterable<string> = [], buncRoot = "/run/bunc"): string[] {
+    const ids = new Set([...knownIds, ...this.containerIds()]);
     try {
       this.podman(["rm", "-af", "-t", "0"], { timeout: 60_000 });
       this.podman(["rmi", "-af"], { timeout: 60_000 });
     } catch {}
     // A conmon that outlived its container would keep files open.
     killAndWait(pidsWithCmdline(this.dir).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "conmon"));
-    for (const id of this.buncContainers()) Bun.spawnSync([this.runtime, "--root", this.buncRoot, "delete", "--force", id]);
+    const left = existsSync(buncRoot) ? readdirSync(buncRoot).filter((id) => ids.has(id)) : [];
+    for (const id of left) Bun.spawnSync([this.runtime, "--root", buncRoot, "delete", "--force", id]);
     unmountAndRemove(this.dir);
+    return left;
   }
 }
 
@@ -258,7 +262,8 @@ export class Containerd {
     // Shims outlive containerd by design: end the ones started for this address.
     killAndWait(pidsWithCmdline(this.address));
     try {
-      for (const id of readdirSync(this.buncRoot)) Bun.spawnSync([this.runtime, "--root", this.buncRoot, "delete", "--force", id]);
+      const root = join(this.buncRoot, this.namespace); // the shim's --root is <runc-root>/<namespace>
+      for (const id of readdirSync(root)) Bun.spawnSync([this.runtime, "--root", root, "delete", "--force", id]);
     } catch {}
     unmountAndRemove(this.dir);
   }

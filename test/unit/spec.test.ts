@@ -53,6 +53,17 @@ describe("parseConfig", () => {
     expect(error((c) => (c.linux.timeOffsets = { boottime: { secs: 1 } }))).toContain("linux.timeOffsets: needs a time namespace");
     expect(error((c) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "uts")))).toContain("hostname: needs a new uts namespace");
     expect(error((c) => (c.linux.sysctl = { "net/../../etc": "1" }))).toContain("linux.sysctl: invalid key");
+    const noUts = (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "uts"));
+    expect(error((c) => (noUts(c), delete c.hostname, (c.domainname = "example.org")))).toContain("domainname: needs a new uts namespace");
+  });
+  test("an empty hostname or domainname is left alone, never set on the host", () => {
+    const c = base();
+    c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "uts");
+    c.hostname = "";
+    c.domainname = "";
+    const parsed = parseConfig(c);
+    expect(parsed.hostname).toBeUndefined();
+    expect(parsed.domainname).toBeUndefined();
   });
   test("unknown properties are ignored", () => {
     expect(error((c) => ((c.extra = { a: 1 }), (c.process.whatever = 1)))).toBe("(accepted)");

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { out } from "../../sys/output";
 import { cli } from "../context";
 import { statsEvent } from "../../runtime/control";
 import { loadContainer } from "../../runtime/state";
@@ -19,7 +20,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const every = parseInterval(args.interval);
-    const print = () => process.stdout.write(JSON.stringify(statsEvent(cli.globals.root, args.id)) + "\n");
+    const print = () => out(JSON.stringify(statsEvent(cli.globals.root, args.id)) + "\n");
     if (args.stats) return print();
     while (loadContainer(cli.globals.root, args.id).status() !== "stopped") {
       print();

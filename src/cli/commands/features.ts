@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
+import { out } from "../../sys/output";
 import { features } from "../../runtime/features";
 
 export default defineCommand({
   meta: { name: "features", description: "print what this runtime supports (runtime-spec features.md)" },
   args: {},
   run() {
-    process.stdout.write(JSON.stringify(features(), null, 2) + "\n");
+    out(JSON.stringify(features(), null, 2) + "\n");
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { out } from "../../sys/output";
 import { cli } from "../context";
 import { listContainers } from "../../runtime/state";
 import { BuncError } from "../../runtime/errors";
@@ -11,11 +12,11 @@ export default defineCommand({
   },
   run({ args }) {
     const views = listContainers(cli.globals.root).map((c) => c.view());
-    if (args.quiet) return void process.stdout.write(views.map((v) => v.id + "\n").join(""));
-    if (args.format === "json") return void process.stdout.write(JSON.stringify(views) + "\n");
+    if (args.quiet) return void out(views.map((v) => v.id + "\n").join(""));
+    if (args.format === "json") return void out(JSON.stringify(views) + "\n");
     if (args.format !== "table") throw new BuncError(`invalid --format "${args.format}": use table or json`);
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...views.map((v) => [v.id, String(v.pid), v.status, v.bundle, v.created, v.owner])];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    process.stdout.write(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]! + 3) : c)).join("")).join("\n") + "\n");
+    out(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]! + 3) : c)).join("")).join("\n") + "\n");
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { out } from "../../sys/output";
 import { cli } from "../context";
 import { containerPids, procInfo } from "../../runtime/control";
 import { BuncError } from "../../runtime/errors";
@@ -12,11 +13,11 @@ export default defineCommand({
   run({ args }) {
     const extra = args._.slice(1);
     const pids = containerPids(cli.globals.root, args.id);
-    if (args.format === "json") return void process.stdout.write(JSON.stringify(pids) + "\n");
+    if (args.format === "json") return void out(JSON.stringify(pids) + "\n");
     if (args.format !== "table") throw new BuncError(`invalid --format "${args.format}": use table or json`);
     if (extra.length) throw new BuncError(`ps options (${extra.join(" ")}) are not supported: bunc reads /proc itself`);
     const rows = pids.map(procInfo).filter((p) => !!p);
     const lines = ["UID        PID     PPID    CMD", ...rows.map((p) => `${String(p.uid).padEnd(10)} ${String(p.pid).padEnd(7)} ${String(p.ppid).padEnd(7)} ${p.cmd}`)];
-    process.stdout.write(lines.join("\n") + "\n");
+    out(lines.join("\n") + "\n");
   },
 });

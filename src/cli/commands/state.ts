@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { out } from "../../sys/output";
 import { idArg } from "../args";
 import { cli } from "../context";
 import { loadContainer } from "../../runtime/state";
@@ -7,6 +8,6 @@ export default defineCommand({
   meta: { name: "state", description: "print the state of a container as JSON" },
   args: { ...idArg },
   run({ args }) {
-    process.stdout.write(JSON.stringify(loadContainer(cli.globals.root, args.id).view(), null, 2) + "\n");
+    out(JSON.stringify(loadContainer(cli.globals.root, args.id).view(), null, 2) + "\n");
   },
 });

@@ -1,3 +1,4 @@
+import { warnToStderr } from "../../sys/output";
 // One CgroupManager per container: its directory in every mounted hierarchy, and the
 // operations the lifecycle needs (create, limits, membership, freeze, kill, stats, delete).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
@@ -50,14 +51,14 @@ export class CgroupManager {
       const rel = posix.relative(h.root, own).startsWith("..") ? own : posix.relative(h.root, own);
       return { h, dir: posix.join(h.mountPoint, rel, path) };
     });
-    return new CgroupManager(layout, members, opts.warn ?? ((m) => process.stderr.write(`bunc: warning: ${m}\n`)));
+    return new CgroupManager(layout, members, opts.warn ?? warnToStderr);
   }
 
   /** Re-open a container's cgroups from the paths() saved at create time. */
   static fromPaths(paths: Record<string, string>, opts: ManagerOptions = {}): CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
     const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
-    return new CgroupManager(layout, members, opts.warn ?? ((m) => process.stderr.write(`bunc: warning: ${m}\n`)));
+    return new CgroupManager(layout, members, opts.warn ?? warnToStderr);
   }
 
   /** Hierarchy key ("" for cgroup2, else each v1 controller, e.g. "memory", "name=systemd") -> directory. */
