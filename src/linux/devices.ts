@@ -1,11 +1,11 @@
 // /dev inside the container: the default nodes, their symlinks and linux.devices.
 // In a user namespace mknod is refused, so host nodes are bind-mounted instead.
-import { existsSync, symlinkSync, chownSync, chmodSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, symlinkSync, chownSync, chmodSync, lstatSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Device } from "../spec/schema";
 import { SyscallError } from "../sys/libc";
 import { MS } from "./mount-options";
-import { resolveRelative } from "./path";
+import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { withPinned, type MountContext } from "./mounts";
 
 export const DEFAULT_DEVICES: Device[] = [
@@ -35,7 +35,7 @@ const S_IF: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p:
 export function createDevice(ctx: MountContext, d: Device): void {
   const rel = resolveRelative(ctx.rootfs, d.path);
   const host = join(ctx.rootfs, rel);
-  mkdirSync(dirname(host), { recursive: true, mode: 0o755 });
+  mkdirAllInRoot(ctx.rootFd, dirname(rel)); // below the pinned rootfs, never through a host path
   const existing = lstatSync(host, { throwIfNoEntry: false });
   if (existing && !existing.isFile() && !existing.isCharacterDevice() && !existing.isBlockDevice() && !existing.isFIFO())
     throw new Error(`linux.devices: ${d.path} exists and is not a device`);
@@ -43,13 +43,16 @@ export function createDevice(ctx: MountContext, d: Device): void {
   if (!ctx.inUserNs) {
     if (existing) return; // already a node (e.g. the rootfs ships it): keep it
     ctx.sys.mknod(host, (S_IF[d.type] ?? 0) | (mode & 0o7777), d.type === "p" ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
-    chmodSync(host, mode & 0o7777); // not subject to umask
-    chownSync(host, d.uid ?? 0, d.gid ?? 0);
+    // Through a pinned fd: chmod and chown follow symlinks, and must not follow one out.
+    withPinned(ctx, rel, (t) => {
+      chmodSync(t, mode & 0o7777); // not subject to umask
+      chownSync(t, d.uid ?? 0, d.gid ?? 0);
+    });
     return;
   }
   // User namespace: bind the host's node over an empty file.
   if (!existsSync(d.path)) throw new Error(`linux.devices: ${d.path}: cannot create device nodes in a user namespace and the host has none to bind`);
-  if (!existing) writeFileSync(host, "", { mode: 0o644 });
+  if (!existing) touchInRoot(ctx.rootFd, rel);
   withPinned(ctx, rel, (t) => ctx.sys.mount(d.path, t, null, MS.BIND, null));
 }
 
@@ -66,6 +69,6 @@ export function setupDev(ctx: MountContext, devices: Device[] = []): void {
   if (existsSync("/proc/kcore")) {
     try { symlinkSync("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
   }
-  for (const dir of ["/dev/pts", "/dev/shm"]) mkdirSync(join(ctx.rootfs, resolveRelative(ctx.rootfs, dir)), { recursive: true, mode: 0o755 });
+  for (const dir of ["/dev/pts", "/dev/shm"]) mkdirAllInRoot(ctx.rootFd, resolveRelative(ctx.rootfs, dir));
   for (const d of devices) createDevice(ctx, d);
 }

@@ -1,12 +1,12 @@
 // The mounts of config.json, in order, each target resolved inside the rootfs and
 // pinned with an fd so that a symlink swapped in later cannot redirect it.
-import { mkdirSync, statSync, writeFileSync, lstatSync, readFileSync, openSync, closeSync } from "node:fs";
-import { isAbsolute, join, dirname } from "node:path";
+import { statSync, lstatSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import type { Mount } from "../spec/schema";
 import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { MS, parseMountOptions } from "./mount-options";
-import { resolveRelative } from "./path";
+import { mkdirAllInRoot, openInRoot, resolveRelative, RESOLVE_NO_SYMLINKS, touchInRoot } from "./path";
 
 export interface MountContext {
   sys: Syscalls;
@@ -18,15 +18,14 @@ export interface MountContext {
   cgroupPaths?: Record<string, string>;
 }
 
-/** Creates the mount point (dir, or file for a file bind) and returns its path relative to the rootfs. */
-export function prepareMountpoint(rootfs: string, destination: string, asFile: boolean): string {
-  const rel = resolveRelative(rootfs, destination);
-  const host = join(rootfs, rel);
-  const st = lstatSync(host, { throwIfNoEntry: false });
-  if (!st) {
-    mkdirSync(asFile ? dirname(host) : host, { recursive: true, mode: 0o755 });
-    if (asFile) writeFileSync(host, "", { mode: 0o644, flag: "a" });
-  }
+/**
+ * Creates the mount point (dir, or file for a file bind) and returns its path relative to
+ * the rootfs. Created below the pinned rootfs fd: the rootfs may change under us.
+ */
+export function prepareMountpoint(ctx: Pick<MountContext, "rootfs" | "rootFd">, destination: string, asFile: boolean): string {
+  const rel = resolveRelative(ctx.rootfs, destination);
+  if (asFile) touchInRoot(ctx.rootFd, rel);
+  else mkdirAllInRoot(ctx.rootFd, rel);
   return rel;
 }
 
@@ -66,7 +65,7 @@ export function mountOne(ctx: MountContext, m: Mount): void {
     } catch (e: any) {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }
-    const rel = prepareMountpoint(ctx.rootfs, dest, !isDir);
+    const rel = prepareMountpoint(ctx, dest, !isDir);
     withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
     // A pinned fd points below a mount made on it: pin again to reach the new mount.
     withPinned(ctx, rel, (target) => {
@@ -75,9 +74,11 @@ export function mountOne(ctx: MountContext, m: Mount): void {
     });
     return;
   }
-  const rel = prepareMountpoint(ctx.rootfs, dest, false);
+  const rel = prepareMountpoint(ctx, dest, false);
   let bound = false;
-  withPinned(ctx, rel, (target) => {
+  // proc and sysfs: not over a symlink swapped in after the check above either.
+  const pin = type === "proc" || type === "sysfs" ? pinNoSymlinks : withPinned;
+  pin(ctx, rel, (target) => {
     try {
       ctx.sys.mount(m.source ?? type, target, type, o.flags, o.data.length ? o.data.join(",") : null);
     } catch (e) {
@@ -94,6 +95,21 @@ export function mountOne(ctx: MountContext, m: Mount): void {
       if (bound) remount(ctx.sys, target, o.flags);
       for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
     });
+}
+
+function pinNoSymlinks<T>(ctx: MountContext, rel: string, fn: (target: string) => T): T {
+  let fd: number;
+  try {
+    fd = openInRoot(ctx.rootFd, rel, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */, RESOLVE_NO_SYMLINKS);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === 40 /* ELOOP */) throw new Error(`mount /${rel}: cannot go over a symlink in the rootfs`);
+    throw e;
+  }
+  try {
+    return fn(`/proc/self/fd/${fd}`);
+  } finally {
+    ctx.sys.close(fd);
+  }
 }
 
 function isSymlinkInRoot(rootfs: string, dest: string): boolean {
@@ -151,11 +167,11 @@ function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: strin
   const unifiedOnly = hosts.length === 1 && hosts[0]!.mountpoint === "/sys/fs/cgroup";
   const flat = flags & ~MS.RDONLY;
   if (!unifiedOnly) {
-    const rel = prepareMountpoint(ctx.rootfs, dest, false);
+    const rel = prepareMountpoint(ctx, dest, false);
     withPinned(ctx, rel, (t) => ctx.sys.mount("tmpfs", t, "tmpfs", flat, "mode=755"));
   }
   for (const h of hosts) {
-    const rel = prepareMountpoint(ctx.rootfs, dest + h.mountpoint.slice("/sys/fs/cgroup".length), false);
+    const rel = prepareMountpoint(ctx, dest + h.mountpoint.slice("/sys/fs/cgroup".length), false);
     withPinned(ctx, rel, (t) => ctx.sys.mount(cgroupDir(h, ctx.cgroupPaths, own), t, null, MS.BIND, null));
     withPinned(ctx, rel, (t) => remount(ctx.sys, t, flags));
   }

@@ -61,7 +61,7 @@ export function runInit(fd: number): never {
     closeSync(fd);
     waitForStart(fd + 1);
     const c = plan.config;
-    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "running"));
+    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"));
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
@@ -203,19 +203,21 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[], channelFd: 
   channel.send({ type: "hooks" });
   const reply = channel.recv();
   if (reply?.type !== "continue") process.exit(1);
-  runHooks("createContainer", c.hooks?.createContainer, hookState(plan, "created"));
+  runHooks("createContainer", c.hooks?.createContainer, hookState(plan, "creating"));
   if (hasMountNs) {
     if (plan.noPivot) moveRoot(sys, plan.rootfs);
     else pivotRoot(sys, plan.rootfs);
     applyRootPropagation(sys, c.linux.rootfsPropagation);
     handOverPty(sys, c.process!.consoleSize, true);
+    // Sysctls before /proc/sys turns read-only (as runc).
+    applySysctl(c.linux.sysctl);
     maskPaths(sys, c.linux.maskedPaths);
     readonlyPaths(sys, c.linux.readonlyPaths);
   } else {
     sys.chroot(plan.rootfs);
     sys.chdir("/");
   }
-  applySysctl(c.linux.sysctl);
+  if (!hasMountNs) applySysctl(c.linux.sysctl);
   if (c.hostname !== undefined) sys.sethostname(c.hostname);
   if (c.domainname !== undefined) sys.setdomainname(c.domainname);
   if (hasMountNs && c.root?.readonly) readonlyRoot(sys);
@@ -232,7 +234,7 @@ function waitForStart(fifoPathFd: number): void {
   const { ptr } = require("bun:ffi");
   const fd = check("openat", l.openat(procFdDir, ptr(cstr(String(fifoPathFd))), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
   writeSync(fd, "0");
-  closeSync(fd);
+  // Left open (close-on-exec): `start` reads until EOF, i.e. until execve, before poststart.
   closeSync(fifoPathFd);
   closeSync(procFdDir);
 }

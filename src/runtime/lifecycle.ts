@@ -32,17 +32,20 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
     const fifo = join(c.dir, FIFO);
     const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     try {
-      const buf = new Uint8Array(1);
+      // One byte: the init got the go. EOF: it reached execve (its end is close-on-exec) or died.
+      const buf = new Uint8Array(16);
+      let got = 0;
       for (let i = 0; ; i++) {
-        let n = 0;
+        let n = -1;
         try {
           n = readSync(fd, buf);
         } catch (e: any) {
           if (e.code !== "EAGAIN") throw e;
         }
-        if (n === 1) break;
-        if (!isAlive(c.pid, c.state.pidStartTime)) throw new BuncError("cannot start container: its init exited");
-        Bun.sleepSync(i < 20 ? 0.2 : 2);
+        if (n > 0) got += n;
+        else if (n === 0 && got > 0) break;
+        else if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) throw new BuncError("cannot start container: its init exited");
+        Bun.sleepSync(i < 50 ? 0.1 : 1);
       }
     } finally {
       closeSync(fd);

@@ -160,9 +160,9 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
     expect(lines).toEqual(["0 100000 65536", "0 100000 65536", "0", "0"]);
   });
 
-  // Needs terminals (console socket): podman runs `create --console-socket`.
-  // A todo until bunc passes the pty master over --console-socket; make it a test then.
-  test.todo("run -it and exec -it under a pty", () => {
+  // Terminals: conmon runs `create --console-socket` and `exec --tty --console-socket`
+  // and relays the pty master that bunc sends it to podman's own terminal.
+  test("run -it and exec -it under a pty", () => {
     const script = (args: string[]) => pm.podmanInPty(args);
     const r = script(["run", "--rm", "-it", ...pm.runFlags(), img, "sh", "-c", "tty; stty size; exit 3"]);
     expect(r.stdout).toMatch(/\/dev\/pts\/0\r?\n/);

@@ -193,10 +193,7 @@ describe.skipIf(!isRoot)("rootfs (root)", () => {
     await sysctlTest(false);
   });
 
-  // BUG (src/runtime/init.ts, not ours to edit): applySysctl runs after readonlyPaths, so
-  // with the default read-only /proc/sys every sysctl fails with EROFS. runc writes the
-  // sysctls first, then applies readonlyPaths and maskedPaths.
-  test.todo("linux.sysctl with the default readonlyPaths (/proc/sys read-only)", async () => {
+  test("linux.sysctl with the default readonlyPaths (/proc/sys read-only)", async () => {
     await sysctlTest(true);
   });
 });

@@ -2,9 +2,9 @@
 // its io.containerd.runc.v2 shim), each with every bit of its state under a private
 // temporary directory that is unmounted and removed afterwards.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { alpineTarball } from "./rootfs";
 import { mountsUnder, pidAlive, PROJECT, type Result } from "./harness";
 
@@ -52,6 +52,23 @@ function unmountAndRemove(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Removes the empty cgroup directories `rel` (and below) in every hierarchy, v1 or v2. */
+export function removeCgroupTree(rel: string): void {
+  const base = "/sys/fs/cgroup";
+  const roots = existsSync(join(base, "cgroup.controllers")) ? [base] : readdirSync(base).map((h) => join(base, h));
+  const remove = (dir: string) => {
+    let entries: import("node:fs").Dirent[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) remove(join(dir, e.name));
+    try { rmdirSync(dir); } catch {}
+  };
+  for (const r of roots) remove(join(r, rel));
+}
+
 /** Processes whose command line contains `needle` (to find the engines' leftovers). */
 export function pidsWithCmdline(needle: string): number[] {
   const out: number[] = [];
@@ -85,6 +102,14 @@ export class Podman {
   readonly dir = mkdtempSync(join(tmpdir(), "bunc-podman-"));
   readonly conf = join(this.dir, "containers.conf");
   readonly image = "localhost/alpine:3.20";
+  /** A cgroup parent of this run's own (cgroupfs), removed by cleanup(). */
+  readonly cgroupParent = `/${basename(this.dir)}`;
+
+  /**
+   * podman 4.3 writes a blob-info cache to /var/lib/containers/cache and makes
+   * /run/containers/networks whatever the flags say: removed afterwards if we made them.
+   */
+  private readonly systemDirs = ["/var/lib/containers", "/run/containers"].filter((d) => !existsSync(d));
 
   constructor(readonly runtime = BUNC_BINARY) {
     for (const d of ["root", "runroot", "tmp", "networks"]) mkdirSync(join(this.dir, d), { recursive: true });
@@ -139,7 +164,7 @@ export class Podman {
 
   /** Flags of `podman run` for this host. */
   runFlags(): string[] {
-    return ["--network", "none", ...PODMAN_ULIMITS];
+    return ["--network", "none", "--cgroup-parent", this.cgroupParent, ...PODMAN_ULIMITS];
   }
 
   /** Every container podman knows (full ids), to look for them in bunc's state afterwards. */
@@ -162,7 +187,9 @@ export class Podman {
     killAndWait(pidsWithCmdline(this.dir).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "conmon"));
     const left = existsSync(buncRoot) ? readdirSync(buncRoot).filter((id) => ids.has(id)) : [];
     for (const id of left) Bun.spawnSync([this.runtime, "--root", buncRoot, "delete", "--force", id]);
+    removeCgroupTree(this.cgroupParent);
     unmountAndRemove(this.dir);
+    for (const d of this.systemDirs) rmSync(d, { recursive: true, force: true });
     return left;
   }
 }
@@ -179,7 +206,8 @@ export class Containerd {
   readonly dir = mkdtempSync(join(tmpdir(), "bunc-containerd-"));
   readonly address = join(this.dir, "containerd.sock");
   readonly buncRoot = join(this.dir, "bunc-state");
-  readonly namespace = "bunc-test";
+  /** ctr's cgroups are /<namespace>/<id>: a namespace of this run's own. */
+  readonly namespace = basename(this.dir);
   readonly image = "localhost/alpine:3.20";
   readonly log = join(this.dir, "containerd.log");
   private proc?: ReturnType<typeof Bun.spawn>;
@@ -265,6 +293,7 @@ export class Containerd {
       const root = join(this.buncRoot, this.namespace); // the shim's --root is <runc-root>/<namespace>
       for (const id of readdirSync(root)) Bun.spawnSync([this.runtime, "--root", root, "delete", "--force", id]);
     } catch {}
+    removeCgroupTree(this.namespace);
     unmountAndRemove(this.dir);
   }
 }

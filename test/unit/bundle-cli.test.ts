@@ -3,7 +3,6 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../src/cli/dispatch";
 import { createBundle, mergeEnv } from "../../src/bundle";
 import { alpineTarball } from "../support/rootfs";
 
@@ -15,17 +14,11 @@ afterEach(() => {
 const scratch = () => (tmp = mkdtempSync(join(tmpdir(), "bunc-bundle-")));
 const config = (dir: string) => JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
 
-/** Runs `bunc bundle ...` through the CLI's dispatcher; its exit status lands in process.exitCode. */
+/** Runs `bunc bundle ...` through the real CLI; its exit status lands in process.exitCode. */
 async function run(rawArgs: string[]): Promise<string> {
-  const errs: string[] = [];
-  const orig = process.stderr.write;
-  process.stderr.write = ((s: string) => (errs.push(String(s)), true)) as any;
-  try {
-    process.exitCode = await main(["bundle", ...rawArgs]);
-  } finally {
-    process.stderr.write = orig;
-  }
-  return errs.join("");
+  const p = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "bundle", ...rawArgs], { stderr: "pipe" });
+  process.exitCode = p.exitCode ?? 1;
+  return p.stderr.toString();
 }
 
 describe("bundle", () => {
