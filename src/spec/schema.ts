@@ -7,7 +7,9 @@ import { SeccompSchema } from "../linux/seccomp/schema";
 
 const u32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const i64 = v.pipe(v.number(), v.integer());
-const absolutePath = v.pipe(v.string(), v.check((s) => s.startsWith("/"), "must be an absolute path"));
+// NUL would cut the path short at the syscall; other control characters have no use in a path.
+const noControl = v.check((s: string) => !/[\u0000-\u001f\u007f]/.test(s), "must not contain control characters");
+const absolutePath = v.pipe(v.string(), v.check((s) => s.startsWith("/"), "must be an absolute path"), noControl);
 
 export const HookSchema = v.looseObject({
   path: absolutePath,
@@ -55,7 +57,7 @@ export const ProcessSchema = v.looseObject({
 });
 
 export const MountSchema = v.looseObject({
-  destination: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  destination: v.pipe(v.string(), v.minLength(1, "must not be empty"), noControl),
   source: v.optional(v.string()),
   type: v.optional(v.string()),
   options: v.optional(v.array(v.string())),
@@ -97,7 +99,7 @@ export const LinuxSchema = v.looseObject({
 export const ConfigSchema = v.pipe(
   v.looseObject({
     ociVersion: v.pipe(v.string(), v.regex(/^1\.\d+\.\d+/, "must be a 1.x.y runtime-spec version")),
-    root: v.optional(v.looseObject({ path: v.pipe(v.string(), v.minLength(1, "must not be empty")), readonly: v.optional(v.boolean(), false) })),
+    root: v.optional(v.looseObject({ path: v.pipe(v.string(), v.minLength(1, "must not be empty"), noControl), readonly: v.optional(v.boolean(), false) })),
     mounts: v.optional(v.array(MountSchema), []),
     process: v.optional(ProcessSchema),
     hostname: v.optional(v.string()),

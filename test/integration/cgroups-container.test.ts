@@ -3,12 +3,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, pidAlive, Sandbox } from "../support/harness";
+import { isRoot, pidAlive, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
+const sb = fileSandbox();
 const hierarchies = () => readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d)).filter((d) => existsSync(join(d, "cgroup.procs")));
 const leftovers = (name: string) => hierarchies().flatMap((h) => [join(h, "bunc", name), join(h, name)]).filter(existsSync);
-afterAll(() => sb.cleanup());
 
 const v1 = existsSync("/sys/fs/cgroup/memory/cgroup.procs");
 

@@ -5,16 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { isRoot, mountsUnder, pidAlive, Sandbox } from "../support/harness";
+import { isRoot, mountsUnder, pidAlive, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  const mounts = mountsUnder(sb.dir);
-  sb.cleanup();
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const sb = fileSandbox();
 
 // The hooks live in a host directory bound into the container at the same path, so the
 // startContainer hook (run inside the container) finds the script and the log too.

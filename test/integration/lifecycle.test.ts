@@ -1,16 +1,11 @@
 // The OCI lifecycle through the real binary (needs root): create, state, start, kill,
 // delete, run, list, and the error cases of runtime.md.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, mountsUnder, pidAlive, Sandbox } from "../support/harness";
+import { BUNC, isRoot, mountsUnder, pidAlive, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  sb.cleanup();
-  expect(left).toEqual([]);
-});
+const sb = fileSandbox();
 
 describe.skipIf(!isRoot)("lifecycle (root)", () => {
   test("create waits, start runs the program, state follows, delete removes everything", async () => {
@@ -63,7 +58,7 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     const b = await sb.bundle("ex", ["sh", "-c", "exit 42"]);
     expect(sb.run(["run", "-b", b, "ex"]).code).toBe(42);
     const s = await sb.bundle("sig2", ["sleep", "10"]);
-    const p = Bun.spawn([...require("../support/harness").BUNC, "--root", sb.root, "run", "-b", s, "sig2"]);
+    const p = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", s, "sig2"]);
     for (let i = 0; i < 200 && !existsSync(join(sb.root, "sig2", "state.json")); i++) Bun.sleepSync(10);
     Bun.sleepSync(100);
     sb.ok(["kill", "sig2", "KILL"]);
@@ -129,7 +124,6 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
 
   test("two concurrent creates of one id: exactly one wins", async () => {
     const b = await sb.bundle("race", ["sleep", "10"]);
-    const { BUNC } = require("../support/harness");
     const ps = [0, 1, 2].map(() => Bun.spawn([...BUNC, "--root", sb.root, "create", "-b", b, "race"], { stderr: "pipe" }));
     const codes = await Promise.all(ps.map((p) => p.exited));
     expect(codes.filter((c) => c === 0).length).toBe(1);

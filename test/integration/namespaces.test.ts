@@ -2,16 +2,9 @@
 // path, the errors of duplicate or mistyped namespaces, and the time namespace offsets.
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
-import { isRoot, mountsUnder, Sandbox } from "../support/harness";
+import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  const mounts = mountsUnder(sb.dir);
-  sb.cleanup();
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const sb = fileSandbox();
 
 const NS = ["pid", "net", "ipc", "uts", "mnt", "cgroup", "time"];
 const hostNs = (n: string) => readlinkSync(`/proc/self/ns/${n}`);

@@ -4,16 +4,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, mountsUnder, Sandbox } from "../support/harness";
+import { BUNC, isRoot, mountsUnder, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  const mounts = mountsUnder(sb.dir);
-  sb.cleanup();
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const sb = fileSandbox();
 
 /** Fields of /proc/self/status as printed by `cat /proc/self/status`. */
 function status(text: string): Record<string, string> {

@@ -5,16 +5,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, mountsUnder, Sandbox } from "../support/harness";
+import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  const mounts = mountsUnder(sb.dir);
-  sb.cleanup();
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const sb = fileSandbox();
 
 /** `key rest...` lines printed by a container. */
 function lines(out: string): Record<string, string> {

@@ -3,10 +3,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, Sandbox } from "../support/harness";
+import { BUNC, isRoot, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => sb.cleanup());
+const sb = fileSandbox();
 
 /** A console socket receiver: accepts one connection, takes the fd, copies the pty output to stdout. */
 const RECEIVER = `

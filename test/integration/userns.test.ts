@@ -4,16 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, mountsUnder, Sandbox } from "../support/harness";
+import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
 
-const sb = new Sandbox();
-afterAll(() => {
-  const left = sb.containers();
-  const mounts = mountsUnder(sb.dir);
-  sb.cleanup();
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const sb = fileSandbox();
 
 const BASE = 100000, SIZE = 65536;
 let rootfs = "";

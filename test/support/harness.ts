@@ -90,6 +90,23 @@ export class Sandbox {
   }
 }
 
+/**
+ * The sandbox of one test file: removed after the file's tests, which fail if any
+ * container or mount was left behind.
+ */
+export function fileSandbox(): Sandbox {
+  const sb = new Sandbox();
+  const { afterAll, expect } = require("bun:test") as typeof import("bun:test");
+  afterAll(() => {
+    const left = sb.containers();
+    const mounts = mountsUnder(sb.dir);
+    sb.cleanup();
+    expect(left).toEqual([]);
+    expect(mounts).toEqual([]);
+  });
+  return sb;
+}
+
 /** Mount points on the host below `dir` (there must be none after a test). */
 export function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(dir));
