@@ -34,7 +34,8 @@ export function resolveExecutable(arg0: string, env: string[], cwd: string): str
   };
   if (arg0.includes("/")) {
     const p = arg0.startsWith("/") ? arg0 : `${cwd.replace(/\/$/, "")}/${arg0}`;
-    if (!isExec(p)) throw new Error(`exec: "${arg0}": no such executable file`);
+    // runc's wording: engines map "no such file or directory" to exit status 127.
+    if (!isExec(p)) throw new Error(`exec: "${arg0}": stat ${p}: no such file or directory`);
     return p;
   }
   const path = envValue(env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -31,6 +31,7 @@ export interface CreateOptions {
   /** process.terminal without --console-socket: bunc receives the pty master itself (run in the foreground). */
   relayTerminal?: boolean;
   warn?: (msg: string) => void;
+  debug?: (msg: string) => void;
 }
 
 /** How bunc re-executes itself as a container's init. */
@@ -106,12 +107,14 @@ export function createContainer(o: CreateOptions): Container {
     childFd = check("fcntl", libc.fcntl(sock[1]!, 1030, BigInt(preserveFds + 10)));
     closeSync(sock[0]!); closeSync(sock[1]!);
     const self = selfCommand();
-    execFd = openSync(self.execPath, 0o2000000 /* O_RDONLY|O_CLOEXEC */);
+    // /proc/self/exe, not the path: the binary may have been replaced on disk meanwhile.
+    execFd = openSync("/proc/self/exe", 0o2000000 /* O_RDONLY|O_CLOEXEC */);
     const initFd = 3 + preserveFds;
     for (const f of cgroups.procsFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
     const relay = p.terminal && !o.consoleSocket;
     if (relay) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
-    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, warn) : undefined;
+    // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
+    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
       joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, passFds: [fifoFd, ...lateCgroupFds, ...(relay ? [consolePair[1]!] : [])],

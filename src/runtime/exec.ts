@@ -28,6 +28,7 @@ export interface ExecOptions {
   preserveFds?: number;
   consoleSocket?: string;
   warn?: (m: string) => void;
+  debug?: (m: string) => void;
 }
 
 /** Starts the process; returns its pid once execve succeeded. */
@@ -69,7 +70,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
-      execFd: open(self.execPath), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+      execFd: open("/proc/self/exe"), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
     try {
@@ -83,7 +84,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds,
-      seccomp: config.linux.seccomp ? compileProfile(config.linux.seccomp, o.warn) : undefined,
+      seccomp: config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined,
       state: c.hookState("running"),
       console: o.process.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };

@@ -14,6 +14,7 @@ export interface OneShotOptions {
   tty?: boolean;
   detach?: boolean;
   warn?: (m: string) => void;
+  debug?: (m: string) => void;
 }
 
 export async function runFromRootfs(o: OneShotOptions): Promise<number> {
@@ -45,7 +46,7 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
       writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
     }
     if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
-    return await runContainer({ root: o.root, id, bundle, warn: o.warn });
+    return await runContainer({ root: o.root, id, bundle, warn: o.warn, debug: o.debug });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

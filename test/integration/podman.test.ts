@@ -120,7 +120,7 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   // A todo while bunc warns on stderr about every syscall of podman's profile that it
   // does not know ("seccomp: unknown syscall "pciconfig_iobase" skipped", 8 lines):
   // conmon hands bunc exec's stderr to the user. runc logs these at debug level only.
-  test.todo("podman exec leaves the caller's stderr to the command", () => {
+  test("podman exec leaves the caller's stderr to the command", () => {
     runDetached("quiet", ["sleep", "1000"]);
     const e = pm.podman(["exec", "quiet", "echo", "hi"]);
     expect(e.stdout).toBe("hi\n");

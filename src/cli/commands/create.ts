@@ -3,7 +3,7 @@ import { createArgs, idArg, preserveFds } from "../args";
 import { cli } from "../context";
 import { createContainer } from "../../runtime/create";
 import { validateId } from "../../runtime/state";
-import { logWarn } from "../log";
+import { logDebug, logWarn } from "../log";
 
 export default defineCommand({
   meta: { name: "create", description: "create a container from a bundle; it waits for `start`" },
@@ -12,7 +12,7 @@ export default defineCommand({
     createContainer({
       root: cli.globals.root, id: validateId(args.id), bundle: args.bundle, pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], noPivot: args["no-pivot"], noNewKeyring: args["no-new-keyring"],
-      preserveFds: preserveFds(args["preserve-fds"]), warn: logWarn,
+      preserveFds: preserveFds(args["preserve-fds"]), warn: logWarn, debug: logDebug,
     });
   },
 });

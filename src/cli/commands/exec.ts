@@ -8,7 +8,7 @@ import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../runtime/errors";
 import { ProcessSchema, type Process } from "../../spec/schema";
 import { formatIssue } from "../../spec/parse";
-import { logWarn } from "../log";
+import { logDebug, logWarn } from "../log";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -97,7 +97,7 @@ export default defineCommand({
     }
     cli.exitCode = await execInContainer({
       root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"],
-      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], warn: logWarn,
+      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], warn: logWarn, debug: logDebug,
     });
   },
 });

@@ -5,7 +5,7 @@ import { runContainer } from "../../runtime/run";
 import { runFromRootfs } from "../../runtime/oneshot";
 import { BuncError } from "../../runtime/errors";
 import { validateId } from "../../runtime/state";
-import { logWarn } from "../log";
+import { logDebug, logWarn } from "../log";
 
 export default defineCommand({
   meta: { name: "run", description: "create and start a container; wait for it unless --detach" },
@@ -23,7 +23,7 @@ export default defineCommand({
       const dashes = rawArgs.indexOf("--");
       cli.exitCode = await runFromRootfs({
         root: cli.globals.root, source: args.rootfs, id: args.id ? validateId(args.id) : undefined,
-        args: dashes < 0 ? [] : rawArgs.slice(dashes + 1), tty: args.tty, detach: args.detach, warn: logWarn,
+        args: dashes < 0 ? [] : rawArgs.slice(dashes + 1), tty: args.tty, detach: args.detach, warn: logWarn, debug: logDebug,
       });
       return;
     }
@@ -31,7 +31,7 @@ export default defineCommand({
     cli.exitCode = await runContainer({
       root: cli.globals.root, id: validateId(args.id), bundle: args.bundle, pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], noPivot: args["no-pivot"], noNewKeyring: args["no-new-keyring"],
-      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, warn: logWarn,
+      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, warn: logWarn, debug: logDebug,
     });
   },
 });
