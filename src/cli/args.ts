@@ -5,8 +5,9 @@ export const pidFileArg = { "pid-file": { type: "string", description: "write th
 export const consoleSocketArg = { "console-socket": { type: "string", description: "unix socket that receives the pty master" } } as const;
 export const createArgs = {
   ...bundleArg, ...pidFileArg, ...consoleSocketArg,
-  "no-pivot": { type: "boolean", description: "do not use pivot_root (for ramfs roots)" },
-  "no-new-keyring": { type: "boolean", description: "do not create a new session keyring" },
+  // citty reads --no-X as X=false, so these are declared by their positive names.
+  pivot: { type: "boolean", default: true, description: "use pivot_root", negativeDescription: "do not use pivot_root (for ramfs roots)" },
+  "new-keyring": { type: "boolean", default: true, description: "create a new session keyring", negativeDescription: "keep the caller's session keyring" },
   "preserve-fds": { type: "string", description: "pass N extra fds (3..3+N-1) to the container", default: "0" },
 } as const;
 

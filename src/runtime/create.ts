@@ -139,7 +139,7 @@ export function createContainer(o: CreateOptions): Container {
     const plan: InitPlan = {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, stateDir: dir, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
-      cgroupNs: ns.has("cgroup"), extraEnv: listen.env, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
+      cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,
       console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };

@@ -28,6 +28,7 @@ export interface InitPlan {
   inUserNs: boolean;
   cgroupNs: boolean;
   extraEnv: string[];
+  noNewKeyring: boolean;
   /** How many cgroup.procs fds follow the fifo fd: hierarchies joined right before execve. */
   lateCgroups: number;
   cgroupPaths?: Record<string, string>;
@@ -152,6 +153,14 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
   }
 }
 
+function joinSessionKeyring(name: string): void {
+  const { syscall, SYS, cstr, errno } = require("../sys/libc") as typeof import("../sys/libc");
+  const { ptr } = require("bun:ffi");
+  // ENOSYS/EPERM: keyrings disabled or refused on this host; runc carries on too.
+  if (syscall(SYS.keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, ptr(cstr(name))) < 0n && ![38, 1].includes(errno()))
+    throw new Error(`cannot join a new session keyring: errno ${errno()}`);
+}
+
 function joinLateCgroups(first: number, count: number): void {
   for (let fd = first; fd < first + count; fd++) {
     writeSync(fd, "0"); // "0": the writing process itself
@@ -174,6 +183,8 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[], channelFd: 
   const sys = new LinuxSyscalls();
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
+  // A session keyring of its own, so keys do not leak between containers (as runc).
+  if (!plan.noNewKeyring) joinSessionKeyring(`_ses.${plan.id}`);
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.
   procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
