@@ -7,6 +7,7 @@ import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
+import { openSelfForExec } from "../sys/self-exe";
 import { recvFd } from "../sys/socket";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
@@ -107,8 +108,8 @@ export function createContainer(o: CreateOptions): Container {
     childFd = check("fcntl", libc.fcntl(sock[1]!, 1030, BigInt(preserveFds + 10)));
     closeSync(sock[0]!); closeSync(sock[1]!);
     const self = selfCommand();
-    // /proc/self/exe, not the path: the binary may have been replaced on disk meanwhile.
-    execFd = openSync("/proc/self/exe", 0o2000000 /* O_RDONLY|O_CLOEXEC */);
+    // /proc/self/exe, not the path (the file may have been replaced), through a read-only mount.
+    execFd = openSelfForExec().fd;
     const initFd = 3 + preserveFds;
     for (const f of cgroups.procsFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
     const relay = p.terminal && !o.consoleSocket;

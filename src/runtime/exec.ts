@@ -10,6 +10,7 @@ import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { check, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
+import { openSelfForExec } from "../sys/self-exe";
 import { CLONE_FLAGS, PROC_NS_NAME } from "../linux/namespaces";
 import { Channel } from "./channel";
 import { BuncError } from "./errors";
@@ -40,11 +41,8 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
   const opened: number[] = [];
-  const open = (p: string, flags: string | number = "r") => {
-    const fd = openSync(p, flags as any);
-    opened.push(fd);
-    return fd;
-  };
+  const keep = (fd: number) => (opened.push(fd), fd);
+  const open = (p: string, flags: string | number = "r") => keep(openSync(p, flags as any));
   let parentFd = -1, consoleOurs = -1;
   let pid = 0;
   try {
@@ -70,7 +68,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
-      execFd: open("/proc/self/exe"), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
     try {

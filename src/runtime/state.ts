@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 import type { Config } from "../spec/schema";
 import { BuncError } from "./errors";
-import { oneLine } from "../spec/parse";
+import { oneLine } from "./errors";
 
 export const OCI_VERSION = "1.2.0";
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";

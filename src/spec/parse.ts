@@ -2,17 +2,13 @@
 import * as v from "valibot";
 import { readFileSync } from "node:fs";
 import { ConfigSchema, type Config } from "./schema";
-import { BuncError } from "../runtime/errors";
+import { BuncError, oneLine } from "../runtime/errors";
+export { oneLine };
 
 /**
  * User input quoted in an error message stays on one short line: control and
  * bidirectional characters escaped, long values cut.
  */
-export function oneLine(s: string, max = 400): string {
-  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
 export function formatIssue(issue: v.BaseIssue<unknown>): string {
   const path = (issue.path ?? [])
     .map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i ? "." : ""}${oneLine(String(p.key), 80)}`))
