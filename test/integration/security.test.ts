@@ -6,7 +6,7 @@
 // variant) so that a test that passes for the wrong reason shows up. Then input
 // hardening through the real binary: ids, the state directory, mutated configs.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, isRoot, mountsUnder, Sandbox } from "../support/harness";
 import { mutateConfig } from "../support/fuzz";
@@ -48,7 +48,11 @@ describe.skipIf(!isRoot)("CVE-2019-5736: /proc/<pid>/exe of a runtime process", 
     sb.ok(["create", "-b", b, "exe-created"]);
     try {
       const pid = JSON.parse(sb.ok(["state", "exe-created"])).pid;
-      expect(readlinkSync(`/proc/${pid}/exe`)).toContain("bunc"); // from the host: it is the runtime binary
+      // From the host: it is the runtime binary, reached through a read-only detached mount.
+      expect(statSync(`/proc/${pid}/exe`).ino).toBe(statSync(BUNC[0]!).ino);
+      let writeError = "";
+      try { closeSync(openSync(`/proc/${pid}/exe`, "r+")); } catch (e: any) { writeError = e.code; }
+      expect(["EROFS", "ETXTBSY"]).toContain(writeError);
       const out = sb.ok(["exec", "exe-created", "sh", "-c",
         "readlink /proc/1/exe; echo rl=$?; head -c4 /proc/1/exe >/dev/null 2>&1; echo rd=$?; (echo x >> /proc/1/exe) 2>/dev/null; echo wr=$?; " +
         "(exec 3</proc/1/exe) 2>/dev/null; echo fd=$?; readlink /proc/1/cwd; echo cwd=$?; ls /proc/1/root/ >/dev/null 2>&1; echo root=$?"]);
