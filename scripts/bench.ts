@@ -9,7 +9,7 @@
 // all three runtimes run in that namespace. Each figure is measured in alternating order
 // (bunc, runc, crun, bunc, ...), with a private --root per runtime under one scratch directory,
 // which is swept (`delete --force` of every container) and removed at the end, even on failure.
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../test/support/rootfs";
@@ -120,7 +120,7 @@ function x(cmd: string[], capture = false): Res {
   const ms = performance.now() - t0;
   closeSync(fd);
   const code = p.exitCode ?? 128 + 9;
-  return { ms, code, stdout: capture ? p.stdout.toString() : "", stderr: code !== 0 ? readFileSync(ERR, "utf8").trim() : "" };
+  return { ms, code, stdout: capture ? (p.stdout?.toString() ?? "") : "", stderr: code !== 0 ? readFileSync(ERR, "utf8").trim() : "" };
 }
 const rt = (r: Runtime, ...args: string[]) => [r.bin, "--root", r.root, ...args];
 function ok(r: Runtime, args: string[], capture = false): Res {
@@ -140,7 +140,7 @@ function peakRss(cmd: string[]): number | null {
 }
 
 let seq = 0;
-const newId = (tag: string) => `${PREFIX}-${tag}-${++seq}`;
+const newId = (r: Runtime, tag: string) => `${PREFIX}-${r.name}-${tag}-${++seq}`;
 const pidFile = (id: string) => join(BASE, "pids", `${id}.pid`);
 const readPid = (id: string) => Number(readFileSync(pidFile(id), "utf8").trim());
 mkdirSync(join(BASE, "pids"), { recursive: true });
@@ -226,7 +226,7 @@ try {
   // (1) run /bin/true + delete
   log("bench: (1) run /bin/true + delete");
   lifecycleFigure("run", "(1) run /bin/true + delete", alternate(RUNS, RUNTIMES, (r) => {
-    const id = newId("run");
+    const id = newId(r, "run");
     const a = ok(r, ["run", "-b", B_TRUE, id]);
     const d = x(rt(r, "delete", "--force", id)); // runc/crun/bunc `run` already removed it; this is the caller's cleanup
     return a.ms + d.ms;
@@ -236,7 +236,7 @@ try {
   log("bench: (2) create + start + wait + delete");
   const steps: Record<string, PerRuntime<number[]>> = { create: {}, start: {}, wait: {}, delete: {} };
   lifecycleFigure("createStartDelete", "(2) create + start + wait + delete", alternate(RUNS, RUNTIMES, (r) => {
-    const id = newId("csd");
+    const id = newId(r, "csd");
     const c = ok(r, ["create", "-b", B_TRUE, "--pid-file", pidFile(id), id]);
     const fd = pidfdOpen(readPid(id));
     const s = ok(r, ["start", id]);
@@ -253,7 +253,7 @@ try {
   log("bench: (3) exec /bin/true, (4) state, start-up budget");
   const running: Record<string, string> = {};
   for (const r of RUNTIMES) {
-    const id = newId("sleep");
+    const id = newId(r, "sleep");
     ok(r, ["create", "-b", B_SLEEP, id]);
     ok(r, ["start", id]);
     running[r.name] = id;
@@ -307,13 +307,13 @@ try {
   for (let i = 0; i < rssRuns; i++) {
     for (const r of RUNTIMES) {
       checkInterrupt();
-      const id = newId("rss");
+      const id = newId(r, "rss");
       addRss("run", r, peakRss(rt(r, "run", "-b", B_TRUE, id)));
       x(rt(r, "delete", "--force", id));
       addRss("state", r, peakRss(rt(r, "state", running[r.name]!)));
       if (r.name !== "bunc" || execAvailable) addRss("exec", r, peakRss(rt(r, "exec", running[r.name]!, "/bin/true")));
       addRss("--version", r, peakRss([r.bin, "--version"]));
-      const cid = newId("held");
+      const cid = newId(r, "held");
       addRss("create", r, peakRss(rt(r, "create", "-b", B_TRUE, "--pid-file", pidFile(cid), cid)));
       await Bun.sleep(50); // let the created init settle
       const m = memoryHeld(readPid(cid));
@@ -397,7 +397,7 @@ try {
   // (6) N containers created concurrently, then started (concurrently), waited for, deleted (concurrently).
   log("bench: (6) concurrent lifecycles (10 and 50)");
   const conc = async (r: Runtime, n: number) => {
-    const ids = Array.from({ length: n }, () => newId(`c${n}`));
+    const ids = Array.from({ length: n }, () => newId(r, `c${n}`));
     const all = async (args: (id: string) => string[]) => {
       const t = performance.now();
       const codes = await Promise.all(ids.map((id) => {
@@ -454,10 +454,10 @@ try {
   // 6 MiB memory limit: `run /bin/true` must succeed; a sleeping one shows the limit applied.
   log("bench: 6 MiB memory limit");
   for (const r of RUNTIMES) {
-    const id = newId("mem");
+    const id = newId(r, "mem");
     const res = x(rt(r, "run", "-b", B_MEM, id));
     x(rt(r, "delete", "--force", id));
-    const sid = newId("memsleep");
+    const sid = newId(r, "memsleep");
     let applied: unknown = null;
     const c = x(rt(r, "create", "-b", B_MEMSLEEP, "--pid-file", pidFile(sid), sid));
     if (c.code === 0 && x(rt(r, "start", sid)).code === 0) {
@@ -489,9 +489,19 @@ try {
     } catch {}
     rmSync(r.root, { recursive: true, force: true });
   }
+  // Cgroups a runtime leaked (e.g. after a failed create) are reported, then removed (empty dirs; deepest first).
+  const leaked = cgroupLeftovers(PREFIX);
+  for (const d of [...leaked].sort((a, b) => b.split("/").length - a.split("/").length)) {
+    try {
+      rmdirSync(d);
+    } catch {}
+  }
+  const cgroupsLeaked: Record<string, string[]> = {};
+  for (const d of leaked) (cgroupsLeaked[NAMES.find((n) => d.includes(`${PREFIX}-${n}-`)) ?? "?"] ??= []).push(d);
   const cgroups = cgroupLeftovers(PREFIX);
   if (boundControllers) x(["umount", CONTROLLERS]);
-  const cleanup = { containersLeft: leftovers, cgroupsLeft: cgroups, controllersUnmounted: !readFileSync("/proc/self/mountinfo", "utf8").includes(CONTROLLERS) || !boundControllers };
+  const cleanup = { containersLeft: leftovers, cgroupsLeaked, cgroupsLeft: cgroups, controllersUnmounted: !readFileSync("/proc/self/mountinfo", "utf8").includes(CONTROLLERS) || !boundControllers };
+  if (leaked.length) console.error(`bench: cgroups leaked by the runtimes (removed by the bench): ${leaked.join(", ")}`);
   if (leftovers.length || cgroups.length) console.error(`bench: left behind after the sweep: ${[...leftovers, ...cgroups].join(", ")}`);
 
   const machine = {
@@ -556,6 +566,7 @@ function printReport(rep: any) {
     const v = rep.memoryLimit[n];
     return `${n} ${v.ok ? "ok" : `FAIL (${(v.error ?? `exit ${v.exitCode}`).split("\n")[0]})`}${v.limitApplied ? ", limit applied" : v.limitSeenFromHost ? `, limit seen from host: ${v.limitSeenFromHost.limit}` : ", limit not verified"}`;
   }).join("; ")}`);
-  out.push(`Cleanup: ${rep.cleanup.containersLeft.length + rep.cleanup.cgroupsLeft.length === 0 ? "every container deleted, no cgroups left" : `LEFT: ${[...rep.cleanup.containersLeft, ...rep.cleanup.cgroupsLeft].join(", ")}`}; took ${rep.seconds} s.`);
+  const leakedBy = Object.entries(rep.cleanup.cgroupsLeaked as Record<string, string[]>).map(([n, ds]) => `${n} ${ds.length} (${ds.join(", ")})`);
+  out.push(`Cleanup: ${rep.cleanup.containersLeft.length + rep.cleanup.cgroupsLeft.length === 0 ? "every container deleted, no cgroups left" : `LEFT: ${[...rep.cleanup.containersLeft, ...rep.cleanup.cgroupsLeft].join(", ")}`}${leakedBy.length ? `; cgroup dirs leaked by ${leakedBy.join("; ")}, removed by the bench` : ""}; took ${rep.seconds} s.`);
   console.log(out.join("\n"));
 }

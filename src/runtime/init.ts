@@ -103,6 +103,12 @@ function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number }
   closeSync(consoleConn);
   consoleConn = -1;
   ptySlave = pty.slave;
+  // The container init lets go of the caller's stdio now, not at execve: engines wait
+  // for EOF on the pipes they gave `create` (runc does the same).
+  if (bind) {
+    takeTerminal(ptySlave);
+    ptySlave = -1;
+  }
 }
 
 /**

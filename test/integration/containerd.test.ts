@@ -115,4 +115,26 @@ describe.skipIf(!!skipReason)("containerd (ctr, runc shim) with bunc", () => {
     cd.ok(["task", "delete", "term"]);
     cd.ok(["container", "delete", "term"]);
   });
+
+  test("ctr run -t and task exec -t: terminals through the shim's console socket", () => {
+    const q = (a: string[]) => a.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(" ");
+    const ctr = ["ctr", "--address", cd.address, "--namespace", cd.namespace];
+    const inPty = (args: string[]) => {
+      const p = Bun.spawnSync(["script", "-qec", `${q([...ctr, ...args])}; echo "EXIT=$?"`, "/dev/null"], { stdin: "ignore", timeout: 60_000 });
+      return p.stdout.toString().replace(/\r/g, "");
+    };
+    const out = inPty(["run", "--rm", "-t", ...cd.runtimeFlags(), img, "tty1", "sh", "-c", "tty; exit 3"]);
+    expect(out).toMatch(/\/dev\/pts\/\d+\n/);
+    expect(out).toContain("EXIT=3");
+    cd.ok(["run", "-d", ...cd.runtimeFlags(), img, "tty2", "sleep", "300"]);
+    try {
+      const e = inPty(["task", "exec", "-t", "--exec-id", "t1", "tty2", "sh", "-c", "tty; exit 4"]);
+      expect(e).toMatch(/\/dev\/pts\/\d+\n/);
+      expect(e).toContain("EXIT=4");
+    } finally {
+      cd.ctr(["task", "kill", "-s", "SIGKILL", "tty2"]);
+      for (let i = 0; i < 100 && cd.ctr(["task", "delete", "tty2"]).code !== 0; i++) Bun.sleepSync(50);
+      cd.ctr(["container", "delete", "tty2"]);
+    }
+  });
 });

@@ -168,6 +168,7 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   test("run -it and exec -it under a pty", () => {
     const script = (args: string[]) => pm.podmanInPty(args);
     const r = script(["run", "--rm", "-it", ...pm.runFlags(), img, "sh", "-c", "tty; stty size; exit 3"]);
+    if (!r.stdout) console.error("podman -it gave", JSON.stringify(r));
     expect(r.stdout).toMatch(/\/dev\/pts\/0\r?\n/);
     expect(r.code).toBe(3);
     runDetached("term", ["sleep", "1000"]);
@@ -175,5 +176,19 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
     expect(e.stdout).toMatch(/\/dev\/pts\/\d+\r?\n/);
     expect(e.code).toBe(5);
     pm.ok(["rm", "-f", "-t", "0", "term"]);
+  });
+
+  test("--pid host: no PID namespace; stop and rm reach every process (kill --all)", () => {
+    runDetached("hostpid", ["sh", "-c", "sleep 300 & sleep 301 & wait"], ["--pid", "host"]);
+    const e = pm.podman(["exec", "hostpid", "sh", "-c", "echo $$; readlink /proc/self/ns/pid"]);
+    expect(Number(e.stdout.split("\n")[0])).toBeGreaterThan(1);
+    expect(e.stdout).toContain(require("node:fs").readlinkSync("/proc/self/ns/pid"));
+    const sleepers = () => require("node:fs").readdirSync("/proc").filter((p: string) => /^\d+$/.test(p)).filter((p: string) => {
+      try { return /^sleep\x00(300|301)\x00$/.test(require("node:fs").readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; }
+    });
+    expect(sleepers().length).toBe(2);
+    pm.ok(["rm", "-f", "-t", "1", "hostpid"]);
+    for (let i = 0; i < 100 && sleepers().length; i++) Bun.sleepSync(20);
+    expect(sleepers()).toEqual([]);
   });
 });
