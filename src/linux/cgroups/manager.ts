@@ -80,32 +80,58 @@ export class CgroupManager {
       if (existsSync(m.dir) && !opts.join && this.procsOf(m.dir).length)
         throw new CgroupError(`linux.cgroupsPath: cgroup ${m.dir} already exists and has processes`, "linux.cgroupsPath");
     }
-    for (const m of this.members) {
-      try {
-        this.mkdirs(m);
-      } catch (e: any) {
-        if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
-          this.warn(`cgroups: no write access to ${m.dir} (${e.code}), resource limits are skipped (rootless)`);
-          this.skipped = true;
-          return false;
+    const created: string[] = [];
+    try {
+      for (const m of this.members) {
+        try {
+          // ENOENT: a concurrent delete removed the shared empty parent ("/bunc") meanwhile.
+          for (let attempt = 0; ; attempt++) {
+            try {
+              this.mkdirs(m, created);
+              break;
+            } catch (e: any) {
+              if (e?.code !== "ENOENT" || attempt >= 5) throw e;
+            }
+          }
+        } catch (e: any) {
+          if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
+            this.warn(`cgroups: no write access to ${m.dir} (${e.code}), resource limits are skipped (rootless)`);
+            this.skipped = true;
+            throw e;
+          }
+          throw new CgroupError(`cannot create cgroup ${m.dir}: ${e?.code ?? e}`, "linux.cgroupsPath", e?.code);
         }
-        throw new CgroupError(`cannot create cgroup ${m.dir}: ${e?.code ?? e}`, "linux.cgroupsPath", e?.code);
       }
+    } catch (e) {
+      // Nothing half-made stays behind: remove what this call created, deepest first.
+      for (const dir of created.reverse()) try { rmdirSync(dir); } catch {}
+      if (this.skipped) return false;
+      throw e;
     }
     return true;
   }
 
-  private mkdirs({ h, dir }: Member): void {
+  /**
+   * mkdir -p of the cgroup, safe against concurrent creates of siblings: an existing
+   * directory is fine, and a v1 cpuset level left empty (by a racing creator that has not
+   * filled it yet) is filled from its parent before anything below it is used.
+   */
+  private mkdirs({ h, dir }: Member, created: string[]): void {
     const rel = posix.relative(h.mountPoint, dir).split("/").filter(Boolean);
     let cur = h.mountPoint;
+    const cpuset = h.version === 1 && h.controllers.includes("cpuset");
     for (const part of rel) {
       const parent = cur;
       if (h.version === 2) enableControllers(parent);
       cur = join(cur, part);
-      if (existsSync(cur)) continue;
-      mkdirSync(cur);
+      try {
+        mkdirSync(cur);
+        created.push(cur);
+      } catch (e: any) {
+        if (e?.code !== "EEXIST") throw e;
+      }
       // A new v1 cpuset cgroup starts with no CPUs/nodes; no task can join until they are copied.
-      if (h.version === 1 && h.controllers.includes("cpuset")) {
+      if (cpuset) {
         for (const f of ["cpuset.cpus", "cpuset.mems"])
           if (!tryRead(cur, f)?.trim()) writeCgroupFile(cur, f, readCgroupFile(parent, f).trim(), "linux.resources.cpu");
       }
