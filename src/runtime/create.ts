@@ -84,7 +84,8 @@ export function createContainer(o: CreateOptions): Container {
   let cgroups: CgroupManager | undefined;
   const sock = new Int32Array(2);
   let parentFd = -1, childFd = -1, execFd = -1, fifoFd = -1;
-  const lateCgroupFds: number[] = [];
+  const lateCgroupFds: number[] = [], earlyCgroupFds: number[] = [];
+  let cgroup2Fd = -1;
   const consolePair = new Int32Array([-1, -1]);
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
@@ -111,14 +112,19 @@ export function createContainer(o: CreateOptions): Container {
     // /proc/self/exe, not the path (the file may have been replaced), through a read-only mount.
     execFd = openSelfForExec().fd;
     const initFd = 3 + preserveFds;
-    for (const f of cgroups.procsFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
+    for (const f of cgroups.selfJoinFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
+    // The other hierarchies are joined by the clone itself: v1 through `tasks` fds, cgroup2 by
+    // CLONE_INTO_CGROUP, before any of the init's code runs.
+    for (const f of cgroups.selfJoinFiles(joinsEarly, [1])) earlyCgroupFds.push(openSync(f, "w"));
+    const v2 = cgroups.cgroup2Dir(joinsEarly);
+    if (v2) earlyCgroupFds.push(cgroup2Fd = openSync(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */));
     const relay = p.terminal && !o.consoleSocket;
     if (relay) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, passFds: [fifoFd, ...lateCgroupFds, ...(relay ? [consolePair[1]!] : [])],
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(relay ? [consolePair[1]!] : [])],
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
@@ -128,8 +134,6 @@ export function createContainer(o: CreateOptions): Container {
     state.pidStartTime = readProcStat(pid)?.startTime ?? "";
     try {
       if (ns.newUser) writeIdMaps(pid, config);
-      // The init is in its cgroup, limits applied, before any of its code runs.
-      cgroups.addProcess(pid, joinsEarly);
       cgroups.apply(effectiveResources(config));
     } catch (e) {
       spawned.abort();
@@ -179,7 +183,7 @@ export function createContainer(o: CreateOptions): Container {
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     closeJoins();
-    for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}
+    for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...earlyCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}
   }
 }
 

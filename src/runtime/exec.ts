@@ -52,7 +52,10 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const mntFd = open(`/proc/${c.pid}/ns/mnt`);
     if (!loadContainer(o.root, o.id).status().match(/running|created/)) throw new BuncError("container stopped while exec was starting");
     const cg = containerCgroups(c.state, o.warn);
-    const late = (cg?.procsFiles(joinsLate) ?? []).map((f) => open(f, "w"));
+    const late = (cg?.selfJoinFiles(joinsLate) ?? []).map((f) => open(f, "w"));
+    const early = (cg?.selfJoinFiles(joinsEarly, [1]) ?? []).map((f) => open(f, "w"));
+    const v2 = cg?.cgroup2Dir(joinsEarly);
+    const cgroup2Dir = v2 ? open(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */) : -1;
     const sock = new Int32Array(2);
     check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
     parentFd = sock[0]!;
@@ -67,16 +70,10 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const preserveFds = o.preserveFds ?? 0;
     const self = selfCommand();
     const spawned = spawnInit({
-      cloneFlags: 0, unshareFlags: 0, joins, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
+      cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
       execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
-    try {
-      cg?.addProcess(pid, joinsEarly);
-    } catch (e) {
-      spawned.abort();
-      throw e;
-    }
     spawned.release();
     for (const fd of opened.splice(0)) closeSync(fd);
     const channel = new Channel(parentFd);

@@ -4,8 +4,8 @@
  * single-threaded task (joining a user namespace, creating one together with a PID
  * namespace) happens here, in freshly cloned children that never return to JS:
  *   stage 1: join the `path` namespaces (user first), unshare the time namespace;
- *   stage 2: clone(CLONE_PARENT | new namespaces) -> the container's init, PID 1,
- *            a child of the bunc process; it waits for the parent to write its id
+ *   stage 2: clone(CLONE_PARENT | new namespaces), or clone3(CLONE_INTO_CGROUP) with bunc
+ *            as child subreaper -> the container's init, PID 1, a child of the bunc process; it waits for the parent to write its id
  *            maps, closes every fd it must not keep, and re-executes bunc as `init`
  *            with fds: target = sync socket, target+1.. = the passed fds.
  * No #include: libc is resolved from the running process, types are declared here.
@@ -31,7 +31,8 @@ extern int *__errno_location(void);
 enum {
   R_SYS_CLONE, R_SYS_CLOSE_RANGE, R_CLONE_FLAGS, R_UNSHARE_FLAGS, R_TIME_OFFSETS,
   R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
-  R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
+  R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_CGROUP, R_CGROUP_FDS, R_SYS_CLONE3, R_CGROUP2_DIR,
+  R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
 };
 
 static void report(int fd, long a, long b) {
@@ -51,6 +52,14 @@ static void stage2(long *r) {
   int sync_fd = (int)r[R_SYNC_FD], target = (int)r[R_SYNC_TARGET];
   /* Wait until the parent has written uid_map/gid_map (or gave up: EOF). */
   if (read((int)r[R_GO_FD], &go, 1) != 1) _exit(1);
+  /* Join the v1 hierarchies by writing "0" to their `tasks`: moving only the calling
+     thread skips the kernel's threadgroup barrier (an RCU grace period). */
+  int *cg = (int *)r[R_CGROUP_FDS];
+  for (long i = 0; i < r[R_N_CGROUP]; i++)
+    if (write(cg[i], "0", 1) != 1) {
+      write_all(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot join the container's cgroup\"}\n");
+      _exit(1);
+    }
   if (r[R_SET_ROOT]) {
     /* Become root of the new user namespace when 0 is mapped; harmless when not. */
     setgroups(0, 0);
@@ -111,7 +120,21 @@ static void stage1(long *r) {
     }
     close(fd);
   }
-  long pid = syscall(r[R_SYS_CLONE], r[R_CLONE_FLAGS] | 0x00008000L /* CLONE_PARENT */ | 17 /* SIGCHLD */, 0L, 0L, 0L, 0L);
+  long flags = r[R_CLONE_FLAGS];
+  long pid;
+  if (r[R_CGROUP2_DIR] >= 0) {
+    /* Born in its cgroup2 directory: no migration, so no threadgroup barrier either. The
+       kernel refuses CLONE_PARENT here: bunc is a child subreaper and inherits stage 2
+       when stage 1 exits. */
+    unsigned long args[11];
+    for (int i = 0; i < 11; i++) args[i] = 0;
+    args[0] = (unsigned long)flags | 0x200000000UL /* CLONE_INTO_CGROUP */;
+    args[4] = 17; /* exit_signal SIGCHLD */
+    args[10] = (unsigned long)r[R_CGROUP2_DIR];
+    pid = syscall(r[R_SYS_CLONE3], args, (long)sizeof args);
+  } else {
+    pid = syscall(r[R_SYS_CLONE], flags | 0x00008000L /* CLONE_PARENT */ | 17 /* SIGCHLD */, 0L, 0L, 0L, 0L);
+  }
   if (pid == 0) stage2(r);
   if (pid < 0) report(report_fd, -(long)*__errno_location(), -3);
   else report(report_fd, pid, 0);

@@ -38,7 +38,9 @@ export interface SpawnInitOptions {
   syncTarget: number;           // fd number it gets in init (3 + preserved fds)
   setRoot: boolean;             // setresuid(0) in a new user namespace
   execFd: number;
-  passFds: number[];            // fds init gets at syncTarget+1, +2, ...              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
+  passFds: number[];            // fds init gets at syncTarget+1, +2, ...
+  cgroupJoinFds?: number[];     // v1 `tasks` files init writes "0" to before exec
+  cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
   env: string[];
 }
@@ -64,9 +66,13 @@ function above(fd: number, min: number): number {
 
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const floor = o.syncTarget + o.passFds.length + 2;
-  const high = [o.syncFd, ...o.passFds, o.execFd].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
+  const cg = o.cgroupJoinFds ?? [];
+  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
   try {
-    return spawnWith({ ...o, syncFd: high[0]!, passFds: high.slice(1, -1), execFd: high[high.length - 1]! });
+    return spawnWith({
+      ...o, syncFd: high[0]!, execFd: high[1]!, cgroup2Dir: high[2]!,
+      cgroupJoinFds: high.slice(3, 3 + cg.length), passFds: high.slice(3 + cg.length),
+    });
   } finally {
     for (const fd of high) if (fd >= 0) closeSync(fd);
   }
@@ -74,6 +80,9 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 
 function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const fn = nsexec();
+  // clone3(CLONE_INTO_CGROUP) cannot be combined with CLONE_PARENT: stage 2 reaches us
+  // as an orphan of stage 1 instead.
+  if ((o.cgroup2Dir ?? -1) >= 0) check("prctl(PR_SET_CHILD_SUBREAPER)", libc.prctl(36, 1n, 0n, 0n, 0n));
   const [goRead, goWrite] = pipe();
   const [reportRead, reportWrite] = pipe();
   const path = cstr(o.argv[0]!);
@@ -82,11 +91,13 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
   const pass = new Int32Array(Math.max(1, o.passFds.length));
   pass.set(o.passFds);
-  const req = new BigInt64Array(18 + 2 * o.joins.length);
+  const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
+  cgfds.set(o.cgroupJoinFds ?? []);
+  const req = new BigInt64Array(22 + 2 * o.joins.length);
   const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.joins.length];
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1, o.joins.length];
   head.forEach((v, i) => (req[i] = BigInt(v)));
-  o.joins.forEach((j, i) => { req[18 + 2 * i] = BigInt(j.fd); req[19 + 2 * i] = BigInt(j.nstype); });
+  o.joins.forEach((j, i) => { req[22 + 2 * i] = BigInt(j.fd); req[23 + 2 * i] = BigInt(j.nstype); });
   let stage1: number;
   try {
     stage1 = fn.bunc_nsexec(ptr(req));
@@ -102,7 +113,7 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   } finally {
     closeSync(reportRead);
     libc.waitpid(stage1, null, 0);
-    void [path, argv, envp, offsets, pass]; // kept alive until the children have copied them
+    void [path, argv, envp, offsets, pass, cgfds]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
     closeSync(goWrite);

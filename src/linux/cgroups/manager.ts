@@ -210,10 +210,22 @@ export class CgroupManager {
     for (const { h, dir } of this.members) if (only(h.controllers)) writeCgroupFile(dir, "cgroup.procs", pid, `cgroup ${dir}`);
   }
 
-  /** cgroup.procs of the hierarchies `only` selects, for a process to join itself later. */
-  procsFiles(only: (controllers: string[]) => boolean): string[] {
+  /** The cgroup2 directory, when the container has one and `only` selects it (for CLONE_INTO_CGROUP). */
+  cgroup2Dir(only: (controllers: string[]) => boolean): string | undefined {
+    if (this.skipped) return undefined;
+    return this.members.find(({ h }) => h.version === 2 && only(h.controllers))?.dir;
+  }
+
+  /**
+   * Files through which a process joins the hierarchies `only` selects by writing "0".
+   * On v1 that is `tasks`: moving the calling thread alone skips the kernel's
+   * threadgroup barrier (an RCU grace period, ~10 ms), and the thread that will execve
+   * is all that matters. On v2 it is cgroup.procs.
+   */
+  selfJoinFiles(only: (controllers: string[]) => boolean, versions: (1 | 2)[] = [1, 2]): string[] {
     if (this.skipped) return [];
-    return [...new Set(this.members.filter(({ h }) => only(h.controllers)).map(({ dir }) => join(dir, "cgroup.procs")))];
+    const files = this.members.filter(({ h }) => only(h.controllers) && versions.includes(h.version)).map(({ h, dir }) => join(dir, h.version === 1 ? "tasks" : "cgroup.procs"));
+    return [...new Set(files)];
   }
 
   private procsOf(dir: string): number[] {
