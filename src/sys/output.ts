@@ -1,7 +1,6 @@
 // stdout/stderr by write(2): touching process.stdout costs Bun ~13 ms at start-up, and
 // every bunc command is a fresh process.
 import { writeSync } from "node:fs";
-import { isatty } from "node:tty";
 
 function writeAll(fd: number, text: string): void {
   const data = Buffer.from(text);
@@ -17,5 +16,6 @@ function writeAll(fd: number, text: string): void {
 
 export const out = (text: string) => writeAll(1, text);
 export const err = (text: string) => writeAll(2, text);
-export const stderrIsTTY = () => isatty(2);
+// node:tty is loaded only when something is about to be printed (it costs start-up time).
+export const stderrIsTTY = () => (require("node:tty") as typeof import("node:tty")).isatty(2);
 export const warnToStderr = (m: string) => err(`bunc: warning: ${m}\n`);
