@@ -9,10 +9,29 @@ const musl = process.argv.includes("--musl");
 const arch = process.arch === "arm64" ? "arm64" : "x64";
 mkdirSync(`${root}dist`, { recursive: true });
 
+/**
+ * nsexec.c prebuilt as a shared object (no libc headers or libs: its symbols resolve in the
+ * running bunc, glibc or musl alike), embedded in the binary so that create/exec need not
+ * run TinyCC. Without a C compiler the binary compiles nsexec.c at run time instead.
+ */
+async function buildNsexec(): Promise<string | undefined> {
+  const out = `${root}dist/nsexec-${arch}.so`;
+  const cc = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
+  if (!cc || process.arch !== (arch === "x64" ? "x64" : "arm64")) return undefined;
+  const r = await $`${cc} -O2 -shared -fPIC -nostdlib -fno-stack-protector -o ${out} ${root}src/sys/nsexec.c`.nothrow().quiet();
+  if (r.exitCode !== 0) {
+    console.warn(`nsexec.c not prebuilt (${cc} failed); bunc will compile it at run time`);
+    return undefined;
+  }
+  return out;
+}
+const nsexecSo = await buildNsexec();
+
 async function build(target: string, out: string) {
   const t = performance.now();
+  const extra = nsexecSo ? [nsexecSo] : [];
   // --bytecode: start-up is parsed ahead of time (every bunc command is a fresh process).
-  await $`bun build --compile --minify --bytecode --target=${target} ${root}src/cli/main.ts --outfile ${out}`.cwd(root).quiet();
+  await $`bun build --compile --minify --bytecode --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 

@@ -66,6 +66,11 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     expect(sb.containers()).toEqual([]);
   });
 
+  test("nsexec compiled at run time by TinyCC (no prebuilt object) runs containers too", async () => {
+    const b = await sb.bundle("tcc", ["echo", "via tcc"]);
+    expect(sb.run(["run", "-b", b, "tcc"], { env: { BUNC_NSEXEC: "tcc" } })).toMatchObject({ code: 0, stdout: "via tcc\n" });
+  });
+
   test("run prints the container's output and cleans up", async () => {
     const b = await sb.bundle("hello", ["echo", "hello from alpine"]);
     const r = sb.run(["run", "-b", b, "hello"]);
