@@ -1,13 +1,14 @@
 // Operations on a running container's cgroup: pause/resume (freezer), ps, update and
 // events (runc's JSON).
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as v from "valibot";
 import { BuncError } from "./errors";
 import { withContainer } from "./lifecycle";
 import { containerCgroups, effectiveResources, type Warn } from "./cgroups";
 import { LinuxResourcesSchema, type CgroupManager, type LinuxResources } from "../linux/cgroups";
 import { formatIssue } from "../spec/parse";
-import type { Container } from "./state";
+import { loadContainer, type Container } from "./state";
 
 function cgroupsOf(c: Container, warn?: Warn): CgroupManager {
   const cg = containerCgroups(c.state, warn);
@@ -79,4 +80,17 @@ export function statsEvent(root: string, id: string) {
     if (c.status() === "stopped") throw new BuncError(`container ${id} is not running`);
     return { type: "stats", id, data: cgroupsOf(c).stats() };
   });
+}
+
+/** How many processes of the container the kernel OOM-killed so far (runc's "oom" events). */
+export function oomKills(root: string, id: string): number {
+  const paths = loadContainer(root, id).state.cgroupPaths ?? {};
+  const files = [paths.memory && join(paths.memory, "memory.oom_control"), paths[""] && join(paths[""], "memory.events")];
+  for (const f of files) {
+    if (!f) continue;
+    try {
+      return Number(readFileSync(f, "utf8").match(/^oom_kill (\d+)$/m)?.[1] ?? 0);
+    } catch {}
+  }
+  return 0;
 }

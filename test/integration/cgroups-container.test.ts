@@ -113,3 +113,24 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     expect(sb.run(["run", "-b", open, "dev2"]).stdout).toBe("loop-ok\n");
   });
 });
+
+describe.skipIf(!isRoot || !v1)("events (root)", () => {
+  test("events streams stats every interval and reports an OOM kill", async () => {
+    const b = await sb.bundle("ev", ["sh", "-c", "sleep 1; (x=$(head -c 67108864 /dev/zero | tr '\\0' a)); sleep 30"], (c) => {
+      c.linux.resources = { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
+    });
+    sb.ok(["run", "-d", "-b", b, "ev"]);
+    const { BUNC } = await import("../support/harness");
+    const p = Bun.spawn([...BUNC, "--root", sb.root, "events", "--interval", "200ms", "ev"], { stdout: "pipe" });
+    const lines: any[] = [];
+    const reader = (async () => {
+      for await (const chunk of p.stdout) for (const l of new TextDecoder().decode(chunk).split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+    })();
+    for (let i = 0; i < 100 && !lines.some((l) => l.type === "oom"); i++) await Bun.sleep(50);
+    p.kill();
+    await reader.catch(() => {});
+    sb.run(["delete", "-f", "ev"]);
+    expect(lines.filter((l) => l.type === "stats").length).toBeGreaterThan(1);
+    expect(lines).toContainEqual({ type: "oom", id: "ev" });
+  });
+});

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { out } from "../../sys/output";
 import { cli } from "../context";
-import { statsEvent } from "../../runtime/control";
+import { oomKills, statsEvent } from "../../runtime/control";
 import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../runtime/errors";
 
@@ -12,7 +12,7 @@ function parseInterval(s: string): number {
 }
 
 export default defineCommand({
-  meta: { name: "events", description: "print container stats as JSON, once (--stats) or every interval" },
+  meta: { name: "events", description: "container stats as JSON: once (--stats) or every interval, plus OOM events" },
   args: {
     id: { type: "positional", description: "container id", required: true },
     stats: { type: "boolean", description: "print stats once and exit" },
@@ -22,9 +22,17 @@ export default defineCommand({
     const every = parseInterval(args.interval);
     const print = () => out(JSON.stringify(statsEvent(cli.globals.root, args.id)) + "\n");
     if (args.stats) return print();
+    // runc's stream: a stats event every interval, and an "oom" event when the kernel OOM-kills.
+    let ooms = oomKills(cli.globals.root, args.id);
     while (loadContainer(cli.globals.root, args.id).status() !== "stopped") {
       print();
-      await Bun.sleep(every);
+      for (let waited = 0; waited < every; waited += 100) {
+        const now = oomKills(cli.globals.root, args.id);
+        if (now > ooms) out(JSON.stringify({ type: "oom", id: args.id }) + "\n");
+        ooms = now;
+        await Bun.sleep(Math.min(100, every));
+      }
     }
+    if (oomKills(cli.globals.root, args.id) > ooms) out(JSON.stringify({ type: "oom", id: args.id }) + "\n");
   },
 });
