@@ -8,6 +8,9 @@ import * as tar from "tar-stream";
 import { SyscallError } from "../sys/libc";
 import { progressBar } from "./progress";
 import { RootDir, type Attrs } from "./safefs";
+import { installPaxDecoder, xattrBytes } from "./pax";
+
+installPaxDecoder();
 
 export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3; // uncompressed archive size
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
@@ -206,7 +209,7 @@ function attrsOf(h: tar.Header, chown: boolean): Attrs {
     a.gid = pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0;
   }
   const xattrs = Object.entries(pax).filter(([k]) => k.startsWith("SCHILY.xattr."));
-  if (xattrs.length) a.xattrs = xattrs.map(([k, v]) => [k.slice("SCHILY.xattr.".length), new TextEncoder().encode(v)]);
+  if (xattrs.length) a.xattrs = xattrs.map(([k, v]) => [k.slice("SCHILY.xattr.".length), xattrBytes(v)]);
   return a;
 }
 
