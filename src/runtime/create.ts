@@ -188,7 +188,7 @@ export function createContainer(o: CreateOptions): Container {
 }
 
 /** Compiled here, in bunc, so the init only installs it (loaded lazily: most configs have none). */
-function compileProfile(profile: NonNullable<Config["linux"]["seccomp"]>, warn: (m: string) => void) {
+export function compileProfile(profile: NonNullable<Config["linux"]["seccomp"]>, warn?: (m: string) => void) {
   const { compileSeccomp, profileFlags } = require("../linux/seccomp") as typeof import("../linux/seccomp");
   return { program: compileSeccomp(profile, { warn }), flags: profileFlags(profile), listenerPath: profile.listenerPath, listenerMetadata: profile.listenerMetadata };
 }

@@ -16,7 +16,7 @@ import { Channel } from "./channel";
 import { BuncError } from "./errors";
 import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
 import { loadContainer, type Container } from "./state";
-import { selfCommand, writePidFile } from "./create";
+import { compileProfile, selfCommand, writePidFile } from "./create";
 import { waitChild } from "./lifecycle";
 import type { ExecPlan } from "./init";
 
@@ -102,11 +102,6 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     if (parentFd >= 0) closeSync(parentFd);
     if (consoleOurs >= 0) closeSync(consoleOurs);
   }
-}
-
-function compileProfile(profile: any, warn?: (m: string) => void) {
-  const { compileSeccomp, profileFlags } = require("../linux/seccomp") as typeof import("../linux/seccomp");
-  return { program: compileSeccomp(profile, { warn }), flags: profileFlags(profile) };
 }
 
 export async function execInContainer(o: ExecOptions): Promise<number> {
