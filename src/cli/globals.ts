@@ -15,7 +15,7 @@ const VALUED = new Set(["root", "log", "log-format", "criu", "rootless"]);
 const BOOLEAN = new Set(["debug", "systemd-cgroup"]);
 
 export function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
-  const g: Globals = { root: process.env.BUNC_ROOT || "/run/bunc", logFormat: "text", debug: false, systemdCgroup: false };
+  const g: Globals = { root: defaultRoot(), logFormat: "text", debug: false, systemdCgroup: false };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -39,4 +39,11 @@ export function parseGlobals(argv: string[]): { globals: Globals; rest: string[]
     } else if (name === "rootless") g.rootless = value;
   }
   return { globals: g, rest: argv.slice(i) };
+}
+
+/** /run/bunc as root; $XDG_RUNTIME_DIR/bunc for a rootless user (as runc does). */
+function defaultRoot(): string {
+  if (process.env.BUNC_ROOT) return process.env.BUNC_ROOT;
+  if (process.geteuid?.() !== 0 && process.env.XDG_RUNTIME_DIR) return `${process.env.XDG_RUNTIME_DIR}/bunc`;
+  return "/run/bunc";
 }

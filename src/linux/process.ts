@@ -61,6 +61,14 @@ export function withHome(env: string[], uid: number): string[] {
 
 const PR_SET_KEEPCAPS = 8, PR_SET_NO_NEW_PRIVS = 38;
 
+function setgroupsDenied(): boolean {
+  try {
+    return readFileSync("/proc/self/setgroups", "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
+}
+
 /** Everything process.* asks for, in runc's order; the caller execs right after. */
 export function applyProcess(p: Process, warn: (m: string) => void): void {
   setRlimits(p.rlimits);
@@ -70,7 +78,11 @@ export function applyProcess(p: Process, warn: (m: string) => void): void {
   const user = p.user ?? { uid: 0, gid: 0 };
   check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 1n, 0n, 0n, 0n));
   const gids = new Uint32Array(user.additionalGids ?? []);
-  check("setgroups", libc.setgroups(BigInt(gids.length), gids.length ? ptr(gids) : null));
+  // A rootless user namespace has setgroups denied: fine unless groups were asked for.
+  if (libc.setgroups(BigInt(gids.length), gids.length ? ptr(gids) : null) < 0) {
+    const e = errno();
+    if (gids.length || !setgroupsDenied()) throw new SyscallError("setgroups", e, gids.length ? `additionalGids ${[...gids].join(",")}` : undefined);
+  }
   check("setresgid", libc.setresgid(BigInt(user.gid), BigInt(user.gid), BigInt(user.gid)), `gid ${user.gid}`);
   check("setresuid", libc.setresuid(BigInt(user.uid), BigInt(user.uid), BigInt(user.uid)), `uid ${user.uid}`);
   check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 0n, 0n, 0n, 0n));

@@ -97,7 +97,7 @@ export function createContainer(o: CreateOptions): Container {
     const fifo = join(dir, FIFO);
     check("mkfifo", libc.mkfifo(ptr(cstr(fifo)), 0o622n), fifo);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
-    if (ns.newUser) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
+    if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
     const cg = newCgroups(o.id, config, warn);
     cg.create();
