@@ -44,7 +44,11 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
         }
         if (n > 0) got += n;
         else if (n === 0 && got > 0) break;
-        else if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) throw new BuncError("cannot start container: its init exited");
+        else if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) {
+          // It may have written its byte and died (e.g. a bad process.cwd) between two reads.
+          try { if (readSync(fd, buf) > 0) break; } catch {}
+          throw new BuncError("cannot start container: its init exited");
+        }
         Bun.sleepSync(i < 50 ? 0.1 : 1);
       }
     } finally {
