@@ -167,12 +167,14 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   // and relays the pty master that bunc sends it to podman's own terminal.
   test("run -it and exec -it under a pty", () => {
     const script = (args: string[]) => pm.podmanInPty(args);
-    const r = script(["run", "--rm", "-it", ...pm.runFlags(), img, "sh", "-c", "tty; stty size; exit 3"]);
+    // The short sleep: podman 4.3 attaches to conmon concurrently with `start`, and output of a
+    // container that exits within milliseconds was seen lost once in a loaded CI run.
+    const r = script(["run", "--rm", "-it", ...pm.runFlags(), img, "sh", "-c", "sleep 0.3; tty; stty size; exit 3"]);
     if (!r.stdout) console.error("podman -it gave", JSON.stringify(r));
     expect(r.stdout).toMatch(/\/dev\/pts\/0\r?\n/);
     expect(r.code).toBe(3);
     runDetached("term", ["sleep", "1000"]);
-    const e = script(["exec", "-it", "term", "sh", "-c", "tty; exit 5"]);
+    const e = script(["exec", "-it", "term", "sh", "-c", "sleep 0.3; tty; exit 5"]);
     expect(e.stdout).toMatch(/\/dev\/pts\/\d+\r?\n/);
     expect(e.code).toBe(5);
     pm.ok(["rm", "-f", "-t", "0", "term"]);
