@@ -54,7 +54,7 @@ export function mountOne(ctx: MountContext, m: Mount): void {
   const type = m.type ?? "";
   const o = parseMountOptions(m.options, type);
   const dest = isAbsolute(m.destination) ? m.destination : "/" + m.destination;
-  if (type === "cgroup" || type === "cgroup2") return mountCgroup(ctx, dest, o.flags, type);
+  if (type === "cgroup" || type === "cgroup2") return mountCgroup(ctx, dest, o.flags);
   if ((type === "proc" || type === "sysfs") && isSymlinkInRoot(ctx.rootfs, dest))
     throw new Error(`mount ${dest}: a ${type} mount cannot go over a symlink in the rootfs`);
   if (o.bind) {
@@ -161,7 +161,7 @@ function cgroupDir(h: { mountpoint: string; fstype: string; options: string }, p
  * mount of the container's own cgroup directory, so the container sees its cgroup as
  * the root (with or without a cgroup namespace) and nothing above it.
  */
-function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: string): void {
+function mountCgroup(ctx: MountContext, dest: string, flags: bigint): void {
   const hosts = hostCgroupMounts().filter((h) => h.mountpoint.startsWith("/sys/fs/cgroup"));
   const own = ownCgroups();
   const unifiedOnly = hosts.length === 1 && hosts[0]!.mountpoint === "/sys/fs/cgroup";
@@ -179,5 +179,4 @@ function mountCgroup(ctx: MountContext, dest: string, flags: bigint, type: strin
     const rel = resolveRelative(ctx.rootfs, dest);
     withPinned(ctx, rel, (t) => remount(ctx.sys, t, flat | MS.RDONLY));
   }
-  void type;
 }

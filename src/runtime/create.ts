@@ -142,7 +142,7 @@ export function createContainer(o: CreateOptions): Container {
     spawned.release();
     const channel = new Channel(parentFd);
     const plan: InitPlan = {
-      id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, stateDir: dir, hostPid: pid, preserveFds,
+      id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,

@@ -21,7 +21,6 @@ export interface InitPlan {
   rootfs: string;
   config: Config;
   noPivot: boolean;
-  stateDir: string;
   hostPid: number;
   preserveFds: number;
   ociVersion: string;
@@ -49,14 +48,13 @@ export function runInit(fd: number): never {
   libc.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
   const channel = new Channel(fd);
   let plan: InitPlan | undefined;
-  const warnings: string[] = [];
   let stage = "setup";
   try {
     const first = channel.recv();
     if (first?.type !== "plan") process.exit(1);
     if ((first.plan as ExecPlan).kind === "exec") return runExecInit(first.plan as ExecPlan, channel, fd);
     plan = first.plan as InitPlan;
-    const { path, args, env } = setup(plan, channel, warnings, fd);
+    const { path, args, env } = setup(plan, channel, fd);
     stage = "start";
     channel.send({ type: "ready" });
     closeSync(fd);
@@ -185,7 +183,7 @@ function installFilter(seccomp: Seccomp, hs: HookState): void {
   }
 }
 
-function setup(plan: InitPlan, channel: Channel, warnings: string[], channelFd: number) {
+function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   const sys = new LinuxSyscalls();
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
@@ -241,7 +239,6 @@ function setup(plan: InitPlan, channel: Channel, warnings: string[], channelFd: 
   const p = c.process!;
   const env = withHome([...p.env, ...plan.extraEnv], p.user?.uid ?? 0);
   const path = resolveExecutable(p.args[0]!, env, p.cwd);
-  void warnings;
   return { path, args: p.args, env };
 }
 
