@@ -51,6 +51,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     // kill --all reaches the exec'd process too
     sb.ok(["kill", "--all", "lim", "KILL"]);
     for (let i = 0; i < 200 && ps.some(pidAlive); i++) Bun.sleepSync(10);
+    for (const p of ps.filter(pidAlive)) console.error("survivor", p, require("node:fs").readFileSync(`/proc/${p}/cgroup`, "utf8"), require("node:fs").readFileSync(`/proc/${p}/status`, "utf8").split("\n").filter((l: string) => /State|PPid|Threads/.test(l)), require("node:fs").readFileSync(`/proc/${p}/cmdline`, "utf8"));
     expect(ps.filter(pidAlive)).toEqual([]);
     sb.ok(["delete", "lim"]);
     expect(leftovers("lim")).toEqual([]);

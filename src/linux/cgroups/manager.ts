@@ -291,6 +291,13 @@ export class CgroupManager {
     const udir = this.unifiedDir();
     if (signal === 9 && udir && hasFile(udir, "cgroup.kill")) {
       writeCgroupFile(udir, "cgroup.kill", 1, "kill --all");
+      // On a hybrid host the v1 hierarchies are the authority too: anything listed there
+      // and not (yet) in the unified cgroup gets the signal directly.
+      const freezer = this.locate("freezer");
+      if (!freezer || freezer.version !== 1) return;
+      for (const pid of this.procsOf(freezer.dir)) {
+        try { process.kill(pid, 9); } catch {}
+      }
       return;
     }
     let frozen = false;
