@@ -133,6 +133,8 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   } finally {
     closeSync(reportRead);
     libc.waitpid(stage1, null, 0);
+    // Stage 2 is ours now; stop adopting orphans (a library user's process stays as it was).
+    if ((o.cgroup2Dir ?? -1) >= 0) libc.prctl(36 /* PR_SET_CHILD_SUBREAPER */, 0n, 0n, 0n, 0n);
     void [path, argv, envp, offsets, pass, cgfds]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
