@@ -77,7 +77,9 @@ export async function main(argv: string[]): Promise<number> {
     const own = parts ? parts.own : dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
     if (own.includes("--help") || own.includes("-h")) {
       const { renderUsage } = await import("citty");
-      out((await renderUsage(cmd)) + "\n");
+      const text = await renderUsage(cmd);
+      // citty colours its help; plain text when it goes to a file or a pipe.
+      out((require("node:tty").isatty(1) ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n");
       return 0;
     }
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
