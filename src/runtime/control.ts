@@ -42,19 +42,36 @@ export function containerPids(root: string, id: string): number[] {
   });
 }
 
-export interface ProcInfo { pid: number; ppid: number; uid: number; cmd: string }
+export interface ProcInfo { pid: number; ppid: number; uid: number; user: string; comm: string; cmd: string; stat: string; rss: number; vsz: number; nlwp: number }
 
-export function procInfo(pid: number): ProcInfo | undefined {
+/** One process as ps(1) would show it, read from /proc (bunc runs no ps). */
+export function procInfo(pid: number, users: Map<number, string> = new Map()): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const uid = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1] ?? -1);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const uid = Number(status.match(/^Uid:\s+(\d+)/m)?.[1] ?? -1);
     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `[${comm}]`;
-    return { pid, ppid, uid, cmd };
+    return {
+      pid, ppid: Number(f[1]), uid, user: users.get(uid) ?? String(uid), comm, cmd, stat: f[0]!,
+      vsz: Math.round(Number(f[20]) / 1024), rss: Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0), nlwp: Number(f[17]),
+    };
   } catch {
     return undefined;
   }
+}
+
+/** uid -> name from the host's /etc/passwd (as ps shows it). */
+export function hostUsers(): Map<number, string> {
+  const m = new Map<number, string>();
+  try {
+    for (const l of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = l.split(":");
+      if (f.length > 2) m.set(Number(f[2]), f[0]!);
+    }
+  } catch {}
+  return m;
 }
 
 /** Merges runc-style update flags (or a resources.json) into the container's resources and applies them. */

@@ -37,6 +37,11 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     expect(ps).toContain(pid);
     expect(ps.length).toBe(2);
     expect(sb.ok(["ps", "lim"])).toContain("sleep 20");
+    // ps args as runc passes them to ps(1); bunc reads /proc itself.
+    const cols = sb.ok(["ps", "lim", "-o", "pid,comm"]).trim().split("\n");
+    expect(cols[0]).toMatch(/^PID\s+COMMAND$/);
+    expect(cols.slice(1).map((l) => Number(l.split(/\s+/)[0])).sort()).toEqual([...ps].sort());
+    expect(sb.run(["ps", "lim", "--bogus-ps-flag"]).code).toBe(1);
     const ev = JSON.parse(sb.ok(["events", "--stats", "lim"]));
     expect(ev).toMatchObject({ type: "stats", id: "lim" });
     expect(ev.data.memory.usage.limit).toBe(96 * 1024 * 1024);
