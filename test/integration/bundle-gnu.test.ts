@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar-stream";
-type H = Partial<tar.Header> & { name: string };
+import { pack, type Entry, type H } from "../support/tar";
 import { unpackRootfs } from "../../src/bundle";
 import { alpineTarball } from "../support/rootfs";
 
@@ -51,14 +51,6 @@ async function compareWithGnuTar(tarball: string, gnuFlags: string[] = []) {
   return a;
 }
 
-async function pack(entries: [H, string?][]): Promise<Uint8Array> {
-  const p = tar.pack();
-  for (const [h, body] of entries) p.entry(h as tar.Header, body ?? "");
-  p.finalize();
-  const chunks: Uint8Array[] = [];
-  for await (const c of p) chunks.push(c as Uint8Array);
-  return Buffer.concat(chunks);
-}
 
 describe("extraction matches GNU tar", () => {
   test("Alpine minirootfs", async () => {

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar-stream";
-type H = Partial<tar.Header> & { name: string };
+import { pack, type Entry, type H } from "../support/tar";
 import { unpackRootfs } from "../../src/bundle";
 
 let sandbox: string, target: string, outside: string;
@@ -36,15 +36,6 @@ function snapshot(): string[] {
   return out;
 }
 
-type Entry = [H, string?];
-async function pack(entries: Entry[]): Promise<Uint8Array> {
-  const p = tar.pack();
-  for (const [h, body] of entries) p.entry(h as tar.Header, body ?? "");
-  p.finalize();
-  const chunks: Uint8Array[] = [];
-  for await (const c of p) chunks.push(c as Uint8Array);
-  return Buffer.concat(chunks);
-}
 
 const file = (name: string, body = "pwned"): Entry => [{ name, mode: 0o644 }, body];
 const symlink = (name: string, linkname: string): Entry => [{ name, type: "symlink", linkname }];

@@ -4,21 +4,13 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar-stream";
-type H = Partial<tar.Header> & { name: string };
+import { pack, type Entry, type H } from "../support/tar";
 import { unpackRootfs, UnpackError } from "../../src/bundle";
 
 let tmp: string;
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 const scratch = () => (tmp = mkdtempSync(join(tmpdir(), "bunc-unpack-")));
 
-async function pack(entries: [H, string?][]): Promise<Uint8Array<ArrayBuffer>> {
-  const p = tar.pack();
-  for (const [h, body] of entries) p.entry(h as tar.Header, body ?? "");
-  p.finalize();
-  const chunks: Uint8Array[] = [];
-  for await (const c of p) chunks.push(c as Uint8Array);
-  return Buffer.concat(chunks);
-}
 const files = (n: number, size = 10) => pack(Array.from({ length: n }, (_, i) => [{ name: `f${i}`, mode: 0o644 }, "x".repeat(size)] as [H, string]));
 
 async function expectFailure(input: Uint8Array | string, message: RegExp, target = join(tmp, "out"), opts = {}) {
