@@ -26,6 +26,7 @@ extern int setresuid(unsigned, unsigned, unsigned);
 extern int setresgid(unsigned, unsigned, unsigned);
 extern int setgroups(size_t, const unsigned *);
 extern int *__errno_location(void);
+extern int prctl(int, ...);
 
 /* Request layout, shared with nsexec.ts: an array of longs. */
 enum {
@@ -52,6 +53,7 @@ static void stage2(long *r) {
   int sync_fd = (int)r[R_SYNC_FD], target = (int)r[R_SYNC_TARGET];
   /* Wait until the parent has written uid_map/gid_map (or gave up: EOF). */
   if (read((int)r[R_GO_FD], &go, 1) != 1) _exit(1);
+  prctl(4 /* PR_SET_DUMPABLE */, 0L, 0L, 0L, 0L);
   /* Join the v1 hierarchies by writing "0" to their `tasks`: moving only the calling
      thread skips the kernel's threadgroup barrier (an RCU grace period). */
   int *cg = (int *)r[R_CGROUP_FDS];
@@ -101,6 +103,11 @@ static void stage2(long *r) {
 
 static void stage1(long *r) {
   int report_fd = (int)r[R_REPORT_FD];
+  /* Until execveat replaces it, this copy of bunc's memory has bunc's writable binary as
+     /proc/<pid>/exe: non-dumpable (inherited by stage 2), no one else may open it. A new
+     user namespace waits for its id maps first (written through /proc/<pid>, which a
+     rootless bunc could not do then); nothing else lives in its namespaces yet. */
+  if (!r[R_SET_ROOT]) prctl(4 /* PR_SET_DUMPABLE */, 0L, 0L, 0L, 0L);
   long n = r[R_N_JOIN];
   for (long i = 0; i < n; i++) {
     if (setns((int)r[R_JOIN + 2 * i], (int)r[R_JOIN + 2 * i + 1]) < 0) {
