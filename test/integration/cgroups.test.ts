@@ -147,13 +147,19 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     expect(await new Response(p.stderr).text()).toMatch(/Cannot fork|Resource temporarily unavailable/i);
   });
 
-  test("freeze/thaw with the v1 freezer, killAll(SIGTERM) signals every process, stats, destroy after kill -9", async () => {
+  /** A new cgroup holding a shell and its two sleeps (started only once it is in there). */
+  async function threeSleepersInACgroup() {
     const m = manager();
     m.create();
     const { p, go } = gated(`sleep 30 & sleep 30 & wait`);
     m.addProcess(p.pid);
     go();
     for (let i = 0; i < 100 && m.pids().length < 3; i++) await Bun.sleep(10);
+    return { m, p };
+  }
+
+  test("freeze/thaw with the v1 freezer, killAll(SIGTERM) signals every process, stats, destroy after kill -9", async () => {
+    const { m, p } = await threeSleepersInACgroup();
     expect(m.pids().length).toBe(3);
     m.freeze();
     expect(m.isFrozen()).toBe(true);
@@ -173,12 +179,7 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
   });
 
   test("destroy right after SIGKILL waits for the exiting processes", async () => {
-    const m = manager();
-    m.create();
-    const { p, go } = gated(`sleep 30 & sleep 30 & wait`);
-    m.addProcess(p.pid);
-    go();
-    for (let i = 0; i < 100 && m.pids().length < 3; i++) await Bun.sleep(10);
+    const { m, p } = await threeSleepersInACgroup();
     m.killAll(9);
     m.destroy();
     for (const dir of Object.values(m.paths())) expect(existsSync(dir)).toBe(false);
