@@ -1,6 +1,6 @@
 // The container process of config.json: rlimits, user, capabilities, no_new_privs,
 // cwd, umask, environment, and finally execve from the main thread.
-import { accessSync, constants, readFileSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/schema";
@@ -10,10 +10,11 @@ import { capSets, dropBounding, setAmbient, setCaps } from "./capabilities";
 const U64_MAX = (1n << 64n) - 1n;
 const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
 
-export function setRlimits(rlimits: Process["rlimits"] = []): void {
+/** process.rlimits on `pid` (0: this process); create sets them on the init from outside. */
+export function setRlimits(rlimits: Process["rlimits"] = [], pid = 0): void {
   for (const r of rlimits) {
     const buf = new BigUint64Array([toRlim(r.soft), toRlim(r.hard)]);
-    if (libc.prlimit(0, RLIMIT_TYPES.indexOf(r.type), ptr(buf), null) < 0)
+    if (libc.prlimit(pid, RLIMIT_TYPES.indexOf(r.type), ptr(buf), null) < 0)
       throw new SyscallError("prlimit", errno(), `${r.type} soft=${r.soft} hard=${r.hard}`);
   }
 }
@@ -23,27 +24,48 @@ export function envValue(env: string[], key: string): string | undefined {
   return undefined;
 }
 
+/** A program that cannot be run, with the exit status shells use: 127 not found, 126 not executable. */
+export class ExecutableError extends Error {
+  constructor(message: string, readonly exitCode: 126 | 127) {
+    super(message);
+    this.name = "ExecutableError";
+  }
+}
+
+/** The exit status of a failed execve: 127 when nothing was found, 126 when it cannot run. */
+export function execveExitCode(errno: number): 126 | 127 {
+  return errno === 2 /* ENOENT */ || errno === 20 /* ENOTDIR */ ? 127 : 126;
+}
+
 /** args[0] as execve will find it: through $PATH of the process environment when it has no slash. */
 export function resolveExecutable(arg0: string, env: string[], cwd: string): string {
-  const isExec = (p: string) => {
+  const kind = (p: string): "exec" | "noexec" | "none" => {
     try {
-      return statSync(p).isFile() && (accessSync(p, constants.X_OK), true);
-    } catch {
-      return false;
+      if (!statSync(p).isFile()) return "noexec";
+      accessSync(p, constants.X_OK);
+      return "exec";
+    } catch (e: any) {
+      return e.code === "EACCES" || e.code === "EPERM" ? "noexec" : "none";
     }
   };
   if (arg0.includes("/")) {
     const p = arg0.startsWith("/") ? arg0 : `${cwd.replace(/\/$/, "")}/${arg0}`;
+    const k = kind(p);
     // runc's wording: engines map "no such file or directory" to exit status 127.
-    if (!isExec(p)) throw new Error(`exec: "${arg0}": stat ${p}: no such file or directory`);
+    if (k === "none") throw new ExecutableError(`exec: "${arg0}": stat ${p}: no such file or directory`, 127);
+    if (k === "noexec") throw new ExecutableError(`exec: "${arg0}": ${p}: permission denied`, 126);
     return p;
   }
   const path = envValue(env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  let denied: string | undefined;
   for (const dir of path.split(":")) {
     const p = `${dir || "."}/${arg0}`;
-    if (isExec(p)) return p;
+    const k = kind(p);
+    if (k === "exec") return p;
+    if (k === "noexec" && !denied && existsSync(p)) denied = p;
   }
-  throw new Error(`exec: "${arg0}": executable file not found in $PATH`);
+  if (denied) throw new ExecutableError(`exec: "${arg0}": ${denied}: permission denied`, 126);
+  throw new ExecutableError(`exec: "${arg0}": executable file not found in $PATH`, 127);
 }
 
 /** HOME from the container's /etc/passwd when the config does not set it (as runc does). */
@@ -104,5 +126,6 @@ export function execProcess(path: string, args: string[], env: string[], preserv
   syscall(SYS.close_range, 3 + preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
   const argv = cstrArray(args), envp = cstrArray(env), file = cstr(path);
   libc.execve(ptr(file), ptr(argv.array), ptr(envp.array));
-  throw new SyscallError("execve", errno(), path);
+  const e = errno();
+  throw Object.assign(new SyscallError("execve", e, path), { exitCode: execveExitCode(e) });
 }

@@ -6,8 +6,9 @@ export type Message =
   | { type: "plan"; plan: unknown }
   | { type: "hooks" }           // init -> parent: run prestart/createRuntime now
   | { type: "continue" }        // parent -> init
-  | { type: "ready" }           // init is set up and waits on the exec fifo
-  | { type: "error"; message: string };
+  | { type: "ready" }           // init is set up
+  | { type: "created" }         // parent -> init: the state is written; wait on the exec fifo
+  | { type: "error"; message: string; exitCode?: number };
 
 export class Channel {
   private buf = "";

@@ -15,7 +15,8 @@ import { capSets } from "../linux/capabilities";
 import { Channel } from "./channel";
 import { BuncError } from "./errors";
 import { runHooks, runHooksWarn, HookError } from "./hooks";
-import { claimStateDir, Container, FIFO, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
+import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
+import { setRlimits } from "../linux/process";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
@@ -35,12 +36,16 @@ export interface CreateOptions {
   debug?: (msg: string) => void;
 }
 
-/** How bunc re-executes itself as a container's init. */
+/**
+ * How bunc re-executes itself as a container's init. The compiled binary is built with every
+ * autoload off; from sources (a library user's `bun`), bun is told the same: no .env and no
+ * bunfig.toml from the working directory, which others may write.
+ */
 export function selfCommand(): { argv: string[]; execPath: string } {
   const compiled = process.argv[1]?.startsWith("/$bunfs/");
   return compiled
     ? { execPath: process.execPath, argv: ["bunc"] }
-    : { execPath: process.execPath, argv: [process.execPath, new URL("../cli/main.ts", import.meta.url).pathname] };
+    : { execPath: process.execPath, argv: [process.execPath, "--no-env-file", "--config=/dev/null", new URL("../cli/main.ts", import.meta.url).pathname] };
 }
 
 export function loadBundle(bundleArg: string | undefined): { bundle: string; config: Config; rootfs: string } {
@@ -90,19 +95,25 @@ export function createContainer(o: CreateOptions): Container {
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
-    owner: ownerName(), annotations: config.annotations, config, preserveFds,
+    owner: ownerName(), annotations: config.annotations, config, preserveFds, creating: true,
   };
+  let unlock: (() => void) | undefined;
+  let pidFileWritten = false;
   try {
     dir = claimStateDir(o.root, o.id);
+    // Held until create returns: `delete` waits, and once bunc is gone (killed half-way)
+    // the lock is free and the record below tells `delete` what to undo.
+    unlock = lockStateDir(dir);
+    const cg = newCgroups(o.id, config, warn);
+    state.cgroupPaths = cg.paths();
+    writeStateAtomically(dir, state);
     const fifo = join(dir, FIFO);
     check("mkfifo", libc.mkfifo(ptr(cstr(fifo)), 0o622n), fifo);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
-    const cg = newCgroups(o.id, config, warn);
     cg.create();
     cgroups = cg; // only now is it ours to remove on failure
-    state.cgroupPaths = cgroups.paths();
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
@@ -132,6 +143,7 @@ export function createContainer(o: CreateOptions): Container {
     closeSync(execFd); execFd = -1;
     state.pid = pid;
     state.pidStartTime = readProcStat(pid)?.startTime ?? "";
+    writeStateAtomically(dir, state);
     try {
       if (ns.newUser) writeIdMaps(pid, config);
       cgroups.apply(effectiveResources(config));
@@ -156,19 +168,32 @@ export function createContainer(o: CreateOptions): Container {
     for (;;) {
       const m = channel.recv();
       if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
-      if (m.type === "error") throw new BuncError(m.message);
+      if (m.type === "error") throw new BuncError(m.message, m.exitCode ?? 1);
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
         runHooks("prestart", config.hooks?.prestart, hs);
         runHooks("createRuntime", config.hooks?.createRuntime, hs);
         channel.send({ type: "continue" });
       }
-      if (m.type === "ready") break;
+      if (m.type === "ready") {
+        // What the init could only fail at after `start` is applied now, from outside (as runc).
+        applyFromOutside(pid, p);
+        break;
+      }
+    }
+    const master = relay ? recvFd(consolePair[0]!).fd : undefined;
+    delete state.creating;
+    writeStateAtomically(dir, state);
+    if (o.pidFile) {
+      writePidFile(o.pidFile, pid);
+      pidFileWritten = true;
+    }
+    try {
+      channel.send({ type: "created" });
+    } catch {
+      throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
     }
     closeSync(parentFd); parentFd = -1;
-    const master = relay ? recvFd(consolePair[0]!).fd : undefined;
-    writeStateAtomically(dir, state);
-    if (o.pidFile) writePidFile(o.pidFile, pid);
     const made = container();
     made.consoleMaster = master;
     return made;
@@ -180,10 +205,28 @@ export function createContainer(o: CreateOptions): Container {
     if (e instanceof HookError && dir) runHooksWarn("poststop", config.hooks?.poststop, { ...container().hookState("stopped") }, warn);
     try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
     if (dir) rmSync(dir, { recursive: true, force: true });
-    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
+    if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
+    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e), typeof e?.exitCode === "number" ? e.exitCode : 1);
   } finally {
+    unlock?.();
     closeJoins();
     for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...earlyCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}
+  }
+}
+
+/** process.oomScoreAdj and process.rlimits, set on the init by bunc: a value bunc may not set fails `create`, not the container after `start`. */
+function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void {
+  if (p.oomScoreAdj !== undefined) {
+    try {
+      writeFileSync(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
+    } catch (e: any) {
+      throw new BuncError(`process.oomScoreAdj: cannot set ${p.oomScoreAdj}: ${e.code ?? e.message}${e.code === "EACCES" ? " (lowering it needs CAP_SYS_RESOURCE)" : ""}`);
+    }
+  }
+  try {
+    setRlimits(p.rlimits, pid);
+  } catch (e: any) {
+    throw new BuncError(`process.rlimits: ${e.message}`);
   }
 }
 

@@ -41,38 +41,58 @@ export interface InitPlan {
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
 
 const O_PATH = 0o10000000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
-const PR_SET_DUMPABLE = 4;
+const PR_SET_DUMPABLE = 4, PR_SET_PDEATHSIG = 1;
 
 export function runInit(fd: number): never {
   // Nothing in the container may open /proc/<init>/exe (the host binary) while it runs.
   libc.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
   const channel = new Channel(fd);
   let plan: InitPlan | undefined;
-  let stage = "setup";
+  let stage: "setup" | "created" | "start" = "setup";
   try {
     const first = channel.recv();
     if (first?.type !== "plan") process.exit(1);
     if ((first.plan as ExecPlan).kind === "exec") return runExecInit(first.plan as ExecPlan, channel, fd);
     plan = first.plan as InitPlan;
     const { path, args, env } = setup(plan, channel, fd);
-    stage = "start";
+    stage = "created";
     channel.send({ type: "ready" });
+    // bunc writes the state, then lets go: until then this init dies with it (EOF here, or
+    // the parent-death signal nsexec set), so a killed create leaves no orphan behind.
+    if (channel.recv()?.type !== "created") process.exit(1);
+    libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
     closeSync(fd);
     waitForStart(fd + 1);
+    stage = "start";
     const c = plan.config;
     runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"));
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
   } catch (e: any) {
-    const message = e?.message ?? String(e);
+    const failure: InitFailure = { message: e?.message ?? String(e), exitCode: typeof e?.exitCode === "number" ? e.exitCode : 1 };
     if (stage === "setup") {
-      try { channel.send({ type: "error", message }); } catch {}
-    } else {
-      // After create returned, the container's stderr is the only place left to report.
-      try { writeSync(2, `bunc: ${message}\n`); } catch {}
+      try { channel.send({ type: "error", ...failure }); } catch {}
+    } else if (stage === "start") {
+      // `start` reads the exec fifo until EOF: bytes after its go byte are this failure.
+      reportStartFailure(failure);
     }
-    process.exit(stage === "setup" ? 1 : 127);
+    process.exit(failure.exitCode);
+  }
+}
+
+/** Why the init gave up, and the exit status it ends with (127/126: the program, 1: setup). */
+export interface InitFailure { message: string; exitCode: number }
+
+let startFd = -1;
+
+function reportStartFailure(f: InitFailure): void {
+  if (startFd < 0) return;
+  try {
+    writeSync(startFd, JSON.stringify(f));
+  } catch {
+    // `start` is gone (killed): the container's stderr is the only place left.
+    try { writeSync(2, `bunc: ${f.message}\n`); } catch {}
   }
 }
 
@@ -139,6 +159,8 @@ export interface ExecPlan {
  */
 function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
   try {
+    // The plan arrived, so bunc is alive; the process must outlive `exec --detach`.
+    libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
     const sys = new LinuxSyscalls();
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
@@ -152,8 +174,9 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     // The sync socket is close-on-exec: EOF tells bunc that execve succeeded.
     enterProcess(p, plan.seccomp, plan.preserveFds, path, p.args, env, plan.state);
   } catch (e: any) {
-    try { channel.send({ type: "error", message: e?.message ?? String(e) }); } catch {}
-    process.exit(1);
+    const exitCode = typeof e?.exitCode === "number" ? e.exitCode : 1;
+    try { channel.send({ type: "error", message: e?.message ?? String(e), exitCode }); } catch {}
+    process.exit(exitCode);
   }
 }
 
@@ -248,7 +271,9 @@ function waitForStart(fifoPathFd: number): void {
   const { ptr } = require("bun:ffi");
   const fd = check("openat", l.openat(procFdDir, ptr(cstr(String(fifoPathFd))), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
   writeSync(fd, "0");
-  // Left open (close-on-exec): `start` reads until EOF, i.e. until execve, before poststart.
+  // Left open (close-on-exec): `start` reads until EOF, i.e. until execve, before poststart;
+  // a failure before execve is written here instead.
+  startFd = fd;
   closeSync(fifoPathFd);
   closeSync(procFdDir);
 }

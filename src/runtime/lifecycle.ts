@@ -1,14 +1,15 @@
 // start, kill, delete and waiting for a container: each checks the derived status
 // first, as runtime.md requires, and holds the container's lock.
-import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ptr } from "bun:ffi";
 import { libc, errno } from "../sys/libc";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "./errors";
 import { runHooksWarn } from "./hooks";
-import { Container, FIFO, isAlive, loadContainer, lockContainer, type Status } from "./state";
+import { Container, FIFO, isAlive, loadContainer, lockContainer, STATE_FILE, type Status } from "./state";
 import { containerCgroups } from "./cgroups";
+import type { InitFailure } from "./init";
 
 type Warn = (m: string) => void;
 const defaultWarn: Warn = warnToStderr;
@@ -16,7 +17,9 @@ const defaultWarn: Warn = warnToStderr;
 export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
   const unlock = lockContainer(root, id);
   try {
-    return fn(loadContainer(root, id));
+    const c = loadContainer(root, id);
+    c.lockedByUs = true;
+    return fn(c);
   } finally {
     unlock();
   }
@@ -31,33 +34,68 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
     if (status !== "created") throw new BuncError(`cannot start a container that is ${status}`);
     const fifo = join(c.dir, FIFO);
     const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    let reply: Uint8Array;
     try {
-      // One byte: the init got the go. EOF: it reached execve (its end is close-on-exec) or died.
-      const buf = new Uint8Array(16);
-      let got = 0;
-      for (let i = 0; ; i++) {
-        let n = -1;
-        try {
-          n = readSync(fd, buf);
-        } catch (e: any) {
-          if (e.code !== "EAGAIN") throw e;
-        }
-        if (n > 0) got += n;
-        else if (n === 0 && got > 0) break;
-        else if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) {
-          // It may have written its byte and died (e.g. a bad process.cwd) between two reads.
-          try { if (readSync(fd, buf) > 0) break; } catch {}
-          throw new BuncError("cannot start container: its init exited");
-        }
-        Bun.sleepSync(i < 50 ? 0.1 : 1);
-      }
+      reply = readStartReply(fd, c);
     } finally {
       closeSync(fd);
     }
     unlinkSync(fifo);
+    const failure = startFailure(reply);
+    if (failure) {
+      // The init exits right after reporting: `start` returns once the container is stopped.
+      waitGone(c);
+      throw new BuncError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
+    }
     runHooksWarn("poststart", c.state.config.hooks?.poststart, c.hookState("running"), warn);
     return c;
   });
+}
+
+/**
+ * Everything the init writes to the exec fifo: its go byte when it got the go, then EOF
+ * once execve closed its end (close-on-exec), or an InitFailure as JSON before it exits.
+ */
+function readStartReply(fd: number, c: Container): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(4096);
+  let got = 0;
+  for (let i = 0; ; i++) {
+    let n = -1;
+    try {
+      n = readSync(fd, buf);
+    } catch (e: any) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+    if (n > 0) {
+      chunks.push(buf.slice(0, n));
+      got += n;
+      continue;
+    }
+    if (n === 0 && got > 0) break;
+    if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) {
+      // It may have written and died between two reads.
+      try {
+        const m = readSync(fd, buf);
+        if (m > 0) { chunks.push(buf.slice(0, m)); break; }
+      } catch {}
+      throw new BuncError("cannot start container: its init exited");
+    }
+    // Before the init opened its end, a non-blocking read sees EOF; poll until it has.
+    Bun.sleepSync(i < 50 ? 0.1 : 1);
+  }
+  return Buffer.concat(chunks);
+}
+
+function startFailure(reply: Uint8Array): InitFailure | undefined {
+  if (reply.length <= 1) return undefined;
+  const text = new TextDecoder().decode(reply.subarray(1));
+  try {
+    const f = JSON.parse(text) as InitFailure;
+    return { message: String(f.message), exitCode: Number(f.exitCode) || 1 };
+  } catch {
+    return { message: text, exitCode: 1 };
+  }
 }
 
 export function killContainer(root: string, id: string, signal: number, all = false): void {
@@ -88,25 +126,36 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
   let unlock: () => void;
   try {
     unlock = lockContainer(root, id);
-    c = loadContainer(root, id);
   } catch (e) {
     // containerd deletes twice; a forced delete of what is not there succeeds.
     if (force && e instanceof BuncError) return;
     throw e;
   }
   try {
+    try {
+      c = loadContainer(root, id);
+    } catch (e) {
+      if (!(e instanceof BuncError)) throw e;
+      // A create killed before its first write made nothing but the directory.
+      if (force && removeEmptyClaim(root, id)) return;
+      if (force && /does not exist/.test(e.message)) return;
+      throw e;
+    }
+    c.lockedByUs = true;
     const status: Status = c.status();
     if (status === "running" || status === "paused") {
       if (!force) throw new BuncError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
-    if (status !== "stopped") {
+    const halfMade = !!c.state.creating;
+    if (status !== "stopped" || halfMade) {
       const cg = containerCgroups(c.state, warn);
       if (cg) cg.killAll(9);
-      libc.kill(c.pid, 9); // a created init is not yet in every hierarchy
+      if (isAlive(c.pid, c.state.pidStartTime)) libc.kill(c.pid, 9); // a created init is not yet in every hierarchy
       if (status === "paused") cg?.thaw();
       if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
     }
-    runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn);
+    // A create that never finished ran no container: no poststop hooks for it.
+    if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn);
     try {
       containerCgroups(c.state, warn)?.destroy();
     } catch (e: any) {
@@ -115,6 +164,18 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
     c.remove();
   } finally {
     unlock();
+  }
+}
+
+/** Removes a state directory holding no state.json (nothing else was made yet). */
+function removeEmptyClaim(root: string, id: string): boolean {
+  const dir = join(root, id);
+  try {
+    if (existsSync(join(dir, STATE_FILE)) || readdirSync(dir).length) return false;
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

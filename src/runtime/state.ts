@@ -27,6 +27,11 @@ export interface StoredState {
   cgroupPaths?: Record<string, string>;
   /** Extra fds passed to the container (for exec). */
   preserveFds?: number;
+  /**
+   * Set while `create` runs (it holds the directory's lock), cleared by its last write: a
+   * record still marked when the lock is free is what a killed create left behind.
+   */
+  creating?: boolean;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_+.-]*$/;
@@ -79,7 +84,11 @@ export class Container {
   get pid() { return this.state.pid; }
 
 
+  /** Set when this process holds the container's lock (no create can be running then). */
+  lockedByUs = false;
+
   status(): Status {
+    if (this.state.creating) return !this.lockedByUs && isLockedByOther(this.dir) ? "creating" : "stopped";
     if (!isAlive(this.state.pid, this.state.pidStartTime)) return "stopped";
     if (existsSync(join(this.dir, FIFO))) return "created";
     if (this.state.cgroupPaths && isFrozen(this.state.cgroupPaths)) return "paused";
@@ -169,16 +178,40 @@ export function listContainers(root: string): Container[] {
 
 /** Serializes commands on one container: an exclusive flock on its state directory. */
 export function lockContainer(root: string, id: string): () => void {
-  const dir = stateDir(root, id);
+  return lockStateDir(stateDir(root, id), id);
+}
+
+export function lockStateDir(dir: string, id = dir): () => void {
   let fd: number;
   try {
-    fd = openSync(dir, 0o200000 /* O_DIRECTORY */);
+    fd = openSync(dir, 0o200000 /* O_DIRECTORY */ | 0o2000000 /* O_CLOEXEC */);
   } catch (e: any) {
     if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
     throw e;
   }
-  // FFI only here: `state` and `list` never pay for dlopen.
+  // FFI only here: `state` and `list` never pay for dlopen unless a create is under way.
   const { check, libc } = require("../sys/libc") as typeof import("../sys/libc");
-  check("flock", libc.flock(fd, 2 /* LOCK_EX */), dir);
+  try {
+    check("flock", libc.flock(fd, 2 /* LOCK_EX */), dir);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   return () => closeSync(fd);
+}
+
+/** Whether another process holds the directory's lock (a create under way). */
+function isLockedByOther(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(dir, 0o200000 /* O_DIRECTORY */ | 0o2000000 /* O_CLOEXEC */);
+  } catch {
+    return false;
+  }
+  try {
+    const { libc } = require("../sys/libc") as typeof import("../sys/libc");
+    return libc.flock(fd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */) < 0;
+  } finally {
+    closeSync(fd); // also releases the lock if we got it
+  }
 }

@@ -22,9 +22,6 @@ extern int close(int);
 extern int dup2(int, int);
 extern int fcntl(int, int, ...);
 extern void _exit(int);
-extern int setresuid(unsigned, unsigned, unsigned);
-extern int setresgid(unsigned, unsigned, unsigned);
-extern int setgroups(size_t, const unsigned *);
 extern int *__errno_location(void);
 extern int prctl(int, ...);
 
@@ -33,6 +30,7 @@ enum {
   R_SYS_CLONE, R_SYS_CLOSE_RANGE, R_CLONE_FLAGS, R_UNSHARE_FLAGS, R_TIME_OFFSETS,
   R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
   R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_CGROUP, R_CGROUP_FDS, R_SYS_CLONE3, R_CGROUP2_DIR,
+  R_SYS_SETGROUPS, R_SYS_SETRESGID, R_SYS_SETRESUID, R_GO_WRITE_FD, R_REPORT_READ_FD,
   R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
 };
 
@@ -54,6 +52,9 @@ static void stage2(long *r) {
   /* Wait until the parent has written uid_map/gid_map (or gave up: EOF). */
   if (read((int)r[R_GO_FD], &go, 1) != 1) _exit(1);
   prctl(4 /* PR_SET_DUMPABLE */, 0L, 0L, 0L, 0L);
+  /* Dies with bunc until bunc says the container is made (init clears it then). bunc's
+     main thread is the parent here (CLONE_PARENT, or the subreaper's leader). */
+  prctl(1 /* PR_SET_PDEATHSIG */, 9L /* SIGKILL */, 0L, 0L, 0L);
   /* Join the v1 hierarchies by writing "0" to their `tasks`: moving only the calling
      thread skips the kernel's threadgroup barrier (an RCU grace period). */
   int *cg = (int *)r[R_CGROUP_FDS];
@@ -63,10 +64,12 @@ static void stage2(long *r) {
       _exit(1);
     }
   if (r[R_SET_ROOT]) {
-    /* Become root of the new user namespace when 0 is mapped; harmless when not. */
-    setgroups(0, 0);
-    setresgid(0, 0, 0);
-    setresuid(0, 0, 0);
+    /* Become root of the new user namespace when 0 is mapped; harmless when not. Raw
+       syscalls: glibc's wrappers broadcast to the threads of the process this one was
+       cloned from, which do not exist here, and wait for them forever. */
+    syscall(r[R_SYS_SETGROUPS], 0L, 0L);
+    syscall(r[R_SYS_SETRESGID], 0L, 0L, 0L);
+    syscall(r[R_SYS_SETRESUID], 0L, 0L, 0L);
   }
   if (sync_fd != target && dup2(sync_fd, target) < 0) _exit(1);
   fcntl(target, 2 /* F_SETFD */, 0);
@@ -103,6 +106,9 @@ static void stage2(long *r) {
 
 static void stage1(long *r) {
   int report_fd = (int)r[R_REPORT_FD];
+  /* bunc's ends of the pipes: stage 2 must see EOF on `go` when bunc dies. */
+  close((int)r[R_GO_WRITE_FD]);
+  close((int)r[R_REPORT_READ_FD]);
   /* Until execveat replaces it, this copy of bunc's memory has bunc's writable binary as
      /proc/<pid>/exe: non-dumpable (inherited by stage 2), no one else may open it. A new
      user namespace waits for its id maps first (written through /proc/<pid>, which a

@@ -113,11 +113,12 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   pass.set(o.passFds);
   const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
   cgfds.set(o.cgroupJoinFds ?? []);
-  const req = new BigInt64Array(22 + 2 * o.joins.length);
   const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1, o.joins.length];
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
+    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, o.joins.length];
+  const req = new BigInt64Array(head.length + 2 * o.joins.length);
   head.forEach((v, i) => (req[i] = BigInt(v)));
-  o.joins.forEach((j, i) => { req[22 + 2 * i] = BigInt(j.fd); req[23 + 2 * i] = BigInt(j.nstype); });
+  o.joins.forEach((j, i) => { req[head.length + 2 * i] = BigInt(j.fd); req[head.length + 1 + 2 * i] = BigInt(j.nstype); });
   let stage1: number;
   try {
     stage1 = fn.bunc_nsexec(ptr(req));
