@@ -167,11 +167,14 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
   }
 }
 
-/** Removes a state directory holding no state.json (nothing else was made yet). */
+/**
+ * Removes a state directory holding no state.json: a create killed before its first
+ * write, which is made before anything else (at most its temporary file is there).
+ */
 function removeEmptyClaim(root: string, id: string): boolean {
   const dir = join(root, id);
   try {
-    if (existsSync(join(dir, STATE_FILE)) || readdirSync(dir).length) return false;
+    if (existsSync(join(dir, STATE_FILE)) || readdirSync(dir).some((f) => f !== `.${STATE_FILE}.tmp`)) return false;
     rmSync(dir, { recursive: true, force: true });
     return true;
   } catch {

@@ -1,0 +1,185 @@
+// Needs root. Failures of the init after `create` reach `start`/`run` (exit status and a
+// one-line message, container stopped); what can fail is tried at create; a create killed
+// half-way leaves no orphan and nothing `delete --force` cannot remove.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BUNC, fileSandbox, isRoot, pidAlive } from "../support/harness";
+
+const sb = fileSandbox();
+const uid = () => "if" + Math.random().toString(36).slice(2, 8);
+const hasCap = (n: number) => (BigInt("0x" + readFileSync("/proc/self/status", "utf8").match(/^CapBnd:\s+(\w+)/m)![1]) >> BigInt(n)) & 1n;
+const CAP_SYS_RESOURCE = 24;
+
+function waitUntil(cond: () => boolean, what: string, limitMs = 20_000): void {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    Bun.sleepSync(5);
+  }
+}
+
+/** cgroup directories named after the container in every v1 hierarchy and cgroup2. */
+function cgroupDirsOf(id: string): string[] {
+  const out: string[] = [];
+  for (const h of require("node:fs").readdirSync("/sys/fs/cgroup")) {
+    const d = join("/sys/fs/cgroup", h, "bunc", id);
+    if (existsSync(d)) out.push(d);
+  }
+  return out;
+}
+
+describe.skipIf(!isRoot)("init failures after create (root)", () => {
+  test("start exits 127 with the step when the program vanished after create; the container is stopped", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);
+    cpSync(join(b, "rootfs/bin/busybox"), join(b, "rootfs/bin/mytool"));
+    sb.ok(["create", "-b", b, id]);
+    rmSync(join(b, "rootfs/bin/mytool"));
+    const r = sb.run(["start", id]);
+    expect(r.code).toBe(127);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("execve /bin/mytool: ENOENT");
+    expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
+    sb.ok(["delete", id]);
+  });
+
+  test("start exits 126 when the program cannot be executed any more", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);
+    cpSync(join(b, "rootfs/bin/busybox"), join(b, "rootfs/bin/mytool"));
+    sb.ok(["create", "-b", b, id]);
+    chmodSync(join(b, "rootfs/bin/mytool"), 0o644);
+    const r = sb.run(["start", id]);
+    expect(r.code).toBe(126);
+    expect(r.stderr).toContain("EACCES");
+    sb.ok(["delete", id]);
+  });
+
+  test("a failure after the go (a startContainer hook) fails start and run, the container stopped", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.hooks = { startContainer: [{ path: "/bin/false" }] };
+    });
+    sb.ok(["create", "-b", b, id]);
+    const r = sb.run(["start", id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("startContainer");
+    expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
+    sb.ok(["delete", id]);
+    const r2 = sb.run(["run", "-b", b, uid()]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain("startContainer");
+  });
+
+  test("exit codes of run: 127 not found, 126 not executable, 1 for a setup failure", async () => {
+    const b = await sb.bundle(uid(), ["/etc/passwd"]);
+    expect(sb.run(["run", "-b", b, uid()]).code).toBe(126);
+    const nf = await sb.bundle(uid(), ["nosuchprogram"]);
+    const r = sb.run(["run", "-b", nf, uid()]);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toContain("executable file not found");
+    const setup = await sb.bundle(uid(), ["true"], (c) => c.mounts.push({ destination: "/x", type: "nosuchfs", source: "none" }));
+    expect(sb.run(["run", "-b", setup, uid()]).code).toBe(1);
+  });
+
+  test.skipIf(!!hasCap(CAP_SYS_RESOURCE))("an oomScoreAdj bunc may not set fails create, not the container after start", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => (c.process.oomScoreAdj = -998));
+    const r = sb.run(["create", "-b", b, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("process.oomScoreAdj");
+    expect(sb.containers()).toEqual([]);
+    expect(cgroupDirsOf(id)).toEqual([]);
+  });
+
+  test("process.oomScoreAdj and rlimits are in place right after create", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.process.oomScoreAdj = 123;
+      c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1000, hard: 2000 }];
+    });
+    const pidFile = join(sb.dir, `${id}.pid`);
+    sb.ok(["create", "-b", b, "--pid-file", pidFile, id]);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(readFileSync(`/proc/${pid}/oom_score_adj`, "utf8").trim()).toBe("123");
+    expect(readFileSync(`/proc/${pid}/limits`, "utf8")).toMatch(/Max open files\s+1000\s+2000/);
+    sb.ok(["delete", "--force", id]);
+  });
+});
+
+describe.skipIf(!isRoot)("a create killed half-way (root)", () => {
+  /** Starts `bunc create` whose prestart hook reports its pid and then blocks. */
+  async function createBlockedInHook() {
+    const id = uid();
+    const hookPid = join(sb.dir, `${id}.hook`);
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${hookPid}.tmp && mv ${hookPid}.tmp ${hookPid} && exec sleep 60`] }] };
+    });
+    const proc = Bun.spawn([...BUNC, "--root", sb.root, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore" });
+    return { id, proc, hookPid };
+  }
+
+  test("killed in its prestart hook: no orphan init; list, state and delete --force see and remove it", async () => {
+    const { id, proc, hookPid } = await createBlockedInHook();
+    let hook = 0;
+    try {
+      waitUntil(() => existsSync(hookPid), "the prestart hook");
+      hook = Number(readFileSync(hookPid, "utf8"));
+      const state = JSON.parse(readFileSync(join(sb.root, id, "state.json"), "utf8"));
+      expect(state.pid).toBeGreaterThan(0);
+      expect(JSON.parse(sb.ok(["state", id])).status).toBe("creating");
+      proc.kill(9);
+      await proc.exited;
+      // The init dies with the create that made it.
+      waitUntil(() => !pidAlive(state.pid), `init ${state.pid} to die`);
+      expect(sb.ok(["list", "-q"]).split("\n")).toContain(id);
+      expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
+      expect(cgroupDirsOf(id).length).toBeGreaterThan(0);
+      sb.ok(["delete", "--force", id]);
+      expect(sb.containers()).not.toContain(id);
+      expect(cgroupDirsOf(id)).toEqual([]);
+    } finally {
+      if (hook > 0) try { process.kill(hook, 9); } catch {}
+      proc.kill(9);
+    }
+  });
+
+  test("killed at many points: delete --force always removes everything, no init survives", async () => {
+    const b = await sb.bundle("killed-many", ["sleep", "30"]);
+    for (let i = 0; i < 16; i++) {
+      const id = uid();
+      const proc = Bun.spawn([...BUNC, "--root", sb.root, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore" });
+      // Points spread over the whole create, wherever they land on a loaded machine.
+      await Bun.sleep(i * 6);
+      proc.kill(9);
+      await proc.exited;
+      let pid = 0;
+      try {
+        pid = JSON.parse(readFileSync(join(sb.root, id, "state.json"), "utf8")).pid;
+      } catch {}
+      const del = sb.run(["delete", "--force", id]);
+      expect(del.stderr).toBe("");
+      expect(del.code).toBe(0);
+      expect(sb.containers()).not.toContain(id);
+      expect(cgroupDirsOf(id)).toEqual([]);
+      if (pid > 0) expect(pidAlive(pid)).toBe(false);
+      // Nothing of this create lives on (the init dies with its bunc, at once or on EOF).
+      waitUntil(() => processesOf(id).length === 0, `the processes of ${id} to end`);
+    }
+  });
+});
+
+/** Live processes of a create of `id`: its stages (bunc's command line) or its init (in its cgroup). */
+function processesOf(id: string): number[] {
+  const out: number[] = [];
+  for (const p of require("node:fs").readdirSync("/proc")) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      const cg = readFileSync(`/proc/${p}/cgroup`, "utf8");
+      if ((cmd.includes(id) || cg.includes(`/bunc/${id}\n`)) && pidAlive(Number(p))) out.push(Number(p));
+    } catch {}
+  }
+  return out;
+}
