@@ -168,7 +168,7 @@ export function createContainer(o: CreateOptions): Container {
     for (;;) {
       const m = channel.recv();
       if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
-      if (m.type === "error") throw new BuncError(m.message, m.exitCode ?? 1);
+      if (m.type === "error") throw new BuncError(m.message); // exit status 1, as runc's create
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
         runHooks("prestart", config.hooks?.prestart, hs);
@@ -206,7 +206,7 @@ export function createContainer(o: CreateOptions): Container {
     try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
-    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e), typeof e?.exitCode === "number" ? e.exitCode : 1);
+    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     unlock?.();
     closeJoins();

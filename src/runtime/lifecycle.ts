@@ -45,11 +45,18 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
     if (failure) {
       // The init exits right after reporting: `start` returns once the container is stopped.
       waitGone(c);
-      throw new BuncError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
+      throw new StartError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
     }
     runHooksWarn("poststart", c.state.config.hooks?.poststart, c.hookState("running"), warn);
     return c;
   });
+}
+
+/** `start` failed after the go: exit status 1, and the status the container's init ended with. */
+export class StartError extends BuncError {
+  constructor(message: string, readonly containerExitCode: number) {
+    super(message, 1);
+  }
 }
 
 /**

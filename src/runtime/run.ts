@@ -1,7 +1,8 @@
 // `run`: create + start, then (in the foreground) forward signals to the init, wait
 // for it as its parent, and delete the container unless --keep.
 import { createContainer, type CreateOptions } from "./create";
-import { deleteContainer, startContainer, waitChild } from "./lifecycle";
+import { deleteContainer, startContainer, StartError, waitChild } from "./lifecycle";
+import { BuncError } from "./errors";
 import { libc } from "../sys/libc";
 import { relayTerminal } from "./tty-relay";
 
@@ -16,6 +17,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
     startContainer(o.root, o.id, o.warn);
   } catch (e) {
     deleteContainer(o.root, o.id, true, o.warn);
+    // As after any run: the exit status is the container's (127/126 for its program, 1 for setup).
+    if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);
     throw e;
   }
   if (o.detach) return 0;

@@ -30,28 +30,28 @@ function cgroupDirsOf(id: string): string[] {
 }
 
 describe.skipIf(!isRoot)("init failures after create (root)", () => {
-  test("start exits 127 with the step when the program vanished after create; the container is stopped", async () => {
+  test("start fails with the step when the program vanished after create; the container is stopped", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);
     cpSync(join(b, "rootfs/bin/busybox"), join(b, "rootfs/bin/mytool"));
     sb.ok(["create", "-b", b, id]);
     rmSync(join(b, "rootfs/bin/mytool"));
     const r = sb.run(["start", id]);
-    expect(r.code).toBe(127);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("execve /bin/mytool: ENOENT");
     expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
     sb.ok(["delete", id]);
   });
 
-  test("start exits 126 when the program cannot be executed any more", async () => {
+  test("start fails when the program cannot be executed any more", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);
     cpSync(join(b, "rootfs/bin/busybox"), join(b, "rootfs/bin/mytool"));
     sb.ok(["create", "-b", b, id]);
     chmodSync(join(b, "rootfs/bin/mytool"), 0o644);
     const r = sb.run(["start", id]);
-    expect(r.code).toBe(126);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain("EACCES");
     sb.ok(["delete", id]);
   });
@@ -72,15 +72,25 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     expect(r2.stderr).toContain("startContainer");
   });
 
-  test("exit codes of run: 127 not found, 126 not executable, 1 for a setup failure", async () => {
-    const b = await sb.bundle(uid(), ["/etc/passwd"]);
-    expect(sb.run(["run", "-b", b, uid()]).code).toBe(126);
-    const nf = await sb.bundle(uid(), ["nosuchprogram"]);
-    const r = sb.run(["run", "-b", nf, uid()]);
+  test("the container's exit status after a failed start: 127 not found, 126 not executable, 1 for setup", async () => {
+    // startContainer hooks run in the container after the go, right before execve.
+    const withHook = (id: string, hook: string[]) => sb.bundle(id, ["/bin/mytool", "true"], (c) => {
+      c.hooks = { startContainer: [{ path: hook[0], args: hook }] };
+    }, true);
+    const gone = await withHook(uid(), ["/bin/rm", "/bin/mytool"]);
+    cpSync(join(gone, "rootfs/bin/busybox"), join(gone, "rootfs/bin/mytool"));
+    const r = sb.run(["run", "-b", gone, uid()]);
     expect(r.code).toBe(127);
-    expect(r.stderr).toContain("executable file not found");
-    const setup = await sb.bundle(uid(), ["true"], (c) => c.mounts.push({ destination: "/x", type: "nosuchfs", source: "none" }));
-    expect(sb.run(["run", "-b", setup, uid()]).code).toBe(1);
+    expect(r.stderr).toContain("execve /bin/mytool: ENOENT");
+    const noexec = await withHook(uid(), ["/bin/chmod", "a-x", "/bin/mytool"]);
+    cpSync(join(noexec, "rootfs/bin/busybox"), join(noexec, "rootfs/bin/mytool"));
+    expect(sb.run(["run", "-b", noexec, uid()]).code).toBe(126);
+    // Found missing at create: create's own failure, exit 1 as runc.
+    const nf = await sb.bundle(uid(), ["nosuchprogram"]);
+    const created = sb.run(["run", "-b", nf, uid()]);
+    expect(created.code).toBe(1);
+    expect(created.stderr).toContain("executable file not found");
+    expect(sb.containers()).toEqual([]);
   });
 
   test.skipIf(!!hasCap(CAP_SYS_RESOURCE))("an oomScoreAdj bunc may not set fails create, not the container after start", async () => {
