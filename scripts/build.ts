@@ -27,9 +27,31 @@ async function buildNsexec(): Promise<string | undefined> {
 }
 const nsexecSo = await buildNsexec();
 
+/**
+ * native-init.c as a small static executable (no libc: raw syscalls): the container's
+ * process from `start` to execve, so no Bun waits in a created container. Its request
+ * layout comes from src/sys/native-request.ts. Without a C compiler the Bun init does it all.
+ */
+async function buildNativeInit(): Promise<string | undefined> {
+  const out = `${root}dist/bunc-init-${arch}`;
+  const cc = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
+  if (!cc) return undefined;
+  const { generateHeader } = await import("../src/sys/native-request");
+  mkdirSync(`${root}dist/gen`, { recursive: true });
+  await Bun.write(`${root}dist/gen/native-request.h`, generateHeader());
+  const flags = ["-O2", "-static", "-nostdlib", "-nostartfiles", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-pie", "-no-pie", "-Wall", "-Werror"];
+  const r = await $`${cc} ${flags} -I${root}dist/gen -o ${out} ${root}src/sys/native-init.c`.nothrow().quiet();
+  if (r.exitCode !== 0) {
+    console.warn(`native-init.c not built (${cc} failed: ${r.stderr.toString().trim()}); created containers will wait in a Bun init`);
+    return undefined;
+  }
+  return out;
+}
+const nativeInit = await buildNativeInit();
+
 async function build(target: string, out: string) {
   const t = performance.now();
-  const extra = nsexecSo ? [nsexecSo] : [];
+  const extra = [nsexecSo, nativeInit].filter((f): f is string => !!f);
   // --bytecode: start-up is parsed ahead of time (every bunc command is a fresh process).
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.

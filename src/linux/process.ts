@@ -83,7 +83,7 @@ export function withHome(env: string[], uid: number): string[] {
 
 const PR_SET_KEEPCAPS = 8, PR_SET_NO_NEW_PRIVS = 38;
 
-function setgroupsDenied(): boolean {
+export function setgroupsDenied(): boolean {
   try {
     return readFileSync("/proc/self/setgroups", "utf8").trim() === "deny";
   } catch {

@@ -5,15 +5,20 @@
 import { openSync, closeSync, writeSync } from "node:fs";
 import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls } from "../sys/syscalls";
-import { libc } from "../sys/libc";
 import { Channel } from "./channel";
 import { runHooks, type HookState } from "./hooks";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
-import { applyProcess, execProcess, resolveExecutable, withHome } from "../linux/process";
+import { applyProcess, execProcess, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
 import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
 import { connectUnix, sendFd } from "../sys/socket";
+import { openNativeInit } from "../sys/native-init";
+import { memfd } from "../sys/nsexec";
+import { encodeRequest, i32List, MODES } from "../sys/native-request";
+import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { ptr } from "bun:ffi";
+import { hookFields, listenerState, processFields } from "./native-launch";
 
 export interface InitPlan {
   id: string;
@@ -62,6 +67,9 @@ export function runInit(fd: number): never {
     if (channel.recv()?.type !== "created") process.exit(1);
     libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
     closeSync(fd);
+    // From here on native code waits and applies process.*: no Bun stays in the container.
+    const native = openNativeInit();
+    if (native !== undefined) execNativeInit(native, plan, fd, path, env);
     waitForStart(fd + 1);
     stage = "start";
     const c = plan.config;
@@ -263,6 +271,30 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   const env = withHome([...p.env, ...plan.extraEnv], p.user?.uid ?? 0);
   const path = resolveExecutable(p.args[0]!, env, p.cwd);
   return { path, args: p.args, env };
+}
+
+/**
+ * Replaces this Bun init with the native one: it joins the late cgroups and the cgroup
+ * namespace now, waits on the exec fifo (fd+1) and does the rest after the go.
+ */
+function execNativeInit(native: number, plan: InitPlan, fd: number, path: string, env: string[]): never {
+  const c = plan.config;
+  const cgroupFds = Array.from({ length: plan.lateCgroups }, (_, i) => fd + 2 + i);
+  const request = encodeRequest({
+    MODE: MODES.INIT, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
+    CGROUP_FDS: i32List(cgroupFds), NEW_CGROUP_NS: plan.newCgroupNs ? 1 : 0,
+    ...hookFields(c.hooks?.startContainer, hookState(plan, "created")),
+    ...processFields({
+      process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, seccomp: plan.seccomp,
+      seccompListenerSocket: listenerSocket, seccompListenerState: listenerState(hookState(plan, "running"), plan.seccomp?.listenerMetadata),
+      setgroupsMayFail: setgroupsDenied(),
+    }),
+  });
+  const req = memfd("bunc-init-request", request);
+  for (const f of [req, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) check("fcntl(F_SETFD)", libc.fcntl(f, 2 /* F_SETFD */, 0n));
+  const argv = cstrArray(["bunc-init", String(req)]), envp = cstrArray([]);
+  syscall(SYS.execveat, native, ptr(cstr("")), ptr(argv.array), ptr(envp.array), 0x1000 /* AT_EMPTY_PATH */);
+  throw new SyscallError("execveat", errno(), "bunc-init");
 }
 
 /** Blocks until `bunc start` opens the exec fifo for reading. */

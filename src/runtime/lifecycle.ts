@@ -10,6 +10,7 @@ import { runHooksWarn } from "./hooks";
 import { Container, FIFO, isAlive, loadContainer, lockContainer, STATE_FILE, type Status } from "./state";
 import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
+import { decodeFailure, describeFailure } from "../sys/native-request";
 
 type Warn = (m: string) => void;
 const defaultWarn: Warn = warnToStderr;
@@ -41,7 +42,7 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
       closeSync(fd);
     }
     unlinkSync(fifo);
-    const failure = startFailure(reply);
+    const failure = startFailure(reply, c);
     if (failure) {
       // The init exits right after reporting: `start` returns once the container is stopped.
       waitGone(c);
@@ -94,8 +95,14 @@ function readStartReply(fd: number, c: Container): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-function startFailure(reply: Uint8Array): InitFailure | undefined {
+function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined {
   if (reply.length <= 1) return undefined;
+  const native = decodeFailure(reply.subarray(1));
+  if (native) {
+    const p = c.state.config.process!;
+    const hooks = c.state.config.hooks?.startContainer?.map((h) => h.path);
+    return { message: describeFailure(native, { program: p.args[0], cwd: p.cwd, hooks }), exitCode: native.exitCode };
+  }
   const text = new TextDecoder().decode(reply.subarray(1));
   try {
     const f = JSON.parse(text) as InitFailure;

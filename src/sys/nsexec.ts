@@ -11,11 +11,16 @@ const O_CLOEXEC = 0o2000000;
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
 const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
 
-/** A memfd holding `bytes`: how code embedded in the binary reaches dlopen and TinyCC. */
-function memfd(name: string, bytes: Uint8Array | string): number {
-  const fd = Number(syscall(SYS.memfd_create, ptr(cstr(name)), 1 /* MFD_CLOEXEC */));
+/**
+ * A memfd holding `bytes`: how code embedded in the binary reaches dlopen, TinyCC and
+ * execveat. Sealed, it can never change (a container cannot write it through /proc/<pid>/exe).
+ */
+export function memfd(name: string, bytes: Uint8Array | string, seal = false): number {
+  const fd = Number(syscall(SYS.memfd_create, ptr(cstr(name)), 1 /* MFD_CLOEXEC */ | (seal ? 2 /* MFD_ALLOW_SEALING */ : 0)));
   if (fd < 0) throw new SyscallError("memfd_create", errno());
   writeSync(fd, bytes as any);
+  // F_ADD_SEALS: SEAL_SEAL | SEAL_SHRINK | SEAL_GROW | SEAL_WRITE
+  if (seal) check("fcntl(F_ADD_SEALS)", libc.fcntl(fd, 1033, 0xfn));
   return fd;
 }
 

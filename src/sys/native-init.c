@@ -1,0 +1,350 @@
+/*
+ * bunc-init: the container's process from the go of `start` to execve, as a small static
+ * executable (no libc, raw syscalls), so that nothing of Bun waits inside a container.
+ *
+ *   init mode (create): the Bun init did the rootfs and execs this with the request; it
+ *     joins the memory/pids cgroups and the cgroup namespace (the waiting process is tiny,
+ *     so a 2 MiB container works), waits on the exec fifo, runs startContainer hooks,
+ *     applies process.* and execs the program. Failures go to the fifo as (step, errno).
+ *   exec mode: nsexec's stage 2 execs this inside the container's namespaces; it joins the
+ *     mount namespace and the late cgroups, applies process.* and execs. Failures go to
+ *     the sync socket as (step, errno); EOF means execve succeeded.
+ *
+ * argv[1] is the fd of the request (decimal); its layout is generated from
+ * src/sys/native-request.ts into native-request.h by scripts/build.ts.
+ */
+#include "native-request.h"
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+typedef long i64;
+
+#if defined(__x86_64__)
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+  return ret;
+}
+enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_sendmsg = 46, NR_clone = 56,
+  NR_execve = 59, NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_fcntl = 72, NR_chdir = 80, NR_umask = 95,
+  NR_setresuid = 117, NR_setresgid = 119, NR_setgroups = 116, NR_capset = 126, NR_prctl = 157,
+  NR_setns = 308, NR_unshare = 272, NR_openat = 257, NR_prlimit64 = 302, NR_seccomp = 317,
+  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112 };
+#elif defined(__aarch64__)
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+}
+enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigprocmask = 135, NR_ioctl = 29, NR_sendmsg = 211, NR_clone = 220,
+  NR_execve = 221, NR_exit = 93, NR_wait4 = 260, NR_kill = 129, NR_fcntl = 25, NR_chdir = 49, NR_umask = 166,
+  NR_setresuid = 147, NR_setresgid = 149, NR_setgroups = 159, NR_capset = 91, NR_prctl = 167,
+  NR_setns = 268, NR_unshare = 97, NR_openat = 56, NR_prlimit64 = 261, NR_seccomp = 277,
+  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157 };
+#else
+#error "bunc-init: unsupported architecture"
+#endif
+
+#define S0(n) sys6(n, 0, 0, 0, 0, 0, 0)
+#define S1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define S2(n, a, b) sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define S3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define S4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define S5(n, a, b, c, d, e) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+/* The compiler may emit calls to these for struct copies and zeroing. */
+void *memset(void *d, int c, unsigned long n) { unsigned char *p = d; while (n--) *p++ = (unsigned char)c; return d; }
+void *memcpy(void *d, const void *s, unsigned long n) { unsigned char *p = d; const unsigned char *q = s; while (n--) *p++ = *q++; return d; }
+
+static __attribute__((noreturn)) void die(int code) { for (;;) S1(NR_exit, code); }
+
+static u64 slot[N_FIELDS];
+static const unsigned char *blob;
+static int report_fd = -1;
+
+/* A failure: (step, errno or wait status) to bunc, then the exit status (127/126: execve). */
+static __attribute__((noreturn)) void report(int step, int value, int code) {
+  if (report_fd >= 0) {
+    int msg[4] = { 0x45524e42 /* "BNRE" */, step, value, code };
+    S3(NR_write, report_fd, msg, sizeof msg);
+  }
+  die(code);
+}
+
+static __attribute__((noreturn)) void fail(int step, long rc, int code) { report(step, (int)-rc, code); }
+
+static long check(long rc, int step) {
+  if (rc < 0 && rc > -4096) fail(step, rc, 1);
+  return rc;
+}
+
+static const unsigned char *field(int f, u32 *len) {
+  u64 v = slot[f];
+  *len = (u32)v;
+  return blob + (v >> 32);
+}
+
+/* The request is a memfd: read at explicit offsets, whatever its file position. */
+static long req_off;
+static long read_all(int fd, void *buf, unsigned long n) {
+  unsigned long got = 0;
+  while (got < n) {
+    long r = S4(NR_pread64, fd, (char *)buf + got, n - got, req_off);
+    if (r > 0) req_off += r;
+    if (r == -4 /* EINTR */) continue;
+    if (r <= 0) return -1;
+    got += r;
+  }
+  return 0;
+}
+
+static unsigned long slen(const char *s) { unsigned long n = 0; while (s[n]) n++; return n; }
+
+/* A NUL-separated list in a blob -> a NULL-terminated pointer array in `out`. */
+static char **list(int f, int count_field, char **out, int max) {
+  u32 len;
+  const char *p = (const char *)field(f, &len);
+  int n = (int)slot[count_field];
+  if (n >= max) fail(STEP_REQUEST, -7 /* E2BIG */, 1);
+  for (int i = 0; i < n; i++) { out[i] = (char *)p; p += slen(p) + 1; }
+  out[n] = 0;
+  return out;
+}
+
+static unsigned char request_buf[1 << 20];
+static char *argv_v[4096], *env_v[4096], *hook_args[1024], *hook_env[1024];
+
+static void read_request(int fd) {
+  u64 head[3];
+  if (read_all(fd, head, sizeof head) < 0 || head[0] != REQUEST_MAGIC || head[1] != REQUEST_VERSION || head[2] != N_FIELDS)
+    fail(STEP_REQUEST, -22, 1);
+  if (read_all(fd, slot, sizeof slot) < 0) fail(STEP_REQUEST, -5, 1);
+  u64 blob_len = slot[F_BLOB_LEN];
+  if (blob_len > sizeof request_buf || read_all(fd, request_buf, blob_len) < 0) fail(STEP_REQUEST, -7, 1);
+  blob = request_buf;
+  S1(NR_close, fd);
+}
+
+/* startContainer hooks: the state on stdin, their own argv/env and timeout, in the container. */
+static void run_hooks(void) {
+  u32 len;
+  const unsigned char *p = field(F_HOOKS, &len), *end = p + len;
+  u32 state_len;
+  const unsigned char *state = field(F_HOOK_STATE, &state_len);
+  while (p < end) {
+    u32 timeout, argc, envc;
+    memcpy(&timeout, p, 4); memcpy(&argc, p + 4, 4); memcpy(&envc, p + 8, 4);
+    p += 12;
+    char *path = (char *)p; p += slen(path) + 1;
+    if (argc >= 1023 || envc >= 1023) fail(STEP_HOOK, -7, 1);
+    for (u32 i = 0; i < argc; i++) { hook_args[i] = (char *)p; p += slen((char *)p) + 1; }
+    hook_args[argc] = 0;
+    for (u32 i = 0; i < envc; i++) { hook_env[i] = (char *)p; p += slen((char *)p) + 1; }
+    hook_env[envc] = 0;
+    int fds[2];
+    check(S2(NR_pipe2, fds, 02000000 /* O_CLOEXEC */), STEP_HOOK);
+    long pid = check(sys6(NR_clone, 17 /* SIGCHLD */, 0, 0, 0, 0, 0), STEP_HOOK);
+    if (pid == 0) {
+      S3(NR_dup3, fds[0], 0, 0);
+      S3(NR_execve, path, hook_args, hook_env);
+      die(127);
+    }
+    S1(NR_close, fds[0]);
+    S3(NR_write, fds[1], state, state_len);
+    S1(NR_close, fds[1]);
+    int status = 0;
+    long waited = 0;
+    for (;;) {
+      long r = S4(NR_wait4, pid, &status, timeout ? 1 /* WNOHANG */ : 0, 0);
+      if (r == pid) break;
+      if (r < 0 && r != -4) fail(STEP_HOOK, r, 1);
+      if (timeout && waited >= (long)timeout * 1000) {
+        S2(NR_kill, pid, 9);
+        S4(NR_wait4, pid, &status, 0, 0);
+        fail(STEP_HOOK_TIMEOUT, 0, 1);
+      }
+      if (timeout) {
+        long ts[2] = { 0, 1000000 };
+        S2(NR_nanosleep, ts, 0);
+        waited++;
+      }
+    }
+    if (status != 0) report(STEP_HOOK_STATUS, status, 1);
+  }
+}
+
+static void install_seccomp(void) {
+  u32 len;
+  const unsigned char *prog = field(F_SECCOMP_PROGRAM, &len);
+  if (!len) return;
+  struct { unsigned short n; const void *filter; } fprog = { (unsigned short)(len / 8), prog };
+  long listener = check(S3(NR_seccomp, 1 /* SET_MODE_FILTER */, (long)slot[F_SECCOMP_FLAGS], &fprog), STEP_SECCOMP);
+  int sock = (int)(i64)slot[F_SECCOMP_LISTENER_SOCKET];
+  if (!(slot[F_SECCOMP_FLAGS] & 8 /* NEW_LISTENER */) || sock < 0) return;
+  /* runtime-spec: the listener fd with the container process state, SCM_RIGHTS. */
+  u32 state_len;
+  const unsigned char *state = field(F_SECCOMP_LISTENER_STATE, &state_len);
+  struct { const void *base; unsigned long len; } iov = { state, state_len };
+  struct { u64 len; int level, type; int fd; int pad; } cmsg = { 20, 1 /* SOL_SOCKET */, 1 /* SCM_RIGHTS */, (int)listener, 0 };
+  struct { void *name; u32 namelen; void *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; } msg =
+    { 0, 0, &iov, 1, &cmsg, 24, 0 };
+  check(S3(NR_sendmsg, sock, &msg, 0x4000 /* MSG_NOSIGNAL */), STEP_SECCOMP_LISTENER);
+  S1(NR_close, listener);
+  S1(NR_close, sock);
+}
+
+static void apply_process(void) {
+  u32 len;
+  const unsigned char *rl = field(F_RLIMITS, &len);
+  for (u32 off = 0; off + 20 <= len; off += 20) {
+    u32 type; u64 lim[2];
+    memcpy(&type, rl + off, 4); memcpy(lim, rl + off + 4, 16);
+    check(S4(NR_prlimit64, 0, type, lim, 0), STEP_RLIMITS);
+  }
+  int has_caps = (int)slot[F_HAS_CAPS];
+  if (has_caps)
+    for (int c = 0; c <= (int)slot[F_LAST_CAP]; c++)
+      if (!(slot[F_CAP_BOUNDING] & (1UL << c))) {
+        long r = S5(NR_prctl, 24 /* PR_CAPBSET_DROP */, c, 0, 0, 0);
+        if (r < 0 && r != -22) fail(STEP_CAPBSET, r, 1);
+      }
+  check(S5(NR_prctl, 8 /* PR_SET_KEEPCAPS */, 1, 0, 0, 0), STEP_KEEPCAPS);
+  /* As runc: the cwd is entered while still root (it may be closed to the user), and
+     again after the switch when that failed. */
+  u32 cwd_len;
+  const unsigned char *cwd = field(F_CWD, &cwd_len);
+  long cwd_rc = cwd_len ? S1(NR_chdir, cwd) : 0;
+  const unsigned char *gids = field(F_GIDS, &len);
+  long r = S2(NR_setgroups, len / 4, gids);
+  /* A rootless user namespace denies setgroups: fine unless groups were asked for. */
+  if (r < 0 && (len || !slot[F_SETGROUPS_MAY_FAIL])) fail(STEP_SETGROUPS, r, 1);
+  check(S3(NR_setresgid, slot[F_GID], slot[F_GID], slot[F_GID]), STEP_SETRESGID);
+  check(S3(NR_setresuid, slot[F_UID], slot[F_UID], slot[F_UID]), STEP_SETRESUID);
+  check(S5(NR_prctl, 8, 0, 0, 0, 0), STEP_KEEPCAPS);
+  if (has_caps) {
+    u32 header[2] = { 0x20080522, 0 };
+    u64 e = slot[F_CAP_EFFECTIVE], p = slot[F_CAP_PERMITTED], i = slot[F_CAP_INHERITABLE];
+    u32 data[6] = { (u32)e, (u32)p, (u32)i, (u32)(e >> 32), (u32)(p >> 32), (u32)(i >> 32) };
+    check(S2(NR_capset, header, data), STEP_CAPSET);
+    S5(NR_prctl, 47 /* PR_CAP_AMBIENT */, 4 /* CLEAR_ALL */, 0, 0, 0);
+    /* Only what the kernel allows (in permitted and inheritable), as runc. */
+    u64 amb = slot[F_CAP_AMBIENT] & p & i;
+    for (int c = 0; c < 64; c++)
+      if (amb & (1UL << c)) check(S5(NR_prctl, 47, 2 /* RAISE */, c, 0, 0), STEP_AMBIENT);
+  }
+  if (slot[F_NO_NEW_PRIVS]) check(S5(NR_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0), STEP_NO_NEW_PRIVS);
+  if ((i64)slot[F_UMASK] >= 0) S1(NR_umask, slot[F_UMASK]);
+  if (cwd_rc < 0) check(S1(NR_chdir, cwd), STEP_CWD);
+}
+
+/* execve, or through $PATH as execvp does: the first entry that exists and runs. */
+static __attribute__((noreturn)) void exec_program(void) {
+  list(F_ARGV, F_ARGC, argv_v, 4096);
+  list(F_ENV, F_ENVC, env_v, 4096);
+  u32 len, exec_len;
+  const char *path = (const char *)field(F_PATH, &len);
+  const char *exec_path = (const char *)field(F_EXEC_PATH, &exec_len);
+  /* Everything but stdio and the preserved fds closes at execve, the report fd too: EOF
+     on it tells bunc that execve succeeded. */
+  S3(NR_close_range, 3 + (int)slot[F_PRESERVE_FDS], ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  const char *arg0 = argv_v[0];
+  int slash = 0;
+  for (const char *s = arg0; *s; s++) if (*s == '/') slash = 1;
+  if (exec_len || slash) {
+    long r = S3(NR_execve, exec_len ? exec_path : arg0, argv_v, env_v);
+    fail(STEP_EXECVE, r, r == -2 || r == -20 ? 127 : 126);
+  }
+  /* $PATH search (path holds the PATH value): ENOENT goes on, EACCES is remembered. */
+  static char buf[4096];
+  long denied = 0;
+  const char *p = path;
+  while (1) {
+    const char *e = p;
+    while (*e && *e != ':') e++;
+    unsigned long dl = e - p, al = slen(arg0);
+    if (dl + al + 2 < sizeof buf) {
+      unsigned long n = 0;
+      if (dl == 0) buf[n++] = '.'; else { memcpy(buf, p, dl); n = dl; }
+      buf[n++] = '/';
+      memcpy(buf + n, arg0, al + 1);
+      long r = S3(NR_execve, buf, argv_v, env_v);
+      if (r == -13) denied = r;
+      else if (r != -2 && r != -20) fail(STEP_EXECVE, r, 126);
+    }
+    if (!*e) break;
+    p = e + 1;
+  }
+  fail(STEP_EXECVE, denied ? denied : -2, denied ? 126 : 127);
+}
+
+static void join_cgroups(void) {
+  u32 len;
+  const unsigned char *fds = field(F_CGROUP_FDS, &len);
+  for (u32 off = 0; off + 4 <= len; off += 4) {
+    int fd;
+    memcpy(&fd, fds + off, 4);
+    if (S3(NR_write, fd, "0", 1) != 1) fail(STEP_CGROUP, -5, 1);
+    S1(NR_close, fd);
+  }
+}
+
+/* Blocks until `start` opens the exec fifo; its end stays open (close-on-exec) until execve. */
+static void wait_for_start(void) {
+  char name[16];
+  int fifo = (int)slot[F_FIFO_FD], n = 0;
+  char rev[16];
+  do { rev[n++] = '0' + fifo % 10; fifo /= 10; } while (fifo);
+  for (int i = 0; i < n; i++) name[i] = rev[n - 1 - i];
+  name[n] = 0;
+  long fd = S4(NR_openat, (long)slot[F_PROC_FD_DIR], name, 1 /* O_WRONLY */ | 02000000, 0);
+  if (fd < 0) die(1);
+  S1(NR_close, slot[F_FIFO_FD]);
+  S1(NR_close, slot[F_PROC_FD_DIR]);
+  if (S3(NR_write, fd, "0", 1) != 1) die(1);
+  report_fd = (int)fd;
+}
+
+static int atoi_(const char *s) { int n = 0; while (*s >= '0' && *s <= '9') n = n * 10 + (*s++ - '0'); return n; }
+
+static __attribute__((noreturn, used)) void start_c(long *sp) {
+  char **argv = (char **)(sp + 1);
+  if (!argv[0] || !argv[1]) die(1);
+  read_request(atoi_(argv[1]));
+  int nnp = (int)slot[F_NO_NEW_PRIVS];
+  if (slot[F_MODE] == MODE_EXEC) {
+    report_fd = (int)(i64)slot[F_REPORT_FD];
+    /* nsexec's stage 2 dies with `bunc exec` until here; the process must outlive `exec -d`. */
+    S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
+    if ((i64)slot[F_MNT_NS_FD] >= 0) {
+      check(S2(NR_setns, slot[F_MNT_NS_FD], 0x00020000 /* CLONE_NEWNS */), STEP_SETNS_MNT);
+      S1(NR_close, slot[F_MNT_NS_FD]);
+    }
+    join_cgroups();
+  } else {
+    join_cgroups();
+    if (slot[F_NEW_CGROUP_NS]) check(S1(NR_unshare, 0x02000000 /* CLONE_NEWCGROUP */), STEP_CGROUP_NS);
+    wait_for_start();
+  }
+  /* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before the
+     capabilities are dropped, and the startContainer hooks run under it. */
+  if (!nnp) install_seccomp();
+  if (slot[F_MODE] != MODE_EXEC) run_hooks();
+  apply_process();
+  if (nnp) install_seccomp();
+  exec_program();
+}
+
+#if defined(__x86_64__)
+__asm__(".text\n.global _start\n_start:\n xor %rbp,%rbp\n mov %rsp,%rdi\n and $-16,%rsp\n call start_c\n hlt\n");
+#else
+__asm__(".text\n.global _start\n_start:\n mov x29, #0\n mov x0, sp\n and sp, x0, #-16\n bl start_c\n");
+#endif

@@ -1,0 +1,26 @@
+// The native init executable (native-init.c): embedded in the compiled binary by
+// scripts/build.ts, or dist/bunc-init-<arch> when running from sources. It runs from a
+// sealed memfd, so the container can neither write it nor reach bunc's binary through it.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { memfd } from "./nsexec";
+
+const NAME = `bunc-init-${process.arch}`;
+
+function image(): Uint8Array | undefined {
+  if (process.env.BUNC_NATIVE_INIT === "0") return undefined;
+  const embedded = Bun.embeddedFiles.find((f: any) => f.name.startsWith(NAME)) as (Blob & { name: string }) | undefined;
+  if (embedded) return readFileSync(`/$bunfs/root/${embedded.name}`);
+  const dev = join(import.meta.dir, "../../dist", NAME);
+  return existsSync(dev) ? readFileSync(dev) : undefined;
+}
+
+/** A sealed, close-on-exec fd to execveat the native init with, or undefined when there is none. */
+export function openNativeInit(): number | undefined {
+  const bytes = image();
+  return bytes ? memfd(NAME, bytes, true) : undefined;
+}
+
+export function hasNativeInit(): boolean {
+  return image() !== undefined;
+}
