@@ -69,11 +69,11 @@ export function resolveExecutable(arg0: string, env: string[], cwd: string): str
 }
 
 /** HOME from the container's /etc/passwd when the config does not set it (as runc does). */
-export function withHome(env: string[], uid: number): string[] {
+export function withHome(env: string[], uid: number, passwd?: string): string[] {
   if (envValue(env, "HOME") !== undefined) return env;
   let home = "/";
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    for (const line of (passwd ?? readFileSync("/etc/passwd", "utf8")).split("\n")) {
       const f = line.split(":");
       if (f.length >= 6 && Number(f[2]) === uid) { home = f[5] || "/"; break; }
     }

@@ -2,7 +2,7 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { recvFd } from "../sys/socket";
 import { relayTerminal } from "./tty-relay";
@@ -19,6 +19,13 @@ import { loadContainer, type Container } from "./state";
 import { compileProfile, selfCommand, writePidFile } from "./create";
 import { waitChild } from "./lifecycle";
 import type { ExecPlan } from "./init";
+import { openNativeInit } from "../sys/native-init";
+import { memfd } from "../sys/nsexec";
+import { connectUnix } from "../sys/socket";
+import { decodeFailure, describeFailure, encodeRequest, i32List, MODES } from "../sys/native-request";
+import { listenerState, processFields } from "./native-launch";
+import { withHome } from "../linux/process";
+import { openInRoot } from "../linux/path";
 
 export interface ExecOptions {
   root: string;
@@ -30,6 +37,56 @@ export interface ExecOptions {
   consoleSocket?: string;
   warn?: (m: string) => void;
   debug?: (m: string) => void;
+}
+
+/** fd numbers from `first + 1` on, group after group, in the order given. */
+export function layoutFds<K extends string>(first: number, groups: Record<K, unknown[]>): Record<K, number[]> {
+  let next = first + 1;
+  const out = {} as Record<K, number[]>;
+  for (const k of Object.keys(groups) as K[]) out[k] = groups[k].map(() => next++);
+  return out;
+}
+
+/** Everything until EOF from a blocking fd. */
+function readToEnd(fd: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(256);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf);
+    } catch (e: any) {
+      if (e.code === "EINTR" || e.code === "EAGAIN") continue;
+      if (e.code === "ECONNRESET") break;
+      throw e;
+    }
+    if (n <= 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The container's /etc/passwd, read through its root without leaving it (openat2 RESOLVE_IN_ROOT). */
+function containerPasswd(pid: number): string | undefined {
+  let root = -1, file = -1;
+  try {
+    root = openSync(`/proc/${pid}/root`, 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
+    file = openInRoot(root, "etc/passwd", 0o2000000 /* O_RDONLY|O_CLOEXEC */);
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  } finally {
+    if (file >= 0) closeSync(file);
+    if (root >= 0) closeSync(root);
+  }
+}
+
+function setgroupsDeniedIn(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the process; returns its pid once execve succeeded. */
@@ -68,6 +125,39 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       consoleOurs = consolePair[0]!;
     }
     const preserveFds = o.preserveFds ?? 0;
+    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined;
+    // A terminal is set up by the Bun exec init (a pty in the container's devpts); the rest
+    // by the native init: no second Bun start.
+    const native = relay || o.consoleSocket ? undefined : openNativeInit();
+    if (native !== undefined) {
+      keep(native);
+      const target = 3 + preserveFds;
+      // The native init's fds: the report socket at target, then these in order.
+      const listener = seccomp?.listenerPath ? keep(connectUnix(seccomp.listenerPath)) : -1;
+      const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, listener: listener >= 0 ? [listener] : [], request: [0] });
+      const request = keep(memfd("bunc-exec-request", encodeRequest({
+        MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
+        CGROUP_FDS: i32List(layout.cgroups),
+        ...processFields({
+          process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
+          seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState(c.hookState("running"), seccomp?.listenerMetadata),
+          setgroupsMayFail: setgroupsDeniedIn(c.pid),
+        }),
+      })));
+      const spawned = spawnInit({
+        cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
+        execFd: native, passFds: [mntFd, ...late, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
+      });
+      pid = spawned.pid;
+      spawned.release();
+      for (const fd of opened.splice(0)) closeSync(fd);
+      // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
+      const reply = readToEnd(parentFd);
+      const failure = decodeFailure(reply);
+      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
+      if (o.pidFile) writePidFile(o.pidFile, pid);
+      return { pid, container: c };
+    }
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
@@ -78,8 +168,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     for (const fd of opened.splice(0)) closeSync(fd);
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
-      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds,
-      seccomp: config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined,
+      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, seccomp,
       state: c.hookState("running"),
       console: o.process.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };

@@ -317,6 +317,9 @@ static int atoi_(const char *s) { int n = 0; while (*s >= '0' && *s <= '9') n = 
 
 static __attribute__((noreturn, used)) void start_c(long *sp) {
   char **argv = (char **)(sp + 1);
+  /* execve made this process dumpable again: nothing in the container may open its
+     /proc/<pid>/fd (the host's /proc/self/fd is one of them) or /proc/<pid>/exe. */
+  S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
   if (!argv[0] || !argv[1]) die(1);
   read_request(atoi_(argv[1]));
   int nnp = (int)slot[F_NO_NEW_PRIVS];

@@ -55,6 +55,13 @@ export function describeFailure(f: NativeFailure, subject?: { program?: string; 
     return `${what}${subject?.hooks?.length ? ` ${subject.hooks.join(", ")}` : ""} failed: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;
   }
   if (f.step === "HOOK_TIMEOUT") return what;
+  // runc's wording for a program that cannot run: engines map it to exit status 127/126.
+  const prog = subject?.program;
+  if (f.step === "EXECVE" && prog !== undefined) {
+    if (f.errno === 2 || f.errno === 20)
+      return prog.includes("/") ? `exec: "${prog}": stat ${prog}: no such file or directory` : `exec: "${prog}": executable file not found in $PATH`;
+    if (f.errno === 13) return `exec: "${prog}": permission denied`;
+  }
   const on = f.step === "EXECVE" ? subject?.program : f.step === "CWD" ? subject?.cwd : undefined;
   return `${what}${on ? ` ${on}` : ""}: ${errnoName(f.errno)}`;
 }

@@ -39,7 +39,7 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     const r = sb.run(["start", id]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("execve /bin/mytool: ENOENT");
+    expect(r.stderr).toContain(`exec: "/bin/mytool": stat /bin/mytool: no such file or directory`);
     expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
     sb.ok(["delete", id]);
   });
@@ -52,7 +52,7 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     chmodSync(join(b, "rootfs/bin/mytool"), 0o644);
     const r = sb.run(["start", id]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("EACCES");
+    expect(r.stderr).toContain(`exec: "/bin/mytool": permission denied`);
     sb.ok(["delete", id]);
   });
 
@@ -81,7 +81,7 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     cpSync(join(gone, "rootfs/bin/busybox"), join(gone, "rootfs/bin/mytool"));
     const r = sb.run(["run", "-b", gone, uid()]);
     expect(r.code).toBe(127);
-    expect(r.stderr).toContain("execve /bin/mytool: ENOENT");
+    expect(r.stderr).toContain(`exec: "/bin/mytool": stat /bin/mytool: no such file or directory`);
     const noexec = await withHook(uid(), ["/bin/chmod", "a-x", "/bin/mytool"]);
     cpSync(join(noexec, "rootfs/bin/busybox"), join(noexec, "rootfs/bin/mytool"));
     expect(sb.run(["run", "-b", noexec, uid()]).code).toBe(126);
