@@ -193,6 +193,9 @@ export function createContainer(o: CreateOptions): Container {
     } catch {
       throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
     }
+    // The init clears its parent-death signal, then closes its end: only after that EOF may
+    // this process exit without taking the container with it.
+    channel.recv();
     closeSync(parentFd); parentFd = -1;
     const made = container();
     made.consoleMaster = master;

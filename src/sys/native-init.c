@@ -76,6 +76,15 @@ static __attribute__((noreturn)) void report(int step, int value, int code) {
   if (report_fd >= 0) {
     int msg[4] = { 0x45524e42 /* "BNRE" */, step, value, code };
     S3(NR_write, report_fd, msg, sizeof msg);
+  } else {
+    /* Before `start` opened the fifo there is no one to tell but the container's stderr. */
+    char line[64] = "bunc-init: failed at step ";
+    int n = 26;
+    line[n++] = '0' + step / 10; line[n++] = '0' + step % 10;
+    memcpy(line + n, ", errno ", 8); n += 8;
+    line[n++] = '0' + (value / 100) % 10; line[n++] = '0' + (value / 10) % 10; line[n++] = '0' + value % 10;
+    line[n++] = '\n';
+    S3(NR_write, 2, line, n);
   }
   die(code);
 }
@@ -306,7 +315,7 @@ static void wait_for_start(void) {
   for (int i = 0; i < n; i++) name[i] = rev[n - 1 - i];
   name[n] = 0;
   long fd = S4(NR_openat, (long)slot[F_PROC_FD_DIR], name, 1 /* O_WRONLY */ | 02000000, 0);
-  if (fd < 0) die(1);
+  if (fd < 0) fail(STEP_REQUEST, fd, 1);
   S1(NR_close, slot[F_FIFO_FD]);
   S1(NR_close, slot[F_PROC_FD_DIR]);
   if (S3(NR_write, fd, "0", 1) != 1) die(1);
