@@ -17,6 +17,8 @@ import { BuncError } from "./errors";
 import { runHooks, runHooksWarn, HookError } from "./hooks";
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { setRlimits } from "../linux/process";
+import { decodeFailure, describeFailure } from "../sys/native-request";
+import { readToEnd } from "../sys/io";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
@@ -193,9 +195,10 @@ export function createContainer(o: CreateOptions): Container {
     } catch {
       throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
     }
-    // The init clears its parent-death signal, then closes its end: only after that EOF may
-    // this process exit without taking the container with it.
-    channel.recv();
+    // The init clears its parent-death signal and joins its last cgroups, then closes its
+    // end: only after that EOF may this process exit without taking the container with it.
+    const failure = decodeFailure(readToEnd(parentFd));
+    if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
     closeSync(parentFd); parentFd = -1;
     const made = container();
     made.consoleMaster = master;

@@ -2,7 +2,8 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { readToEnd } from "../sys/io";
 import { resolve } from "node:path";
 import { recvFd } from "../sys/socket";
 import { relayTerminal } from "./tty-relay";
@@ -45,25 +46,6 @@ export function layoutFds<K extends string>(first: number, groups: Record<K, unk
   const out = {} as Record<K, number[]>;
   for (const k of Object.keys(groups) as K[]) out[k] = groups[k].map(() => next++);
   return out;
-}
-
-/** Everything until EOF from a blocking fd. */
-function readToEnd(fd: number): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(256);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buf);
-    } catch (e: any) {
-      if (e.code === "EINTR" || e.code === "EAGAIN") continue;
-      if (e.code === "ECONNRESET") break;
-      throw e;
-    }
-    if (n <= 0) break;
-    chunks.push(buf.slice(0, n));
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The container's /etc/passwd, read through its root without leaving it (openat2 RESOLVE_IN_ROOT). */

@@ -66,10 +66,13 @@ export function runInit(fd: number): never {
     // the parent-death signal nsexec set), so a killed create leaves no orphan behind.
     if (channel.recv()?.type !== "created") process.exit(1);
     libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
-    closeSync(fd);
     // From here on native code waits and applies process.*: no Bun stays in the container.
+    // It closes the channel once it is in its last cgroups; bunc's create returns then.
     const native = openNativeInit();
     if (native !== undefined) execNativeInit(native, plan, fd, path, env);
+    // Without the native init (built without a C compiler), this Bun init waits: it joins
+    // memory/pids only at the end, or its own ~40 MB would count against the container.
+    closeSync(fd);
     waitForStart(fd + 1);
     stage = "start";
     const c = plan.config;
@@ -281,7 +284,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
   const c = plan.config;
   const cgroupFds = Array.from({ length: plan.lateCgroups }, (_, i) => fd + 2 + i);
   const request = encodeRequest({
-    MODE: MODES.INIT, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
+    MODE: MODES.INIT, REPORT_FD: -1, SYNC_FD: fd, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
     CGROUP_FDS: i32List(cgroupFds), NEW_CGROUP_NS: plan.newCgroupNs ? 1 : 0,
     ...hookFields(c.hooks?.startContainer, hookState(plan, "created")),
     ...processFields({
@@ -291,7 +294,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
     }),
   });
   const req = memfd("bunc-init-request", request);
-  for (const f of [req, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) check("fcntl(F_SETFD)", libc.fcntl(f, 2 /* F_SETFD */, 0n));
+  for (const f of [req, fd, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) check("fcntl(F_SETFD)", libc.fcntl(f, 2 /* F_SETFD */, 0n));
   const argv = cstrArray(["bunc-init", String(req)]), envp = cstrArray([]);
   syscall(SYS.execveat, native, ptr(cstr("")), ptr(argv.array), ptr(envp.array), 0x1000 /* AT_EMPTY_PATH */);
   throw new SyscallError("execveat", errno(), "bunc-init");

@@ -342,8 +342,13 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     }
     join_cgroups();
   } else {
+    /* `create` returns when the sync socket closes: by then the init is in every cgroup
+       and its cgroup namespace, as the spec has the environment whole at create. */
+    report_fd = (int)(i64)slot[F_SYNC_FD];
     join_cgroups();
     if (slot[F_NEW_CGROUP_NS]) check(S1(NR_unshare, 0x02000000 /* CLONE_NEWCGROUP */), STEP_CGROUP_NS);
+    S1(NR_close, report_fd);
+    report_fd = -1;
     wait_for_start();
   }
   /* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before the

@@ -9,7 +9,7 @@ export const REQUEST_VERSION = 1;
 
 /** Field name -> kind: a number (u64 slot) or bytes (offset<<32 | length into the blob). */
 export const FIELDS = {
-  MODE: "u64", REPORT_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
+  MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
   CGROUP_FDS: "bytes", NEW_CGROUP_NS: "u64", HOOKS: "bytes", HOOK_STATE: "bytes",
   SECCOMP_PROGRAM: "bytes", SECCOMP_FLAGS: "u64", SECCOMP_LISTENER_SOCKET: "u64", SECCOMP_LISTENER_STATE: "bytes",
   RLIMITS: "bytes", HAS_CAPS: "u64", LAST_CAP: "u64", CAP_BOUNDING: "u64", CAP_EFFECTIVE: "u64", CAP_PERMITTED: "u64",

@@ -1,0 +1,100 @@
+// Needs root. Process model v2: after `create` no Bun waits in the container (the native
+// init holds well under 1 MiB and is already in every cgroup and its cgroup namespace), a
+// 2 MiB container runs, and `exec` starts no second Bun.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { BUNC, fileSandbox, isRoot, PROJECT } from "../support/harness";
+
+const sb = fileSandbox();
+const uid = () => "pm" + Math.random().toString(36).slice(2, 8);
+const hasNative = existsSync(join(PROJECT, `dist/bunc-init-${process.arch}`));
+const hasStrace = Bun.which("strace") !== null;
+
+function vmRssKb(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)/m)![1]);
+}
+
+/** The container's processes: everything in its pids cgroup (v1) or cgroup2 directory. */
+function cgroupProcs(id: string): number[] {
+  for (const d of [`/sys/fs/cgroup/pids/bunc/${id}`, `/sys/fs/cgroup/unified/bunc/${id}`, `/sys/fs/cgroup/bunc/${id}`]) {
+    try {
+      return readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    } catch {}
+  }
+  return [];
+}
+
+describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
+  test("after create: the init is in every cgroup and its own cgroup namespace, and tiny", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => {
+      if (!c.linux.namespaces.some((n: any) => n.type === "cgroup")) c.linux.namespaces.push({ type: "cgroup" });
+    });
+    const pidFile = join(sb.dir, `${id}.pid`);
+    sb.ok(["create", "-b", b, "--pid-file", pidFile, id]);
+    try {
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      const own = readFileSync("/proc/self/cgroup", "utf8").split("\n").filter(Boolean);
+      const init = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").filter(Boolean);
+      // Every hierarchy, memory and pids included, already points at the container's cgroup.
+      expect(init.length).toBe(own.length);
+      for (const line of init) expect(line).toEndWith(`/bunc/${id}`);
+      expect(readlinkSync(`/proc/${pid}/ns/cgroup`)).not.toBe(readlinkSync("/proc/self/ns/cgroup"));
+      const procs = cgroupProcs(id);
+      expect(procs).toContain(pid);
+      for (const p of procs) expect(vmRssKb(p)).toBeLessThanOrEqual(1024);
+      expect(readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:bunc-init");
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+
+  test("a container limited to 2 MiB of memory runs /bin/true", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["/bin/true"], (c) => {
+      c.linux.resources = { ...(c.linux.resources ?? {}), memory: { limit: 2 * 1024 * 1024 } };
+    });
+    const r = sb.run(["run", "-b", b, id]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  test.skipIf(!hasStrace)("exec starts no second Bun: only the native init and the program are executed", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const trace = join(sb.dir, `${id}.strace`);
+      const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "exec", id, "sh", "-c", "echo in"]);
+      expect(r.stdout.toString()).toBe("in\n");
+      const calls = readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
+      // bunc itself, the native init (by fd), the program: no bunc re-executed as an init.
+      expect(calls.some((l) => l.includes('execveat(') && l.includes('"bunc-init"'))).toBe(true);
+      expect(calls.some((l) => l.includes("_BUNC_INIT"))).toBe(false);
+      expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+
+  test("exec's native init reports (step, errno) as one line, and HOME comes from the container", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const missing = sb.run(["exec", id, "nosuchprogram"]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain(`exec: "nosuchprogram": executable file not found in $PATH`);
+      const cwd = sb.run(["exec", "--cwd", "/nonexistent", id, "true"]);
+      expect(cwd.stderr).toContain("chdir /nonexistent: ENOENT");
+      expect(sb.ok(["exec", "--user", "65534", id, "sh", "-c", "echo $HOME"])).toBe("/home/nobody\n".replace("/home/nobody", readFileSync(join(readRootfs(b), "etc/passwd"), "utf8").split("\n").find((l) => l.split(":")[2] === "65534")!.split(":")[5]!));
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+});
+
+function readRootfs(bundle: string): string {
+  return JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")).root.path;
+}
