@@ -19,6 +19,7 @@ import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat
 import { setRlimits } from "../linux/process";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { readToEnd } from "../sys/io";
+import { hasNativeInit } from "../sys/native-init";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
@@ -159,7 +160,7 @@ export function createContainer(o: CreateOptions): Container {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
-      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,
+      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(),
       console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
     };
     try {

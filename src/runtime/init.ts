@@ -39,6 +39,8 @@ export interface InitPlan {
   /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
   newCgroupNs: boolean;
   seccomp?: Seccomp;
+  /** Whether the native init takes over after setup (bunc's choice: BUNC_NATIVE_INIT=0 says no). */
+  nativeInit: boolean;
   /** process.terminal: the console socket's path, or true when it is the fd after the late cgroups. */
   console?: string | true;
 }
@@ -68,7 +70,7 @@ export function runInit(fd: number): never {
     libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
     // From here on native code waits and applies process.*: no Bun stays in the container.
     // It closes the channel once it is in its last cgroups; bunc's create returns then.
-    const native = openNativeInit();
+    const native = plan.nativeInit ? openNativeInit() : undefined;
     if (native !== undefined) execNativeInit(native, plan, fd, path, env);
     // Without the native init (built without a C compiler), this Bun init waits: it joins
     // memory/pids only at the end, or its own ~40 MB would count against the container.

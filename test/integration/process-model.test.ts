@@ -98,3 +98,25 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
 function readRootfs(bundle: string): string {
   return JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")).root.path;
 }
+
+describe.skipIf(!isRoot)("without the native init (BUNC_NATIVE_INIT=0: the Bun init does it all)", () => {
+  test("run, exec and a failed start work the same", async () => {
+    const env = { BUNC_NATIVE_INIT: "0" };
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    const pidFile = join(sb.dir, `${id}.pid`);
+    sb.ok(["create", "-b", b, "--pid-file", pidFile, id], { env });
+    try {
+      expect(readlinkSync(`/proc/${Number(readFileSync(pidFile, "utf8"))}/exe`)).not.toStartWith("/memfd:");
+      sb.ok(["start", id], { env });
+      expect(sb.ok(["exec", id, "sh", "-c", "echo $HOME"], { env })).toBe("/root\n");
+      expect(sb.run(["exec", id, "nosuchprogram"], { env }).stderr).toContain("executable file not found");
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+    const hook = await sb.bundle(uid(), ["true"], (c) => (c.hooks = { startContainer: [{ path: "/bin/false" }] }));
+    const r = sb.run(["run", "-b", hook, uid()], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("startContainer");
+  });
+});
