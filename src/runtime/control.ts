@@ -12,7 +12,7 @@ import { loadContainer, type Container } from "./state";
 
 function cgroupsOf(c: Container, warn?: Warn): CgroupManager {
   const cg = containerCgroups(c.state, warn);
-  if (!cg) throw new BuncError(`container ${c.id} has no cgroup (rootless without delegation)`);
+  if (!cg) throw new BuncError(`container ${c.id} has no cgroup of its own (rootless, no delegated cgroup tree): nothing to freeze, limit or list`);
   return cg;
 }
 

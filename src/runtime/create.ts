@@ -83,6 +83,8 @@ export function createContainer(o: CreateOptions): Container {
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   const ns = planNamespaces(config);
+  if (process.geteuid?.() !== 0 && !ns.newUser && !ns.joins.some((j) => j.type === "user"))
+    throw new BuncError("linux.namespaces: creating namespaces as a non-root user needs a user namespace; use a rootless config (bunc spec --rootless, bunc bundle --rootless)");
   const listen = listenFds();
   const preserveFds = (o.preserveFds ?? 0) + listen.count;
   const joins = openJoins(ns);
@@ -115,7 +117,11 @@ export function createContainer(o: CreateOptions): Container {
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
-    cg.create();
+    if (!cg.create()) {
+      // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
+      state.cgroupPaths = {};
+      writeStateAtomically(dir, state);
+    }
     cgroups = cg; // only now is it ours to remove on failure
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.

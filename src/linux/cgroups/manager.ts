@@ -95,7 +95,8 @@ export class CgroupManager {
           }
         } catch (e: any) {
           if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
-            this.warn(`cgroups: no write access to ${m.dir} (${e.code}), resource limits are skipped (rootless)`);
+            // Said only when the config asks for resources (apply): a rootless container
+            // without limits has nothing to miss.
             this.skipped = true;
             throw e;
           }
