@@ -68,6 +68,10 @@ function oracle(p: SeccompProfile, d: Data): number {
   } else if (d.arch === AUDIT_ARCH.i386 && archs.has("SCMP_ARCH_X86")) (table = SYSCALL_TABLES.i386), (bits = 32);
   else return SECCOMP_RET.KILL_PROCESS;
   const trunc = (x: bigint) => (bits === 32 ? x & 0xffffffffn : x & U64);
+  // Newer than every syscall the profile names: ENOSYS, unless the default allows anyway.
+  const named = (p.syscalls ?? []).flatMap((r) => r.names.map((n) => table[n])).filter((x): x is number => x !== undefined);
+  if (named.length && nr > Math.max(...named) && p.defaultAction !== "SCMP_ACT_ALLOW" && p.defaultAction !== "SCMP_ACT_LOG")
+    return (SECCOMP_RET.ERRNO | 38) >>> 0;
   let uncond: number | undefined;
   for (const r of p.syscalls ?? []) {
     if (!r.names.some((n) => table[n] === nr)) continue;
@@ -92,6 +96,17 @@ const EDGES = [0n, 1n, 2n, 0x7fffffffn, 0xfffffffen, 0xffffffffn, 0x100000000n, 
   0x1ffffffffn, 0xffffffff00000000n, 0xfffffffffffffffen, U64, 0x123456789abcdefn];
 
 describe("seccomp compiler", () => {
+  test("syscalls newer than the profile's newest get ENOSYS, older unnamed ones the default", () => {
+    const p = profile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read", "write", "getpid"], action: "SCMP_ACT_ALLOW" }] });
+    const prog = compileSeccomp(p, { arch: "x86_64" });
+    expect(run(prog, data(nrOf("getpid")))).toBe(SECCOMP_RET.ALLOW);
+    expect(run(prog, data(nrOf("dup")))).toBe(SECCOMP_RET.ERRNO | 1); // 32: older than getpid (39)
+    expect(run(prog, data(nrOf("mkdir")))).toBe(SECCOMP_RET.ERRNO | 38); // 83: newer
+    expect(run(prog, data(nrOf("clone3")))).toBe(SECCOMP_RET.ERRNO | 38);
+    const allow = compileSeccomp(profile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO" }] }), { arch: "x86_64" });
+    expect(run(allow, data(nrOf("clone3")))).toBe(SECCOMP_RET.ALLOW);
+  });
+
   test("EPERM for mkdir, default allow, unknown names warn", () => {
     const warnings: string[] = [];
     const p = profile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat", "no_such_call"], action: "SCMP_ACT_ERRNO" }] });

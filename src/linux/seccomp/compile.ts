@@ -21,7 +21,7 @@ export const SECCOMP_RET = {
   USER_NOTIF: 0x7fc00000, TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000,
 } as const;
 
-const EPERM = 1;
+const EPERM = 1, ENOSYS = 38;
 // seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6] (little-endian here).
 const OFF_NR = 0, OFF_ARCH = 4, argLo = (i: number) => 16 + 8 * i;
 
@@ -157,7 +157,7 @@ interface Interval {
 }
 
 /** Split the number line into intervals of one outcome; neighbours with the same return merge. */
-function intervals(byNr: Map<number, { cond: Rule[]; uncond?: number }>, bias: number, defaultK: number): Interval[] {
+function intervals(byNr: Map<number, { cond: Rule[]; uncond?: number }>, bias: number, defaultK: number, aboveK = defaultK): Interval[] {
   const out: Interval[] = [];
   const push = (start: number, o: Outcome) => {
     if (out.at(-1)?.start === start) out.pop(); // a syscall replaces the default gap before it
@@ -166,10 +166,11 @@ function intervals(byNr: Map<number, { cond: Rule[]; uncond?: number }>, bias: n
     out.push({ start, out: o });
   };
   push(0, { k: defaultK });
-  for (const nr of [...byNr.keys()].sort((x, y) => x - y)) {
+  const nrs = [...byNr.keys()].sort((x, y) => x - y);
+  for (const [i, nr] of nrs.entries()) {
     const r = byNr.get(nr)!;
     push(nr + bias, r.cond.length ? { rules: r } : { k: r.uncond! });
-    push(nr + bias + 1, { k: defaultK });
+    push(nr + bias + 1, { k: i === nrs.length - 1 ? aboveK : defaultK });
   }
   return out;
 }
@@ -241,5 +242,15 @@ export function compileSeccomp(profile: SeccompProfile, opts: CompileOptions = {
 function emitSection(a: Assembler, arch: Arch, profile: SeccompProfile, defaultK: number): void {
   const bias = arch === "x32" ? X32_SYSCALL_BIT : 0;
   const byNr = rulesFor(profile, SYSCALL_TABLES[arch], defaultK);
-  emitTree(a, intervals(byNr, bias, defaultK), arch === "i386" ? 32 : 64);
+  emitTree(a, intervals(byNr, bias, defaultK, enosysAbove(profile, defaultK)), arch === "i386" ? 32 : 64);
+}
+
+/**
+ * Syscalls newer than every one the profile names return ENOSYS instead of the default
+ * action (as runc): programs then fall back (glibc's clone3 -> clone) rather than fail on
+ * an EPERM the profile's author never chose. Not when the default already allows.
+ */
+function enosysAbove(profile: SeccompProfile, defaultK: number): number {
+  const allows = profile.defaultAction === "SCMP_ACT_ALLOW" || profile.defaultAction === "SCMP_ACT_LOG";
+  return allows ? defaultK : (SECCOMP_RET.ERRNO | ENOSYS) >>> 0;
 }
