@@ -2,7 +2,7 @@
 // nsexec.c as PID 1). It sets up the rootfs, reports "ready", waits on the exec fifo
 // until `bunc start`, then applies process.* and execs the user's program. Its errors
 // travel to bunc over the sync channel, never to the container's stdio.
-import { openSync, closeSync, writeSync } from "node:fs";
+import { openSync, closeSync, fchownSync, writeSync } from "node:fs";
 import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { Channel } from "./channel";
@@ -125,9 +125,11 @@ function connectConsole(console: string | true | undefined, passedFd: number): v
 }
 
 /** A pty from the container's devpts: the master goes to the console socket, the slave stays for exec. */
-function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number } | undefined, bind: boolean): void {
+function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number } | undefined, bind: boolean, uid: number): void {
   if (consoleConn < 0) return;
   const pty = openPty(size);
+  // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
+  if (uid !== 0) fchownSync(pty.slave, uid, -1);
   if (bind) bindConsole(sys, pty.name);
   sendFd(consoleConn, pty.master, pty.name, "console socket");
   closeSync(pty.master);
@@ -179,7 +181,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     sys.unshare(0x200 /* CLONE_FS */);
     sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
     closeSync(fd + 1);
-    handOverPty(sys, plan.process.consoleSize, false);
+    handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
     joinLateCgroups(fd + 2, plan.lateCgroups);
     const p = plan.process;
     const env = withHome(p.env, p.user?.uid ?? 0);
@@ -259,7 +261,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     if (plan.noPivot) moveRoot(sys, plan.rootfs);
     else pivotRoot(sys, plan.rootfs);
     applyRootPropagation(sys, c.linux.rootfsPropagation);
-    handOverPty(sys, c.process!.consoleSize, true);
+    handOverPty(sys, c.process!.consoleSize, true, c.process!.user?.uid ?? 0);
     // Sysctls before /proc/sys turns read-only (as runc).
     applySysctl(c.linux.sysctl);
     maskPaths(sys, c.linux.maskedPaths);

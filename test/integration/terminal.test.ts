@@ -91,4 +91,23 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
       sb.run(["delete", "-f", "ex"]);
     }
   });
+
+  test.skipIf(!hasScript)("the pty belongs to the process's user (run -t and exec -t)", async () => {
+    const id = "pty" + Math.random().toString(36).slice(2, 7);
+    const b = await sb.bundle(id, ["sh", "-c", "stat -c %u $(tty)"], (c) => {
+      c.process.terminal = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const r = underPty(`${[...BUNC, "--root", sb.root, "run", "-b", b, id].join(" ")}`);
+    expect(r.out).toContain("1000\n");
+    expect(r.code).toBe(0);
+    const d = await sb.bundle(id + "d", ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", d, id + "d"]);
+    try {
+      const e = underPty(`${[...BUNC, "--root", sb.root, "exec", "-t", "--user", "1234", id + "d", "sh", "-c", "'stat -c %u $(tty)'"].join(" ")}`);
+      expect(e.out).toContain("1234\n");
+    } finally {
+      sb.run(["delete", "-f", id + "d"]);
+    }
+  });
 });
