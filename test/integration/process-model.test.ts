@@ -50,6 +50,17 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     }
   });
 
+  test("a cwd only root can enter works for a non-root process (entered before the user switch, as runc)", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sh", "-c", "pwd; id -u"], (c) => {
+      c.process.cwd = "/root"; // 0700 root in Alpine
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const r = sb.run(["run", "-b", b, id]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/root\n1000\n");
+  });
+
   test("a container limited to 2 MiB of memory runs /bin/true", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["/bin/true"], (c) => {
