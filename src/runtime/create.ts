@@ -8,7 +8,7 @@ import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { recvFd } from "../sys/socket";
+import { connectUnix, recvFd } from "../sys/socket";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capSets } from "../linux/capabilities";
@@ -140,11 +140,14 @@ export function createContainer(o: CreateOptions): Container {
     if (v2) earlyCgroupFds.push(cgroup2Fd = openSync(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */));
     const relay = p.terminal && !o.consoleSocket;
     if (relay) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+    // The console socket is connected here, on the host side: inside a user namespace the
+    // init could not reach a socket in a directory only bunc's user may enter.
+    else if (p.terminal) consolePair[1] = connectUnix(resolve(o.consoleSocket!));
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(relay ? [consolePair[1]!] : [])],
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
@@ -167,7 +170,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(),
-      console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
+      console: p.terminal ? true : undefined,
     };
     try {
       channel.send({ type: "plan", plan });

@@ -105,6 +105,9 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
       opened.push(consolePair[1]!);
       consoleOurs = consolePair[0]!;
+    } else if (o.process.terminal) {
+      // Connected on the host side (see create).
+      consolePair[1] = keep(connectUnix(resolve(o.consoleSocket!)));
     }
     const preserveFds = o.preserveFds ?? 0;
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined;
@@ -143,7 +146,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
-      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(relay ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
     spawned.release();
@@ -152,7 +155,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, seccomp,
       state: c.hookState("running"),
-      console: o.process.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
+      console: o.process.terminal ? true : undefined,
     };
     try {
       channel.send({ type: "plan", plan });

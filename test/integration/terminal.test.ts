@@ -4,27 +4,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, isRoot, fileSandbox } from "../support/harness";
+import { RECEIVER } from "../support/console";
 
 const sb = fileSandbox();
 
-/** A console socket receiver: accepts one connection, takes the fd, copies the pty output to stdout. */
-const RECEIVER = `
-import socket, sys, os
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
-print("name=" + msg.decode(), flush=True)
-out = b""
-while True:
-    try:
-        d = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not d: break
-    out += d
-sys.stdout.write(out.decode(errors="replace")); sys.stdout.flush()
-`;
 
 const hasScript = Bun.spawnSync(["which", "script"]).exitCode === 0;
 const hasPython = Bun.spawnSync(["python3", "-c", "import socket; socket.recv_fds"]).exitCode === 0;

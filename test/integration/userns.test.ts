@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
+import { RECEIVER } from "../support/console";
 
 const sb = fileSandbox();
 
@@ -97,6 +98,23 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
       const r = sb.run(["run", "-b", b, id], { timeout: 20_000 });
       if (r.code !== 0) sb.run(["delete", "--force", id]);
       expect({ i, code: r.code, stderr: r.stderr }).toEqual({ i, code: 0, stderr: "" });
+    }
+  });
+  test.skipIf(Bun.spawnSync(["python3", "-c", "import socket; socket.recv_fds"]).exitCode !== 0)("a console socket in a directory the container's root cannot enter (connected on the host side)", async () => {
+    const dir = join(sb.dir, "private");
+    require("node:fs").mkdirSync(dir, { mode: 0o700 });
+    const sock = join(dir, "console.sock");
+    const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
+    try {
+      for (let i = 0; i < 500 && !require("node:fs").existsSync(sock); i++) Bun.sleepSync(10);
+      const b = await usernsBundle("uconsole", ["sh", "-c", "tty; id -u"], (c) => (c.process.terminal = true));
+      sb.ok(["create", "-b", b, "--console-socket", sock, "uconsole"]);
+      sb.ok(["start", "uconsole"]);
+      const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");
+      expect(out).toContain("/dev/pts/0\n0\n");
+    } finally {
+      recv.kill(9);
+      sb.run(["delete", "-f", "uconsole"]);
     }
   });
 });
