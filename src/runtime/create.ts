@@ -20,6 +20,7 @@ import { setRlimits } from "../linux/process";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { readToEnd } from "../sys/io";
 import { hasNativeInit } from "../sys/native-init";
+import { checkSchedulingConfig, usesSchedulingFields } from "../linux/scheduling";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
@@ -82,6 +83,13 @@ export function createContainer(o: CreateOptions): Container {
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
+  try {
+    checkSchedulingConfig(config);
+  } catch (e: any) {
+    throw new BuncError(e.message);
+  }
+  if (!hasNativeInit() && usesSchedulingFields(p, config.linux))
+    throw new BuncError("process.scheduler/ioPriority, linux.personality/memoryPolicy: need bunc's native init (this build has none: it was built without a C compiler)");
   const ns = planNamespaces(config);
   if (process.geteuid?.() !== 0 && !ns.newUser && !ns.joins.some((j) => j.type === "user"))
     throw new BuncError("linux.namespaces: creating namespaces as a non-root user needs a user namespace; use a rootless config (bunc spec --rootless, bunc bundle --rootless)");

@@ -27,6 +27,7 @@ import { decodeFailure, describeFailure, encodeRequest, i32List, MODES } from ".
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
 import { openInRoot } from "../linux/path";
+import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 
 export interface ExecOptions {
   root: string;
@@ -113,7 +114,14 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined;
     // A terminal is set up by the Bun exec init (a pty in the container's devpts); the rest
     // by the native init: no second Bun start.
+    try {
+      checkSchedulingConfig({ ...config, process: o.process });
+    } catch (e: any) {
+      throw new BuncError(e.message);
+    }
     const native = relay || o.consoleSocket ? undefined : openNativeInit();
+    if (native === undefined && usesSchedulingFields(o.process, config.linux))
+      throw new BuncError("process.scheduler/ioPriority/execCPUAffinity, linux.personality/memoryPolicy: need bunc's native init (not with exec --tty, nor in a build without a C compiler)");
     if (native !== undefined) {
       keep(native);
       const target = 3 + preserveFds;
@@ -123,16 +131,17 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       const request = keep(memfd("bunc-exec-request", encodeRequest({
         MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
         CGROUP_FDS: i32List(layout.cgroups),
+        ...schedulingFields(o.process, config.linux, false),
         ...processFields({
           process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
           seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState(c.hookState("running"), seccomp?.listenerMetadata),
           setgroupsMayFail: setgroupsDeniedIn(c.pid),
         }),
       })));
-      const spawned = spawnInit({
+      const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
         execFd: native, passFds: [mntFd, ...late, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
-      });
+      }));
       pid = spawned.pid;
       spawned.release();
       for (const fd of opened.splice(0)) closeSync(fd);

@@ -1,7 +1,7 @@
 // runtime-spec features.md: what bunc really supports on this host.
 import { existsSync } from "node:fs";
 import { CAPABILITIES, lastCap } from "../linux/capabilities";
-import { NAMESPACE_TYPES } from "../spec/schema";
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, NAMESPACE_TYPES } from "../spec/schema";
 import { detectLayout } from "../linux/cgroups";
 import { seccompFeatures } from "../linux/seccomp";
 import { OCI_VERSION } from "./state";
@@ -30,6 +30,11 @@ export function features() {
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
+      // Spec 1.3: applied by the native init (process.scheduler, ioPriority, execCPUAffinity, personality too).
+      memoryPolicy: existsSync("/proc/self/numa_maps")
+        ? { modes: [...MEMORY_POLICY_MODES], flags: [...MEMORY_POLICY_FLAGS] }
+        : { modes: [], flags: [] },
+      netDevices: { enabled: false },
     },
     annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "run.bunc.version": "0.1.0" },
   };

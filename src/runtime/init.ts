@@ -19,6 +19,7 @@ import { encodeRequest, i32List, MODES } from "../sys/native-request";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { ptr } from "bun:ffi";
 import { hookFields, listenerState, processFields } from "./native-launch";
+import { schedulingFields } from "../linux/scheduling";
 
 export interface InitPlan {
   id: string;
@@ -291,6 +292,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
     MODE: MODES.INIT, REPORT_FD: -1, SYNC_FD: fd, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
     CGROUP_FDS: i32List(cgroupFds), NEW_CGROUP_NS: plan.newCgroupNs ? 1 : 0,
     ...hookFields(c.hooks?.startContainer, hookState(plan, "created")),
+    ...schedulingFields(c.process!, c.linux, true),
     ...processFields({
       process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, seccomp: plan.seccomp,
       seccompListenerSocket: listenerSocket, seccompListenerState: listenerState(hookState(plan, "running"), plan.seccomp?.listenerMetadata),

@@ -30,6 +30,25 @@ export const RLIMIT_TYPES = [
 ] as const;
 const u64 = v.pipe(v.number(), v.integer(), v.minValue(0));
 
+/** "0-3,7": CPUs or NUMA nodes, as the kernel's list format. */
+const idList = v.pipe(v.string(), v.regex(/^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$/, "must be a list like 0-3,7"));
+
+export const SCHED_POLICIES = ["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"] as const;
+export const SCHED_FLAGS = ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MAX"] as const;
+export const IOPRIO_CLASSES = ["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"] as const;
+export const MEMORY_POLICY_MODES = ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"] as const;
+export const MEMORY_POLICY_FLAGS = ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"] as const;
+const int32 = v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1));
+
+export const SchedulerSchema = v.looseObject({
+  policy: v.picklist(SCHED_POLICIES, (i) => `unknown policy ${JSON.stringify(i.input)}`),
+  nice: v.optional(int32), priority: v.optional(int32),
+  flags: v.optional(v.array(v.picklist(SCHED_FLAGS, (i) => `unknown flag ${JSON.stringify(i.input)}`))),
+  runtime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  deadline: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  period: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+});
+
 export const ProcessSchema = v.looseObject({
   terminal: v.optional(v.boolean(), false),
   consoleSize: v.optional(v.looseObject({ height: u32, width: u32 })),
@@ -54,6 +73,12 @@ export const ProcessSchema = v.looseObject({
   apparmorProfile: v.optional(v.string()),
   oomScoreAdj: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-1000), v.maxValue(1000))),
   selinuxLabel: v.optional(v.string()),
+  scheduler: v.optional(SchedulerSchema),
+  ioPriority: v.optional(v.looseObject({
+    class: v.picklist(IOPRIO_CLASSES, (i) => `unknown class ${JSON.stringify(i.input)}`),
+    priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
+  })),
+  execCPUAffinity: v.optional(v.looseObject({ initial: v.optional(v.union([v.literal(""), idList])), final: v.optional(v.union([v.literal(""), idList])) })),
 });
 
 export const MountSchema = v.looseObject({
@@ -92,7 +117,15 @@ export const LinuxSchema = v.looseObject({
   maskedPaths: v.optional(v.array(absolutePath)),
   readonlyPaths: v.optional(v.array(absolutePath)),
   mountLabel: v.optional(v.string()),
-  personality: v.optional(v.any()),
+  personality: v.optional(v.looseObject({
+    domain: v.picklist(["LINUX", "LINUX32"], (i) => `unknown domain ${JSON.stringify(i.input)}`),
+    flags: v.optional(v.array(v.string())),
+  })),
+  memoryPolicy: v.optional(v.looseObject({
+    mode: v.picklist(MEMORY_POLICY_MODES, (i) => `unknown mode ${JSON.stringify(i.input)}`),
+    nodes: v.optional(v.union([v.literal(""), idList])),
+    flags: v.optional(v.array(v.picklist(MEMORY_POLICY_FLAGS, (i) => `unknown flag ${JSON.stringify(i.input)}`))),
+  })),
   intelRdt: v.optional(v.any()),
 });
 

@@ -127,8 +127,8 @@ export function cstrArray(items: string[]): { array: BigUint64Array; keep: Uint8
 }
 
 export const SYS = {
-  x64: { pivot_root: 155, capget: 125, capset: 126, openat2: 437, close_range: 436, seccomp: 317, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, memfd_create: 319, clone3: 435, keyctl: 250, open_tree: 428, mount_setattr: 442, setgroups: 116, setresuid: 117, setresgid: 119, execveat: 322 },
-  arm64: { pivot_root: 41, capget: 90, capset: 91, openat2: 437, close_range: 436, seccomp: 277, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, memfd_create: 279, clone3: 435, keyctl: 219, open_tree: 428, mount_setattr: 442, setgroups: 159, setresuid: 147, setresgid: 149, execveat: 281 },
+  x64: { pivot_root: 155, capget: 125, capset: 126, openat2: 437, close_range: 436, seccomp: 317, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, memfd_create: 319, clone3: 435, keyctl: 250, open_tree: 428, mount_setattr: 442, setgroups: 116, setresuid: 117, setresgid: 119, execveat: 322, sched_setaffinity: 203, sched_getaffinity: 204 },
+  arm64: { pivot_root: 41, capget: 90, capset: 91, openat2: 437, close_range: 436, seccomp: 277, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, memfd_create: 279, clone3: 435, keyctl: 219, open_tree: 428, mount_setattr: 442, setgroups: 159, setresuid: 147, setresgid: 149, execveat: 281, sched_setaffinity: 122, sched_getaffinity: 123 },
 }[process.arch as "x64" | "arm64"] ?? (() => { throw new Error(`bunc: unsupported architecture ${process.arch}`); })();
 
 export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[]): bigint {

@@ -32,7 +32,8 @@ enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocma
   NR_execve = 59, NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_fcntl = 72, NR_chdir = 80, NR_umask = 95,
   NR_setresuid = 117, NR_setresgid = 119, NR_setgroups = 116, NR_capset = 126, NR_prctl = 157,
   NR_setns = 308, NR_unshare = 272, NR_openat = 257, NR_prlimit64 = 302, NR_seccomp = 317,
-  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112 };
+  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112,
+  NR_sched_setattr = 314, NR_ioprio_set = 251, NR_sched_setaffinity = 203, NR_personality = 135, NR_set_mempolicy = 238 };
 #elif defined(__aarch64__)
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;
@@ -49,7 +50,8 @@ enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigpro
   NR_execve = 221, NR_exit = 93, NR_wait4 = 260, NR_kill = 129, NR_fcntl = 25, NR_chdir = 49, NR_umask = 166,
   NR_setresuid = 147, NR_setresgid = 149, NR_setgroups = 159, NR_capset = 91, NR_prctl = 167,
   NR_setns = 268, NR_unshare = 97, NR_openat = 56, NR_prlimit64 = 261, NR_seccomp = 277,
-  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157 };
+  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157,
+  NR_sched_setattr = 274, NR_ioprio_set = 30, NR_sched_setaffinity = 122, NR_personality = 92, NR_set_mempolicy = 237 };
 #else
 #error "bunc-init: unsupported architecture"
 #endif
@@ -219,6 +221,21 @@ static void apply_process(void) {
     memcpy(&type, rl + off, 4); memcpy(lim, rl + off + 4, 16);
     check(S4(NR_prlimit64, 0, type, lim, 0), STEP_RLIMITS);
   }
+  /* Spec 1.3 attributes, while the capabilities they may need (CAP_SYS_NICE, ...) are held. */
+  if ((i64)slot[F_PERSONALITY] >= 0) check(S1(NR_personality, slot[F_PERSONALITY]), STEP_PERSONALITY);
+  if (slot[F_MEMPOLICY_SET]) {
+    const unsigned char *nodes = field(F_MEMPOLICY_NODES, &len);
+    check(S3(NR_set_mempolicy, slot[F_MEMPOLICY_MODE], len ? nodes : 0, len ? len * 8 + 1 : 0), STEP_MEMPOLICY);
+  }
+  if (slot[F_SCHED_SET]) {
+    struct { u32 size, policy; u64 flags; int nice; u32 priority; u64 runtime, deadline, period; } attr = {
+      48, (u32)slot[F_SCHED_POLICY], slot[F_SCHED_FLAGS], (int)(i64)slot[F_SCHED_NICE], (u32)slot[F_SCHED_PRIORITY],
+      slot[F_SCHED_RUNTIME], slot[F_SCHED_DEADLINE], slot[F_SCHED_PERIOD] };
+    check(S3(NR_sched_setattr, 0, &attr, 0), STEP_SCHEDULER);
+  }
+  if ((i64)slot[F_IOPRIO] >= 0) check(S3(NR_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, slot[F_IOPRIO]), STEP_IOPRIO);
+  const unsigned char *cpus = field(F_CPU_AFFINITY, &len);
+  if (len) check(S3(NR_sched_setaffinity, 0, len, cpus), STEP_AFFINITY);
   int has_caps = (int)slot[F_HAS_CAPS];
   if (has_caps)
     for (int c = 0; c <= (int)slot[F_LAST_CAP]; c++)

@@ -15,7 +15,10 @@ export const FIELDS = {
   RLIMITS: "bytes", HAS_CAPS: "u64", LAST_CAP: "u64", CAP_BOUNDING: "u64", CAP_EFFECTIVE: "u64", CAP_PERMITTED: "u64",
   CAP_INHERITABLE: "u64", CAP_AMBIENT: "u64", GIDS: "bytes", SETGROUPS_MAY_FAIL: "u64", UID: "u64", GID: "u64",
   NO_NEW_PRIVS: "u64", UMASK: "u64", CWD: "bytes", EXEC_PATH: "bytes", PATH: "bytes", ARGV: "bytes", ARGC: "u64",
-  ENV: "bytes", ENVC: "u64", PRESERVE_FDS: "u64", BLOB_LEN: "u64",
+  ENV: "bytes", ENVC: "u64", PRESERVE_FDS: "u64",
+  SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
+  SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
+  PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
@@ -25,6 +28,7 @@ export const MODES = { INIT: 1, EXEC: 2 } as const;
 export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
+  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -35,6 +39,8 @@ const STEP_TEXT: Record<Step, string> = {
   RLIMITS: "prlimit", CAPBSET: "prctl(PR_CAPBSET_DROP)", KEEPCAPS: "prctl(PR_SET_KEEPCAPS)", SETGROUPS: "setgroups",
   SETRESGID: "setresgid", SETRESUID: "setresuid", CAPSET: "capset", AMBIENT: "prctl(PR_CAP_AMBIENT_RAISE)",
   NO_NEW_PRIVS: "prctl(PR_SET_NO_NEW_PRIVS)", CWD: "chdir", EXECVE: "execve",
+  SCHEDULER: "process.scheduler: sched_setattr", IOPRIO: "process.ioPriority: ioprio_set", AFFINITY: "process.execCPUAffinity.final: sched_setaffinity",
+  PERSONALITY: "linux.personality: personality", MEMPOLICY: "linux.memoryPolicy: set_mempolicy",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
