@@ -3,8 +3,9 @@ export const idArg = { id: { type: "positional", description: "container id", re
 export const bundleArg = { bundle: { type: "string", alias: "b", description: "path to the bundle directory (default: current directory)" } } as const;
 export const pidFileArg = { "pid-file": { type: "string", description: "write the init's PID to this file" } } as const;
 export const consoleSocketArg = { "console-socket": { type: "string", description: "unix socket that receives the pty master" } } as const;
+export const pidfdSocketArg = { "pidfd-socket": { type: "string", description: "unix socket that receives a pidfd of the process (SCM_RIGHTS)" } } as const;
 export const createArgs = {
-  ...bundleArg, ...pidFileArg, ...consoleSocketArg,
+  ...bundleArg, ...pidFileArg, ...consoleSocketArg, ...pidfdSocketArg,
   // citty reads --no-X as X=false, so these are declared by their positive names.
   pivot: { type: "boolean", default: true, description: "use pivot_root", negativeDescription: "do not use pivot_root (for ramfs roots)" },
   "new-keyring": { type: "boolean", default: true, description: "create a new session keyring", negativeDescription: "keep the caller's session keyring" },

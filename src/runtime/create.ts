@@ -8,7 +8,7 @@ import type { Config } from "../spec/schema";
 import { check, cstr, libc } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { connectUnix, recvFd } from "../sys/socket";
+import { connectUnix, recvFd, sendPidfd } from "../sys/socket";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capSets } from "../linux/capabilities";
@@ -31,6 +31,8 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** runc's --pidfd-socket: receives a pidfd of the init. */
+  pidfdSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
@@ -82,6 +84,7 @@ export function createContainer(o: CreateOptions): Container {
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
+  if (o.pidfdSocket && !existsSync(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
   capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   try {
     checkSchedulingConfig(config);
@@ -208,6 +211,7 @@ export function createContainer(o: CreateOptions): Container {
       writePidFile(o.pidFile, pid);
       pidFileWritten = true;
     }
+    if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
     try {
       channel.send({ type: "created" });
     } catch {

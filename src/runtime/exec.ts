@@ -22,7 +22,7 @@ import { waitChild } from "./lifecycle";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
-import { connectUnix } from "../sys/socket";
+import { connectUnix, sendPidfd } from "../sys/socket";
 import { decodeFailure, describeFailure, encodeRequest, i32List, MODES } from "../sys/native-request";
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
@@ -37,6 +37,8 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   consoleSocket?: string;
+  /** runc's --pidfd-socket: receives a pidfd of the new process. */
+  pidfdSocket?: string;
   warn?: (m: string) => void;
   debug?: (m: string) => void;
 }
@@ -150,6 +152,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       const failure = decodeFailure(reply);
       if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
       if (o.pidFile) writePidFile(o.pidFile, pid);
+      if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
       return { pid, container: c };
     }
     const self = selfCommand();
@@ -173,6 +176,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
     const consoleMaster = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
     return { pid, container: c, consoleMaster };
   } catch (e: any) {
     if (pid > 0) {

@@ -57,3 +57,20 @@ export function recvFd(sock: number): { fd: number; data: string } {
   if (cv.getInt32(12, true) !== SCM_RIGHTS) throw new Error("no fd received on the socket");
   return { fd: cv.getInt32(16, true), data: new TextDecoder().decode(buf.subarray(0, n)) };
 }
+
+/** runc's --pidfd-socket: a pidfd of `pid` sent over SCM_RIGHTS to the socket at `path`. */
+export function sendPidfd(path: string, pid: number): void {
+  const { SYS, syscall, errno, SyscallError } = require("./libc") as typeof import("./libc");
+  const pidfd = Number(syscall(SYS.pidfd_open, pid, 0));
+  if (pidfd < 0) throw new SyscallError("pidfd_open", errno(), String(pid));
+  try {
+    const sock = connectUnix(path);
+    try {
+      sendFd(sock, pidfd, "pidfd", `--pidfd-socket ${path}`);
+    } finally {
+      libc.close(sock);
+    }
+  } finally {
+    libc.close(pidfd);
+  }
+}

@@ -11,7 +11,7 @@ export default defineCommand({
   run({ args }) {
     createContainer({
       root: cli.globals.root, id: validateId(args.id), bundle: args.bundle, pidFile: args["pid-file"],
-      consoleSocket: args["console-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
+      consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
       preserveFds: preserveFds(args["preserve-fds"]), warn: logWarn, debug: logDebug,
     });
   },

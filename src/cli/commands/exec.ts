@@ -14,6 +14,7 @@ const args = {
   id: { type: "positional", description: "container id", required: true },
   tty: { type: "boolean", alias: "t", description: "allocate a pseudo-terminal" },
   "console-socket": { type: "string", description: "unix socket that receives the pty master" },
+  "pidfd-socket": { type: "string", description: "unix socket that receives a pidfd of the process (SCM_RIGHTS)" },
   detach: { type: "boolean", alias: "d", description: "do not wait for the process" },
   "pid-file": { type: "string", description: "write the process's PID to this file" },
   process: { type: "string", alias: "p", description: "path to a process.json (OCI process)" },
@@ -27,7 +28,7 @@ const args = {
 } as const;
 
 /** Flags that take a value, by every spelling, to split argv at the container id. */
-const VALUED = new Set(["--console-socket", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds"]);
+const VALUED = new Set(["--console-socket", "--pidfd-socket", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds"]);
 
 /** bunc's own flags end at the container id; everything after it (past an optional "--") is the command. */
 export function splitExecArgv(raw: string[]): { own: string[]; id?: string; command: string[] } {
@@ -97,7 +98,7 @@ export default defineCommand({
     }
     cli.exitCode = await execInContainer({
       root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"],
-      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], warn: logWarn, debug: logDebug,
+      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: logDebug,
     });
   },
 });

@@ -30,7 +30,7 @@ export default defineCommand({
     if (!args.id) throw new BuncError("run: a container id is required (or --rootfs <tarball> -- <cmd>)");
     cli.exitCode = await runContainer({
       root: cli.globals.root, id: validateId(args.id), bundle: args.bundle, pidFile: args["pid-file"],
-      consoleSocket: args["console-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
+      consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
       preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, warn: logWarn, debug: logDebug,
     });
   },
