@@ -139,3 +139,12 @@ describe("rootfsPropagation unbindable", () => {
     }
   });
 });
+
+describe("hostname in a joined uts namespace", () => {
+  test("refused when the namespace is bunc's own (it would rename the host)", () => {
+    const { checkConfigForHost } = require("../../src/runtime/host-checks") as typeof import("../../src/runtime/host-checks");
+    const joined = (path: string) => config((c) => (c.linux.namespaces.find((n: any) => n.type === "uts").path = path));
+    expect(message(() => checkConfigForHost(joined("/proc/self/ns/uts")))).toBe("hostname: not allowed in the host's uts namespace (/proc/self/ns/uts)");
+    expect(message(() => checkConfigForHost(joined("/run/uts/other")))).toBe("(accepted)");
+  });
+});
