@@ -11,7 +11,11 @@ const O_DIRECTORY = 0o200000;
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
 export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = () => readFileSync("/proc/self/mountinfo", "utf8")): void {
-  sys.mount(null, "/", null, propagation ? PROPAGATION[propagation]! : MS.SLAVE | MS.REC, null);
+  // An unbindable "/" could not give the rootfs bind below (EINVAL): keep the tree private
+  // until after pivot_root, where applyRootPropagation makes the new root unbindable (as crun).
+  const unbindable = propagation !== undefined && (PROPAGATION[propagation]! & MS.UNBINDABLE) !== 0n;
+  const flags = !propagation ? MS.SLAVE | MS.REC : unbindable ? MS.PRIVATE | MS.REC : PROPAGATION[propagation]!;
+  sys.mount(null, "/", null, flags, null);
   // pivot_root also refuses a shared parent of the new root (rootfsPropagation "shared"
   // or "rshared"): make the mount holding the rootfs private first, as runc does.
   const parent = parentMount(rootfs, mountinfo());

@@ -59,6 +59,7 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; con
   if (!existsSync(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
   const config = readConfig(join(bundle, "config.json"));
   if (!config.process) throw new BuncError(`invalid ${join(bundle, "config.json")}: process: is required to create a container`);
+  (require("./host-checks") as typeof import("./host-checks")).checkConfigForHost(config);
   const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
   let st;
   try {

@@ -261,12 +261,13 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   if (hasMountNs) {
     if (plan.noPivot) moveRoot(sys, plan.rootfs);
     else pivotRoot(sys, plan.rootfs);
-    applyRootPropagation(sys, c.linux.rootfsPropagation);
     handOverPty(sys, c.process!.consoleSize, true, c.process!.user?.uid ?? 0);
     // Sysctls before /proc/sys turns read-only (as runc).
     applySysctl(c.linux.sysctl);
     maskPaths(sys, c.linux.maskedPaths);
     readonlyPaths(sys, c.linux.readonlyPaths);
+    // Last of the binds: an (r)unbindable root refuses binds from it (as crun, after all mounts).
+    applyRootPropagation(sys, c.linux.rootfsPropagation);
   } else {
     sys.chroot(plan.rootfs);
     sys.chdir("/");

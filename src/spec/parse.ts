@@ -29,6 +29,11 @@ function validateSemantics(c: Config, where: string): Config {
     if (seen.has(ns.type)) throw new BuncError(`invalid ${where}: linux.namespaces[${i}]: duplicate namespace type "${ns.type}"`);
     seen.add(ns.type);
   }
+  const rlimits = new Set<string>();
+  for (const [i, r] of (c.process?.rlimits ?? []).entries()) {
+    if (rlimits.has(r.type)) throw new BuncError(`invalid ${where}: process.rlimits[${i}].type: duplicate "${r.type}"`);
+    rlimits.add(r.type);
+  }
   const userNs = seen.has("user");
   if ((c.linux.uidMappings?.length || c.linux.gidMappings?.length) && !userNs)
     throw new BuncError(`invalid ${where}: linux.uidMappings: id mappings need a user namespace`);

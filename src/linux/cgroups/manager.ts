@@ -28,6 +28,19 @@ const sleep = (ms: number) => Bun.sleepSync(ms);
 const isSet = (o: object | undefined) => !!o && Object.values(o).some((x) => x !== undefined && x !== null);
 const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
 
+/** The first existing level of the member's path, top down, that is frozen (v1 freezer or v2). */
+function frozenLevel({ h, dir }: Member): string | undefined {
+  let cur = h.mountPoint;
+  for (const part of posix.relative(h.mountPoint, dir).split("/").filter(Boolean)) {
+    cur = join(cur, part);
+    if (!existsSync(cur)) return undefined;
+    const v1 = tryRead(cur, "freezer.state")?.trim();
+    if (v1 === "FROZEN" || v1 === "FREEZING") return cur;
+    if (tryRead(cur, "cgroup.freeze")?.trim() === "1") return cur;
+  }
+  return undefined;
+}
+
 export class CgroupManager {
   /** True when create() found no write access as a non-root user: limits are skipped. */
   skipped = false;
@@ -79,6 +92,9 @@ export class CgroupManager {
     for (const m of this.members) {
       if (existsSync(m.dir) && !opts.join && this.procsOf(m.dir).length)
         throw new CgroupError(`linux.cgroupsPath: cgroup ${m.dir} already exists and has processes`, "linux.cgroupsPath");
+      // A process put in a frozen cgroup (or below a frozen one) stops there: create would hang.
+      const frozen = frozenLevel(m);
+      if (frozen) throw new CgroupError(`linux.cgroupsPath: cgroup ${frozen} is frozen`, "linux.cgroupsPath");
     }
     const created: string[] = [];
     try {

@@ -1,0 +1,50 @@
+// Which linux.sysctl keys a container may set: only those of a kernel namespace the
+// container owns. Anything else would be written to the host (runc refuses them too).
+// Checked at create, before anything is made.
+import { statSync } from "node:fs";
+import type { Config, NamespaceType } from "../spec/schema";
+import { BuncError, oneLine } from "../runtime/errors";
+import { PROC_NS_NAME } from "./namespaces";
+
+/** IPC namespace sysctls besides fs.mqueue.* (ipc/ipc_sysctl.c). */
+const IPC_SYSCTLS = new Set([
+  "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+  "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+]);
+const UTS_SYSCTLS: Record<string, "hostname" | "domainname"> = { "kernel.hostname": "hostname", "kernel.domainname": "domainname" };
+
+type Host = (type: NamespaceType, path: string) => boolean;
+
+/** True when `path` is the namespace bunc itself is in (e.g. /proc/1/ns/net). */
+export function isHostNamespace(type: NamespaceType, path: string): boolean {
+  try {
+    const own = statSync(`/proc/self/ns/${PROC_NS_NAME[type]}`), other = statSync(path);
+    return own.ino === other.ino && own.dev === other.dev;
+  } catch {
+    return false; // unreadable: opening it to join reports the problem
+  }
+}
+
+/** Throws for the first sysctl that would not land in a namespace of the container's own. */
+export function validateSysctl(config: Config, isHost: Host = isHostNamespace): void {
+  const owns = (type: NamespaceType) => {
+    const ns = config.linux.namespaces.find((n) => n.type === type);
+    return !!ns && !(ns.path && isHost(type, ns.path));
+  };
+  for (const key of Object.keys(config.linux.sysctl ?? {})) {
+    const problem = sysctlProblem(key.replace(/\//g, "."), config, owns);
+    if (problem) throw new BuncError(`linux.sysctl[${oneLine(JSON.stringify(key), 80)}]: ${problem}`);
+  }
+}
+
+function sysctlProblem(name: string, config: Config, owns: (t: NamespaceType) => boolean): string | undefined {
+  const field = UTS_SYSCTLS[name];
+  if (field) {
+    if (!owns("uts")) return "not allowed in the host's uts namespace";
+    if (config[field] !== undefined) return `conflicts with the OCI ${JSON.stringify(field)} field`;
+    return undefined;
+  }
+  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) return owns("ipc") ? undefined : "not allowed in the host's ipc namespace";
+  if (name.startsWith("net.")) return owns("network") ? undefined : "not allowed in the host's network namespace";
+  return "not in a separate kernel namespace, not allowed";
+}

@@ -1,0 +1,16 @@
+// Checks of a config against the host, made at create before anything exists: settings
+// that would act on the host's own namespaces, or that the host cannot enforce.
+import type { Config } from "../spec/schema";
+import { validateSysctl, isHostNamespace } from "../linux/sysctl";
+import { validateLabels } from "../linux/lsm";
+import { BuncError } from "./errors";
+
+export function checkConfigForHost(config: Config): void {
+  validateSysctl(config);
+  // A uts namespace joined by path may be the host's: setting a name there renames the host.
+  const uts = config.linux.namespaces.find((n) => n.type === "uts");
+  for (const field of ["hostname", "domainname"] as const)
+    if (config[field] !== undefined && uts?.path && isHostNamespace("uts", uts.path))
+      throw new BuncError(`${field}: not allowed in the host's uts namespace (${uts.path})`);
+  validateLabels(config);
+}
