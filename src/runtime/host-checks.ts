@@ -13,4 +13,12 @@ export function checkConfigForHost(config: Config): void {
     if (config[field] !== undefined && uts?.path && isHostNamespace("uts", uts.path))
       throw new BuncError(`${field}: not allowed in the host's uts namespace (${uts.path})`);
   validateLabels(config);
+  // Intel RDT (resctrl): bunc does not manage it; a config asking for it must not run
+  // believing its cache/memory-bandwidth allocation holds.
+  if (config.linux.intelRdt) {
+    const mounted = require("node:fs").readFileSync("/proc/self/mountinfo", "utf8").includes(" - resctrl ");
+    throw new BuncError(mounted
+      ? "linux.intelRdt: resctrl is mounted, but bunc does not support Intel RDT yet"
+      : "linux.intelRdt: this host has no resctrl filesystem (/sys/fs/resctrl is not mounted; Intel RDT or AMD QoS is needed)");
+  }
 }

@@ -6,7 +6,7 @@ import { ptr } from "bun:ffi";
 import { libc, errno } from "../sys/libc";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "./errors";
-import { runHooksWarn } from "./hooks";
+import { runHooks, runHooksWarn } from "./hooks";
 import { Container, FIFO, isAlive, loadContainer, lockContainer, STATE_FILE, type Status } from "./state";
 import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
@@ -48,7 +48,16 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
     }
-    runHooksWarn("poststart", c.state.config.hooks?.poststart, c.hookState("running"), warn);
+    try {
+      runHooks("poststart", c.state.config.hooks?.poststart, c.hookState("running"));
+    } catch (e: any) {
+      // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
+      // error; the container is stopped and waits for `delete`.
+      containerCgroups(c.state)?.killAll(9);
+      libc.kill(c.pid, 9);
+      waitGone(c);
+      throw new StartError(`cannot start container ${id}: ${e.message}`, 1);
+    }
     return c;
   });
 }

@@ -125,14 +125,21 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
     });
   }
 
-  test("a failing poststart or poststop hook is only a warning", async () => {
+  test("a failing poststart hook stops the container and fails start (spec 1.3); a failing poststop hook is a warning", async () => {
     rmSync(LOG, { force: true });
     const b = await hookBundle("warn", { poststart: [hook("poststart", { env: ["EXIT=4"] })], poststop: [hook("poststop", { env: ["EXIT=5"] })] });
     const r = sb.run(["run", "-b", b, "warn"]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warn.*poststart hook .* exit status 4/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/poststart hook .* exit status 4/);
     expect(r.stderr).toMatch(/warn.*poststop hook .* exit status 5/);
     expect(calls().map((c) => c.kind)).toEqual(["poststart", "poststop"]);
+    expect(sb.containers()).toEqual([]);
+    rmSync(LOG, { force: true });
+    sb.ok(["create", "-b", b, "warn2"]);
+    const s = sb.run(["start", "warn2"]);
+    expect(s.code).toBe(1);
+    expect(JSON.parse(sb.ok(["state", "warn2"])).status).toBe("stopped");
+    sb.run(["delete", "warn2"]);
     expect(sb.containers()).toEqual([]);
   });
 

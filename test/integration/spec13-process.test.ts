@@ -95,3 +95,14 @@ describe.skipIf(!isRoot || !hasNative)("runtime spec 1.3 process attributes (roo
     }
   });
 });
+
+describe.skipIf(!isRoot)("linux.intelRdt (root)", () => {
+  test("refused at create with a clear reason, nothing left behind", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => (c.linux.intelRdt = { closID: "x", l3CacheSchema: "L3:0=f" }));
+    const r = sb.run(["create", "-b", b, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("linux.intelRdt:");
+    expect(sb.containers()).toEqual([]);
+  });
+});
