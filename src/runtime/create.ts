@@ -21,6 +21,8 @@ import { decodeFailure, describeFailure } from "../sys/native-request";
 import { readToEnd } from "../sys/io";
 import { hasNativeInit } from "../sys/native-init";
 import { checkSchedulingConfig, usesSchedulingFields } from "../linux/scheduling";
+import { checkNetDevices, moveBack, moveInto, plannedNetDevices } from "../linux/net-devices";
+import { isHostNamespace } from "../linux/sysctl";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
@@ -89,9 +91,11 @@ export function createContainer(o: CreateOptions): Container {
   capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   try {
     checkSchedulingConfig(config);
+    checkNetDevices(config, (path) => isHostNamespace("net", path));
   } catch (e: any) {
     throw new BuncError(e.message);
   }
+  const netDevices = plannedNetDevices(config);
   if (!hasNativeInit() && usesSchedulingFields(p, config.linux))
     throw new BuncError("process.scheduler/ioPriority, linux.personality/memoryPolicy: need bunc's native init (this build has none: it was built without a C compiler)");
   const ns = planNamespaces(config);
@@ -171,6 +175,11 @@ export function createContainer(o: CreateOptions): Container {
     try {
       if (ns.newUser) writeIdMaps(pid, config);
       cgroups.apply(effectiveResources(config));
+      if (Object.keys(netDevices).length) {
+        state.netDevices = netDevices;
+        writeStateAtomically(dir, state); // before the move: a killed create still moves them back
+        moveInto(pid, netDevices);
+      }
     } catch (e) {
       spawned.abort();
       throw e;
@@ -227,6 +236,7 @@ export function createContainer(o: CreateOptions): Container {
     made.consoleMaster = master;
     return made;
   } catch (e: any) {
+    if (pid > 0 && state.netDevices) moveBack(pid, state.netDevices, warn);
     if (pid > 0) {
       libc.kill(pid, 9);
       libc.waitpid(pid, null, 0);

@@ -34,7 +34,7 @@ export function features() {
       memoryPolicy: existsSync("/proc/self/numa_maps")
         ? { modes: [...MEMORY_POLICY_MODES], flags: [...MEMORY_POLICY_FLAGS] }
         : { modes: [], flags: [] },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
     annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "run.bunc.version": "0.1.0" },
   };

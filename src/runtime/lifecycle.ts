@@ -11,6 +11,7 @@ import { Container, FIFO, isAlive, loadContainer, lockContainer, STATE_FILE, typ
 import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
 import { decodeFailure, describeFailure } from "../sys/native-request";
+import { moveBack } from "../linux/net-devices";
 
 type Warn = (m: string) => void;
 const defaultWarn: Warn = warnToStderr;
@@ -171,6 +172,8 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
     }
     const halfMade = !!c.state.creating;
     if (status !== "stopped" || halfMade) {
+      // Devices go back to the host while the container's network namespace still exists.
+      if (c.state.netDevices && isAlive(c.pid, c.state.pidStartTime)) moveBack(c.pid, c.state.netDevices, warn);
       const cg = containerCgroups(c.state, warn);
       if (cg) cg.killAll(9);
       if (isAlive(c.pid, c.state.pidStartTime)) libc.kill(c.pid, 9); // a created init is not yet in every hierarchy

@@ -25,6 +25,8 @@ export interface StoredState {
   config: Config;
   /** Cgroup directory per hierarchy ("" = cgroup2), as created. */
   cgroupPaths?: Record<string, string>;
+  /** linux.netDevices moved into the container (host name -> container name), moved back at delete. */
+  netDevices?: Record<string, string>;
   /** Extra fds passed to the container (for exec). */
   preserveFds?: number;
   /**

@@ -121,6 +121,7 @@ export const LinuxSchema = v.looseObject({
     domain: v.picklist(["LINUX", "LINUX32"], (i) => `unknown domain ${JSON.stringify(i.input)}`),
     flags: v.optional(v.array(v.string())),
   })),
+  netDevices: v.optional(v.record(v.string(), v.looseObject({ name: v.optional(v.string()) }))),
   memoryPolicy: v.optional(v.looseObject({
     mode: v.picklist(MEMORY_POLICY_MODES, (i) => `unknown mode ${JSON.stringify(i.input)}`),
     nodes: v.optional(v.union([v.literal(""), idList])),
