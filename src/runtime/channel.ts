@@ -7,7 +7,8 @@ export type Message =
   | { type: "hooks" }           // init -> parent: run prestart/createRuntime now
   | { type: "continue" }        // parent -> init
   | { type: "ready" }           // init is set up and waits on the exec fifo
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | { type: "debug"; message: string }; // init -> parent: a --debug trace line
 
 export class Channel {
   private buf = "";

@@ -19,6 +19,7 @@ import { claimStateDir, Container, FIFO, OCI_VERSION, readProcStat, writeStateAt
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
+import { describeCgroups, describeIdMaps, describeNamespaces, tracer } from "./trace";
 
 export interface CreateOptions {
   root: string;
@@ -68,6 +69,7 @@ function listenFds(): { count: number; env: string[] } {
 
 export function createContainer(o: CreateOptions): Container {
   const warn = o.warn ?? warnToStderr;
+  const trace = tracer(`create ${o.id}`, o.debug);
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
@@ -94,6 +96,7 @@ export function createContainer(o: CreateOptions): Container {
   };
   try {
     dir = claimStateDir(o.root, o.id);
+    trace(`state directory ${dir} claimed`);
     const fifo = join(dir, FIFO);
     check("mkfifo", libc.mkfifo(ptr(cstr(fifo)), 0o622n), fifo);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
@@ -103,6 +106,7 @@ export function createContainer(o: CreateOptions): Container {
     cg.create();
     cgroups = cg; // only now is it ours to remove on failure
     state.cgroupPaths = cgroups.paths();
+    trace(`cgroups made: ${describeCgroups(state.cgroupPaths)}`);
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
@@ -128,6 +132,7 @@ export function createContainer(o: CreateOptions): Container {
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
+    trace(`init spawned: pid ${pid}; ${describeNamespaces(ns)}`);
     closeSync(childFd); childFd = -1;
     closeSync(execFd); execFd = -1;
     state.pid = pid;
@@ -139,6 +144,7 @@ export function createContainer(o: CreateOptions): Container {
       spawned.abort();
       throw e;
     }
+    trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
     const channel = new Channel(parentFd);
     const plan: InitPlan = {
@@ -146,7 +152,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0,
-      console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined,
+      console: p.terminal ? (o.consoleSocket ? resolve(o.consoleSocket) : true) : undefined, debug: !!o.debug,
     };
     try {
       channel.send({ type: "plan", plan });
@@ -157,22 +163,27 @@ export function createContainer(o: CreateOptions): Container {
       const m = channel.recv();
       if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
       if (m.type === "error") throw new BuncError(m.message);
+      if (m.type === "debug") trace(`init: ${m.message}`);
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
         runHooks("prestart", config.hooks?.prestart, hs);
         runHooks("createRuntime", config.hooks?.createRuntime, hs);
+        trace(`hooks run: ${config.hooks?.prestart?.length ?? 0} prestart, ${config.hooks?.createRuntime?.length ?? 0} createRuntime`);
         channel.send({ type: "continue" });
       }
       if (m.type === "ready") break;
     }
+    trace(`init ready: rootfs ${rootfs} set up with ${config.mounts?.length ?? 0} mounts (${o.noPivot ? "MS_MOVE" : "pivot_root"}), waiting on the exec fifo`);
     closeSync(parentFd); parentFd = -1;
     const master = relay ? recvFd(consolePair[0]!).fd : undefined;
     writeStateAtomically(dir, state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    trace(`state.json written: container created`);
     const made = container();
     made.consoleMaster = master;
     return made;
   } catch (e: any) {
+    trace(`failed: ${e?.message ?? e}; undoing`);
     if (pid > 0) {
       libc.kill(pid, 9);
       libc.waitpid(pid, null, 0);
