@@ -21,7 +21,7 @@ export interface OneShotOptions {
 
 export async function runFromRootfs(o: OneShotOptions): Promise<number> {
   const source = resolve(o.source);
-  if (!existsSync(source)) throw new BuncError(`--rootfs ${o.source}: no such file or directory`);
+  if (!existsSync(source)) throw new BuncError(`--rootfs ${o.source} does not exist`);
   if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   mkdirSync(o.root, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(o.root, ".oneshot-"));
