@@ -49,14 +49,17 @@ async function commandHelp(name: string): Promise<number> {
 export interface SplitArgv { own: string[]; id?: string; command: string[] }
 
 /**
- * bunc's part of a command line and the user's command. Nothing after `--` is ever
- * bunc's; exec and ps also end bunc's part at the container id (meta.splitArgv).
+ * bunc's part of a command line and the user's command. For commands that take one
+ * (meta.commandAfterDashes: run, bundle) nothing after `--` is ever bunc's; exec and ps
+ * end bunc's part at the container id (meta.splitArgv). Elsewhere `--` only ends the
+ * flags, as in runc (`bunc create -b B -- -odd-id`).
  */
 export function splitArgv(cmd: CommandDef<any>, raw: string[]): SplitArgv {
-  const split = (cmd.meta as any)?.splitArgv as ((raw: string[]) => SplitArgv) | undefined;
-  if (split) return split(raw);
+  const meta = cmd.meta as any;
+  if (meta?.splitArgv) return meta.splitArgv(raw);
   const dashes = raw.indexOf("--");
-  return dashes < 0 ? { own: raw, command: [] } : { own: raw.slice(0, dashes), command: raw.slice(dashes + 1) };
+  if (!meta?.commandAfterDashes || dashes < 0) return { own: raw, command: [] };
+  return { own: raw.slice(0, dashes), command: raw.slice(dashes + 1) };
 }
 
 /** A non-root user without XDG_RUNTIME_DIR lands on /run/bunc, which only root may write. */
@@ -105,7 +108,8 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = await loadCommand(name);
     const parts = splitArgv(cmd, rawArgs);
     const own = parts.own;
-    if (own.includes("--help") || own.includes("-h")) return await commandHelp(name);
+    const flags = own.includes("--") ? own.slice(0, own.indexOf("--")) : own;
+    if (flags.includes("--help") || flags.includes("-h")) return await commandHelp(name);
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
     checkFlags(own, args);
     const { runCommand } = await import("citty");

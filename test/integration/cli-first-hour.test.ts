@@ -34,6 +34,15 @@ describe.skipIf(!isRoot)("one-shot run --rootfs", () => {
     expect(sb.containers()).toEqual([]);
   });
 
+  test("without --rootfs, `--` keeps runc's meaning: run -b B -- <id>; a command there is an error", async () => {
+    const b = await sb.bundle("dash-b", ["echo", "from the bundle"]);
+    expect(sb.run(["run", "-b", b, "--", uid()])).toMatchObject({ code: 0, stdout: "from the bundle\n" });
+    const r = sb.run(["run", "-b", b, uid(), "--", "echo", "hi"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("needs --rootfs");
+    expect(sb.containers()).toEqual([]);
+  });
+
   test("run -t without --rootfs is an error, not ignored (runc's run has no -t)", async () => {
     const b = await sb.bundle("tty-b", ["true"]);
     const r = sb.run(["run", "-t", "-b", b, uid()]);

@@ -7,7 +7,7 @@ import { cli } from "../context";
 import type { SplitArgv } from "../dispatch";
 
 export default defineCommand({
-  meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)", usage: "[options] <tarball> <dir> [-- <cmd> [args...]]" } as any,
+  meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)", usage: "[options] <tarball> <dir> [-- <cmd> [args...]]", commandAfterDashes: true } as any,
   args: {
     tarball: { type: "positional", description: "rootfs tarball", required: true },
     dir: { type: "positional", description: "bundle directory to create", required: true },

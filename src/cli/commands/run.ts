@@ -11,7 +11,7 @@ import type { SplitArgv } from "../dispatch";
 export default defineCommand({
   meta: {
     name: "run", description: "create and start a container; wait for it unless --detach",
-    usage: ["[options] <id>", "--rootfs <tarball|dir> [-t] [id] -- <cmd> [args...]"],
+    usage: ["[options] <id>", "--rootfs <tarball|dir> [-t] [id] -- <cmd> [args...]"], commandAfterDashes: true,
   } as any,
   args: {
     id: { type: "positional", description: "container id (optional with --rootfs: a unique bunc-<random> one)", required: false },
@@ -31,12 +31,14 @@ export default defineCommand({
       });
       return;
     }
-    if (!args.id) throw new BuncError("run: a container id is required (or --rootfs <tarball> -- <cmd>)");
+    // runc's `run [flags] -- <id>`: without --rootfs, a lone word after `--` is the id.
+    const id = args.id ?? (command.length === 1 ? command.pop() : undefined);
+    if (!id) throw new BuncError("run: a container id is required (or --rootfs <tarball> -- <cmd>)");
     // runc's run has no -t: a bundle's terminal is process.terminal in its config.json.
     if (args.tty) throw new BuncError("run: -t/--tty only applies with --rootfs; for a bundle set process.terminal in config.json");
     if (command.length) throw new BuncError("run: a command after `--` needs --rootfs (a bundle's command is process.args in config.json)");
     cli.exitCode = await runContainer({
-      root: cli.globals.root, id: validateId(args.id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
+      root: cli.globals.root, id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
       preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, warn: logWarn, debug: debugLog(),
     });
