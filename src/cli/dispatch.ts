@@ -27,7 +27,7 @@ function usage(): string {
     "  --root DIR          state directory (default /run/bunc)",
     "  --log FILE          also log to FILE",
     "  --log-format FMT    text or json (runc's JSON lines)",
-    "  --debug             debug logging",
+    "  --debug             trace each step (namespaces, mounts, cgroups, hooks; ms) to stderr or --log",
     "  -v, --version       print the version",
     "  -h, --help          this help",
     "",
@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       out(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
       return 0;
     }
-    if (name === "help" && rawArgs.length) return await commandHelp(rawArgs[0]!);
+    if (name === "help" && rawArgs.length && !["help", "-h", "--help"].includes(rawArgs[0]!)) return await commandHelp(rawArgs[0]!);
     if (!name || name === "-h" || name === "--help" || name === "help") {
       out(usage());
       return name ? 0 : 1;
