@@ -13,6 +13,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync,
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../test/support/rootfs";
+import { defaultSeccompProfile } from "../src/linux/seccomp";
 import { cgroupLeftovers, memoryCgroupLimit, memoryHeld, pidfdOpen, pidfdWait } from "./bench/proc";
 import { cell, ratio, stat, table, type Stat } from "./bench/stats";
 
@@ -229,6 +230,17 @@ try {
     const id = newId(r, "run");
     const a = ok(r, ["run", "-b", B_TRUE, id]);
     const d = x(rt(r, "delete", "--force", id)); // runc/crun/bunc `run` already removed it; this is the caller's cleanup
+    return a.ms + d.ms;
+  }));
+
+  // (1s) the same with podman's default seccomp profile: what compiling and installing it costs
+  // (a measurement, here rather than as a threshold in the tests, which run on loaded machines).
+  const B_SECCOMP = writeBundle("bundle-seccomp", (c) => (c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding })));
+  log("bench: (1s) run /bin/true with podman's seccomp profile + delete");
+  lifecycleFigure("runSeccomp", "(1s) run /bin/true with seccomp + delete", alternate(RUNS, RUNTIMES, (r) => {
+    const id = newId(r, "runsc");
+    const a = ok(r, ["run", "-b", B_SECCOMP, id]);
+    const d = x(rt(r, "delete", "--force", id));
     return a.ms + d.ms;
   }));
 
@@ -540,6 +552,7 @@ function printReport(rep: any) {
   const r3 = (x: number | null | undefined) => (x == null ? "n/a" : x.toFixed(2));
   const row = (label: string, fig: any, digits = 1) => rows.push([label, ...NAMES.map((n) => cell(fig.results[n], digits)), r3(fig.ratios["bunc/runc"]), r3(fig.ratios["bunc/crun"])]);
   row("(1) run /bin/true + delete, ms", f.run);
+  row("(1s) the same with podman's seccomp profile, ms", f.runSeccomp);
   row("(2) create+start+wait+delete, ms", f.createStartDelete);
   for (const [k, v] of Object.entries(f.createStartDelete.steps as Record<string, Record<string, Stat>>)) {
     rows.push([`    ${k}, ms`, ...NAMES.map((n) => cell(v[n])), r3(ratio(v.bunc, v.runc)), r3(ratio(v.bunc, v.crun))]);

@@ -40,10 +40,10 @@ export class UnpackError extends Error {
 /** Unpack `input` (a path or the archive bytes) into `target`, removing partial output on failure. */
 export async function unpackRootfs(input: string | Uint8Array, target: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   const label = typeof input === "string" ? input : "archive";
+  const data = typeof input === "string" ? readArchive(input) : input;
   const created = prepareTarget(target, !!opts.force, label);
   let root: RootDir | undefined;
   try {
-    const data = typeof input === "string" ? readFileSync(input) : input;
     const archive = decompress(data, opts.maxBytes ?? DEFAULT_MAX_BYTES);
     root = new RootDir(target);
     return await extract(archive, root, opts);
@@ -55,6 +55,15 @@ export async function unpackRootfs(input: string | Uint8Array, target: string, o
     throw new UnpackError(`cannot unpack ${label}: ${reason}`, { cause: e });
   } finally {
     root?.close();
+  }
+}
+
+/** A missing or unreadable tarball is the user's typo, not a corrupt archive. */
+function readArchive(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e: any) {
+    throw new UnpackError(e.code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read: ${e.code ?? e.message}`);
   }
 }
 

@@ -12,6 +12,17 @@ export const createArgs = {
   "preserve-fds": { type: "string", description: "pass N extra fds (3..3+N-1) to the container", default: "0" },
 } as const;
 
+/** -b/--bundle, checked here so that a missing config.json says where bunc looked and how to point it elsewhere. */
+export function requireBundle(bundle: string | undefined): string | undefined {
+  const { existsSync } = require("node:fs") as typeof import("node:fs");
+  const dir = require("node:path").resolve(bundle ?? ".");
+  if (existsSync(dir) && !existsSync(`${dir}/config.json`)) {
+    const { BuncError } = require("../runtime/errors");
+    throw new BuncError(`config file ${dir}/config.json not found (give the bundle directory with -b/--bundle)`);
+  }
+  return bundle;
+}
+
 export function preserveFds(v: string | undefined): number {
   const n = Number(v ?? 0);
   if (!Number.isInteger(n) || n < 0) throw new (require("../runtime/errors").BuncError)(`invalid --preserve-fds "${v}"`);

@@ -1,5 +1,6 @@
 // Parses the global flags, finds the command, rejects unknown flags, runs it, and
 // turns any error into one line (and a JSON log line) plus exit status 1.
+import type { CommandDef } from "citty";
 import { parseGlobals } from "./globals";
 import { err, out } from "../sys/output";
 import { COMMANDS } from "./commands";
@@ -18,6 +19,7 @@ function usage(): string {
     `bunc ${VERSION}: an OCI container runtime`,
     "",
     "Usage: bunc [global flags] <command> [flags] [args]",
+    "       bunc help <command>",
     "",
     "Commands:", ...lines,
     "",
@@ -25,11 +27,46 @@ function usage(): string {
     "  --root DIR          state directory (default /run/bunc)",
     "  --log FILE          also log to FILE",
     "  --log-format FMT    text or json (runc's JSON lines)",
-    "  --debug             debug logging",
+    "  --debug             trace each step (namespaces, mounts, cgroups, hooks; ms) to stderr or --log",
     "  -v, --version       print the version",
     "  -h, --help          this help",
     "",
   ].join("\n");
+}
+
+async function loadCommand(name: string): Promise<CommandDef<any>> {
+  const entry = COMMANDS[name];
+  if (!entry) throw new BuncError(`unknown command "${name}" (see bunc --help)`);
+  return entry.load();
+}
+
+async function commandHelp(name: string): Promise<number> {
+  const { renderHelp } = await import("./help");
+  out(await renderHelp(name, await loadCommand(name)));
+  return 0;
+}
+
+export interface SplitArgv { own: string[]; id?: string; command: string[] }
+
+/**
+ * bunc's part of a command line and the user's command. For commands that take one
+ * (meta.commandAfterDashes: run, bundle) nothing after `--` is ever bunc's; exec and ps
+ * end bunc's part at the container id (meta.splitArgv). Elsewhere `--` only ends the
+ * flags, as in runc (`bunc create -b B -- -odd-id`).
+ */
+export function splitArgv(cmd: CommandDef<any>, raw: string[]): SplitArgv {
+  const meta = cmd.meta as any;
+  if (meta?.splitArgv) return meta.splitArgv(raw);
+  const dashes = raw.indexOf("--");
+  if (!meta?.commandAfterDashes || dashes < 0) return { own: raw, command: [] };
+  return { own: raw.slice(0, dashes), command: raw.slice(dashes + 1) };
+}
+
+/** A non-root user without XDG_RUNTIME_DIR lands on /run/bunc, which only root may write. */
+function withHint(msg: string): string {
+  const root = cli.globals?.root;
+  if (!root || process.geteuid?.() === 0 || !/EACCES|EPERM/.test(msg) || !msg.includes(root)) return msg;
+  return `${msg} (not root: use --root DIR or set XDG_RUNTIME_DIR)`;
 }
 
 /** Flags the command does not declare are an error, as in runc. */
@@ -63,33 +100,25 @@ export async function main(argv: string[]): Promise<number> {
       out(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
       return 0;
     }
+    if (name === "help" && rawArgs.length && !["help", "-h", "--help"].includes(rawArgs[0]!)) return await commandHelp(rawArgs[0]!);
     if (!name || name === "-h" || name === "--help" || name === "help") {
       out(usage());
       return name ? 0 : 1;
     }
-    const entry = COMMANDS[name];
-    if (!entry) throw new BuncError(`unknown command "${name}" (see bunc --help)`);
-    const cmd = await entry.load();
-    // For exec, what follows the container id is the user's command, help flags included.
-    const split = (cmd.meta as any)?.splitArgv as ((raw: string[]) => { own: string[]; id?: string; command: string[] }) | undefined;
-    const parts = split ? split(rawArgs) : undefined;
-    const dashes = rawArgs.indexOf("--");
-    const own = parts ? parts.own : dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
-    if (own.includes("--help") || own.includes("-h")) {
-      const { renderUsage } = await import("citty");
-      const text = await renderUsage(cmd);
-      // citty colours its help; plain text when it goes to a file or a pipe.
-      out((require("node:tty").isatty(1) ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n");
-      return 0;
-    }
+    const cmd = await loadCommand(name);
+    const parts = splitArgv(cmd, rawArgs);
+    const own = parts.own;
+    const flags = own.includes("--") ? own.slice(0, own.indexOf("--")) : own;
+    if (flags.includes("--help") || flags.includes("-h")) return await commandHelp(name);
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
     checkFlags(own, args);
     const { runCommand } = await import("citty");
-    // citty would read the user's command as flags: it only sees bunc's part and the id.
-    await runCommand(cmd, { rawArgs: parts ? [...own, ...(parts.id ? [parts.id] : [])] : rawArgs, data: parts });
+    // citty would read the user's command (after `--`, or after exec's id) as its own
+    // arguments: it only sees bunc's part and the id; the command is in `data`.
+    await runCommand(cmd, { rawArgs: [...own, ...(parts.id ? [parts.id] : [])], data: parts });
     return cli.exitCode;
   } catch (e: any) {
-    await logError(e instanceof BuncError ? e.message : e?.message ?? String(e));
+    await logError(withHint(e instanceof BuncError ? e.message : e?.message ?? String(e)));
     if (!(e instanceof BuncError) && process.env.BUNC_DEBUG_STACK) err(String(e?.stack) + "\n");
     return e instanceof BuncError ? e.exitCode : 1;
   }

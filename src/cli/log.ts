@@ -42,8 +42,14 @@ export function logWarn(msg: string): void {
   void toStderr("warn", msg);
 }
 
+/** --debug lines go to --log when there is one (as runc's do), else to stderr. */
 export function logDebug(msg: string): void {
   if (!settings.debug) return;
-  toFile("debug", msg);
-  void toStderr("debug", msg);
+  if (settings.file) toFile("debug", msg);
+  else void toStderr("debug", msg);
+}
+
+/** logDebug under --debug, else nothing: the library then skips building its trace. */
+export function debugLog(): ((msg: string) => void) | undefined {
+  return settings.debug ? logDebug : undefined;
 }

@@ -8,7 +8,8 @@ export type Message =
   | { type: "continue" }        // parent -> init
   | { type: "ready" }           // init is set up
   | { type: "created" }         // parent -> init: the state is written; wait on the exec fifo
-  | { type: "error"; message: string; exitCode?: number };
+  | { type: "error"; message: string; exitCode?: number }
+  | { type: "debug"; message: string }; // init -> parent: a --debug trace line
 
 export class Channel {
   private buf = "";

@@ -26,6 +26,7 @@ import { isHostNamespace } from "../linux/sysctl";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
 import type { CgroupManager } from "../linux/cgroups";
+import { describeCgroups, describeIdMaps, describeNamespaces, tracer } from "./trace";
 
 export interface CreateOptions {
   root: string;
@@ -82,6 +83,7 @@ function listenFds(): { count: number; env: string[] } {
 
 export function createContainer(o: CreateOptions): Container {
   const warn = o.warn ?? warnToStderr;
+  const trace = tracer(`create ${o.id}`, o.debug);
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
@@ -122,6 +124,7 @@ export function createContainer(o: CreateOptions): Container {
   let pidFileWritten = false;
   try {
     dir = claimStateDir(o.root, o.id);
+    trace(`state directory ${dir} claimed`);
     // Held until create returns: `delete` waits, and once bunc is gone (killed half-way)
     // the lock is free and the record below tells `delete` what to undo.
     unlock = lockStateDir(dir);
@@ -139,6 +142,7 @@ export function createContainer(o: CreateOptions): Container {
       writeStateAtomically(dir, state);
     }
     cgroups = cg; // only now is it ours to remove on failure
+    trace(`cgroups made: ${describeCgroups(state.cgroupPaths ?? {})}`);
     check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
@@ -167,6 +171,7 @@ export function createContainer(o: CreateOptions): Container {
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
     });
     pid = spawned.pid;
+    trace(`init spawned: pid ${pid}; ${describeNamespaces(ns)}`);
     closeSync(childFd); childFd = -1;
     closeSync(execFd); execFd = -1;
     state.pid = pid;
@@ -184,6 +189,7 @@ export function createContainer(o: CreateOptions): Container {
       spawned.abort();
       throw e;
     }
+    trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
     const channel = new Channel(parentFd);
     const plan: InitPlan = {
@@ -191,7 +197,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(),
-      console: p.terminal ? true : undefined,
+      console: p.terminal ? true : undefined, debug: !!o.debug,
     };
     try {
       channel.send({ type: "plan", plan });
@@ -202,10 +208,12 @@ export function createContainer(o: CreateOptions): Container {
       const m = channel.recv();
       if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
       if (m.type === "error") throw new BuncError(m.message); // exit status 1, as runc's create
+      if (m.type === "debug") trace(`init: ${m.message}`);
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
         runHooks("prestart", config.hooks?.prestart, hs);
         runHooks("createRuntime", config.hooks?.createRuntime, hs);
+        trace(`hooks run: ${config.hooks?.prestart?.length ?? 0} prestart, ${config.hooks?.createRuntime?.length ?? 0} createRuntime`);
         channel.send({ type: "continue" });
       }
       if (m.type === "ready") {
@@ -214,6 +222,7 @@ export function createContainer(o: CreateOptions): Container {
         break;
       }
     }
+    trace(`init ready: rootfs ${rootfs} set up with ${config.mounts?.length ?? 0} mounts (${o.noPivot ? "MS_MOVE" : "pivot_root"})`);
     const master = relay ? recvFd(consolePair[0]!).fd : undefined;
     delete state.creating;
     writeStateAtomically(dir, state);
@@ -232,10 +241,12 @@ export function createContainer(o: CreateOptions): Container {
     const failure = decodeFailure(readToEnd(parentFd));
     if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
     closeSync(parentFd); parentFd = -1;
+    trace(`state.json written, init in its last cgroups: container created`);
     const made = container();
     made.consoleMaster = master;
     return made;
   } catch (e: any) {
+    trace(`failed: ${e?.message ?? e}; undoing`);
     if (pid > 0 && state.netDevices) moveBack(pid, state.netDevices, warn);
     if (pid > 0) {
       libc.kill(pid, 9);

@@ -28,6 +28,7 @@ import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
 import { openInRoot } from "../linux/path";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
+import { describeCgroups, tracer } from "./trace";
 
 export interface ExecOptions {
   root: string;
@@ -76,6 +77,7 @@ function setgroupsDeniedIn(pid: number): boolean {
 
 /** Starts the process; returns its pid once execve succeeded. */
 export function spawnExec(o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
+  const trace = tracer(`exec ${o.id}`, o.debug);
   const c = loadContainer(o.root, o.id);
   const status = c.status();
   if (status !== "running" && status !== "created") throw new BuncError(`cannot exec in a ${status} container`);
@@ -161,6 +163,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
     });
     pid = spawned.pid;
+    trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
     for (const fd of opened.splice(0)) closeSync(fd);
     const channel = new Channel(parentFd);
@@ -174,6 +177,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     } catch {}
     const m = channel.recv(); // EOF: execve succeeded and closed the socket
     if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
+    trace(`execve of ${o.process.args[0]} done`);
     const consoleMaster = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);

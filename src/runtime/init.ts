@@ -44,6 +44,8 @@ export interface InitPlan {
   nativeInit: boolean;
   /** process.terminal: the console socket's path, or true when it is the fd after the late cgroups. */
   console?: string | true;
+  /** --debug: trace the setup steps back to bunc over the channel. */
+  debug?: boolean;
 }
 
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
@@ -226,6 +228,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   const sys = new LinuxSyscalls();
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
+  const debug = (message: string) => plan.debug && channel.send({ type: "debug", message });
   // A session keyring of its own, so keys do not leak between containers (as runc).
   if (!plan.noNewKeyring) joinSessionKeyring(`_ses.${plan.id}`);
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
@@ -244,6 +247,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
       for (const [i, m] of c.mounts.entries()) {
         try {
           mountOne(ctx, m);
+          debug(`mounted ${m.type ?? "bind"} on ${m.destination}`);
         } catch (e: any) {
           throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
         }
@@ -266,6 +270,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     applySysctl(c.linux.sysctl);
     maskPaths(sys, c.linux.maskedPaths);
     readonlyPaths(sys, c.linux.readonlyPaths);
+    debug(`${plan.noPivot ? "moved" : "pivot_root to"} ${plan.rootfs}; /dev, sysctls, masked and read-only paths done`);
     // Last of the binds: an (r)unbindable root refuses binds from it (as crun, after all mounts).
     applyRootPropagation(sys, c.linux.rootfsPropagation);
   } else {

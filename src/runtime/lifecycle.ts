@@ -12,6 +12,7 @@ import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { moveBack } from "../linux/net-devices";
+import { describeCgroups, tracer, type Debug } from "./trace";
 
 type Warn = (m: string) => void;
 const defaultWarn: Warn = warnToStderr;
@@ -30,9 +31,11 @@ export function withContainer<T>(root: string, id: string, fn: (c: Container) =>
 const O_RDONLY = 0, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 
 /** `start`: opens the exec fifo, which lets the init exec the user's program. */
-export function startContainer(root: string, id: string, warn: Warn = defaultWarn): Container {
+export function startContainer(root: string, id: string, warn: Warn = defaultWarn, debug?: Debug): Container {
+  const trace = tracer(`start ${id}`, debug);
   return withContainer(root, id, (c) => {
     const status = c.status();
+    trace(`locked; status ${status}, init pid ${c.pid}`);
     if (status !== "created") throw new BuncError(`cannot start a container that is ${status}`);
     const fifo = join(c.dir, FIFO);
     const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -42,6 +45,7 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
     } finally {
       closeSync(fd);
     }
+    trace("exec fifo read to EOF: the init executed the program");
     unlinkSync(fifo);
     const failure = startFailure(reply, c);
     if (failure) {
@@ -59,6 +63,7 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${e.message}`, 1);
     }
+    trace(`${c.state.config.hooks?.poststart?.length ?? 0} poststart hooks run`);
     return c;
   });
 }
@@ -145,7 +150,8 @@ export function waitGone(c: Container, timeoutMs = 10_000): boolean {
   return true;
 }
 
-export function deleteContainer(root: string, id: string, force = false, warn: Warn = defaultWarn): void {
+export function deleteContainer(root: string, id: string, force = false, warn: Warn = defaultWarn, debug?: Debug): void {
+  const trace = tracer(`delete ${id}`, debug);
   let c: Container;
   let unlock: () => void;
   try {
@@ -167,6 +173,7 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
     }
     c.lockedByUs = true;
     const status: Status = c.status();
+    trace(`locked; status ${status}, init pid ${c.pid}`);
     if (status === "running" || status === "paused") {
       if (!force) throw new BuncError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
@@ -179,15 +186,19 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
       if (isAlive(c.pid, c.state.pidStartTime)) libc.kill(c.pid, 9); // a created init is not yet in every hierarchy
       if (status === "paused") cg?.thaw();
       if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
+      trace("processes killed (SIGKILL) and gone");
     }
     // A create that never finished ran no container: no poststop hooks for it.
     if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn);
+    trace(`${c.state.config.hooks?.poststop?.length ?? 0} poststop hooks run`);
     try {
       containerCgroups(c.state, warn)?.destroy();
+      trace(`cgroups removed: ${describeCgroups(c.state.cgroupPaths)}`);
     } catch (e: any) {
       warn(e.message);
     }
     c.remove();
+    trace(`state directory ${c.dir} removed`);
   } finally {
     unlock();
   }

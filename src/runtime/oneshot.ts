@@ -2,9 +2,11 @@
 // a rootfs directory or a bundle, removed with everything it made once it exits.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
 import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
 import { BuncError } from "./errors";
+import { tracer } from "./trace";
 
 export interface OneShotOptions {
   root: string;
@@ -20,9 +22,13 @@ export interface OneShotOptions {
 export async function runFromRootfs(o: OneShotOptions): Promise<number> {
   const source = resolve(o.source);
   if (!existsSync(source)) throw new BuncError(`--rootfs ${o.source} does not exist`);
+  if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   mkdirSync(o.root, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(o.root, ".oneshot-"));
-  const id = o.id ?? `run-${process.pid}-${Date.now().toString(36)}`;
+  // Unique, so that one-shots run side by side (the user's command never names it).
+  const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
+  const trace = tracer(`run --rootfs ${id}`, o.debug);
+  trace(`from ${source}`);
   const spec = (rootfs: string) => defaultSpec({ rootfs, args: o.args.length ? o.args : ["sh"], terminal: !!o.tty });
   try {
     let bundle = work;
@@ -31,7 +37,8 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
         // A bundle: its config, with the command replaced when one is given.
         const c = JSON.parse(readFileSync(join(source, "config.json"), "utf8"));
         c.root.path = resolve(source, c.root?.path ?? "rootfs");
-        if (o.args.length) c.process = { ...c.process, args: o.args, terminal: !!o.tty };
+        if (o.args.length) c.process = { ...c.process, args: o.args };
+        if (o.tty) c.process = { ...c.process, terminal: true };
         writeFileSync(join(work, "config.json"), JSON.stringify(c));
       } else {
         writeFileSync(join(work, "config.json"), JSON.stringify(spec(source)));
@@ -45,7 +52,7 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
       c.root.readonly = false; // a private copy: let the command write to it
       writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
     }
-    if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
+    trace(`bundle ready in ${bundle}`);
     return await runContainer({ root: o.root, id, bundle, warn: o.warn, debug: o.debug });
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -14,9 +14,9 @@ const NUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1:
 export async function runContainer(o: RunOptions): Promise<number> {
   const c = createContainer({ ...o, relayTerminal: !o.detach && !o.consoleSocket });
   try {
-    startContainer(o.root, o.id, o.warn);
+    startContainer(o.root, o.id, o.warn, o.debug);
   } catch (e) {
-    deleteContainer(o.root, o.id, true, o.warn);
+    deleteContainer(o.root, o.id, true, o.warn, o.debug);
     // As after any run: the exit status is the container's (127/126 for its program, 1 for setup).
     if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);
     throw e;
@@ -28,11 +28,12 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const forward = (sig: string) => libc.kill(c.pid, NUM[sig]!);
   for (const s of forwarded) process.on(s, forward);
   const code = await waitChild(c.pid);
+  o.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
   for (const s of forwarded) process.off(s, forward);
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();
   }
-  if (!o.keep) deleteContainer(o.root, o.id, true, o.warn);
+  if (!o.keep) deleteContainer(o.root, o.id, true, o.warn, o.debug);
   return code;
 }

@@ -41,7 +41,7 @@ describe.skipIf(!runnable)("bench --quick", () => {
       expect(j.error).toBeUndefined();
 
       const f = j.figures;
-      for (const key of ["run", "createStartDelete", "state", "concurrent10", "concurrent50"]) {
+      for (const key of ["run", "runSeccomp", "createStartDelete", "state", "concurrent10", "concurrent50"]) {
         for (const rt of ["bunc", "runc", "crun"]) expect(statOk(f[key].results[rt]), `${key} ${rt}`).toBe(true);
         expect(isNum(f[key].ratios["bunc/runc"]) && isNum(f[key].ratios["bunc/crun"]), key).toBe(true);
       }

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, pidAlive, fileSandbox } from "../support/harness";
+import { isRoot, pidAlive, fileSandbox, until, waitFor } from "../support/harness";
 
 const sb = fileSandbox();
 const hierarchies = () => readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d)).filter((d) => existsSync(join(d, "cgroup.procs")));
@@ -25,7 +25,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     expect(readFileSync(join(cpu, "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
     const pid = state.pid;
     // start returns once the init got the go; it joins its last cgroups right before execve.
-    for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"); i++) Bun.sleepSync(10);
+    waitFor(() => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"), "the init to exec sleep");
     for (const dir of new Set(Object.values(state.cgroupPaths) as string[]))
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
     // update (runc's flags), ps and events
@@ -55,7 +55,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("running");
     // kill --all reaches the exec'd process too
     sb.ok(["kill", "--all", "lim", "KILL"]);
-    for (let i = 0; i < 200 && ps.some(pidAlive); i++) Bun.sleepSync(10);
+    try { waitFor(() => !ps.some(pidAlive), "the container's processes to die"); } catch {} // the survivors are reported below
     for (const p of ps.filter(pidAlive)) console.error("survivor", p, require("node:fs").readFileSync(`/proc/${p}/cgroup`, "utf8"), require("node:fs").readFileSync(`/proc/${p}/status`, "utf8").split("\n").filter((l: string) => /State|PPid|Threads/.test(l)), require("node:fs").readFileSync(`/proc/${p}/cmdline`, "utf8"));
     expect(ps.filter(pidAlive)).toEqual([]);
     sb.ok(["delete", "lim"]);
@@ -99,7 +99,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     sb.ok(["run", "-d", "-b", b, "k9"]);
     const pid = JSON.parse(sb.ok(["state", "k9"])).pid;
     process.kill(pid, "SIGKILL");
-    for (let i = 0; i < 200 && pidAlive(pid); i++) Bun.sleepSync(10);
+    waitFor(() => !pidAlive(pid), `init ${pid} to die`);
     expect(JSON.parse(sb.ok(["state", "k9"])).status).toBe("stopped");
     sb.ok(["delete", "k9"]);
     expect(leftovers("k9")).toEqual([]);
@@ -122,7 +122,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
 
 describe.skipIf(!isRoot || !v1)("events (root)", () => {
   test("events streams stats every interval and reports an OOM kill", async () => {
-    const b = await sb.bundle("ev", ["sh", "-c", "sleep 1; (x=$(head -c 67108864 /dev/zero | tr '\\0' a)); sleep 30"], (c) => {
+    const b = await sb.bundle("ev", ["sleep", "30"], (c) => {
       c.linux.resources = { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
     });
     sb.ok(["run", "-d", "-b", b, "ev"]);
@@ -132,7 +132,10 @@ describe.skipIf(!isRoot || !v1)("events (root)", () => {
     const reader = (async () => {
       for await (const chunk of p.stdout) for (const l of new TextDecoder().decode(chunk).split("\n")) if (l.trim()) lines.push(JSON.parse(l));
     })();
-    for (let i = 0; i < 100 && !lines.some((l) => l.type === "oom"); i++) await Bun.sleep(50);
+    // events counts OOM kills from where they stand when it starts: exhaust the memory only after its first event.
+    await until(() => lines.some((l) => l.type === "stats"), "the first stats event");
+    sb.run(["exec", "ev", "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a)"]); // OOM-killed
+    await until(() => lines.some((l) => l.type === "oom") && lines.filter((l) => l.type === "stats").length > 1, "the oom event and a second stats event");
     p.kill();
     await reader.catch(() => {});
     sb.run(["delete", "-f", "ev"]);

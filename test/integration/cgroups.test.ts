@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
 import { CgroupManager, detectLayout, type CgroupLayout } from "../../src/linux/cgroups";
 import { _test as bpfTest } from "../../src/linux/cgroups/bpf";
 import { openSync, closeSync } from "node:fs";
+import { until } from "../support/harness";
 
 const RUN = `bunc-test-${process.pid}-${Date.now().toString(36)}`;
 const isRoot = process.geteuid?.() === 0;
@@ -140,7 +141,7 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     go();
     // The shell plus 3 sleeps fit; the 4th fork fails (dash then gives up and exits).
     const ps = () => m.pids().filter((x) => x !== p.pid);
-    for (let i = 0; i < 200 && (ps().length < 3 || m.pids().includes(p.pid)); i++) await Bun.sleep(10);
+    await until(() => ps().length >= 3 && !m.pids().includes(p.pid), "3 sleeps and the shell's exit");
     expect(ps().length).toBe(3);
     expect(m.stats().pids).toEqual({ current: 3, limit: 4 });
     m.killAll(9);
@@ -154,7 +155,7 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     const { p, go } = gated(`sleep 30 & sleep 30 & wait`);
     m.addProcess(p.pid);
     go();
-    for (let i = 0; i < 100 && m.pids().length < 3; i++) await Bun.sleep(10);
+    await until(() => m.pids().length >= 3, "the shell and its two sleeps");
     return { m, p };
   }
 
@@ -172,7 +173,7 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     expect(s.cpu.usage.total).toBeGreaterThan(0);
     m.killAll(15);
     await p.exited;
-    for (let i = 0; i < 100 && m.pids().length; i++) await Bun.sleep(10);
+    await until(() => m.pids().length === 0, "the cgroup to empty");
     expect(m.pids()).toEqual([]);
     m.destroy();
     for (const dir of Object.values(m.paths())) expect(existsSync(dir)).toBe(false);
@@ -194,7 +195,7 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     const { p, go } = gated(`sleep 30 & sleep 30 & wait`);
     m.addProcess(p.pid);
     go();
-    for (let i = 0; i < 100 && m.pids().length < 3; i++) await Bun.sleep(10);
+    await until(() => m.pids().length >= 3, "the shell and its two sleeps");
     expect(m.pids().length).toBe(3);
     m.killAll(9);
     expect(m.isFrozen()).toBe(false);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot } from "../support/harness";
+import { isRoot, waitFor } from "../support/harness";
 import { BUNC_BINARY, Containerd, ensureInstalled } from "../support/engines";
 
 const skipReason = !isRoot
@@ -89,7 +89,7 @@ describe.skipIf(!!skipReason)("containerd (ctr, runc shim) with bunc", () => {
     expect(cd.ctr(["task", "exec", "--exec-id", "x2", id, "true"]).code).toBe(0);
 
     cd.ok(["task", "kill", "-s", "SIGKILL", id]);
-    for (let i = 0; i < 200 && taskStatus(id) !== "STOPPED"; i++) await Bun.sleep(25);
+    waitFor(() => taskStatus(id) === "STOPPED", `task ${id} to stop`);
     expect(taskStatus(id)).toBe("STOPPED");
     cd.ok(["task", "delete", id]);
     expect(taskStatus(id)).toBeUndefined();
@@ -110,7 +110,7 @@ describe.skipIf(!!skipReason)("containerd (ctr, runc shim) with bunc", () => {
   test("task kill with the default SIGTERM reaches a trapping init", async () => {
     cd.ok(["run", "-d", ...cd.runtimeFlags(), img, "term", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
     cd.ok(["task", "kill", "term"]);
-    for (let i = 0; i < 200 && taskStatus("term") !== "STOPPED"; i++) await Bun.sleep(25);
+    waitFor(() => taskStatus("term") === "STOPPED", "task term to stop");
     expect(taskStatus("term")).toBe("STOPPED");
     cd.ok(["task", "delete", "term"]);
     cd.ok(["container", "delete", "term"]);
@@ -133,7 +133,7 @@ describe.skipIf(!!skipReason)("containerd (ctr, runc shim) with bunc", () => {
       expect(e).toContain("EXIT=4");
     } finally {
       cd.ctr(["task", "kill", "-s", "SIGKILL", "tty2"]);
-      for (let i = 0; i < 100 && cd.ctr(["task", "delete", "tty2"]).code !== 0; i++) Bun.sleepSync(50);
+      waitFor(() => cd.ctr(["task", "delete", "tty2"]).code === 0, "task tty2 to be deleted");
       cd.ctr(["container", "delete", "tty2"]);
     }
   });

@@ -145,12 +145,11 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
 
   test("a hook that outlives its timeout is killed and fails create", async () => {
     const slow = join(hooksDir, "slow.sh");
-    writeFileSync(slow, "#!/bin/sh\nsleep 20\n");
+    // It would never end by itself: create returns (before the harness's 30 s limit) only if bunc kills it.
+    writeFileSync(slow, "#!/bin/sh\nsleep 1000\n");
     chmodSync(slow, 0o755);
     const b = await hookBundle("slow", { createRuntime: [{ path: slow, timeout: 1 }] });
-    const t0 = Date.now();
     const r = sb.run(["create", "-b", b, "slow"]);
-    expect(Date.now() - t0).toBeLessThan(8000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("timed out");
     expect(sb.containers()).toEqual([]);

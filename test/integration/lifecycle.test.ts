@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, mountsUnder, pidAlive, fileSandbox } from "../support/harness";
+import { BUNC, isRoot, mountsUnder, pidAlive, fileSandbox, waitFor } from "../support/harness";
 
 const sb = fileSandbox();
 
@@ -13,18 +13,20 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
       c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
     });
     const pidFile = join(sb.dir, "life.pid");
+    const before = Date.now();
     sb.ok(["create", "-b", b, "--pid-file", pidFile, "life"]);
+    const after = Date.now();
     const pid = Number(readFileSync(pidFile, "utf8"));
     const created = JSON.parse(sb.ok(["state", "life"]));
     expect(created).toMatchObject({ id: "life", status: "created", pid, bundle: b, ociVersion: expect.any(String) });
     expect(created.rootfs).toBeString();
     expect(created.owner).toBe("root");
-    expect(Date.parse(created.created)).toBeGreaterThan(Date.now() - 60_000);
+    expect(Date.parse(created.created)).toBeWithin(before, after + 1); // stamped during create
     // The user's program has not run yet: the init is still bunc.
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain("sleep");
     sb.ok(["start", "life"]);
     expect(JSON.parse(sb.ok(["state", "life"])).status).toBe("running");
-    for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("sleep"); i++) Bun.sleepSync(20);
+    // start returned after the execve: the init already is the program.
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("sleep");
     const again = sb.run(["start", "life"]);
     expect(again.code).toBe(1);
@@ -33,7 +35,7 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     expect(del.code).toBe(1);
     expect(del.stderr).toContain("not stopped");
     sb.ok(["kill", "life", "KILL"]);
-    for (let i = 0; i < 100 && pidAlive(pid); i++) Bun.sleepSync(20);
+    waitFor(() => !pidAlive(pid), `init ${pid} to die of SIGKILL`);
     expect(JSON.parse(sb.ok(["state", "life"]))).toMatchObject({ status: "stopped", pid: 0 });
     sb.ok(["delete", "life"]);
     expect(sb.containers()).toEqual([]);
@@ -48,8 +50,8 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     cfg.process.args = ["sh", "-c", "echo edited > /out"];
     writeFileSync(join(b, "config.json"), JSON.stringify(cfg));
     sb.ok(["start", "edit"]);
-    for (let i = 0; i < 200 && !existsSync(join(b, "rootfs/out")); i++) Bun.sleepSync(10);
-    Bun.sleepSync(50);
+    // Stopped: the shell has written /out and exited.
+    waitFor(() => JSON.parse(sb.ok(["state", "edit"])).status === "stopped", "the container to stop");
     expect(readFileSync(join(b, "rootfs/out"), "utf8")).toBe("original\n");
     sb.ok(["delete", "--force", "edit"]);
   });
@@ -59,8 +61,8 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     expect(sb.run(["run", "-b", b, "ex"]).code).toBe(42);
     const s = await sb.bundle("sig2", ["sleep", "10"]);
     const p = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", s, "sig2"]);
-    for (let i = 0; i < 200 && !existsSync(join(sb.root, "sig2", "state.json")); i++) Bun.sleepSync(10);
-    Bun.sleepSync(100);
+    // Running (not just created): the signal reaches `sleep`, not the init before its execve.
+    waitFor(() => existsSync(join(sb.root, "sig2", "state.json")) && JSON.parse(sb.run(["state", "sig2"]).stdout || "{}").status === "running", "sig2 to run");
     sb.ok(["kill", "sig2", "KILL"]);
     expect(await p.exited).toBe(137);
     expect(sb.containers()).toEqual([]);

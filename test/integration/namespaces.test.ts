@@ -131,11 +131,14 @@ describe.skipIf(!isRoot)("namespaces (root)", () => {
       c.linux.namespaces.push({ type: "time" });
       c.linux.timeOffsets = { boottime: { secs: 10 * DAY, nanosecs: 0 }, monotonic: { secs: 2 * DAY } };
     });
-    const host = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const uptime = () => Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const before = uptime();
     const r = sb.run(["run", "-b", b, "timens"]);
+    const after = uptime();
     expect(r.code).toBe(0);
+    // Read between `before` and `after`, shifted by exactly the offset (/proc/uptime has 2 decimals).
     const inside = Number(r.stdout.split(" ")[0]);
-    expect(inside - host).toBeGreaterThan(10 * DAY - 30);
-    expect(inside - host).toBeLessThan(10 * DAY + 30);
+    expect(inside).toBeGreaterThanOrEqual(before + 10 * DAY - 0.01);
+    expect(inside).toBeLessThanOrEqual(after + 10 * DAY + 0.01);
   });
 });

@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot } from "../support/harness";
+import { isRoot, waitFor } from "../support/harness";
 import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
 
 const skipReason = !isRoot
@@ -190,7 +190,6 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
     });
     expect(sleepers().length).toBe(2);
     pm.ok(["rm", "-f", "-t", "1", "hostpid"]);
-    for (let i = 0; i < 100 && sleepers().length; i++) Bun.sleepSync(20);
-    expect(sleepers()).toEqual([]);
+    waitFor(() => sleepers().length === 0, "the host-PID sleepers to die");
   });
 });

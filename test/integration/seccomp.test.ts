@@ -13,15 +13,12 @@ function child(profile: unknown, body: string, env: Record<string, string> = {})
     import { compileSeccomp, installSeccomp, profileFlags, SeccompSchema, sendSeccompListener } from "${ROOT}/src/linux/seccomp";
     import { libc } from "${ROOT}/src/sys/libc";
     const profile = v.parse(SeccompSchema, JSON.parse(process.env.PROFILE));
-    const t0 = performance.now();
     const program = compileSeccomp(profile, { warn: () => {} });
-    const t1 = performance.now();
     if (libc.prctl(38, 1n, 0n, 0n, 0n) !== 0) throw new Error("PR_SET_NO_NEW_PRIVS failed");
     const listener = installSeccomp(program, profileFlags(profile));
-    const t2 = performance.now();
     const out = (s) => fs.writeSync(1, s + "\\n");
     const attempt = (f) => { try { const r = f(); return "ok" + (r === undefined ? "" : ":" + r); } catch (e) { return e.code ?? String(e); } };
-    out("timing " + program.length + " " + (t1 - t0).toFixed(2) + " " + (t2 - t1).toFixed(2));
+    out("program " + program.length); // instructions; compile and load times are the benchmark's
     ${body}
   `;
   const r = Bun.spawnSync([process.execPath, "-e", script], {
@@ -93,8 +90,7 @@ describe.skipIf(!isRoot)("seccomp filters in a child process", () => {
       out("done");
     `);
     expect(r.stderr).toBe("");
-    const [, insns, compileMs, loadMs] = r.lines[0]!.split(" ");
-    console.log(`podman default profile: ${insns} BPF instructions, compile ${compileMs} ms + load ${loadMs} ms (in a child bun)`);
+    expect(Number(r.lines[0]!.split(" ")[1])).toBeGreaterThan(0);
     expect(r.exitCode).toBe(0);
     expect(r.lines).toContain("sh hi");
     expect(r.lines).toContain("chroot ok:125"); // chroot(2) gets EPERM without CAP_SYS_CHROOT in the profile
@@ -108,10 +104,12 @@ describe.skipIf(!isRoot)("seccomp filters in a child process", () => {
       const r = child({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: join(dir, "agent.sock"), syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }] }, `
         out("listener " + fs.readlinkSync("/proc/self/fd/" + listener));
         const state = JSON.stringify({ ociVersion: "1.2.0", fds: ["seccompFd"], pid: process.pid, metadata: "", state: { id: "c1", status: "creating" } });
-        let got = "";
-        const server = Bun.listen({ unix: profile.listenerPath, socket: { data(s, d) { got += d.toString(); } } });
+        let got = "", arrived;
+        const whole = new Promise((r) => (arrived = r));
+        // Done when the whole state JSON is in, however long the agent takes to get it.
+        const server = Bun.listen({ unix: profile.listenerPath, socket: { data(s, d) { got += d.toString(); try { JSON.parse(got); arrived(); } catch {} } } });
         sendSeccompListener(profile.listenerPath, listener, state);
-        await Bun.sleep(50);
+        await whole;
         out("agent " + JSON.parse(got).state.id);
         server.stop(true);
       `);

@@ -21,7 +21,6 @@ afterAll(() => {
 
 const tmpfs = (c: any, at = "/tmp") => c.mounts.push({ destination: at, type: "tmpfs", source: "tmpfs" });
 const status = (text: string, key: string) => text.match(new RegExp(`^${key}:\\s*(.*)$`, "m"))?.[1];
-const waitFor = (f: () => boolean, ms = 3000) => { for (let i = 0; i < ms / 10 && !f(); i++) Bun.sleepSync(10); return f(); };
 
 /** Every host process whose root or cwd is inside `dir` (a leftover of a container there). */
 function processesIn(dir: string): number[] {
@@ -69,7 +68,8 @@ describe.skipIf(!isRoot)("CVE-2019-5736: /proc/<pid>/exe of a runtime process", 
     // A watcher in the container resolves /proc/*/exe of every process it sees, while
     // the host starts exec after exec. Each exec is bunc (host binary) until its execve.
     const watch = [
-      "end=$(( $(date +%s) + 20 ))",
+      "echo watching",
+      "end=$(( $(date +%s) + 60 ))",
       "while [ $(date +%s) -lt $end ] && [ ! -e /tmp/stop ]; do",
       "  for p in /proc/[0-9]*; do",
       "    [ \"$p\" = /proc/1 ] || [ \"$p\" = /proc/$$ ] && continue",
@@ -82,11 +82,18 @@ describe.skipIf(!isRoot)("CVE-2019-5736: /proc/<pid>/exe of a runtime process", 
     sb.ok(["run", "-d", "-b", b, "exe-exec"]);
     try {
       const watcher = Bun.spawn([...BUNC, "--root", sb.root, "exec", "exe-exec", "sh", "-c", watch], { stdout: "pipe", stderr: "pipe" });
-      Bun.sleepSync(300);
+      // The execs start once the watcher says it watches, however long that takes.
+      const reader = watcher.stdout.getReader();
+      let seen = "";
+      while (!seen.includes("watching\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the watcher ended before watching: ${seen}`);
+        seen += new TextDecoder().decode(value);
+      }
       for (let i = 0; i < 25; i++) sb.ok(["exec", "exe-exec", "true"]);
       sb.ok(["exec", "exe-exec", "touch", "/tmp/stop"]);
+      for (let r = await reader.read(); !r.done; r = await reader.read()) seen += new TextDecoder().decode(r.value);
       await watcher.exited;
-      const seen = await new Response(watcher.stdout).text();
       expect(seen.split("\n").filter((l) => l.startsWith("reached") || l.startsWith("opened"))).toEqual([]);
     } finally {
       sb.ok(["delete", "-f", "exe-exec"]);

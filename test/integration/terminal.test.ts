@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, fileSandbox } from "../support/harness";
+import { BUNC, isRoot, fileSandbox, waitFor } from "../support/harness";
 import { RECEIVER } from "../support/console";
 
 const sb = fileSandbox();
@@ -27,7 +27,7 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     });
     const sock = join(sb.dir, "console.sock");
     const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
-    for (let i = 0; i < 200 && !existsSync(sock); i++) Bun.sleepSync(10);
+    waitFor(() => existsSync(sock), "the console socket receiver to listen");
     sb.ok(["create", "-b", b, "--console-socket", sock, "cs"]);
     sb.ok(["start", "cs"]);
     const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");

@@ -112,6 +112,27 @@ export function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(dir));
 }
 
+/**
+ * Polls until `cond` holds. The deadline only turns a hang into a failure: it is long,
+ * because a loaded machine is slow, and no test depends on how soon the condition holds.
+ */
+export function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): void {
+  const end = Date.now() + timeoutMs;
+  for (let i = 0; !cond(); i++) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    Bun.sleepSync(i < 100 ? 5 : 25);
+  }
+}
+
+/** waitFor with the event loop running (for conditions fed by streams or child processes). */
+export async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (let i = 0; !cond(); i++) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await Bun.sleep(i < 100 ? 5 : 25);
+  }
+}
+
 export function pidAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

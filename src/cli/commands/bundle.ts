@@ -4,9 +4,10 @@ import { createBundle } from "../../bundle";
 import { BuncError } from "../../runtime/errors";
 import { logWarn } from "../log";
 import { cli } from "../context";
+import type { SplitArgv } from "../dispatch";
 
 export default defineCommand({
-  meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)" },
+  meta: { name: "bundle", description: "Create an OCI bundle from a rootfs tarball (gzip or plain tar)", usage: "[options] <tarball> <dir> [-- <cmd> [args...]]", commandAfterDashes: true } as any,
   args: {
     tarball: { type: "positional", description: "rootfs tarball", required: true },
     dir: { type: "positional", description: "bundle directory to create", required: true },
@@ -17,8 +18,8 @@ export default defineCommand({
     env: { type: "string", alias: "e", description: "KEY=VALUE for the process environment (repeatable)" },
     tty: { type: "boolean", description: "allocate a terminal for the process" },
   },
-  async run({ args, rawArgs }) {
-    const sep = rawArgs.indexOf("--");
+  async run({ args, rawArgs, data }) {
+    const command = (data as SplitArgv).command; // after `--`: the process.args
     let result;
     try {
       result = await createBundle(args.tarball, args.dir, {
@@ -29,8 +30,8 @@ export default defineCommand({
         terminal: args.tty ?? false,
         // runc-style JSON logs are for machines: no progress bar.
         progress: cli.globals.logFormat === "json" ? false : undefined,
-        env: repeated(sep < 0 ? rawArgs : rawArgs.slice(0, sep), ["--env", "-e"]),
-        args: sep < 0 || sep === rawArgs.length - 1 ? undefined : rawArgs.slice(sep + 1),
+        env: repeated(rawArgs, ["--env", "-e"]),
+        args: command.length ? command : undefined,
       });
     } catch (e) {
       throw new BuncError((e as Error).message);

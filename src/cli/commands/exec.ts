@@ -8,7 +8,7 @@ import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../runtime/errors";
 import { ProcessSchema, type Process } from "../../spec/schema";
 import { formatIssue } from "../../spec/parse";
-import { logDebug, logWarn } from "../log";
+import { debugLog, logWarn } from "../log";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -55,7 +55,7 @@ function repeated(own: string[], names: string[]): string[] {
 }
 
 export default defineCommand({
-  meta: { name: "exec", description: "run a new process in a running container", splitArgv: splitExecArgv } as any,
+  meta: { name: "exec", description: "run a new process in a running container", usage: ["[options] <id> [--] <cmd> [args...]", "[options] -p process.json <id>"], splitArgv: splitExecArgv } as any,
   args,
   async run({ args: a, data }) {
     const { own, command } = data as ReturnType<typeof splitExecArgv>;
@@ -98,7 +98,7 @@ export default defineCommand({
     }
     cli.exitCode = await execInContainer({
       root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"],
-      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: logDebug,
+      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: debugLog(),
     });
   },
 });

@@ -39,7 +39,7 @@ export function splitPsArgv(raw: string[]): { own: string[]; id?: string; comman
 }
 
 export default defineCommand({
-  meta: { name: "ps", description: "list the processes of a container: ps [--format table|json] <id> [ps args]", splitArgv: splitPsArgv } as any,
+  meta: { name: "ps", description: "list the processes of a container: ps [--format table|json] <id> [ps args]", usage: "[--format table|json] <id> [ps args]", splitArgv: splitPsArgv } as any,
   args: {
     id: { type: "positional", description: "container id", required: true },
     format: { type: "string", alias: "f", description: "table or json", default: "table" },
