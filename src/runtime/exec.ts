@@ -149,10 +149,12 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       pid = spawned.pid;
       spawned.release();
       for (const fd of opened.splice(0)) closeSync(fd);
+      trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd);
       const failure = decodeFailure(reply);
       if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
+      trace(`execve of ${o.process.args[0]} done`);
       if (o.pidFile) writePidFile(o.pidFile, pid);
       if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
       return { pid, container: c };
