@@ -1,0 +1,50 @@
+// Needs root. Every ```sh block of README.md's "Using bunc" section, run as written: bunc
+// on the PATH, the Alpine minirootfs as ./alpine.tar.gz, a private state root (BUNC_ROOT).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUNC, isRoot, mountsUnder, PROJECT } from "../support/harness";
+import { alpineTarball } from "../support/rootfs";
+
+/** The shell blocks between "## Using bunc" and the next "## " heading. */
+export function usageBlocks(readme: string): string[] {
+  const start = readme.indexOf("\n## Using bunc");
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+const work = mkdtempSync(join(tmpdir(), "bunc-readme-"));
+const root = join(work, "state");
+const bin = join(work, "bin");
+
+afterAll(() => {
+  for (const id of (() => { try { return readdirSync(root); } catch { return []; } })())
+    Bun.spawnSync([...BUNC, "--root", root, "delete", "--force", id]);
+  const left = mountsUnder(work);
+  rmSync(work, { recursive: true, force: true });
+  expect(left).toEqual([]);
+});
+
+describe.skipIf(!isRoot || BUNC.length !== 1)("README usage (root)", () => {
+  const blocks = usageBlocks(readFileSync(join(PROJECT, "README.md"), "utf8"));
+
+  test("the section has command blocks", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test.each(blocks.map((b, i) => [i, b] as const))("block %d runs as written", (_i, block) => {
+    mkdirSync(bin, { recursive: true });
+    try { symlinkSync(BUNC[0]!, join(bin, "bunc")); } catch {}
+    try { symlinkSync(alpineTarball(), join(work, "alpine.tar.gz")); } catch {}
+    const r = Bun.spawnSync(["bash", "-euo", "pipefail", "-c", block], {
+      cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BUNC_ROOT: root }, timeout: 120_000,
+    });
+    const out = r.stdout.toString(), err = r.stderr.toString();
+    expect({ code: r.exitCode, err: r.exitCode ? err : "" }).toEqual({ code: 0, err: "" });
+    if (block.includes("/bin/echo hi")) expect(out).toContain("hi\n");
+    if (block.includes("./hello")) expect(out).toMatch(/hello from Alpine 3\.\d+/);
+    if (block.includes("bunc exec web ps")) expect(out).toContain("sleep 300");
+  });
+});
