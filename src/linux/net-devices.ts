@@ -72,20 +72,24 @@ function moveMessage(index: number, nsFd: number, name: string): Uint8Array {
   return msg;
 }
 
-/** Sends one request on a NETLINK_ROUTE socket made in the calling thread's network namespace; throws on a NACK. */
-function request(msg: Uint8Array, what: string): void {
+/** One request and its first reply, on a NETLINK_ROUTE socket made in the calling thread's network namespace. */
+function roundTrip(msg: Uint8Array): DataView {
   const fd = check("socket(AF_NETLINK)", libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   try {
     writeSync(fd, msg);
-    const buf = new Uint8Array(4096);
-    const n = readSync(fd, buf);
-    const dv = new DataView(buf.buffer, 0, n);
-    if (n >= 20 && dv.getUint16(4, true) === NLMSG_ERROR) {
-      const err = -dv.getInt32(16, true);
-      if (err !== 0) throw new Error(`${what}: ${ERRNO_NAMES[err] ?? `errno ${err}`}`);
-    }
+    const buf = new Uint8Array(16384);
+    return new DataView(buf.buffer, 0, readSync(fd, buf));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Sends one request; throws on a NACK. */
+function request(msg: Uint8Array, what: string): void {
+  const r = roundTrip(msg);
+  if (r.byteLength >= 20 && r.getUint16(4, true) === NLMSG_ERROR) {
+    const err = -r.getInt32(16, true);
+    if (err !== 0) throw new Error(`${what}: ${ERRNO_NAMES[err] ?? `errno ${err}`}`);
   }
 }
 
@@ -145,15 +149,6 @@ function containerIfindex(name: string): number | undefined {
   dv.setUint16(32, alen, true);
   dv.setUint16(34, IFLA_IFNAME, true);
   msg.set(nameBytes, 36);
-  const fd = check("socket(AF_NETLINK)", libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  try {
-    writeSync(fd, msg);
-    const buf = new Uint8Array(16384);
-    const n = readSync(fd, buf);
-    const r = new DataView(buf.buffer, 0, n);
-    if (n >= 32 && r.getUint16(4, true) === RTM_NEWLINK) return r.getInt32(20, true);
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const r = roundTrip(msg);
+  return r.byteLength >= 32 && r.getUint16(4, true) === RTM_NEWLINK ? r.getInt32(20, true) : undefined;
 }
