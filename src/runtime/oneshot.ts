@@ -29,7 +29,9 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
   const trace = tracer(`run --rootfs ${id}`, o.debug);
   trace(`from ${source}`);
-  const spec = (rootfs: string) => defaultSpec({ rootfs, args: o.args.length ? o.args : ["sh"], terminal: !!o.tty });
+  // Not root: a rootless config (the caller mapped to root in a user namespace), as a user would pick.
+  const rootless = process.geteuid?.() !== 0;
+  const spec = (rootfs: string) => defaultSpec({ rootfs, args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, rootless });
   try {
     let bundle = work;
     if (statSync(source).isDirectory()) {
@@ -45,7 +47,7 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
       }
     } else {
       const { createBundle } = await import("../bundle");
-      const r = await createBundle(source, join(work, "bundle"), { args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, progress: false });
+      const r = await createBundle(source, join(work, "bundle"), { args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, progress: false, rootless });
       for (const w of r.warnings) o.warn?.(w);
       bundle = join(work, "bundle");
       const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));

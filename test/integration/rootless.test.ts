@@ -87,4 +87,20 @@ describe.skipIf(!isRoot || !hasSetpriv)("rootless (root to set up)", () => {
     expect(Bun.spawnSync(["ls", "-A", root]).stdout.toString().trim()).toBe("");
     chownTree(sb.dir, 0);
   });
+
+  test("a one-shot run by an unprivileged user picks a rootless config by itself", () => {
+    chmodSync(sb.dir, 0o755);
+    const root = join(sb.dir, "run3");
+    require("node:fs").mkdirSync(root, { mode: 0o700 });
+    chownSync(root, 65534, 65534);
+    const tarball = join(sb.dir, "alpine.tgz");
+    require("node:fs").copyFileSync(alpineTarball(), tarball);
+    chmodSync(tarball, 0o644);
+    const p = Bun.spawnSync(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", ...BUNC, "--root", root, "run", "--rootfs", tarball, "--", "id", "-u"],
+      { stderr: "pipe", timeout: 60_000 });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+    expect(p.stdout.toString()).toBe("0\n");
+    expect(Bun.spawnSync(["ls", "-A", root]).stdout.toString().trim()).toBe("");
+  });
 });
