@@ -5,11 +5,11 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import type { Config } from "../spec/schema";
 import { check, libc } from "../sys/libc";
+import { errnoName } from "../sys/errno";
 
 const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
 const RTM_NEWLINK = 16, RTM_GETLINK = 18, NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLMSG_ERROR = 2;
 const IFLA_IFNAME = 3, IFLA_NET_NS_FD = 28;
-const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 95: "EOPNOTSUPP" };
 
 /** Host name -> name in the container. */
 export type NetDevices = Record<string, string>;
@@ -89,7 +89,7 @@ function request(msg: Uint8Array, what: string): void {
   const r = roundTrip(msg);
   if (r.byteLength >= 20 && r.getUint16(4, true) === NLMSG_ERROR) {
     const err = -r.getInt32(16, true);
-    if (err !== 0) throw new Error(`${what}: ${ERRNO_NAMES[err] ?? `errno ${err}`}`);
+    if (err !== 0) throw new Error(`${what}: ${errnoName(err)}`);
   }
 }
 

@@ -203,7 +203,7 @@ function joinSessionKeyring(name: string): void {
   const { ptr } = require("bun:ffi");
   // ENOSYS/EPERM: keyrings disabled or refused on this host; runc carries on too.
   if (syscall(SYS.keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, ptr(cstr(name))) < 0n && ![38, 1].includes(errno()))
-    throw new Error(`cannot join a new session keyring: errno ${errno()}`);
+    throw new Error(`cannot join a new session keyring: ${require("../sys/errno").errnoName(errno())}`);
 }
 
 function joinLateCgroups(first: number, count: number): void {

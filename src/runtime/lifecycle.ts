@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, unlinkS
 import { join } from "node:path";
 import { ptr } from "bun:ffi";
 import { libc, errno } from "../sys/libc";
+import { errnoName } from "../sys/errno";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "./errors";
 import { runHooks, runHooksWarn } from "./hooks";
@@ -135,7 +136,7 @@ export function killContainer(root: string, id: string, signal: number, all = fa
       const cg = containerCgroups(c.state, defaultWarn);
       if (cg) return cg.killAll(signal);
     }
-    if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: errno ${errno()}`);
+    if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: ${errnoName(errno())}`);
   });
 }
 
