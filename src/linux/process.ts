@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
-import { RLIMIT_TYPES } from "../spec/schema";
+import { RLIMIT_TYPES } from "../spec/rlimits";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { capSets, dropBounding, setAmbient, setCaps } from "./capabilities";
 

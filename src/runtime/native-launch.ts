@@ -2,7 +2,7 @@
 // `exec --process`) as a native request. The init (create) and exec build theirs with it.
 import { readFileSync } from "node:fs";
 import type { Process } from "../spec/schema";
-import { RLIMIT_TYPES } from "../spec/schema";
+import { RLIMIT_TYPES } from "../spec/rlimits";
 import { capSets, lastCap } from "../linux/capabilities";
 import { encodeProgram } from "../linux/seccomp/install";
 import { hookList, i32List, rlimitList, stringList, type RequestValues } from "../sys/native-request";

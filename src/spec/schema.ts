@@ -23,11 +23,8 @@ export const HooksSchema = v.looseObject({
   startContainer: hookList, poststart: hookList, poststop: hookList,
 });
 
-export const RLIMIT_TYPES = [
-  "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC",
-  "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
-  "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
-] as const;
+import { RLIMIT_TYPES } from "./rlimits";
+export { RLIMIT_TYPES };
 const u64 = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** "0-3,7": CPUs or NUMA nodes, as the kernel's list format. */

@@ -21,7 +21,7 @@ export function detectMusl(exists: (p: string) => boolean = existsSync): boolean
   return exists(`/lib/ld-musl-${arch}.so.1`) && !exists("/lib64/ld-linux-x86-64.so.2") && !exists("/lib/ld-linux-aarch64.so.1");
 }
 
-const lib = dlopen(libcSoname(), {
+const DECLS = {
   __errno_location: { args: [], returns: P },
   syscall: { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 },
   mount: { args: [P, P, P, u64, P], returns: i32 },
@@ -75,9 +75,28 @@ const lib = dlopen(libcSoname(), {
   connect: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
   setsid: { args: [], returns: i32 },
-});
+} as const;
 
-export const libc = lib.symbols;
+type Symbols = ReturnType<typeof dlopen<typeof DECLS>>["symbols"];
+const soname = libcSoname();
+// errno is read right after a failed call: its accessor is bound before anything else runs.
+const loaded: Partial<Symbols> = dlopen(soname, { __errno_location: DECLS.__errno_location }).symbols as Partial<Symbols>;
+
+/**
+ * libc's symbols, each bound on first use: bun:ffi compiles a trampoline per symbol, and a
+ * command uses a handful of the ~60 declared here (every bunc command is a fresh process).
+ */
+export const libc: Symbols = new Proxy(loaded as Symbols, {
+  get(target, name: string) {
+    const have = (target as any)[name];
+    if (have) return have;
+    const decl = (DECLS as Record<string, any>)[name];
+    if (!decl) return undefined;
+    const fn = dlopen(soname, { [name]: decl }).symbols[name];
+    (target as any)[name] = fn;
+    return fn;
+  },
+});
 export { cstring };
 
 export function errno(): number {

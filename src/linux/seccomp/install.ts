@@ -6,7 +6,7 @@ import { connectUnix, sendFd } from "../../sys/socket";
 import { ptr } from "bun:ffi";
 import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../../sys/libc";
 import type { BpfInstruction } from "./bpf";
-import { SECCOMP_FLAGS, type SeccompFlagName } from "./schema";
+import { SECCOMP_FLAGS, type SeccompFlagName } from "./flags";
 
 const SECCOMP_SET_MODE_FILTER = 1;
 const SECCOMP_GET_ACTION_AVAIL = 2;

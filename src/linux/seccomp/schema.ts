@@ -17,15 +17,8 @@ export const SECCOMP_ARCHES = [
   "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390",
   "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64",
 ] as const;
-export const SECCOMP_FLAGS = {
-  SECCOMP_FILTER_FLAG_TSYNC: 1,
-  SECCOMP_FILTER_FLAG_LOG: 2,
-  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
-  SECCOMP_FILTER_FLAG_NEW_LISTENER: 8,
-  SECCOMP_FILTER_FLAG_TSYNC_ESRCH: 16,
-  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
-} as const;
-export type SeccompFlagName = keyof typeof SECCOMP_FLAGS;
+import { SECCOMP_FLAGS, type SeccompFlagName } from "./flags";
+export { SECCOMP_FLAGS, type SeccompFlagName };
 
 const picklist = <T extends readonly string[]>(items: T, what: string) =>
   v.picklist(items, (issue) => `unknown seccomp ${what} ${JSON.stringify(issue.input)}`);
