@@ -2,7 +2,7 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
 import { resolve } from "node:path";
 import { recvFd } from "../sys/socket";
@@ -132,21 +132,24 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       // The native init's fds: the report socket at target, then these in order.
       const listener = seccomp?.listenerPath ? keep(connectUnix(seccomp.listenerPath)) : -1;
       const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, listener: listener >= 0 ? [listener] : [], request: [0] });
-      const request = keep(memfd("bunc-exec-request", encodeRequest({
+      // Written once the process's pid is known (the agent's state names it); stage 2 waits for it.
+      const request = keep(memfd("bunc-exec-request", new Uint8Array()));
+      const encode = (ownPid: number) => encodeRequest({
         MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
         CGROUP_FDS: i32List(layout.cgroups),
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
           process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
-          seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState(c.hookState("running"), seccomp?.listenerMetadata),
+          seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState({ ...c.hookState("running"), pid: ownPid }, seccomp?.listenerMetadata),
           setgroupsMayFail: setgroupsDeniedIn(c.pid),
         }),
-      })));
+      });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
         execFd: native, passFds: [mntFd, ...late, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
       }));
       pid = spawned.pid;
+      writeSync(request, encode(pid));
       spawned.release();
       for (const fd of opened.splice(0)) closeSync(fd);
       trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);

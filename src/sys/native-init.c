@@ -120,6 +120,13 @@ static long read_all(int fd, void *buf, unsigned long n) {
 
 static unsigned long slen(const char *s) { unsigned long n = 0; while (s[n]) n++; return n; }
 
+/* A string field's bytes without its NUL (for what is written out: the state JSON). */
+static const unsigned char *text(int f, u32 *len) {
+  const unsigned char *p = field(f, len);
+  if (*len && p[*len - 1] == 0) (*len)--;
+  return p;
+}
+
 /* A NUL-separated list in a blob -> a NULL-terminated pointer array in `out`. */
 static char **list(int f, int count_field, char **out, int max) {
   u32 len;
@@ -150,7 +157,7 @@ static void run_hooks(void) {
   u32 len;
   const unsigned char *p = field(F_HOOKS, &len), *end = p + len;
   u32 state_len;
-  const unsigned char *state = field(F_HOOK_STATE, &state_len);
+  const unsigned char *state = text(F_HOOK_STATE, &state_len);
   while (p < end) {
     u32 timeout, argc, envc;
     memcpy(&timeout, p, 4); memcpy(&argc, p + 4, 4); memcpy(&envc, p + 8, 4);
@@ -203,7 +210,7 @@ static void install_seccomp(void) {
   if (!(slot[F_SECCOMP_FLAGS] & 8 /* NEW_LISTENER */) || sock < 0) return;
   /* runtime-spec: the listener fd with the container process state, SCM_RIGHTS. */
   u32 state_len;
-  const unsigned char *state = field(F_SECCOMP_LISTENER_STATE, &state_len);
+  const unsigned char *state = text(F_SECCOMP_LISTENER_STATE, &state_len);
   struct { const void *base; unsigned long len; } iov = { state, state_len };
   struct { u64 len; int level, type; int fd; int pad; } cmsg = { 20, 1 /* SOL_SOCKET */, 1 /* SCM_RIGHTS */, (int)listener, 0 };
   struct { void *name; u32 namelen; void *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; } msg =

@@ -1,0 +1,49 @@
+// Needs root. SCMP_ACT_NOTIFY with listenerPath: the seccomp agent gets the notify fd and
+// the container process state, from the container's init and from each exec (runtime spec).
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileSandbox, isRoot } from "../support/harness";
+
+const sb = fileSandbox();
+const hasPython = Bun.spawnSync(["python3", "-c", "import socket; socket.recv_fds"]).exitCode === 0;
+
+/** Accepts `n` connections: prints the fd's kind and the state's pid and metadata, then lets the fd go. */
+const AGENT = `
+import socket, sys, os, json
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(4)
+for _ in range(int(sys.argv[2])):
+    c, _ = s.accept()
+    msg, fds, _, _ = socket.recv_fds(c, 65536, 1)
+    st = json.loads(msg)
+    print(os.readlink("/proc/self/fd/%d" % fds[0]), st["pid"], st["metadata"], st["fds"], flush=True)
+    os.close(fds[0]); c.close()
+`;
+
+describe.skipIf(!isRoot || !hasPython)("seccomp notify (root)", () => {
+  test("the agent gets a listener from the init and from an exec'd process", async () => {
+    const id = "sn" + Math.random().toString(36).slice(2, 7);
+    const sock = join(sb.dir, `${id}.sock`);
+    const agent = Bun.spawn(["python3", "-c", AGENT, sock, "2"], { stdout: "pipe", stderr: "pipe" });
+    for (let i = 0; i < 500 && !existsSync(sock); i++) Bun.sleepSync(10);
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta-1", syscalls: [{ names: ["mkdirat", "mkdir"], action: "SCMP_ACT_NOTIFY" }] };
+    });
+    try {
+      sb.ok(["run", "-d", "-b", b, id]);
+      const pid = JSON.parse(sb.ok(["state", id])).pid;
+      const ex = sb.run(["exec", id, "true"]);
+      expect(ex.stderr).toBe("");
+      expect(ex.code).toBe(0);
+      const lines = (await new Response(agent.stdout).text()).trim().split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`anon_inode:seccomp notify ${pid} meta-1 ['seccompFd']`);
+      expect(lines[1]).toMatch(/^anon_inode:seccomp notify \d+ meta-1 \['seccompFd'\]$/);
+      // The exec'd process's own pid: the agent reads that process's memory.
+      expect(lines[1]).not.toContain(` ${pid} `);
+    } finally {
+      agent.kill(9);
+      sb.run(["delete", "--force", id]);
+    }
+  });
+});
