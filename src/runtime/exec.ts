@@ -23,7 +23,7 @@ import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { connectUnix, sendPidfd } from "../sys/socket";
-import { decodeFailure, describeFailure, encodeRequest, i32List, MODES } from "../sys/native-request";
+import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, MODES } from "../sys/native-request";
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
 import { openInRoot } from "../linux/path";
@@ -34,6 +34,8 @@ export interface ExecOptions {
   root: string;
   id: string;
   process: Process;
+  /** runc's --ignore-paused: exec into a frozen container (the process starts frozen). */
+  ignorePaused?: boolean;
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
@@ -80,7 +82,8 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
   const trace = tracer(`exec ${o.id}`, o.debug);
   const c = loadContainer(o.root, o.id);
   const status = c.status();
-  if (status !== "running" && status !== "created") throw new BuncError(`cannot exec in a ${status} container`);
+  if (status === "paused" && !o.ignorePaused) throw new BuncError("cannot exec in a paused container (use --ignore-paused to override)");
+  if (status !== "running" && status !== "created" && status !== "paused") throw new BuncError(`cannot exec in a ${status} container`);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
@@ -94,11 +97,15 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const types = config.linux.namespaces.map((n) => n.type).sort((a, b) => Number(b === "user") - Number(a === "user"));
     const joins = types.filter((t) => t !== "mount").map((t) => ({ fd: open(`/proc/${c.pid}/ns/${PROC_NS_NAME[t]}`), nstype: CLONE_FLAGS[t], path: t }));
     const mntFd = open(`/proc/${c.pid}/ns/mnt`);
-    if (!loadContainer(o.root, o.id).status().match(/running|created/)) throw new BuncError("container stopped while exec was starting");
+    if (!loadContainer(o.root, o.id).status().match(o.ignorePaused ? /running|created|paused/ : /running|created/)) throw new BuncError("container stopped while exec was starting");
     const cg = containerCgroups(c.state, o.warn);
-    const late = (cg?.selfJoinFiles(joinsLate) ?? []).map((f) => open(f, "w"));
-    const early = (cg?.selfJoinFiles(joinsEarly, [1]) ?? []).map((f) => open(f, "w"));
-    const v2 = cg?.cgroup2Dir(joinsEarly);
+    // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
+    const frozen = status === "paused";
+    const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
+    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2]) ?? []).map((f) => open(f, "w"));
+    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1]) ?? []).map((f) => open(f, "w"));
+    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1]) ?? []), ...(cg?.selfJoinFiles(() => true, [2]) ?? [])].map((f) => open(f, "w")) : [];
+    const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly);
     const cgroup2Dir = v2 ? open(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */) : -1;
     const sock = new Int32Array(2);
     check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
@@ -124,6 +131,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       throw new BuncError(e.message);
     }
     const native = relay || o.consoleSocket ? undefined : openNativeInit();
+    if (native === undefined && frozen) throw new BuncError("exec --ignore-paused: needs bunc's native init (not with --tty)");
     if (native === undefined && usesSchedulingFields(o.process, config.linux))
       throw new BuncError("process.scheduler/ioPriority/execCPUAffinity, linux.personality/memoryPolicy: need bunc's native init (not with exec --tty, nor in a build without a C compiler)");
     if (native !== undefined) {
@@ -131,12 +139,12 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       const target = 3 + preserveFds;
       // The native init's fds: the report socket at target, then these in order.
       const listener = seccomp?.listenerPath ? keep(connectUnix(seccomp.listenerPath)) : -1;
-      const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, listener: listener >= 0 ? [listener] : [], request: [0] });
+      const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, frozen: frozenFds, listener: listener >= 0 ? [listener] : [], request: [0] });
       // Written once the process's pid is known (the agent's state names it); stage 2 waits for it.
       const request = keep(memfd("bunc-exec-request", new Uint8Array()));
       const encode = (ownPid: number) => encodeRequest({
         MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
-        CGROUP_FDS: i32List(layout.cgroups),
+        CGROUP_FDS: i32List(layout.cgroups), FROZEN_CGROUP_FDS: i32List(layout.frozen),
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
           process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
@@ -146,7 +154,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
-        execFd: native, passFds: [mntFd, ...late, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
+        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
       }));
       pid = spawned.pid;
       writeSync(request, encode(pid));
@@ -154,7 +162,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       for (const fd of opened.splice(0)) closeSync(fd);
       trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
-      const reply = readToEnd(parentFd);
+      const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
       if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
       trace(`execve of ${o.process.args[0]} done`);

@@ -131,11 +131,13 @@ function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined 
 export function killContainer(root: string, id: string, signal: number, all = false): void {
   withContainer(root, id, (c) => {
     const status = c.status();
-    if (status === "stopped") throw new BuncError("container not running");
     if (all) {
+      // As runc: every process left in the container's cgroup, even once the init is gone.
       const cg = containerCgroups(c.state, defaultWarn);
       if (cg) return cg.killAll(signal);
+      if (status === "stopped") return;
     }
+    if (status === "stopped") throw new BuncError("container not running");
     if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: ${errnoName(errno())}`);
   });
 }

@@ -11,7 +11,8 @@ export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === "") return SIGNALS.TERM!;
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > 64) throw new BuncError(`invalid signal "${s}"`);
+    // 0 checks that the init exists, as kill(2) (runc accepts it).
+    if (n < 0 || n > 64) throw new BuncError(`invalid signal "${s}"`);
     return n;
   }
   const name = s.toUpperCase().replace(/^SIG/, "");

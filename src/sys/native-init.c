@@ -286,6 +286,20 @@ static __attribute__((noreturn)) void exec_program(void) {
   u32 len, exec_len;
   const char *path = (const char *)field(F_PATH, &len);
   const char *exec_path = (const char *)field(F_EXEC_PATH, &exec_len);
+  /* exec --ignore-paused: the frozen cgroups are joined last (this process freezes there
+     until `resume`); bunc is told first, as it cannot wait for the execve. */
+  u32 frozen_len;
+  const unsigned char *frozen = field(F_FROZEN_CGROUP_FDS, &frozen_len);
+  if (frozen_len) {
+    int mark[4] = { 0x5a524e42 /* "BNRZ" */, 0, 0, 0 };
+    if (report_fd >= 0) S3(NR_write, report_fd, mark, sizeof mark);
+    for (u32 off = 0; off + 4 <= frozen_len; off += 4) {
+      int fd;
+      memcpy(&fd, frozen + off, 4);
+      S3(NR_write, fd, "0", 1);
+      S1(NR_close, fd);
+    }
+  }
   /* Everything but stdio and the preserved fds closes at execve, the report fd too: EOF
      on it tells bunc that execve succeeded. */
   S3(NR_close_range, 3 + (int)slot[F_PRESERVE_FDS], ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);

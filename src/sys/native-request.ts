@@ -18,7 +18,8 @@ export const FIELDS = {
   ENV: "bytes", ENVC: "u64", PRESERVE_FDS: "u64",
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
-  PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes", BLOB_LEN: "u64",
+  PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
+  FROZEN_CGROUP_FDS: "bytes", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
@@ -44,6 +45,13 @@ const STEP_TEXT: Record<Step, string> = {
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
+
+/** Written by exec's native init right before it joins a frozen cgroup (exec --ignore-paused). */
+export const FREEZING_MARK = 0x5a524e42; // "BNRZ"
+
+export function isFreezingMark(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === FREEZING_MARK;
+}
 
 /** The failure record native-init.c writes: "BNRE", step, errno (or wait status), exit status. */
 export function decodeFailure(bytes: Uint8Array): NativeFailure | undefined {

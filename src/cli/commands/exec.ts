@@ -24,6 +24,7 @@ const args = {
   "additional-gids": { type: "string", alias: "g", description: "additional group id (repeatable)" },
   cap: { type: "string", alias: "c", description: "add a capability (repeatable)" },
   "no-new-privs": { type: "boolean", description: "set no_new_privs" },
+  "ignore-paused": { type: "boolean", description: "allow exec in a paused container" },
   "preserve-fds": { type: "string", description: "pass N extra fds", default: "0" },
 } as const;
 
@@ -58,7 +59,17 @@ export default defineCommand({
   meta: { name: "exec", description: "run a new process in a running container", usage: ["[options] <id> [--] <cmd> [args...]", "[options] -p process.json <id>"], splitArgv: splitExecArgv } as any,
   args,
   async run({ args: a, data }) {
-    const { own, command } = data as ReturnType<typeof splitExecArgv>;
+    try {
+      await execCommand(a, data as ReturnType<typeof splitExecArgv>);
+    } catch (e: any) {
+      // runc: a failure of exec itself (not of the process) is exit status 255.
+      throw new BuncError(e?.message ?? String(e), 255);
+    }
+  },
+});
+
+async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Promise<void> {
+    const { own, command } = data;
     const c = loadContainer(cli.globals.root, a.id);
     let p: Process;
     if (a.process) {
@@ -97,8 +108,7 @@ export default defineCommand({
       if (a["no-new-privs"]) p.noNewPrivileges = true;
     }
     cli.exitCode = await execInContainer({
-      root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"],
+      root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"],
       preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: debugLog(),
     });
-  },
-});
+}

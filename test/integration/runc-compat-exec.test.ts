@@ -1,0 +1,57 @@
+// Needs root. What runc users rely on around exec and kill: exec's own failures exit 255,
+// --ignore-paused, kill with signal 0, kill --all on a stopped container.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { fileSandbox, isRoot } from "../support/harness";
+
+const sb = fileSandbox();
+const uid = () => "rx" + Math.random().toString(36).slice(2, 7);
+
+function waitFor(cond: () => boolean, what: string): void {
+  const end = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    Bun.sleepSync(5);
+  }
+}
+
+describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
+  test("exec's own failures exit 255; the process's status passes through", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"], () => {}, true);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      expect(sb.run(["exec", id, "sh", "-c", "exit 7"]).code).toBe(7);
+      expect(sb.run(["exec", id, "nosuchprogram"]).code).toBe(255);
+      expect(sb.run(["exec", "nosuchcontainer", "true"]).code).toBe(255);
+      expect(sb.run(["exec", "--pid-file", join(sb.dir, "no/such/dir/pid"), id, "true"]).code).toBe(255);
+      sb.ok(["pause", id]);
+      const paused = sb.run(["exec", id, "true"]);
+      expect(paused.code).toBe(255);
+      expect(paused.stderr).toContain("paused");
+      // --ignore-paused: the process starts frozen and runs once resumed.
+      expect(sb.run(["exec", "--ignore-paused", "-d", id, "sh", "-c", "echo ran > /ignored"]).code).toBe(0);
+      sb.ok(["resume", id]);
+      waitFor(() => sb.run(["exec", id, "cat", "/ignored"]).stdout === "ran\n", "the exec'd process to run after resume");
+    } finally {
+      sb.run(["resume", id]);
+      sb.run(["delete", "--force", id]);
+    }
+  }, 60_000);
+
+  test("kill with signal 0 checks the init; kill --all of a stopped container succeeds", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      expect(sb.run(["kill", id, "0"]).code).toBe(0);
+      sb.ok(["kill", id, "KILL"]);
+      waitFor(() => JSON.parse(sb.ok(["state", id])).status === "stopped", "the container to stop");
+      expect(sb.run(["kill", "--all", id, "KILL"]).code).toBe(0);
+      expect(sb.run(["kill", id, "KILL"]).code).toBe(1);
+      expect(sb.run(["kill", id, "-1"]).code).toBe(1);
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+});
