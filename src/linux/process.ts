@@ -121,8 +121,17 @@ export function applyProcess(p: Process, warn: (m: string) => void): void {
   }
 }
 
+/**
+ * --preserve-fds: fds 3..3+n-1 stay open across execve. Bun marks every inherited fd above
+ * 3 close-on-exec when it starts, so a Bun init must clear that again before it execs.
+ */
+export function keepPreservedFds(n: number): void {
+  for (let fd = 3; fd < 3 + n; fd++) libc.fcntl(fd, 2 /* F_SETFD */, 0n);
+}
+
 /** Closes (on exec) every fd but stdio and the preserved ones, then replaces this process. */
 export function execProcess(path: string, args: string[], env: string[], preserveFds: number): never {
+  keepPreservedFds(preserveFds);
   syscall(SYS.close_range, 3 + preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
   const argv = cstrArray(args), envp = cstrArray(env), file = cstr(path);
   libc.execve(ptr(file), ptr(argv.array), ptr(envp.array));

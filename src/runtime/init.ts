@@ -10,7 +10,7 @@ import { runHooks, type HookState } from "./hooks";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
-import { applyProcess, execProcess, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
+import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
 import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
 import { connectUnix, sendFd } from "../sys/socket";
 import { openNativeInit } from "../sys/native-init";
@@ -306,6 +306,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
     }),
   });
   const req = memfd("bunc-init-request", request);
+  keepPreservedFds(plan.preserveFds);
   for (const f of [req, fd, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) check("fcntl(F_SETFD)", libc.fcntl(f, 2 /* F_SETFD */, 0n));
   const argv = cstrArray(["bunc-init", String(req)]), envp = cstrArray([]);
   syscall(SYS.execveat, native, ptr(cstr("")), ptr(argv.array), ptr(envp.array), 0x1000 /* AT_EMPTY_PATH */);

@@ -55,3 +55,35 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     }
   });
 });
+
+describe.skipIf(!isRoot)("--preserve-fds N (root)", () => {
+  /** bunc with fds 3, 4 and 5 open on three files the test made; returns what the container listed. */
+  function withFds(args: string[]): string {
+    const files = [1, 2, 3].map((i) => {
+      const f = join(sb.dir, `fd-${i}.txt`);
+      require("node:fs").writeFileSync(f, `file ${i}`);
+      return f;
+    });
+    const script = `exec 3<${files[0]} 4<${files[1]} 5<${files[2]}; exec ${[...require("../support/harness").BUNC, "--root", sb.root, ...args].map((a: string) => `'${a}'`).join(" ")}`;
+    const r = Bun.spawnSync(["bash", "-c", script], { stdin: "ignore" });
+    return r.stdout.toString() + r.stderr.toString();
+  }
+  const show = ["sh", "-c", "cat /proc/self/fd/3 /proc/self/fd/4 /proc/self/fd/5; echo"];
+
+  test("run passes fds 3, 4 and 5", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, show);
+    expect(withFds(["run", "--preserve-fds", "3", "-b", b, id])).toBe("file 1file 2file 3\n");
+  });
+
+  test("exec passes fds 3, 4 and 5", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      expect(withFds(["exec", "--preserve-fds", "3", id, ...show])).toBe("file 1file 2file 3\n");
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+});
