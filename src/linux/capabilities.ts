@@ -61,7 +61,25 @@ export function setCaps(s: CapSets): void {
   if (syscall(SYS.capset, ptr(header), ptr(data)) < 0n) throw new SyscallError("capset", errno());
 }
 
-export function setAmbient(ambient: bigint): void {
+/** The capabilities this process still has in its bounding set: what it can grant at all. */
+export function ownBounding(): bigint {
+  const m = readFileSync("/proc/self/status", "utf8").match(/^CapBnd:\s+([0-9a-f]+)/m);
+  return m ? BigInt("0x" + m[1]) : (1n << 64n) - 1n;
+}
+
+/** Capability names of `mask` (for messages). */
+export function capNames(mask: bigint): string[] {
+  return CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));
+}
+
+/** Every set without what the host cannot grant (runtime spec: a warning, not a failure). */
+export function grantable(s: CapSets, bounding = ownBounding()): CapSets {
+  return { bounding: s.bounding & bounding, effective: s.effective & bounding, permitted: s.permitted & bounding, inheritable: s.inheritable & bounding, ambient: s.ambient & bounding };
+}
+
+/** Raises the ambient set: only what the kernel allows (also in permitted and inheritable), as runc. */
+export function setAmbient(ambient: bigint, permitted = ambient, inheritable = ambient): void {
+  ambient &= permitted & inheritable;
   libc.prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n);
   for (let c = 0; c < 64; c++) {
     if (!(ambient & (1n << BigInt(c)))) continue;

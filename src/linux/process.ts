@@ -5,7 +5,7 @@ import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/rlimits";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
-import { capSets, dropBounding, setAmbient, setCaps } from "./capabilities";
+import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
 
 const U64_MAX = (1n << 64n) - 1n;
 const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
@@ -95,7 +95,7 @@ export function setgroupsDenied(): boolean {
 export function applyProcess(p: Process, warn: (m: string) => void): void {
   setRlimits(p.rlimits);
   if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
-  const caps = capSets(p.capabilities, warn);
+  const caps = grantable(capSets(p.capabilities, warn));
   if (p.capabilities) dropBounding(caps.bounding);
   const user = p.user ?? { uid: 0, gid: 0 };
   check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 1n, 0n, 0n, 0n));
@@ -110,7 +110,7 @@ export function applyProcess(p: Process, warn: (m: string) => void): void {
   check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 0n, 0n, 0n, 0n));
   if (p.capabilities) {
     setCaps(caps);
-    setAmbient(caps.ambient);
+    setAmbient(caps.ambient, caps.permitted, caps.inheritable);
   }
   if (p.noNewPrivileges) check("prctl(PR_SET_NO_NEW_PRIVS)", libc.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
   if (user.umask !== undefined) libc.umask(BigInt(user.umask));

@@ -11,7 +11,7 @@ import { openSelfForExec } from "../sys/self-exe";
 import { connectUnix, recvFd, sendPidfd } from "../sys/socket";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
-import { capSets } from "../linux/capabilities";
+import { capNames, capSets, ownBounding } from "../linux/capabilities";
 import { Channel } from "./channel";
 import { BuncError } from "./errors";
 import { runHooks, runHooksWarn, HookError } from "./hooks";
@@ -90,7 +90,12 @@ export function createContainer(o: CreateOptions): Container {
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   if (o.pidfdSocket && !existsSync(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
-  capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
+  const caps = capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
+  // Runtime spec: a capability the runtime cannot grant is a warning, not a failure. Without a
+  // user namespace of its own the container gets at most what bunc's bounding set holds.
+  const missing = capNames((caps.bounding | caps.effective | caps.permitted | caps.inheritable | caps.ambient) & ~ownBounding());
+  if (missing.length && !config.linux.namespaces.some((n) => n.type === "user"))
+    warn(`process.capabilities: ${missing.join(", ")} not granted (not in bunc's bounding set)`);
   try {
     checkSchedulingConfig(config);
     checkNetDevices(config, (path) => isHostNamespace("net", path));

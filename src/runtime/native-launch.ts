@@ -1,9 +1,8 @@
 // What the native init applies, computed here in TypeScript: process.* of the config (or of
 // `exec --process`) as a native request. The init (create) and exec build theirs with it.
-import { readFileSync } from "node:fs";
 import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/rlimits";
-import { capSets, lastCap } from "../linux/capabilities";
+import { capSets, grantable, lastCap } from "../linux/capabilities";
 import { encodeProgram } from "../linux/seccomp/install";
 import { hookList, i32List, rlimitList, stringList, type RequestValues } from "../sys/native-request";
 import type { HookState } from "./hooks";
@@ -13,11 +12,6 @@ import type { Seccomp } from "./init";
 const U64_MAX = (1n << 64n) - 1n;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The capabilities this process still has in its bounding set: what it can grant at all. */
-export function ownBounding(): bigint {
-  const m = readFileSync("/proc/self/status", "utf8").match(/^CapBnd:\s+([0-9a-f]+)/m);
-  return m ? BigInt("0x" + m[1]) : U64_MAX;
-}
 
 export interface ProcessRequest {
   process: Process;
@@ -34,17 +28,16 @@ export interface ProcessRequest {
 /** process.* as request fields. */
 export function processFields(r: ProcessRequest): RequestValues {
   const p = r.process;
-  const caps = capSets(p.capabilities, () => {});
-  const bnd = ownBounding();
+  // What the host cannot grant is left out (a warning at create), not a failed capset.
+  const caps = grantable(capSets(p.capabilities, () => {}));
   const user = p.user ?? { uid: 0, gid: 0 };
   const envPath = [...r.env].reverse().find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
   return {
     RLIMITS: rlimitList((p.rlimits ?? []).map((l) => ({ resource: RLIMIT_TYPES.indexOf(l.type), soft: toRlim(l.soft), hard: toRlim(l.hard) }))),
     HAS_CAPS: p.capabilities ? 1 : 0, LAST_CAP: lastCap(),
-    // What the host cannot grant is left out (a warning at create), not a failed capset.
-    CAP_BOUNDING: caps.bounding & bnd, CAP_EFFECTIVE: caps.effective & bnd, CAP_PERMITTED: caps.permitted & bnd,
-    CAP_INHERITABLE: caps.inheritable & bnd, CAP_AMBIENT: caps.ambient & bnd,
+    CAP_BOUNDING: caps.bounding, CAP_EFFECTIVE: caps.effective, CAP_PERMITTED: caps.permitted,
+    CAP_INHERITABLE: caps.inheritable, CAP_AMBIENT: caps.ambient,
     GIDS: i32List(user.additionalGids ?? []), SETGROUPS_MAY_FAIL: r.setgroupsMayFail ? 1 : 0,
     UID: user.uid, GID: user.gid, NO_NEW_PRIVS: p.noNewPrivileges ? 1 : 0, UMASK: user.umask ?? -1,
     CWD: p.cwd, EXEC_PATH: r.execPath ?? "", PATH: envPath,
