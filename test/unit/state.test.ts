@@ -104,7 +104,10 @@ describe("parseSignal", () => {
     expect(parseSignal("RTMAX")).toBe(64);
   });
   test("invalid signals are errors", () => {
-    for (const s of ["FOO", "0", "65", "-1", "SIG"]) expect(() => parseSignal(s)).toThrow(BuncError);
+    for (const s of ["FOO", "65", "-1", "SIG"]) expect(() => parseSignal(s)).toThrow(BuncError);
+  });
+  test("signal 0 checks that the process exists, as kill(2) and runc", () => {
+    expect(parseSignal("0")).toBe(0);
   });
   test("exit codes: status, or 128+signal", () => {
     expect(exitCodeOf(42 << 8)).toBe(42);
