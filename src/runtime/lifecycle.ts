@@ -115,7 +115,14 @@ function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined 
 export function killContainer(root: string, id: string, signal: number, all = false): void {
   withContainer(root, id, (c) => {
     const status = c.status();
-    if (status === "stopped") throw new BuncError("container not running");
+    if (status === "stopped") {
+      if (!all) throw new BuncError("container not running");
+      // As runc: what an init without its own PID namespace left in its cgroup still gets the
+      // signal (containerd's shim sends `kill --all <id> KILL` after such an init exits).
+      const cg = containerCgroups(c.state, defaultWarn);
+      if (cg?.pids().length) cg.killAll(signal);
+      return;
+    }
     if (all) {
       const cg = containerCgroups(c.state, defaultWarn);
       if (cg) return cg.killAll(signal);
