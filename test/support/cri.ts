@@ -31,8 +31,8 @@ export class ContainerdCri extends Containerd {
   readonly cniDir = join(this.dir, "cni");
   /** The pods' cgroup parent (cgroupfs), this run's own. */
   readonly podCgroupParent = `/${basename(this.dir)}`;
-  private runtime_?: grpc.Client;
-  private images_?: grpc.Client;
+  private runtimeClient?: grpc.Client;
+  private imageClient?: grpc.Client;
 
   override get cgroupParent(): string {
     return this.podCgroupParent;
@@ -72,18 +72,18 @@ export class ContainerdCri extends Containerd {
     const def = protoLoader.loadSync(join(import.meta.dir, "cri.proto"), { keepCase: true, longs: Number, enums: String, defaults: true });
     const pkg = grpc.loadPackageDefinition(def) as any;
     const v1 = pkg.runtime.v1;
-    this.runtime_ = new v1.RuntimeService(`unix://${this.address}`, grpc.credentials.createInsecure());
-    this.images_ = new v1.ImageService(`unix://${this.address}`, grpc.credentials.createInsecure());
+    this.runtimeClient = new v1.RuntimeService(`unix://${this.address}`, grpc.credentials.createInsecure());
+    this.imageClient = new v1.ImageService(`unix://${this.address}`, grpc.credentials.createInsecure());
   }
 
   /** A RuntimeService call (fields as in cri.proto, snake_case). */
   rpc(method: string, req: object, timeoutMs = 60_000): Promise<any> {
-    return call(this.runtime_, method, req, timeoutMs);
+    return call(this.runtimeClient, method, req, timeoutMs);
   }
 
   /** An ImageService call. */
   imageRpc(method: string, req: object, timeoutMs = 60_000): Promise<any> {
-    return call(this.images_, method, req, timeoutMs);
+    return call(this.imageClient, method, req, timeoutMs);
   }
 
   /** Imports the Alpine image and a pause image (catatonit -P) into k8s.io: no pulls. */
@@ -101,7 +101,7 @@ export class ContainerdCri extends Containerd {
 
   override async stop(): Promise<void> {
     // The CRI way first (it also unmounts the pods' /dev/shm), then the ctr sweep of Containerd.stop().
-    if (this.runtime_) {
+    if (this.runtimeClient) {
       try {
         const { items } = await this.rpc("ListPodSandbox", {}, 10_000);
         for (const p of items) {
@@ -109,8 +109,8 @@ export class ContainerdCri extends Containerd {
           await this.rpc("RemovePodSandbox", { pod_sandbox_id: p.id }, 30_000).catch(() => {});
         }
       } catch {}
-      this.runtime_.close();
-      this.images_?.close();
+      this.runtimeClient.close();
+      this.imageClient?.close();
     }
     await super.stop();
   }
