@@ -94,6 +94,34 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     for (const h of hierarchies()) try { require("node:fs").rmdirSync(join(h, "bunc-test-abs")); } catch {}
   });
 
+  test("kill --all of a stopped container reaches what its init left in its cgroup (no PID namespace), as runc", async () => {
+    // containerd's shim does this after the init of a container without its own PID
+    // namespace (a pod sharing one) exits: `kill --all <id> KILL` must succeed and kill the rest.
+    const id = "ka" + Math.random().toString(36).slice(2, 8);
+    const b = await sb.bundle(id, ["sh", "-c", "sleep 1000 </dev/null >/dev/null 2>&1 & exit 0"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "pid");
+    });
+    let left: number[] = [];
+    try {
+      sb.ok(["run", "-d", "-b", b, id]);
+      const state = JSON.parse(readFileSync(join(sb.root, id, "state.json"), "utf8"));
+      for (let i = 0; i < 400 && JSON.parse(sb.ok(["state", id])).status !== "stopped"; i++) Bun.sleepSync(10);
+      expect(JSON.parse(sb.ok(["state", id])).status).toBe("stopped");
+      left = readFileSync(join(state.cgroupPaths.freezer, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+      expect(left.map((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim())).toEqual(["sleep"]);
+
+      expect(sb.run(["kill", id, "KILL"]).stderr).toContain("container not running");
+      sb.ok(["kill", "--all", id, "KILL"]);
+      for (let i = 0; i < 200 && left.some(pidAlive); i++) Bun.sleepSync(10);
+      expect(left.filter(pidAlive)).toEqual([]);
+      sb.ok(["delete", id]);
+      expect(leftovers(id)).toEqual([]);
+    } finally {
+      for (const p of left) try { process.kill(p, 9); } catch {}
+      sb.run(["delete", "-f", id]);
+    }
+  });
+
   test("delete removes the cgroup after the init was killed with SIGKILL from outside", async () => {
     const b = await sb.bundle("k9", ["sleep", "30"]);
     sb.ok(["run", "-d", "-b", b, "k9"]);

@@ -214,9 +214,14 @@ export class Containerd {
 
   constructor(readonly runtime = BUNC_BINARY) {}
 
-  async start(): Promise<void> {
-    const config = join(this.dir, "config.toml");
-    writeFileSync(config, [
+  /** The cgroup (in every hierarchy) under which this run's containers are, removed by stop(). */
+  get cgroupParent(): string {
+    return this.namespace;
+  }
+
+  /** The lines of containerd's config.toml: private addresses, no CRI plugin. */
+  protected configLines(): string[] {
+    return [
       "version = 2",
       `root = "${join(this.dir, "root")}"`,
       `state = "${join(this.dir, "state")}"`,
@@ -225,8 +230,12 @@ export class Containerd {
       "[ttrpc]", `  address = "${this.address}.ttrpc"`,
       "[debug]", `  address = ""`,
       "[metrics]", `  address = ""`,
-      "",
-    ].join("\n"));
+    ];
+  }
+
+  async start(): Promise<void> {
+    const config = join(this.dir, "config.toml");
+    writeFileSync(config, [...this.configLines(), ""].join("\n"));
     this.proc = Bun.spawn({
       cmd: ["containerd", "--config", config, "--root", join(this.dir, "root"), "--state", join(this.dir, "state"), "--address", this.address],
       stdout: Bun.file(this.log), stderr: Bun.file(this.log), stdin: "ignore",
@@ -269,6 +278,13 @@ export class Containerd {
     return existsSync(f) ? readFileSync(f, "utf8") : "";
   }
 
+  /** The shims' sockets: /run/containerd/s/<sha256 of "<address>/<namespace>/<id>">. */
+  private shimSockets(): string[] {
+    const tasks = join(this.dir, "state/io.containerd.runtime.v2.task", this.namespace);
+    const ids = existsSync(tasks) ? readdirSync(tasks) : [];
+    return ids.map((id) => join("/run/containerd/s", createHash("sha256").update(join(this.address, this.namespace, id)).digest("hex")));
+  }
+
   /** Kills tasks and shims, stops containerd by its PID, unmounts and removes everything. */
   async stop(): Promise<void> {
     if (this.proc && this.proc.exitCode === null) {
@@ -287,13 +303,16 @@ export class Containerd {
       if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
       await this.proc.exited;
     }
-    // Shims outlive containerd by design: end the ones started for this address.
+    // Shims outlive containerd by design: end the ones started for this address. A killed
+    // shim leaves its socket, which containerd 1.6 keeps outside --state, in /run/containerd/s.
+    const sockets = this.shimSockets();
     killAndWait(pidsWithCmdline(this.address));
+    for (const s of sockets) rmSync(s, { force: true });
     try {
       const root = join(this.buncRoot, this.namespace); // the shim's --root is <runc-root>/<namespace>
       for (const id of readdirSync(root)) Bun.spawnSync([this.runtime, "--root", root, "delete", "--force", id]);
     } catch {}
-    removeCgroupTree(this.namespace);
+    removeCgroupTree(this.cgroupParent);
     unmountAndRemove(this.dir);
   }
 }
@@ -301,9 +320,12 @@ export class Containerd {
 /**
  * An OCI image layout archive (oci-layout, index.json, blobs/sha256/...) whose only
  * layer is the gzipped rootfs tarball as it is; `name` goes into the index annotations
- * containerd reads on import.
+ * containerd reads on import, `imageConfig` is the image's run config (Entrypoint, Cmd, Env).
  */
-export function buildOciArchive(tarball: string, dir: string, name: string): string {
+export function buildOciArchive(
+  tarball: string, dir: string, name: string,
+  imageConfig: Record<string, unknown> = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"] },
+): string {
   const blobs = join(dir, "blobs/sha256");
   mkdirSync(blobs, { recursive: true });
   const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
@@ -317,9 +339,9 @@ export function buildOciArchive(tarball: string, dir: string, name: string): str
   const diffId = `sha256:${sha(Bun.gunzipSync(gz))}`;
   const config = put(JSON.stringify({
     architecture: process.arch === "arm64" ? "arm64" : "amd64", os: "linux",
-    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"] },
+    config: imageConfig,
     rootfs: { type: "layers", diff_ids: [diffId] },
-    history: [{ created_by: "bunc test: alpine minirootfs" }],
+    history: [{ created_by: `bunc test: ${basename(tarball)}` }],
   }));
   const manifest = put(JSON.stringify({
     schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
