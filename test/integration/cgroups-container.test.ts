@@ -50,7 +50,7 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     sb.ok(["pause", "lim"]);
     expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("paused");
     expect(readFileSync(join(state.cgroupPaths.freezer, "freezer.state"), "utf8").trim()).toBe("FROZEN");
-    expect(sb.run(["exec", "lim", "true"]).code).toBe(1);
+    expect(sb.run(["exec", "lim", "true"]).code).toBe(255); // runc: exec into a paused container
     sb.ok(["resume", "lim"]);
     expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("running");
     // kill --all reaches the exec'd process too
