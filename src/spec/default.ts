@@ -16,6 +16,13 @@ export interface DefaultSpecOptions {
   cwd?: string;
   env?: string[];
   rootfs?: string;
+  /** A cgroup namespace; default as runc 1.1: only on a unified (cgroup v2) host. */
+  cgroupNamespace?: boolean;
+}
+
+/** A unified cgroup v2 host: cgroup2 mounted at /sys/fs/cgroup itself (runc's test for the cgroup namespace). */
+export function isUnifiedCgroupHost(): boolean {
+  return require("node:fs").existsSync("/sys/fs/cgroup/cgroup.controllers");
 }
 
 export function defaultSpec(o: DefaultSpecOptions = {}) {
@@ -31,7 +38,8 @@ export function defaultSpec(o: DefaultSpecOptions = {}) {
       : { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
   ];
   if (!o.rootless) mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
-  const namespaces = [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
+  const namespaces = [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (o.cgroupNamespace ?? isUnifiedCgroupHost()) namespaces.push({ type: "cgroup" });
   if (o.rootless) {
     namespaces.splice(1, 1); // rootless containers share the host network, as runc's rootless spec does
     namespaces.push({ type: "user" });

@@ -66,7 +66,7 @@ export class Sandbox {
       rootPath = join(b, "rootfs");
       cpSync(shared, rootPath, { recursive: true, verbatimSymlinks: true });
     }
-    const c: any = defaultSpec({ args, terminal: false, rootfs: rootPath });
+    const c: any = defaultSpec({ args, terminal: false, rootfs: rootPath, cgroupNamespace: true });
     c.root.readonly = !ownRootfs;
     edit(c);
     require("node:fs").mkdirSync(b, { recursive: true });

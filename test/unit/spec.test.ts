@@ -7,7 +7,7 @@ import { defaultSpec } from "../../src/spec/default";
 import { CLONE_FLAGS, idMapText, planNamespaces, timeOffsetsText } from "../../src/linux/namespaces";
 import { capMask, capSets } from "../../src/linux/capabilities";
 
-const base = () => JSON.parse(JSON.stringify(defaultSpec({ args: ["true"], terminal: false })));
+const base = () => JSON.parse(JSON.stringify(defaultSpec({ args: ["true"], terminal: false, cgroupNamespace: true })));
 function error(edit: (c: any) => void): string {
   const c = base();
   edit(c);
@@ -125,5 +125,15 @@ describe("capabilities", () => {
   test("the five sets", () => {
     const s = capSets({ bounding: ["CAP_KILL"], effective: ["CAP_CHOWN"], ambient: ["CAP_NET_RAW"] }, () => {});
     expect(s).toEqual({ bounding: 1n << 5n, effective: 1n, permitted: 0n, inheritable: 0n, ambient: 1n << 13n });
+  });
+});
+
+describe("default spec's cgroup namespace (as runc 1.1)", () => {
+  const { defaultSpec: spec, isUnifiedCgroupHost } = require("../../src/spec/default") as typeof import("../../src/spec/default");
+  test("only on a unified cgroup v2 host, unless asked", () => {
+    const has = (c: any) => c.linux.namespaces.some((n: any) => n.type === "cgroup");
+    expect(has(spec())).toBe(isUnifiedCgroupHost());
+    expect(has(spec({ cgroupNamespace: true }))).toBe(true);
+    expect(has(spec({ cgroupNamespace: false }))).toBe(false);
   });
 });
