@@ -1,7 +1,7 @@
 // Glue between the container lifecycle and the cgroups library (src/linux/cgroups):
 // which cgroup a container gets, which device rules it ends up with, and how a saved
 // container finds its cgroups again.
-import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type LinuxResources } from "../linux/cgroups";
+import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type LinuxResources } from "../linux/cgroups";
 import type { Config } from "../spec/schema";
 import type { StoredState } from "./state";
 
@@ -10,12 +10,11 @@ export type Warn = (m: string) => void;
 /** The resources to write: the config's, with device rules completed as runc does. */
 export function effectiveResources(config: Config): LinuxResources {
   const r = (config.linux.resources ?? {}) as LinuxResources;
-  const own: DeviceRule[] = (config.linux.devices ?? []).map((d) => ({
-    allow: true, type: d.type === "u" ? "c" : (d.type as "c" | "b" | "p"), major: d.major ?? -1, minor: d.minor ?? -1, access: "rwm",
-  })).filter((d) => d.type !== "p");
   // Without any rule the container keeps the host's device access (runc does the same).
   if (!r.devices?.length) return r;
-  return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES, ...own] };
+  // linux.devices makes nodes; access is resources.devices' alone (as runc), plus the
+  // default allowed list.
+  return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES] };
 }
 
 export function newCgroups(id: string, config: Config, warn: Warn): CgroupManager {

@@ -42,7 +42,11 @@ export function containerPids(root: string, id: string): number[] {
   });
 }
 
-export interface ProcInfo { pid: number; ppid: number; uid: number; user: string; comm: string; cmd: string; stat: string; rss: number; vsz: number; nlwp: number }
+export interface ProcInfo {
+  pid: number; ppid: number; uid: number; user: string; comm: string; cmd: string; stat: string; rss: number; vsz: number; nlwp: number;
+  /** Clock ticks: CPU time used (user + system) and start time since boot; tty_nr of /proc/<pid>/stat. */
+  cpuTicks: number; startTicks: number; ttyNr: number;
+}
 
 /** One process as ps(1) would show it, read from /proc (bunc runs no ps). */
 export function procInfo(pid: number, users: Map<number, string> = new Map()): ProcInfo | undefined {
@@ -56,6 +60,7 @@ export function procInfo(pid: number, users: Map<number, string> = new Map()): P
     return {
       pid, ppid: Number(f[1]), uid, user: users.get(uid) ?? String(uid), comm, cmd, stat: f[0]!,
       vsz: Math.round(Number(f[20]) / 1024), rss: Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0), nlwp: Number(f[17]),
+      cpuTicks: Number(f[11]) + Number(f[12]), startTicks: Number(f[19]), ttyNr: Number(f[4]),
     };
   } catch {
     return undefined;
@@ -83,6 +88,10 @@ export function updateContainer(root: string, id: string, patch: unknown, warn?:
     for (const [k, val] of Object.entries(patch as Record<string, any>)) {
       merged[k] = val && typeof val === "object" && !Array.isArray(val) ? { ...(current[k] ?? {}), ...val } : val;
     }
+    // An unlimited memory limit lifts the stored memory+swap limit too (runc): a swap limit
+    // below the memory limit is refused by the kernel.
+    const p = patch as Record<string, any>;
+    if (p.memory?.limit === -1 && p.memory.swap === undefined && merged.memory?.swap !== undefined) merged.memory = { ...merged.memory, swap: -1 };
     const r = v.safeParse(LinuxResourcesSchema, merged);
     if (!r.success) throw new BuncError(`invalid resources: ${formatIssue(r.issues[0])}`);
     const next = { ...c.state.config, linux: { ...c.state.config.linux, resources: r.output } };

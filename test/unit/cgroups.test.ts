@@ -244,11 +244,13 @@ describe("v2 writer on a fake cgroup2 tree", () => {
     expect(s.hugetlb["2MB"]).toEqual({ usage: 0, failcnt: 2 });
   });
 
-  test("an existing leaf with processes is refused unless joining", () => {
+  test("an existing leaf with processes is a warning (as runc), none when joining", () => {
     const { m, dir } = fake(["memory"]);
     writeFileSync(`${dir}/cgroup.procs`, "1\n");
-    const again = CgroupManager.forContainer("c1", "/bunc-test/c1", { root });
-    expect(() => again.create()).toThrow(/already exists and has processes/);
+    const warned: string[] = [];
+    const again = CgroupManager.forContainer("c1", "/bunc-test/c1", { root, warn: (w) => warned.push(w) });
+    expect(again.create()).toBe(true);
+    expect(warned).toEqual([expect.stringContaining("container's cgroup is not empty: 1 process(es)")]);
     expect(again.create({ join: true })).toBe(true);
     expect(m.pids()).toEqual([1]);
   });

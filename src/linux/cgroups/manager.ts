@@ -85,13 +85,14 @@ export class CgroupManager {
   }
 
   /**
-   * mkdir the cgroup in every hierarchy. An existing leaf with processes is an error unless
-   * `join`. Returns false (after a warning) when a non-root user has no write access.
+   * mkdir the cgroup in every hierarchy. An existing leaf with processes is a warning unless
+   * `join`. Returns false when a non-root user has no write access.
    */
   create(opts: { join?: boolean } = {}): boolean {
     for (const m of this.members) {
-      if (existsSync(m.dir) && !opts.join && this.procsOf(m.dir).length)
-        throw new CgroupError(`linux.cgroupsPath: cgroup ${m.dir} already exists and has processes`, "linux.cgroupsPath");
+      // As runc: a warning, not an error (engines put a pod's processes there first).
+      const there = existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
+      if (there) this.warn(`container's cgroup is not empty: ${there} process(es) already in ${m.dir}`);
       // A process put in a frozen cgroup (or below a frozen one) stops there: create would hang.
       const frozen = frozenLevel(m);
       if (frozen) throw new CgroupError(`linux.cgroupsPath: cgroup ${frozen} is frozen`, "linux.cgroupsPath");
