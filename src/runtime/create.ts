@@ -201,7 +201,7 @@ export function createContainer(o: CreateOptions): Container {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
-      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(),
+      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(), runtimeEnv: runtimeEnv(),
       console: p.terminal ? true : undefined, debug: !!o.debug,
     };
     try {
@@ -216,8 +216,9 @@ export function createContainer(o: CreateOptions): Container {
       if (m.type === "debug") trace(`init: ${m.message}`);
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
-        runHooks("prestart", config.hooks?.prestart, hs);
-        runHooks("createRuntime", config.hooks?.createRuntime, hs);
+        // Runtime-namespace hooks run in the bundle, as runc (which works from there).
+        runHooks("prestart", config.hooks?.prestart, hs, { cwd: bundle });
+        runHooks("createRuntime", config.hooks?.createRuntime, hs, { cwd: bundle });
         trace(`hooks run: ${config.hooks?.prestart?.length ?? 0} prestart, ${config.hooks?.createRuntime?.length ?? 0} createRuntime`);
         channel.send({ type: "continue" });
       }
@@ -257,7 +258,7 @@ export function createContainer(o: CreateOptions): Container {
       libc.kill(pid, 9);
       libc.waitpid(pid, null, 0);
     }
-    if (e instanceof HookError && dir) runHooksWarn("poststop", config.hooks?.poststop, { ...container().hookState("stopped") }, warn);
+    if (e instanceof HookError && dir) runHooksWarn("poststop", config.hooks?.poststop, { ...container().hookState("stopped") }, warn, { cwd: bundle });
     try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
@@ -267,6 +268,11 @@ export function createContainer(o: CreateOptions): Container {
     closeJoins();
     for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...earlyCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}
   }
+}
+
+/** bunc's own environment: what hooks without `env` get (the init has only what bunc gave it). */
+function runtimeEnv(): string[] {
+  return Object.entries(process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
 }
 
 /** process.oomScoreAdj and process.rlimits, set on the init by bunc: a value bunc may not set fails `create`, not the container after `start`. */

@@ -13,14 +13,24 @@ export interface HookState {
 
 export class HookError extends Error {}
 
-export function runHook(kind: string, hook: Hook, state: HookState): void {
+/** Where a hook runs: its working directory and the environment it gets without `env` of its own. */
+export interface HookContext { cwd?: string; env?: Record<string, string | undefined> }
+
+/** The environment of a hook: its `env`, else the runtime's own (as runc and crun). */
+export function hookEnv(hook: Hook, runtimeEnv: Record<string, string | undefined> = process.env): Record<string, string> {
+  if (!hook.env) return Object.fromEntries(Object.entries(runtimeEnv).filter((e): e is [string, string] => e[1] !== undefined));
+  return Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+export function runHook(kind: string, hook: Hook, state: HookState, ctx: HookContext = {}): void {
   const args = hook.args?.length ? hook.args : [hook.path];
   let result;
   try {
     result = Bun.spawnSync({
       cmd: [hook.path, ...args.slice(1)],
       argv0: args[0],
-      env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+      cwd: ctx.cwd,
+      env: hookEnv(hook, ctx.env),
       stdin: new TextEncoder().encode(JSON.stringify(state)),
       stdout: "pipe",
       stderr: "pipe",
@@ -38,15 +48,15 @@ export function runHook(kind: string, hook: Hook, state: HookState): void {
   }
 }
 
-export function runHooks(kind: string, hooks: Hook[] | undefined, state: HookState): void {
-  for (const h of hooks ?? []) runHook(kind, h, state);
+export function runHooks(kind: string, hooks: Hook[] | undefined, state: HookState, ctx?: HookContext): void {
+  for (const h of hooks ?? []) runHook(kind, h, state, ctx);
 }
 
 /** Runs every hook, reporting failures as warnings (poststart, poststop). */
-export function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: HookState, warn: (m: string) => void): void {
+export function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: HookState, warn: (m: string) => void, ctx?: HookContext): void {
   for (const h of hooks ?? []) {
     try {
-      runHook(kind, h, state);
+      runHook(kind, h, state, ctx);
     } catch (e: any) {
       warn(e.message);
     }

@@ -40,6 +40,8 @@ export interface InitPlan {
   /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
   newCgroupNs: boolean;
   seccomp?: Seccomp;
+  /** bunc's environment as KEY=VALUE: hooks without `env` of their own get it (as runc). */
+  runtimeEnv: string[];
   /** Whether the native init takes over after setup (bunc's choice: BUNC_NATIVE_INIT=0 says no). */
   nativeInit: boolean;
   /** process.terminal: the console socket's path, or true when it is the fd after the late cgroups. */
@@ -81,7 +83,7 @@ export function runInit(fd: number): never {
     waitForStart(fd + 1);
     stage = "start";
     const c = plan.config;
-    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"));
+    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"), { env: envObject(plan.runtimeEnv) });
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
@@ -110,6 +112,10 @@ function reportStartFailure(f: InitFailure): void {
     // `start` is gone (killed): the container's stderr is the only place left.
     try { writeSync(2, `bunc: ${f.message}\n`); } catch {}
   }
+}
+
+function envObject(env: string[]): Record<string, string> {
+  return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
 function hookState(plan: InitPlan, status: string): HookState {
@@ -261,7 +267,8 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   channel.send({ type: "hooks" });
   const reply = channel.recv();
   if (reply?.type !== "continue") process.exit(1);
-  runHooks("createContainer", c.hooks?.createContainer, hookState(plan, "creating"));
+  // A container-namespace hook works in the container's filesystem (runc: the rootfs).
+  runHooks("createContainer", c.hooks?.createContainer, hookState(plan, "creating"), { cwd: plan.rootfs, env: envObject(plan.runtimeEnv) });
   if (hasMountNs) {
     if (plan.noPivot) moveRoot(sys, plan.rootfs);
     else pivotRoot(sys, plan.rootfs);
@@ -297,7 +304,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
   const request = encodeRequest({
     MODE: MODES.INIT, REPORT_FD: -1, SYNC_FD: fd, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
     CGROUP_FDS: i32List(cgroupFds), NEW_CGROUP_NS: plan.newCgroupNs ? 1 : 0,
-    ...hookFields(c.hooks?.startContainer, hookState(plan, "created")),
+    ...hookFields(c.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? plan.runtimeEnv })), hookState(plan, "created")),
     ...schedulingFields(c.process!, c.linux, true),
     ...processFields({
       process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, seccomp: plan.seccomp,

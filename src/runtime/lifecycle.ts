@@ -55,7 +55,7 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
       throw new StartError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
     }
     try {
-      runHooks("poststart", c.state.config.hooks?.poststart, c.hookState("running"));
+      runHooks("poststart", c.state.config.hooks?.poststart, c.hookState("running"), { cwd: c.state.bundle });
     } catch (e: any) {
       // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
       // error; the container is stopped and waits for `delete`.
@@ -192,7 +192,7 @@ export function deleteContainer(root: string, id: string, force = false, warn: W
       trace("processes killed (SIGKILL) and gone");
     }
     // A create that never finished ran no container: no poststop hooks for it.
-    if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn);
+    if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn, { cwd: c.state.bundle });
     trace(`${c.state.config.hooks?.poststop?.length ?? 0} poststop hooks run`);
     try {
       containerCgroups(c.state, warn)?.destroy();
