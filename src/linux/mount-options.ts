@@ -29,7 +29,29 @@ export const PROPAGATION: Record<string, bigint> = {
 /** Options that only make sense to other runtimes or tools; accepted and ignored. */
 const IGNORED = new Set(["defaults", "auto", "noauto", "user", "nouser", "users", "_netdev", "nofail", "tmpcopyup"]);
 
+/** MOUNT_ATTR_* of mount_setattr(2), for the recursive r* options (runtime spec: rro, rnosuid, ...). */
+export const MOUNT_ATTR = { RDONLY: 0x1n, NOSUID: 0x2n, NODEV: 0x4n, NOEXEC: 0x8n, ATIME: 0x70n, RELATIME: 0x0n, NOATIME: 0x10n, STRICTATIME: 0x20n, NODIRATIME: 0x80n, NOSYMFOLLOW: 0x200000n } as const;
+
+/** r-option -> [attributes to set, attributes to clear]. */
+const RECURSIVE: Record<string, [bigint, bigint]> = {
+  rro: [MOUNT_ATTR.RDONLY, 0n], rrw: [0n, MOUNT_ATTR.RDONLY],
+  rnosuid: [MOUNT_ATTR.NOSUID, 0n], rsuid: [0n, MOUNT_ATTR.NOSUID],
+  rnodev: [MOUNT_ATTR.NODEV, 0n], rdev: [0n, MOUNT_ATTR.NODEV],
+  rnoexec: [MOUNT_ATTR.NOEXEC, 0n], rexec: [0n, MOUNT_ATTR.NOEXEC],
+  rnodiratime: [MOUNT_ATTR.NODIRATIME, 0n], rdiratime: [0n, MOUNT_ATTR.NODIRATIME],
+  rrelatime: [MOUNT_ATTR.RELATIME, MOUNT_ATTR.ATIME], rnorelatime: [MOUNT_ATTR.NOATIME, MOUNT_ATTR.ATIME],
+  rnoatime: [MOUNT_ATTR.NOATIME, MOUNT_ATTR.ATIME], ratime: [MOUNT_ATTR.RELATIME, MOUNT_ATTR.ATIME],
+  rstrictatime: [MOUNT_ATTR.STRICTATIME, MOUNT_ATTR.ATIME], rnostrictatime: [MOUNT_ATTR.RELATIME, MOUNT_ATTR.ATIME],
+  rnosymfollow: [MOUNT_ATTR.NOSYMFOLLOW, 0n], rsymfollow: [0n, MOUNT_ATTR.NOSYMFOLLOW],
+};
+
+/** Every option name bunc applies (for `features`). */
+export const KNOWN_MOUNT_OPTIONS = () => [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)].sort();
+
 export interface ParsedMountOptions {
+  /** Recursive attributes (rro, rnosuid, ...) applied with mount_setattr(AT_RECURSIVE) after the mount. */
+  recursiveSet: bigint;
+  recursiveClear: bigint;
   flags: bigint;
   /** Flags that were explicitly cleared (rw, suid, ...), needed to compute a remount. */
   cleared: bigint;
@@ -40,7 +62,7 @@ export interface ParsedMountOptions {
 }
 
 export function parseMountOptions(options: string[] = [], type?: string): ParsedMountOptions {
-  let flags = 0n, cleared = 0n;
+  let flags = 0n, cleared = 0n, recursiveSet = 0n, recursiveClear = 0n;
   const propagation: bigint[] = [], data: string[] = [];
   for (const opt of options) {
     const f = FLAGS[opt];
@@ -48,9 +70,21 @@ export function parseMountOptions(options: string[] = [], type?: string): Parsed
       if (f[0]) flags |= f[1];
       else { flags &= ~f[1]; cleared |= f[1]; }
     } else if (PROPAGATION[opt] !== undefined) propagation.push(PROPAGATION[opt]!);
+    else if (RECURSIVE[opt]) {
+      const [set, clear] = RECURSIVE[opt]!;
+      recursiveSet = (recursiveSet & ~clear & ~set) | set;
+      recursiveClear = (recursiveClear & ~set) | clear;
+    }
     else if (opt === "idmap" || opt === "ridmap") throw new Error(`mount option "${opt}" is not supported by bunc`);
     else if (!IGNORED.has(opt)) data.push(opt);
   }
   if (type === "bind") flags |= MS.BIND;
-  return { flags, cleared, propagation, data, bind: (flags & MS.BIND) !== 0n, recursive: (flags & MS.REC) !== 0n };
+  const bind = (flags & MS.BIND) !== 0n;
+  // A bind mount takes no filesystem data: an option bunc does not know there is a mistake
+  // (a misspelled r-option would otherwise be silently ignored).
+  if (bind) {
+    const unknown = data.find((d) => !d.includes("="));
+    if (unknown !== undefined) throw new Error(`unknown mount option "${unknown}" for a bind mount`);
+  }
+  return { flags, cleared, propagation, data, bind, recursive: (flags & MS.REC) !== 0n, recursiveSet, recursiveClear };
 }

@@ -71,6 +71,7 @@ export function mountOne(ctx: MountContext, m: Mount): void {
     withPinned(ctx, rel, (target) => {
       if (o.flags & ~(MS.BIND | MS.REC)) remount(ctx.sys, target, o.flags);
       for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
+      if (o.recursiveSet || o.recursiveClear) ctx.sys.mountSetattrRecursive(target, o.recursiveSet, o.recursiveClear);
     });
     return;
   }
@@ -90,10 +91,11 @@ export function mountOne(ctx: MountContext, m: Mount): void {
       bound = true;
     }
   });
-  if (bound || o.propagation.length)
+  if (bound || o.propagation.length || o.recursiveSet || o.recursiveClear)
     withPinned(ctx, rel, (target) => {
       if (bound) remount(ctx.sys, target, o.flags);
       for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
+      if (o.recursiveSet || o.recursiveClear) ctx.sys.mountSetattrRecursive(target, o.recursiveSet, o.recursiveClear);
     });
 }
 

@@ -5,13 +5,10 @@ import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, NAMESPACE_TYPES } from "../sp
 import { detectLayout } from "../linux/cgroups";
 import { seccompFeatures } from "../linux/seccomp";
 import { OCI_VERSION } from "./state";
+import { KNOWN_MOUNT_OPTIONS } from "../linux/mount-options";
 
-const MOUNT_OPTIONS = [
-  "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "mand",
-  "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime",
-  "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-  "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
-];
+// Every mount option bunc applies, the recursive r* ones (mount_setattr) included.
+const MOUNT_OPTIONS = KNOWN_MOUNT_OPTIONS();
 
 export function features() {
   const layout = detectLayout();

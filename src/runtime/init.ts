@@ -7,7 +7,9 @@ import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { Channel } from "./channel";
 import { runHooks, type HookState } from "./hooks";
-import { mountOne, type MountContext } from "../linux/mounts";
+import { mountOne, remount, withPinned, type MountContext } from "../linux/mounts";
+import { parseMountOptions } from "../linux/mount-options";
+import { mkdirAllInRoot } from "../linux/path";
 import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
@@ -250,16 +252,25 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
     try {
+      const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
+      // A read-only /dev gets its nodes first and turns read-only after (as the root does).
+      const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
       for (const [i, m] of c.mounts.entries()) {
         try {
-          mountOne(ctx, m);
+          mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((o) => o !== "ro") } : m);
           debug(`mounted ${m.type ?? "bind"} on ${m.destination}`);
         } catch (e: any) {
           throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
         }
       }
-      const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
       if (!devIsBound) setupDev(ctx, c.linux.devices);
+      if (devReadonly) withPinned(ctx, "dev", (target) => remount(sys, target, parseMountOptions(devReadonly.options, devReadonly.type).flags));
+      // A missing process.cwd is made (as runc and crun), inside the rootfs, before the root turns read-only.
+      try {
+        mkdirAllInRoot(rootFd, c.process!.cwd.replace(/^\/+/, ""));
+      } catch (e: any) {
+        throw new Error(`process.cwd: cannot create ${c.process!.cwd}: ${e.code ?? e.message}`);
+      }
     } finally {
       closeSync(rootFd);
     }

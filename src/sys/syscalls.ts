@@ -24,9 +24,16 @@ export interface Syscalls {
   close(fd: number): void;
   /** Mount flags (MS_*) of the mount at `path`, for remounts that must keep locked flags. */
   mountFlags(path: string): bigint;
+  /** mount_setattr(2) on `path` and every mount below it (AT_RECURSIVE): MOUNT_ATTR_* to set and clear. */
+  mountSetattrRecursive(path: string, set: bigint, clear: bigint): void;
 }
 
 export class LinuxSyscalls implements Syscalls {
+  mountSetattrRecursive(path: string, set: bigint, clear: bigint): void {
+    const attr = new BigUint64Array([set, clear, 0n, 0n]);
+    const AT_FDCWD = -100, AT_RECURSIVE = 0x8000;
+    if (syscall(SYS.mount_setattr, AT_FDCWD, ptr(cstr(path)), AT_RECURSIVE, ptr(attr), 32) < 0n) throw new SyscallError("mount_setattr", errno(), path);
+  }
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
     check("mount", libc.mount(cptr(source), cptr(target), cptr(fstype), flags, cptr(data)), target);
   }

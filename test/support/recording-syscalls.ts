@@ -108,6 +108,9 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("close", [fd]);
     closeSync(fd);
   }
+  mountSetattrRecursive(path: string, set: bigint, clear: bigint): void {
+    this.rec("mountSetattrRecursive", [path, set, clear], path);
+  }
   mountFlags(path: string): bigint {
     this.rec("mountFlags", [path], path);
     return this.opts.mountFlags?.(path) ?? 0n;

@@ -1,0 +1,70 @@
+// Needs root. Mounts as runc and crun: a read-only /dev still gets its nodes, the recursive
+// r* options (rro, rnosuid, ...) apply to submounts too, an unknown bind option is an error,
+// and a missing process.cwd is created, also under a read-only root.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { BUNC, fileSandbox, isRoot } from "../support/harness";
+
+const sb = fileSandbox();
+const uid = () => "mt" + Math.random().toString(36).slice(2, 7);
+
+describe.skipIf(!isRoot)("mounts as runc (root)", () => {
+  test("/dev mounted ro: nodes and /dev/pts are made first, then it is read-only", async () => {
+    const b = await sb.bundle(uid(), ["sh", "-c", "echo x > /dev/null && ls /dev/pts/ptmx >/dev/null && echo nodes-ok; touch /dev/new 2>&1 || true"], (c) => {
+      const dev = c.mounts.find((m: any) => m.destination === "/dev");
+      dev.options = [...dev.options, "ro"];
+    });
+    const r = sb.run(["run", "-b", b, uid()]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("nodes-ok\n");
+    expect(r.stdout).toContain("Read-only file system");
+  });
+
+  test("rro makes a bind mount and the mounts below it read-only", async () => {
+    const src = join(sb.dir, `rro-${uid()}`);
+    const sub = join(src, "sub");
+    mkdirSync(sub, { recursive: true });
+    // A submount below the source: a plain "ro" would leave it writable.
+    const mnt = Bun.spawnSync(["mount", "-t", "tmpfs", "tmpfs", sub]);
+    expect(mnt.exitCode).toBe(0);
+    try {
+      const b = await sb.bundle(uid(), ["sh", "-c", "touch /data/a 2>&1; touch /data/sub/b 2>&1; echo end"], (c) => {
+        c.mounts.push({ destination: "/data", type: "bind", source: src, options: ["rbind", "rro"] });
+      });
+      const r = sb.run(["run", "-b", b, uid()]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.match(/Read-only file system/g)?.length).toBe(2);
+    } finally {
+      Bun.spawnSync(["umount", sub]);
+    }
+  });
+
+  test("an unknown option on a bind mount is an error naming the mount", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.mounts.push({ destination: "/data", type: "bind", source: "/tmp", options: ["rbind", "rrro"] });
+    });
+    const r = sb.run(["create", "-b", b, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown mount option "rrro"');
+    expect(sb.containers()).toEqual([]);
+  });
+
+  test("features lists the recursive options", () => {
+    const f = JSON.parse(Bun.spawnSync([...BUNC, "features"]).stdout.toString());
+    for (const o of ["rro", "rnosuid", "rnodev", "rnoexec", "rnoatime", "rrelatime", "rnosymfollow"]) expect(f.mountOptions).toContain(o);
+  });
+
+  test("a missing process.cwd is created, also under a read-only root", async () => {
+    for (const readonly of [false, true]) {
+      const b = await sb.bundle(uid(), ["pwd"], (c) => {
+        c.process.cwd = "/work/here";
+        c.root.readonly = readonly;
+      }, true);
+      const r = sb.run(["run", "-b", b, uid()]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("/work/here\n");
+    }
+  });
+});
