@@ -62,11 +62,40 @@ function fchdir(fd: number): void {
 }
 
 /** --no-pivot: move the rootfs over "/" and chroot into it (for ramfs roots). */
-export function moveRoot(sys: Syscalls, rootfs: string): void {
+export function moveRoot(sys: Syscalls, rootfs: string, mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): void {
+  hideHostProcAndSys(sys, rootfs, mountinfo);
   sys.chdir(rootfs);
   sys.mount(rootfs, "/", null, MS.MOVE, null);
   sys.chroot(".");
   sys.chdir("/");
+}
+
+/**
+ * --no-pivot leaves the old root reachable under the chroot: a full host procfs or sysfs
+ * mount there would let a nested user namespace mount a fresh proc (the kernel allows it
+ * when a fully visible one exists in the mount namespace). So, as runc does, every proc and
+ * sysfs mount outside the rootfs is detached in this mount namespace (covered with a tmpfs
+ * when it cannot be).
+ */
+export function hideHostProcAndSys(sys: Syscalls, rootfs: string, mountinfo: string): void {
+  const inside = (p: string) => p === rootfs || p.startsWith(rootfs.endsWith("/") ? rootfs : rootfs + "/");
+  const targets = mountinfo.split("\n").flatMap((line) => {
+    const f = line.split(" ");
+    const sep = f.indexOf("-");
+    const point = (f[4] ?? "").replace(/\\040/g, " ");
+    const type = f[sep + 1];
+    return sep > 0 && (type === "proc" || type === "sysfs") && !inside(point) ? [point] : [];
+  });
+  for (const p of targets.reverse()) {
+    try {
+      sys.mount(null, p, null, MS.SLAVE | MS.REC, null); // the detach must not reach the host
+      sys.umount2(p, 2 /* MNT_DETACH */);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.errno !== 22 /* EINVAL: not a mount (any more) */) {
+        try { sys.mount("tmpfs", p, "tmpfs", 0n, null); } catch {}
+      }
+    }
+  }
 }
 
 /** After pivot: applies the configured propagation to the new "/" (runc does the same). */

@@ -202,7 +202,7 @@ describe("the root", () => {
   });
   test("--no-pivot: MS_MOVE over / and chroot", () => {
     const sys = new RecordingSyscalls();
-    moveRoot(sys, "/r");
+    moveRoot(sys, "/r", "27 1 8:1 / / rw - ext4 /dev/vda rw");
     expect(sys.calls.map((c) => [c.op, ...c.args])).toEqual([
       ["chdir", "/r"], ["mount", "/r", "/", null, MS.MOVE, null], ["chroot", "."], ["chdir", "/"],
     ]);
@@ -292,5 +292,28 @@ describe("/dev", () => {
     ]);
     expect(statSync(join(rootfs, "dev/mynull"))).toMatchObject({ uid: 1, gid: 2 });
     done();
+  });
+});
+
+describe("--no-pivot hides the host's proc and sysfs (as runc)", () => {
+  const { moveRoot } = require("../../src/linux/rootfs") as typeof import("../../src/linux/rootfs");
+  const mountinfo = [
+    "22 27 0:21 / /proc rw,relatime - proc proc rw",
+    "23 27 0:22 / /sys rw,relatime - sysfs sysfs rw",
+    "24 23 0:23 / /sys/fs/cgroup ro - tmpfs tmpfs ro",
+    "25 22 0:24 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw",
+    "27 1 8:1 / / rw - ext4 /dev/vda rw",
+    "40 27 0:30 / /b/rootfs/proc rw - proc proc rw",
+    "41 27 0:31 / /b/rootfs/sys rw - sysfs sysfs rw",
+  ].join("\n");
+
+  test("every proc and sysfs mount outside the rootfs is made slave and detached before MS_MOVE", () => {
+    const sys = new RecordingSyscalls();
+    moveRoot(sys, "/b/rootfs", mountinfo);
+    const ops = sys.calls.map((c) => `${c.op} ${JSON.stringify(c.args.slice(0, 2))}`);
+    const detached = sys.calls.filter((c) => c.op === "umount2").map((c) => c.args[0]);
+    expect(detached).toEqual(["/sys", "/proc"]);
+    const move = ops.findIndex((o) => o.startsWith("mount") && o.includes("/b/rootfs"));
+    expect(ops.findIndex((o) => o.startsWith("umount2"))).toBeLessThan(move);
   });
 });
