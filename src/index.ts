@@ -27,3 +27,7 @@ export async function waitForExit(root: string, id: string): Promise<number | un
   while (!waitGone(c, 60_000));
   return undefined;
 }
+
+// The Bun.spawn-like API: run() and create() (see docs/library.md).
+export { run, create, type RunOptions, type RunResult, type ContainerHandle, type Logger, type Stdio } from "./api";
+export { SyscallError } from "./sys/libc";

@@ -2,8 +2,9 @@
 // tar-stream decodes every record as UTF-8, which would mangle binary values such as
 // security.capability. This decoder keeps xattr values as latin1 strings (one char per
 // byte) for unpack.ts to turn back into bytes; everything else stays UTF-8.
-// tar-stream exports no subpaths; this is the very module its extract.js requires.
-import headers from "../../node_modules/tar-stream/headers.js";
+// tar-stream exports no subpaths, so the decoder goes in through its public extract():
+// the PAX branches of the Extract prototype's long-header decoding are replaced.
+import { extract } from "tar-stream";
 
 const XATTR = "SCHILY.xattr.";
 
@@ -26,9 +27,20 @@ export function decodePax(buf: Uint8Array): Record<string, string> {
   return result;
 }
 
-/** Installs the decoder in tar-stream (which looks it up on its headers module at each use). */
+let installed = false;
+
+/** Installs the decoder in tar-stream's Extract (its PAX headers; the GNU long names stay its own). */
 export function installPaxDecoder(): void {
-  (headers as any).decodePax = decodePax;
+  if (installed) return;
+  const proto = Object.getPrototypeOf(extract()) as { _decodeLongHeader(this: any, buf: Uint8Array): void };
+  const original = proto._decodeLongHeader;
+  proto._decodeLongHeader = function (this: any, buf: Uint8Array) {
+    const type = this._header?.type;
+    if (type === "pax-global-header") this._paxGlobal = decodePax(buf);
+    else if (type === "pax-header") this._pax = this._paxGlobal === null ? decodePax(buf) : Object.assign({}, this._paxGlobal, decodePax(buf));
+    else original.call(this, buf);
+  };
+  installed = true;
 }
 
 export const xattrBytes = (latin1: string) => Buffer.from(latin1, "latin1");

@@ -34,6 +34,8 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** The container's stdin, stdout and stderr (fds); default: this process's own. */
+  stdio?: [number, number, number];
   /** runc's --pidfd-socket: receives a pidfd of the init. */
   pidfdSocket?: string;
   noPivot?: boolean;
@@ -173,7 +175,7 @@ export function createContainer(o: CreateOptions): Container {
     const spawned = spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
       joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
-      argv: self.argv, env: [`_BUNC_INIT=${initFd}`],
+      argv: self.argv, env: [`_BUNC_INIT=${initFd}`], stdio: o.stdio,
     });
     pid = spawned.pid;
     trace(`init spawned: pid ${pid}; ${describeNamespaces(ns)}`);

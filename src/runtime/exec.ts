@@ -34,6 +34,8 @@ export interface ExecOptions {
   root: string;
   id: string;
   process: Process;
+  /** The process's stdin, stdout and stderr (fds); default: this process's own. */
+  stdio?: [number, number, number];
   /** runc's --ignore-paused: exec into a frozen container (the process starts frozen). */
   ignorePaused?: boolean;
   detach?: boolean;
@@ -154,7 +156,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
-        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [],
+        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
       writeSync(request, encode(pid));
@@ -173,7 +175,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
-      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`],
+      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
     });
     pid = spawned.pid;
     trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);

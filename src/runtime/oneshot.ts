@@ -19,19 +19,19 @@ export interface OneShotOptions {
   debug?: (m: string) => void;
 }
 
-export async function runFromRootfs(o: OneShotOptions): Promise<number> {
+/** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under `root`. */
+export async function prepareOneShot(o: { root: string; source: string; args: string[]; tty?: boolean; warn?: (m: string) => void; edit?: (config: any) => void }): Promise<{ bundle: string; cleanup: () => void }> {
   const source = resolve(o.source);
-  if (!existsSync(source)) throw new BuncError(`--rootfs ${o.source} does not exist`);
-  if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
+  if (!existsSync(source)) throw new BuncError(`${o.source}: no such tarball, rootfs or bundle`);
   mkdirSync(o.root, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(o.root, ".oneshot-"));
-  // Unique, so that one-shots run side by side (the user's command never names it).
-  const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
-  const trace = tracer(`run --rootfs ${id}`, o.debug);
-  trace(`from ${source}`);
   // Not root: a rootless config (the caller mapped to root in a user namespace), as a user would pick.
   const rootless = process.geteuid?.() !== 0;
-  const spec = (rootfs: string) => defaultSpec({ rootfs, args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, rootless });
+  const args = o.args.length ? o.args : ["sh"];
+  const write = (dir: string, c: any) => {
+    o.edit?.(c);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  };
   try {
     let bundle = work;
     if (statSync(source).isDirectory()) {
@@ -41,22 +41,38 @@ export async function runFromRootfs(o: OneShotOptions): Promise<number> {
         c.root.path = resolve(source, c.root?.path ?? "rootfs");
         if (o.args.length) c.process = { ...c.process, args: o.args };
         if (o.tty) c.process = { ...c.process, terminal: true };
-        writeFileSync(join(work, "config.json"), JSON.stringify(c));
+        write(work, c);
       } else {
-        writeFileSync(join(work, "config.json"), JSON.stringify(spec(source)));
+        write(work, defaultSpec({ rootfs: source, args, terminal: !!o.tty, rootless }));
       }
     } else {
       const { createBundle } = await import("../bundle");
-      const r = await createBundle(source, join(work, "bundle"), { args: o.args.length ? o.args : ["sh"], terminal: !!o.tty, progress: false, rootless });
+      const r = await createBundle(source, join(work, "bundle"), { args, terminal: !!o.tty, progress: false, rootless });
       for (const w of r.warnings) o.warn?.(w);
       bundle = join(work, "bundle");
       const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
       c.root.readonly = false; // a private copy: let the command write to it
-      writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+      write(bundle, c);
     }
+    return { bundle, cleanup: () => rmSync(work, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export async function runFromRootfs(o: OneShotOptions): Promise<number> {
+  if (!existsSync(resolve(o.source))) throw new BuncError(`--rootfs ${o.source} does not exist`);
+  if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
+  // Unique, so that one-shots run side by side (the user's command never names it).
+  const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
+  const trace = tracer(`run --rootfs ${id}`, o.debug);
+  trace(`from ${resolve(o.source)}`);
+  const { bundle, cleanup } = await prepareOneShot({ root: o.root, source: o.source, args: o.args, tty: o.tty, warn: o.warn });
+  try {
     trace(`bundle ready in ${bundle}`);
     return await runContainer({ root: o.root, id, bundle, warn: o.warn, debug: o.debug });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    cleanup();
   }
 }

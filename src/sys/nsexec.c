@@ -31,6 +31,7 @@ enum {
   R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
   R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_CGROUP, R_CGROUP_FDS, R_SYS_CLONE3, R_CGROUP2_DIR,
   R_SYS_SETGROUPS, R_SYS_SETRESGID, R_SYS_SETRESUID, R_GO_WRITE_FD, R_REPORT_READ_FD,
+  R_STDIN, R_STDOUT, R_STDERR, /* -1: bunc's own */
   R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
 };
 
@@ -71,6 +72,9 @@ static void stage2(long *r) {
     syscall(r[R_SYS_SETRESGID], 0L, 0L, 0L);
     syscall(r[R_SYS_SETRESUID], 0L, 0L, 0L);
   }
+  /* The container's stdio when the caller gave its own (the library's pipes). */
+  for (int i = 0; i < 3; i++)
+    if (r[R_STDIN + i] >= 0 && dup2((int)r[R_STDIN + i], i) < 0) _exit(1);
   if (sync_fd != target && dup2(sync_fd, target) < 0) _exit(1);
   fcntl(target, 2 /* F_SETFD */, 0);
   for (int fd = 3; fd < target; fd++) fcntl(fd, 2 /* F_SETFD */, 0); /* --preserve-fds */

@@ -68,6 +68,8 @@ export interface SpawnInitOptions {
   cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
   env: string[];
+  /** fds to become the container's 0, 1, 2 (default: bunc's own). */
+  stdio?: [number, number, number];
 }
 
 export interface SpawnedInit {
@@ -92,11 +94,12 @@ function above(fd: number, min: number): number {
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const floor = o.syncTarget + o.passFds.length + 2;
   const cg = o.cgroupJoinFds ?? [];
-  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
+  const stdio = o.stdio ?? [-1, -1, -1];
+  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...stdio, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
   try {
     return spawnWith({
-      ...o, syncFd: high[0]!, execFd: high[1]!, cgroup2Dir: high[2]!,
-      cgroupJoinFds: high.slice(3, 3 + cg.length), passFds: high.slice(3 + cg.length),
+      ...o, syncFd: high[0]!, execFd: high[1]!, cgroup2Dir: high[2]!, stdio: high.slice(3, 6) as [number, number, number],
+      cgroupJoinFds: high.slice(6, 6 + cg.length), passFds: high.slice(6 + cg.length),
     });
   } finally {
     for (const fd of high) if (fd >= 0) closeSync(fd);
@@ -120,7 +123,7 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   cgfds.set(o.cgroupJoinFds ?? []);
   const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
     goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
-    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, o.joins.length];
+    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
   const req = new BigInt64Array(head.length + 2 * o.joins.length);
   head.forEach((v, i) => (req[i] = BigInt(v)));
   o.joins.forEach((j, i) => { req[head.length + 2 * i] = BigInt(j.fd); req[head.length + 1 + 2 * i] = BigInt(j.nstype); });
