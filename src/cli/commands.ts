@@ -21,4 +21,5 @@ export const COMMANDS: Record<string, { summary: string; load: Loader; hidden?: 
   events: { summary: "container stats as JSON", load: () => load(import("./commands/events")) },
   features: { summary: "what this runtime supports (JSON)", load: () => load(import("./commands/features")) },
   bundle: { summary: "unpack a rootfs tarball into an OCI bundle", load: () => load(import("./commands/bundle")) },
+  cache: { summary: "list or prune the rootfs cache of one-shot runs", load: () => load(import("./commands/cache")) },
 };

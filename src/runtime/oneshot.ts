@@ -7,6 +7,7 @@ import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
 import { BuncError } from "./errors";
 import { tracer } from "./trace";
+import { cachedRootfs, writableView } from "./rootfs-cache";
 
 export interface OneShotOptions {
   root: string;
@@ -20,7 +21,7 @@ export interface OneShotOptions {
 }
 
 /** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under `root`. */
-export async function prepareOneShot(o: { root: string; source: string; args: string[]; tty?: boolean; warn?: (m: string) => void; edit?: (config: any) => void }): Promise<{ bundle: string; cleanup: () => void }> {
+export async function prepareOneShot(o: { root: string; source: string; args: string[]; tty?: boolean; warn?: (m: string) => void; edit?: (config: any) => void; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
   const source = resolve(o.source);
   if (!existsSync(source)) throw new BuncError(`${o.source}: no such tarball, rootfs or bundle`);
   mkdirSync(o.root, { recursive: true, mode: 0o700 });
@@ -28,6 +29,11 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
   // Not root: a rootless config (the caller mapped to root in a user namespace), as a user would pick.
   const rootless = process.geteuid?.() !== 0;
   const args = o.args.length ? o.args : ["sh"];
+  const undo: (() => void)[] = [];
+  const cleanup = () => {
+    for (const u of undo.splice(0).reverse()) u();
+    rmSync(work, { recursive: true, force: true });
+  };
   const write = (dir: string, c: any) => {
     o.edit?.(c);
     writeFileSync(join(dir, "config.json"), JSON.stringify(c));
@@ -45,6 +51,14 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
       } else {
         write(work, defaultSpec({ rootfs: source, args, terminal: !!o.tty, rootless }));
       }
+    } else if (process.geteuid?.() === 0 && !o.noCache) {
+      // A tarball seen before is not unpacked again: a private overlay over the cached tree.
+      const cached = await cachedRootfs(source, o.warn);
+      const view = writableView(cached.rootfs, join(work, "view"));
+      undo.push(view.undo, cached.release);
+      const c = defaultSpec({ rootfs: view.rootfs, args, terminal: !!o.tty, rootless });
+      c.root.readonly = false;
+      write(work, c);
     } else {
       const { createBundle } = await import("../bundle");
       const r = await createBundle(source, join(work, "bundle"), { args, terminal: !!o.tty, progress: false, rootless });
@@ -54,9 +68,9 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
       c.root.readonly = false; // a private copy: let the command write to it
       write(bundle, c);
     }
-    return { bundle, cleanup: () => rmSync(work, { recursive: true, force: true }) };
+    return { bundle, cleanup };
   } catch (e) {
-    rmSync(work, { recursive: true, force: true });
+    cleanup();
     throw e;
   }
 }

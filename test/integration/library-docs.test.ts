@@ -31,7 +31,7 @@ describe.skipIf(!isRoot)("the library from another project (root)", () => {
   test.each(examples.map((e, i) => [i, e] as const))("example %d runs as written", (i, code) => {
     const file = join(project, `example-${i}.ts`);
     writeFileSync(file, code);
-    const r = Bun.spawnSync([bun, file], { cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNC_ROOT: join(project, "state") }, timeout: 120_000 });
+    const r = Bun.spawnSync([bun, file], { cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNC_ROOT: join(project, "state"), BUNC_CACHE_DIR: join(project, "cache") }, timeout: 120_000 });
     expect({ code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ code: 0, stderr: "" });
   }, 180_000);
 

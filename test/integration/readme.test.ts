@@ -39,7 +39,7 @@ describe.skipIf(!isRoot || BUNC.length !== 1)("README usage (root)", () => {
     try { symlinkSync(BUNC[0]!, join(bin, "bunc")); } catch {}
     try { symlinkSync(alpineTarball(), join(work, "alpine.tar.gz")); } catch {}
     const r = Bun.spawnSync(["bash", "-euo", "pipefail", "-c", block], {
-      cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BUNC_ROOT: root }, timeout: 120_000,
+      cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BUNC_ROOT: root, BUNC_CACHE_DIR: join(work, "cache") }, timeout: 120_000,
     });
     const out = r.stdout.toString(), err = r.stderr.toString();
     expect({ code: r.exitCode, err: r.exitCode ? err : "" }).toEqual({ code: 0, err: "" });

@@ -29,7 +29,8 @@ export class Sandbox {
       stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
       stdout: Bun.file(out),
       stderr: Bun.file(err),
-      env: { ...process.env, ...opts.env },
+      // One-shot runs cache their rootfs under the sandbox, not in /var/cache/bunc.
+      env: { BUNC_CACHE_DIR: join(this.dir, "cache"), ...process.env, ...opts.env },
       cwd: opts.cwd,
       timeout: opts.timeout ?? 30_000,
     });
