@@ -123,7 +123,7 @@ export class CgroupManager {
     const cpuset = h.version === 1 && h.controllers.includes("cpuset");
     for (const part of rel) {
       const parent = cur;
-      if (h.version === 2) enableControllers(parent);
+      if (h.version === 2) enableControllers(parent, parent === h.mountPoint);
       cur = join(cur, part);
       try {
         mkdirSync(cur);
@@ -343,18 +343,60 @@ export class CgroupManager {
   }
 }
 
-/** Enable in subtree_control every controller the parent has (best effort, one by one, as runc). */
-function enableControllers(dir: string): void {
+/**
+ * Enable in subtree_control every controller the parent has (best effort, one by one, as runc).
+ * `top`: the cgroup at the mount point, which inside a container (docker-in-docker, a CI job)
+ * is the container's own cgroup and holds its processes; the kernel's "no internal
+ * processes" rule refuses controllers there (EBUSY) until they move into a leaf.
+ */
+function enableControllers(dir: string, top = false): void {
   const avail = tryRead(dir, "cgroup.controllers")?.trim().split(/\s+/).filter(Boolean) ?? [];
   const on = new Set(tryRead(dir, "cgroup.subtree_control")?.trim().split(/\s+/) ?? []);
+  let evacuated = false;
   for (const c of avail) {
     if (on.has(c)) continue;
-    try {
-      writeCgroupFile(dir, "cgroup.subtree_control", `+${c}`, "cgroup.subtree_control");
-    } catch {
-      // e.g. a threaded or busy parent: the limit write will name what is missing.
+    for (;;) {
+      try {
+        writeCgroupFile(dir, "cgroup.subtree_control", `+${c}`, "cgroup.subtree_control");
+      } catch (e: any) {
+        if (top && !evacuated && e?.code === "EBUSY") {
+          evacuated = true;
+          if (evacuate(dir)) continue;
+        }
+        // e.g. a threaded or busy parent: the limit write will name what is missing.
+      }
+      break;
     }
   }
+}
+
+/** The leaf that the processes of a container's own cgroup move to (docker's dind uses "init" too). */
+export const EVACUATION_LEAF = "init";
+
+/**
+ * Moves every process of `dir` into `dir`/init, as docker's dind entrypoint does, so that
+ * controllers can be enabled for children. Returns whether `dir` ended up empty.
+ */
+function evacuate(dir: string): boolean {
+  const leaf = join(dir, EVACUATION_LEAF);
+  try {
+    mkdirSync(leaf);
+  } catch (e: any) {
+    if (e?.code !== "EEXIST") return false;
+  }
+  // A process may fork while others move: repeat until the list stays empty.
+  for (let round = 0; round < 10; round++) {
+    const pids = (tryRead(dir, "cgroup.procs") ?? "").split("\n").filter((l) => l.trim());
+    if (!pids.length) return true;
+    for (const pid of pids) {
+      try {
+        writeCgroupFile(leaf, "cgroup.procs", pid, "cgroup.procs");
+      } catch (e: any) {
+        if (e?.code !== "ESRCH") return false;
+      }
+    }
+  }
+  return false;
 }
 
 function removeTree(dir: string, deadline: number): void {
