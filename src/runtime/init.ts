@@ -19,6 +19,7 @@ import { encodeRequest, i32List, MODES } from "../sys/native-request";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { ptr } from "bun:ffi";
 import { hookFields, listenerState, processFields } from "./native-launch";
+import { outerContainerHint } from "../linux/outer-container";
 
 export interface InitPlan {
   id: string;
@@ -43,6 +44,8 @@ export interface InitPlan {
   nativeInit: boolean;
   /** process.terminal: the console socket's path, or true when it is the fd after the late cgroups. */
   console?: string | true;
+  /** The engine of the container bunc itself runs in, if any: errors say what it must allow. */
+  outer?: string;
 }
 
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
@@ -244,7 +247,8 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
         try {
           mountOne(ctx, m);
         } catch (e: any) {
-          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
+          const hint = outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer);
+          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}${hint}`);
         }
       }
       const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
@@ -271,8 +275,12 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     sys.chdir("/");
   }
   if (!hasMountNs) applySysctl(c.linux.sysctl);
-  if (c.hostname !== undefined) sys.sethostname(c.hostname);
-  if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+  try {
+    if (c.hostname !== undefined) sys.sethostname(c.hostname);
+    if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+  } catch (e: any) {
+    throw new Error(`${e?.syscall === "setdomainname" ? "domainname" : "hostname"}: ${e.message}${outerContainerHint("hostname", e?.code, plan.outer)}`);
+  }
   if (hasMountNs && c.root?.readonly) readonlyRoot(sys);
   const p = c.process!;
   const env = withHome([...p.env, ...plan.extraEnv], p.user?.uid ?? 0);

@@ -29,7 +29,7 @@ const isSet = (o: object | undefined) => !!o && Object.values(o).some((x) => x !
 const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
 
 export class CgroupManager {
-  /** True when create() found no write access as a non-root user: limits are skipped. */
+  /** True when create() found no write access as a non-root user (or root of a user namespace): limits are skipped. */
   skipped = false;
 
   private constructor(
@@ -73,9 +73,10 @@ export class CgroupManager {
 
   /**
    * mkdir the cgroup in every hierarchy. An existing leaf with processes is an error unless
-   * `join`. Returns false (after a warning) when a non-root user has no write access.
+   * `join`. Returns false when a non-root user (or root of a user namespace) has no write
+   * access, or with `optional` (a container with a user namespace of its own) anyone.
    */
-  create(opts: { join?: boolean } = {}): boolean {
+  create(opts: { join?: boolean; optional?: boolean } = {}): boolean {
     for (const m of this.members) {
       if (existsSync(m.dir) && !opts.join && this.procsOf(m.dir).length)
         throw new CgroupError(`linux.cgroupsPath: cgroup ${m.dir} already exists and has processes`, "linux.cgroupsPath");
@@ -94,7 +95,7 @@ export class CgroupManager {
             }
           }
         } catch (e: any) {
-          if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
+          if (DENIED.has(e?.code) && (opts.optional || process.geteuid?.() !== 0 || inUserNamespace())) {
             // Said only when the config asks for resources (apply): a rootless container
             // without limits has nothing to miss.
             this.skipped = true;
@@ -341,6 +342,17 @@ export class CgroupManager {
     }
     if (errors.length) throw new CgroupError(`cannot remove cgroup: ${errors.join("; ")}`, "delete");
   }
+}
+
+/**
+ * Whether bunc runs in a user namespace other than the initial one (e.g. root of a
+ * `podman run --userns=auto` container): there a cgroup tree it cannot write is as for a
+ * non-root user, as runc treats it.
+ */
+export function inUserNamespace(uidMap: string | undefined = tryRead("/proc/self", "uid_map")): boolean {
+  if (uidMap === undefined) return false;
+  const lines = uidMap.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+  return !(lines.length === 1 && lines[0] === "0 0 4294967295");
 }
 
 /**
