@@ -383,7 +383,7 @@ function enableControllers(dir: string, top = false): void {
 }
 
 /** The leaf that the processes of a container's own cgroup move to (docker's dind uses "init" too). */
-export const EVACUATION_LEAF = "init";
+const EVACUATION_LEAF = "init";
 
 /**
  * Moves every process of `dir` into `dir`/init, as docker's dind entrypoint does, so that
