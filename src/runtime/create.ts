@@ -5,7 +5,7 @@ import { ptr } from "bun:ffi";
 import { isAbsolute, join, resolve, dirname, basename } from "node:path";
 import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
-import { check, cstr, libc } from "../sys/libc";
+import { check, cstr, libc, SyscallError } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
 import { connectUnix, recvFd, sendPidfd } from "../sys/socket";
@@ -25,8 +25,9 @@ import { checkNetDevices, moveBack, moveInto, plannedNetDevices } from "../linux
 import { isHostNamespace } from "../linux/sysctl";
 import type { InitPlan } from "./init";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
-import type { CgroupManager } from "../linux/cgroups";
+import { CgroupError, type CgroupManager } from "../linux/cgroups";
 import { describeCgroups, describeIdMaps, describeNamespaces, tracer } from "./trace";
+import { detectOuterContainer, outerContainerHint, type OuterFailure } from "../linux/outer-container";
 
 export interface CreateOptions {
   root: string;
@@ -108,6 +109,7 @@ export function createContainer(o: CreateOptions): Container {
   if (!hasNativeInit() && usesSchedulingFields(p, config.linux))
     throw new BuncError("process.scheduler/ioPriority, linux.personality/memoryPolicy: need bunc's native init (this build has none: it was built without a C compiler)");
   const ns = planNamespaces(config);
+  const outer = detectOuterContainer(); // for hints on what an outer container must allow
   if (process.geteuid?.() !== 0 && !ns.newUser && !ns.joins.some((j) => j.type === "user"))
     throw new BuncError("linux.namespaces: creating namespaces as a non-root user needs a user namespace; use a rootless config (bunc spec --rootless, bunc bundle --rootless)");
   const listen = listenFds();
@@ -143,7 +145,7 @@ export function createContainer(o: CreateOptions): Container {
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
     fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
-    if (!cg.create()) {
+    if (!createCgroups(cg, ns.newUser, outer)) {
       // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
       state.cgroupPaths = {};
       writeStateAtomically(dir, state);
@@ -172,11 +174,11 @@ export function createContainer(o: CreateOptions): Container {
     else if (p.terminal) consolePair[1] = connectUnix(resolve(o.consoleSocket!));
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
-    const spawned = spawnInit({
+    const spawned = withOuterHint("namespaces", outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
       joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
       argv: self.argv, env: [`_BUNC_INIT=${initFd}`], stdio: o.stdio,
-    });
+    }));
     pid = spawned.pid;
     trace(`init spawned: pid ${pid}; ${describeNamespaces(ns)}`);
     closeSync(childFd); childFd = -1;
@@ -204,7 +206,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(), runtimeEnv: runtimeEnv(),
-      console: p.terminal ? true : undefined, debug: !!o.debug,
+      console: p.terminal ? true : undefined, debug: !!o.debug, outer,
     };
     try {
       channel.send({ type: "plan", plan });
@@ -297,6 +299,30 @@ function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void 
 export function compileProfile(profile: NonNullable<Config["linux"]["seccomp"]>, warn?: (m: string) => void) {
   const { compileSeccomp, profileFlags } = require("../linux/seccomp") as typeof import("../linux/seccomp");
   return { program: compileSeccomp(profile, { warn }), flags: profileFlags(profile), listenerPath: profile.listenerPath, listenerMetadata: profile.listenerMetadata };
+}
+
+/**
+ * The container's cgroups; a container with a user namespace of its own runs without them
+ * where the tree is not writable (as rootless). False when skipped.
+ */
+function createCgroups(cg: CgroupManager, ownUserNs: boolean, outer: string | undefined): boolean {
+  try {
+    return cg.create({ optional: ownUserNs });
+  } catch (e: any) {
+    if (e instanceof CgroupError) throw new CgroupError(e.message + outerContainerHint("cgroups", e.code, outer), e.setting, e.code);
+    throw e;
+  }
+}
+
+/** Runs `fn`; a permission error it raises gets what the outer container must allow appended. */
+function withOuterHint<T>(what: OuterFailure, outer: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e: any) {
+    const hint = e instanceof SyscallError ? outerContainerHint(what, e.code, outer) : "";
+    if (hint) throw new BuncError(e.message + hint);
+    throw e;
+  }
 }
 
 /** The host id that container id 0 maps to (0 when unmapped). */

@@ -22,6 +22,7 @@ import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from 
 import { ptr } from "bun:ffi";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
+import { outerContainerHint } from "../linux/outer-container";
 
 export interface InitPlan {
   id: string;
@@ -50,6 +51,8 @@ export interface InitPlan {
   console?: string | true;
   /** --debug: trace the setup steps back to bunc over the channel. */
   debug?: boolean;
+  /** The engine of the container bunc itself runs in, if any: errors say what it must allow. */
+  outer?: string;
 }
 
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
@@ -260,7 +263,8 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
           mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((o) => o !== "ro") } : m);
           debug(`mounted ${m.type ?? "bind"} on ${m.destination}`);
         } catch (e: any) {
-          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
+          const hint = outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer);
+          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}${hint}`);
         }
       }
       if (!devIsBound) setupDev(ctx, c.linux.devices);
@@ -296,8 +300,12 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     sys.chdir("/");
   }
   if (!hasMountNs) applySysctl(c.linux.sysctl);
-  if (c.hostname !== undefined) sys.sethostname(c.hostname);
-  if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+  try {
+    if (c.hostname !== undefined) sys.sethostname(c.hostname);
+    if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+  } catch (e: any) {
+    throw new Error(`${e?.syscall === "setdomainname" ? "domainname" : "hostname"}: ${e.message}${outerContainerHint("hostname", e?.code, plan.outer)}`);
+  }
   if (hasMountNs && c.root?.readonly) readonlyRoot(sys);
   const p = c.process!;
   const env = withHome([...p.env, ...plan.extraEnv], p.user?.uid ?? 0);

@@ -42,7 +42,7 @@ function frozenLevel({ h, dir }: Member): string | undefined {
 }
 
 export class CgroupManager {
-  /** True when create() found no write access as a non-root user: limits are skipped. */
+  /** True when create() found no write access as a non-root user (or root of a user namespace): limits are skipped. */
   skipped = false;
 
   private constructor(
@@ -86,9 +86,10 @@ export class CgroupManager {
 
   /**
    * mkdir the cgroup in every hierarchy. An existing leaf with processes is a warning unless
-   * `join`. Returns false when a non-root user has no write access.
+   * `join`. Returns false when a non-root user (or root of a user namespace) has no write
+   * access, or with `optional` (a container with a user namespace of its own) anyone.
    */
-  create(opts: { join?: boolean } = {}): boolean {
+  create(opts: { join?: boolean; optional?: boolean } = {}): boolean {
     for (const m of this.members) {
       // As runc: a warning, not an error (engines put a pod's processes there first).
       const there = existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
@@ -111,7 +112,7 @@ export class CgroupManager {
             }
           }
         } catch (e: any) {
-          if (DENIED.has(e?.code) && process.geteuid?.() !== 0) {
+          if (DENIED.has(e?.code) && (opts.optional || process.geteuid?.() !== 0 || inUserNamespace())) {
             // Said only when the config asks for resources (apply): a rootless container
             // without limits has nothing to miss.
             this.skipped = true;
@@ -140,7 +141,7 @@ export class CgroupManager {
     const cpuset = h.version === 1 && h.controllers.includes("cpuset");
     for (const part of rel) {
       const parent = cur;
-      if (h.version === 2) enableControllers(parent);
+      if (h.version === 2) enableControllers(parent, parent === h.mountPoint);
       cur = join(cur, part);
       try {
         mkdirSync(cur);
@@ -360,18 +361,71 @@ export class CgroupManager {
   }
 }
 
-/** Enable in subtree_control every controller the parent has (best effort, one by one, as runc). */
-function enableControllers(dir: string): void {
+/**
+ * Whether bunc runs in a user namespace other than the initial one (e.g. root of a
+ * `podman run --userns=auto` container): there a cgroup tree it cannot write is as for a
+ * non-root user, as runc treats it.
+ */
+export function inUserNamespace(uidMap: string | undefined = tryRead("/proc/self", "uid_map")): boolean {
+  if (uidMap === undefined) return false;
+  const lines = uidMap.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+  return !(lines.length === 1 && lines[0] === "0 0 4294967295");
+}
+
+/**
+ * Enable in subtree_control every controller the parent has (best effort, one by one, as runc).
+ * `top`: the cgroup at the mount point, which inside a container (docker-in-docker, a CI job)
+ * is the container's own cgroup and holds its processes; the kernel's "no internal
+ * processes" rule refuses controllers there (EBUSY) until they move into a leaf.
+ */
+function enableControllers(dir: string, top = false): void {
   const avail = tryRead(dir, "cgroup.controllers")?.trim().split(/\s+/).filter(Boolean) ?? [];
   const on = new Set(tryRead(dir, "cgroup.subtree_control")?.trim().split(/\s+/) ?? []);
+  let evacuated = false;
   for (const c of avail) {
     if (on.has(c)) continue;
-    try {
-      writeCgroupFile(dir, "cgroup.subtree_control", `+${c}`, "cgroup.subtree_control");
-    } catch {
-      // e.g. a threaded or busy parent: the limit write will name what is missing.
+    for (;;) {
+      try {
+        writeCgroupFile(dir, "cgroup.subtree_control", `+${c}`, "cgroup.subtree_control");
+      } catch (e: any) {
+        if (top && !evacuated && e?.code === "EBUSY") {
+          evacuated = true;
+          if (evacuate(dir)) continue;
+        }
+        // e.g. a threaded or busy parent: the limit write will name what is missing.
+      }
+      break;
     }
   }
+}
+
+/** The leaf that the processes of a container's own cgroup move to (docker's dind uses "init" too). */
+const EVACUATION_LEAF = "init";
+
+/**
+ * Moves every process of `dir` into `dir`/init, as docker's dind entrypoint does, so that
+ * controllers can be enabled for children. Returns whether `dir` ended up empty.
+ */
+function evacuate(dir: string): boolean {
+  const leaf = join(dir, EVACUATION_LEAF);
+  try {
+    mkdirSync(leaf);
+  } catch (e: any) {
+    if (e?.code !== "EEXIST") return false;
+  }
+  // A process may fork while others move: repeat until the list stays empty.
+  for (let round = 0; round < 10; round++) {
+    const pids = (tryRead(dir, "cgroup.procs") ?? "").split("\n").filter((l) => l.trim());
+    if (!pids.length) return true;
+    for (const pid of pids) {
+      try {
+        writeCgroupFile(leaf, "cgroup.procs", pid, "cgroup.procs");
+      } catch (e: any) {
+        if (e?.code !== "ESRCH") return false;
+      }
+    }
+  }
+  return false;
 }
 
 function removeTree(dir: string, deadline: number): void {
