@@ -4,7 +4,7 @@
 // --process, and its exit status becomes ours unless detached.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
-import { resolve } from "node:path";
+import { normalize, resolve } from "node:path";
 import { recvFd } from "../sys/socket";
 import { relayTerminal } from "./tty-relay";
 import { ptr } from "bun:ffi";
@@ -36,6 +36,8 @@ export interface ExecOptions {
   process: Process;
   /** The process's stdin, stdout and stderr (fds); default: this process's own. */
   stdio?: [number, number, number];
+  /** runc's --cgroup: "[controller:]path" of an existing sub-cgroup of the container's (repeatable). */
+  cgroup?: string[];
   /** runc's --ignore-paused: exec into a frozen container (the process starts frozen). */
   ignorePaused?: boolean;
   detach?: boolean;
@@ -46,6 +48,29 @@ export interface ExecOptions {
   pidfdSocket?: string;
   warn?: (m: string) => void;
   debug?: (m: string) => void;
+}
+
+function nsexecMessage(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes).trim();
+  try {
+    return JSON.parse(text.split("\n")[0]!).message ?? text;
+  } catch {
+    return text;
+  }
+}
+
+/** --cgroup values -> sub-cgroup per controller ("" for every hierarchy); ".." may not leave the container's cgroup. */
+export function subCgroups(values: string[] = []): Record<string, string> | undefined {
+  if (!values.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const colon = v.indexOf(":");
+    const [controllers, path] = colon < 0 ? [[""], v] : [v.slice(0, colon).split(","), v.slice(colon + 1)];
+    const norm = normalize("/" + path).replace(/^\/+/, "");
+    if (path.split("/").includes("..") || norm.startsWith("..")) throw new BuncError(`--cgroup ${v}: ${path} is not a sub cgroup path`);
+    for (const c of controllers) out[c] = norm;
+  }
+  return out;
 }
 
 /** fd numbers from `first + 1` on, group after group, in the order given. */
@@ -104,10 +129,11 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
     const frozen = status === "paused";
     const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
-    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2]) ?? []).map((f) => open(f, "w"));
-    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1]) ?? []).map((f) => open(f, "w"));
-    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1]) ?? []), ...(cg?.selfJoinFiles(() => true, [2]) ?? [])].map((f) => open(f, "w")) : [];
-    const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly);
+    const sub = subCgroups(o.cgroup);
+    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub) ?? []).map((f) => open(f, "w"));
+    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, "w"));
+    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, "w")) : [];
+    const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly, sub);
     const cgroup2Dir = v2 ? open(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */) : -1;
     const sock = new Int32Array(2);
     check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
@@ -167,6 +193,8 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
       if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
+      // nsexec's own stage reports in JSON (e.g. it could not join a cgroup).
+      if (reply.length && !isFreezingMark(reply)) throw new BuncError(`exec failed: ${nsexecMessage(reply)}`);
       trace(`execve of ${o.process.args[0]} done`);
       if (o.pidFile) writePidFile(o.pidFile, pid);
       if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);

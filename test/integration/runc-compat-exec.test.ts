@@ -87,3 +87,27 @@ describe.skipIf(!isRoot)("--preserve-fds N (root)", () => {
     }
   });
 });
+
+describe.skipIf(!isRoot)("exec --cgroup (root)", () => {
+  test("[controller:]path runs the process in an existing sub-cgroup; .. and missing paths are refused", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const paths = JSON.parse(require("node:fs").readFileSync(join(sb.root, id, "state.json"), "utf8")).cgroupPaths as Record<string, string>;
+      const mem = paths.memory ?? paths[""];
+      require("node:fs").mkdirSync(join(mem!, "sub"));
+      const key = paths.memory ? "memory" : "";
+      const out = sb.ok(["exec", "--cgroup", `${key ? "memory:" : ""}sub`, id, "cat", "/proc/self/cgroup"]);
+      expect(out.split("\n").some((l) => (key ? /:memory:.*\/sub$/ : /^0::.*\/sub$/).test(l))).toBe(true);
+      const up = sb.run(["exec", "--cgroup", "../escape", id, "true"]);
+      expect(up.code).toBe(255);
+      expect(up.stderr).toContain("is not a sub cgroup path");
+      const missing = sb.run(["exec", "--cgroup", "nosuch", id, "true"]);
+      expect(missing.code).toBe(255);
+      expect(missing.stderr).toContain("does not exist");
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+});

@@ -25,11 +25,12 @@ const args = {
   cap: { type: "string", alias: "c", description: "add a capability (repeatable)" },
   "no-new-privs": { type: "boolean", description: "set no_new_privs" },
   "ignore-paused": { type: "boolean", description: "allow exec in a paused container" },
+  cgroup: { type: "string", description: "run in an existing sub-cgroup: [controller:]path (repeatable)" },
   "preserve-fds": { type: "string", description: "pass N extra fds", default: "0" },
 } as const;
 
 /** Flags that take a value, by every spelling, to split argv at the container id. */
-const VALUED = new Set(["--console-socket", "--pidfd-socket", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds"]);
+const VALUED = new Set(["--console-socket", "--pidfd-socket", "--cgroup", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds"]);
 
 /** bunc's own flags end at the container id; everything after it (past an optional "--") is the command. */
 export function splitExecArgv(raw: string[]): { own: string[]; id?: string; command: string[] } {
@@ -108,7 +109,7 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
       if (a["no-new-privs"]) p.noNewPrivileges = true;
     }
     cli.exitCode = await execInContainer({
-      root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"],
+      root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"], cgroup: repeated(own, ["--cgroup"]),
       preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: debugLog(),
     });
 }

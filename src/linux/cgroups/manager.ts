@@ -41,6 +41,18 @@ function frozenLevel({ h, dir }: Member): string | undefined {
   return undefined;
 }
 
+/** runc's `exec --cgroup`: a sub-cgroup of the container's, for all hierarchies ("") or per controller. */
+export type SubCgroup = Record<string, string>;
+
+/** The member's directory, or its sub-cgroup when `sub` names one for it (which must exist). */
+function subDir({ h, dir }: Member, sub?: SubCgroup): string {
+  const rel = sub && (h.controllers.map((c) => sub[c]).find((x) => x !== undefined) ?? sub[""]);
+  if (!rel) return dir;
+  const target = join(dir, rel);
+  if (!existsSync(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
+  return target;
+}
+
 export class CgroupManager {
   /** True when create() found no write access as a non-root user (or root of a user namespace): limits are skipped. */
   skipped = false;
@@ -230,9 +242,10 @@ export class CgroupManager {
   }
 
   /** The cgroup2 directory, when the container has one and `only` selects it (for CLONE_INTO_CGROUP). */
-  cgroup2Dir(only: (controllers: string[]) => boolean): string | undefined {
+  cgroup2Dir(only: (controllers: string[]) => boolean, sub?: SubCgroup): string | undefined {
     if (this.skipped) return undefined;
-    return this.members.find(({ h }) => h.version === 2 && only(h.controllers))?.dir;
+    const m = this.members.find(({ h }) => h.version === 2 && only(h.controllers));
+    return m && subDir(m, sub);
   }
 
   /**
@@ -241,9 +254,9 @@ export class CgroupManager {
    * threadgroup barrier (an RCU grace period, ~10 ms), and the thread that will execve
    * is all that matters. On v2 it is cgroup.procs.
    */
-  selfJoinFiles(only: (controllers: string[]) => boolean, versions: (1 | 2)[] = [1, 2]): string[] {
+  selfJoinFiles(only: (controllers: string[]) => boolean, versions: (1 | 2)[] = [1, 2], sub?: SubCgroup): string[] {
     if (this.skipped) return [];
-    const files = this.members.filter(({ h }) => only(h.controllers) && versions.includes(h.version)).map(({ h, dir }) => join(dir, h.version === 1 ? "tasks" : "cgroup.procs"));
+    const files = this.members.filter(({ h }) => only(h.controllers) && versions.includes(h.version)).map((m) => join(subDir(m, sub), m.h.version === 1 ? "tasks" : "cgroup.procs"));
     return [...new Set(files)];
   }
 
