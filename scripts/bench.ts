@@ -406,6 +406,36 @@ try {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  // (5b) a one-shot of a tarball seen before: the cached tree under a fresh overlay, against
+  // `run` of a bundle prepared beforehand (bunc only: runc and crun have no one-shot).
+  log("bench: (5b) one-shot run --rootfs <tarball> (cached) vs run of a prepared bundle");
+  {
+    const bunc = RUNTIMES.find((r) => r.name === "bunc")!;
+    const cache = join(BASE, "rootfs-cache");
+    const env = { ...process.env, BUNC_CACHE_DIR: cache };
+    const oneShot = () => {
+      const t = performance.now();
+      const p = Bun.spawnSync({ cmd: rt(bunc, "run", "--rootfs", TARBALL, "--", "/bin/true"), env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      if (p.exitCode !== 0) throw new Error(`bunc run --rootfs exited ${p.exitCode}`);
+      return performance.now() - t;
+    };
+    const first = oneShot(); // unpacks into the cache
+    const samples: Record<string, number[]> = { "oneshot-cached": [], "prepared-bundle": [] };
+    for (let i = 0; i < RUNS; i++) {
+      checkInterrupt();
+      samples["oneshot-cached"]!.push(oneShot());
+      const id = newId(bunc, "prep");
+      samples["prepared-bundle"]!.push(ok(bunc, ["run", "-b", B_TRUE, id]).ms + x(rt(bunc, "delete", "--force", id)).ms);
+    }
+    const results = Object.fromEntries(Object.entries(samples).map(([n, v]) => [n, stat(v)]));
+    figures.oneShot = {
+      label: "(5b) one-shot `run --rootfs <tarball>` with the cache vs `run` of a prepared bundle (+ delete)",
+      unit: "ms", results, firstRunMs: first,
+      ratios: { "cached/prepared": ratio(results["oneshot-cached"], results["prepared-bundle"]) },
+    };
+    rmSync(cache, { recursive: true, force: true });
+  }
+
   // (6) N containers created concurrently, then started (concurrently), waited for, deleted (concurrently).
   log("bench: (6) concurrent lifecycles (10 and 50)");
   const conc = async (r: Runtime, n: number) => {
@@ -572,6 +602,10 @@ function printReport(rep: any) {
   out.push(table(hdr, rows));
   out.push("");
   const u = f.unpack;
+  if (f.oneShot) {
+    const o = f.oneShot;
+    out.push(`(5b) one-shot run of a tarball seen before, ms: \`run --rootfs <tarball>\` ${cell(o.results["oneshot-cached"])} (first run, unpacking: ${o.firstRunMs.toFixed(1)}), \`run\` of a prepared bundle + delete ${cell(o.results["prepared-bundle"])}; cached/prepared ${r3(o.ratios["cached/prepared"])}`);
+  }
   out.push(`(5) unpack Alpine minirootfs, ms: \`bunc bundle\` ${cell(u.results.bunc)}, GNU tar -xzf ${cell(u.results["gnu-tar"])}, bunc library in-process ${cell(u.results["bunc-library"])}; bunc/tar ${r3(u.ratios["bunc/gnu-tar"])} (library/tar ${r3(u.ratios["bunc-library/gnu-tar"])}); peak RSS bunc ${u.peakRssMiB.bunc.toFixed(1)} MiB, tar ${u.peakRssMiB["gnu-tar"].toFixed(1)} MiB`);
   const s = rep.startup;
   out.push(`Start-up, ms: ${Object.entries(s.results as Record<string, Stat>).map(([k, v]) => `${k} ${cell(v, 2)}`).join(", ")}; bunc --version / bun -e 0 = ${r3(s.ratios["bunc --version / bun -e 0"])}, bunc state / bun -e 0 = ${r3(s.ratios["bunc state / bun -e 0"])} (target <= ${s.target})`);

@@ -52,6 +52,9 @@ describe.skipIf(!runnable)("bench --quick", () => {
       // unpack
       for (const who of ["bunc", "gnu-tar", "bunc-library"]) expect(statOk(f.unpack.results[who]), `unpack ${who}`).toBe(true);
       expect(isNum(f.unpack.ratios["bunc/gnu-tar"])).toBe(true);
+      // one-shot of a cached tarball vs a prepared bundle
+      for (const who of ["oneshot-cached", "prepared-bundle"]) expect(statOk(f.oneShot.results[who]), `oneShot ${who}`).toBe(true);
+      expect(isNum(f.oneShot.ratios["cached/prepared"])).toBe(true);
       // concurrency: all lifecycles counted, linearity ratio present
       for (const rt of ["bunc", "runc", "crun"]) {
         expect(f.concurrent10.succeeded[rt]).toMatch(/^\d+\/\d+$/);
