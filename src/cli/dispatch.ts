@@ -10,7 +10,7 @@ import { BuncError } from "../runtime/errors";
 import pkg from "../../package.json" with { type: "json" };
 
 export const VERSION = pkg.version;
-export const SPEC_VERSION = "1.2.0";
+export const SPEC_VERSION = "1.3.0";
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));

@@ -46,7 +46,7 @@ const RECURSIVE: Record<string, [bigint, bigint]> = {
 };
 
 /** Every option name bunc applies (for `features`). */
-export const KNOWN_MOUNT_OPTIONS = () => [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)].sort();
+export const KNOWN_MOUNT_OPTIONS = () => [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE), "idmap", "ridmap"].sort();
 
 export interface ParsedMountOptions {
   /** Recursive attributes (rro, rnosuid, ...) applied with mount_setattr(AT_RECURSIVE) after the mount. */
@@ -75,7 +75,7 @@ export function parseMountOptions(options: string[] = [], type?: string): Parsed
       recursiveSet = (recursiveSet & ~clear & ~set) | set;
       recursiveClear = (recursiveClear & ~set) | clear;
     }
-    else if (opt === "idmap" || opt === "ridmap") throw new Error(`mount option "${opt}" is not supported by bunc`);
+    else if (opt === "idmap" || opt === "ridmap") continue; // made on the host beforehand (linux/idmap.ts)
     else if (!IGNORED.has(opt)) data.push(opt);
   }
   if (type === "bind") flags |= MS.BIND;

@@ -50,7 +50,8 @@ export function remount(sys: Syscalls, target: string, flags: bigint): void {
   }
 }
 
-export function mountOne(ctx: MountContext, m: Mount): void {
+/** `tree`: an idmapped clone of the source made on the host (linux/idmap.ts), moved into place instead of a bind. */
+export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
   const type = m.type ?? "";
   const o = parseMountOptions(m.options, type);
   const dest = isAbsolute(m.destination) ? m.destination : "/" + m.destination;
@@ -66,7 +67,8 @@ export function mountOne(ctx: MountContext, m: Mount): void {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }
     const rel = prepareMountpoint(ctx, dest, !isDir);
-    withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
+    if (tree !== undefined) withPinned(ctx, rel, (target) => (require("./idmap") as typeof import("./idmap")).moveTree(tree, target));
+    else withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
     // A pinned fd points below a mount made on it: pin again to reach the new mount.
     withPinned(ctx, rel, (target) => {
       if (o.flags & ~(MS.BIND | MS.REC)) remount(ctx.sys, target, o.flags);

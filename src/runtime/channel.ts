@@ -8,6 +8,7 @@ export type Message =
   | { type: "continue" }        // parent -> init
   | { type: "ready" }           // init is set up
   | { type: "created" }         // parent -> init: the state is written; wait on the exec fifo
+  | { type: "idmap" }           // init -> parent: send the idmapped mount trees now (SCM_RIGHTS, one per message)
   | { type: "error"; message: string; exitCode?: number }
   | { type: "debug"; message: string }; // init -> parent: a --debug trace line
 

@@ -8,7 +8,8 @@ import type { Config } from "../spec/schema";
 import { check, cstr, libc, SyscallError } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { connectUnix, recvFd, sendPidfd } from "../sys/socket";
+import { connectUnix, recvFd, sendFd, sendPidfd } from "../sys/socket";
+import { checkIdmappedMounts, idmappedTrees } from "../linux/idmap";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capNames, capSets, ownBounding } from "../linux/capabilities";
@@ -102,6 +103,7 @@ export function createContainer(o: CreateOptions): Container {
   try {
     checkSchedulingConfig(config);
     checkNetDevices(config, (path) => isHostNamespace("net", path));
+    checkIdmappedMounts(config);
   } catch (e: any) {
     throw new BuncError(e.message);
   }
@@ -131,6 +133,7 @@ export function createContainer(o: CreateOptions): Container {
   };
   let unlock: (() => void) | undefined;
   let pidFileWritten = false;
+  let idmapTrees: Map<number, number> | undefined;
   try {
     dir = claimStateDir(o.root, o.id);
     trace(`state directory ${dir} claimed`);
@@ -218,6 +221,10 @@ export function createContainer(o: CreateOptions): Container {
       if (!m) throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
       if (m.type === "error") throw new BuncError(m.message); // exit status 1, as runc's create
       if (m.type === "debug") trace(`init: ${m.message}`);
+      if (m.type === "idmap") {
+        idmapTrees ??= idmappedTrees(config, bundle, pid);
+        for (const [i, fd] of idmapTrees) sendFd(parentFd, fd, String(i), "idmapped mount");
+      }
       if (m.type === "hooks") {
         const hs = container().hookState("creating");
         // Runtime-namespace hooks run in the bundle, as runc (which works from there).
@@ -268,6 +275,7 @@ export function createContainer(o: CreateOptions): Container {
     if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
+    for (const fd of idmapTrees?.values() ?? []) closeSync(fd);
     unlock?.();
     closeJoins();
     for (const fd of [parentFd, childFd, execFd, fifoFd, ...lateCgroupFds, ...earlyCgroupFds, ...consolePair]) if (fd >= 0) try { closeSync(fd); } catch {}

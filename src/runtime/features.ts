@@ -25,14 +25,16 @@ export function features() {
       seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
       apparmor: { enabled: false },
       selinux: { enabled: false },
-      intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      intelRdt: { enabled: false, schemata: false, monitoring: false },
+      mountExtensions: { idmap: { enabled: true } },
       // Spec 1.3: applied by the native init (process.scheduler, ioPriority, execCPUAffinity, personality too).
       memoryPolicy: existsSync("/proc/self/numa_maps")
         ? { modes: [...MEMORY_POLICY_MODES], flags: [...MEMORY_POLICY_FLAGS] }
         : { modes: [], flags: [] },
       netDevices: { enabled: true },
     },
+    // Spec 1.3: config annotations that change how bunc runs (none do).
+    potentiallyUnsafeConfigAnnotations: [],
     annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "run.bunc.version": "0.1.0" },
   };
 }

@@ -14,7 +14,8 @@ import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
 import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
-import { connectUnix, sendFd } from "../sys/socket";
+import { connectUnix, recvFd, sendFd } from "../sys/socket";
+import { isIdmapped } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
@@ -254,13 +255,22 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
     const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
+    // Idmapped bind mounts come ready-made from bunc (they need the host's privilege).
+    const trees = new Map<number, number>();
+    if (c.mounts.some(isIdmapped)) {
+      channel.send({ type: "idmap" });
+      for (let n = c.mounts.filter(isIdmapped).length; n > 0; n--) {
+        const got = recvFd(channelFd);
+        trees.set(Number(got.data), got.fd);
+      }
+    }
     try {
       const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
       // A read-only /dev gets its nodes first and turns read-only after (as the root does).
       const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
       for (const [i, m] of c.mounts.entries()) {
         try {
-          mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((o) => o !== "ro") } : m);
+          mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((o) => o !== "ro") } : m, trees.get(i));
           debug(`mounted ${m.type ?? "bind"} on ${m.destination}`);
         } catch (e: any) {
           const hint = outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer);
@@ -277,6 +287,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
       }
     } finally {
       closeSync(rootFd);
+      for (const fd of trees.values()) closeSync(fd);
     }
   }
   channel.send({ type: "hooks" });

@@ -7,7 +7,7 @@ import type { Config } from "../spec/schema";
 import { BuncError } from "./errors";
 import { oneLine } from "./errors";
 
-export const OCI_VERSION = "1.2.0";
+export const OCI_VERSION = "1.3.0";
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
 export interface StoredState {

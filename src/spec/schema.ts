@@ -83,8 +83,8 @@ export const MountSchema = v.looseObject({
   source: v.optional(v.string()),
   type: v.optional(v.string()),
   options: v.optional(v.array(v.string())),
-  uidMappings: v.optional(v.array(v.any())),
-  gidMappings: v.optional(v.array(v.any())),
+  uidMappings: v.optional(v.array(v.lazy(() => IdMappingSchema))),
+  gidMappings: v.optional(v.array(v.lazy(() => IdMappingSchema))),
 });
 
 export const NAMESPACE_TYPES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"] as const;

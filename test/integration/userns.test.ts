@@ -100,6 +100,16 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
       expect({ i, code: r.code, stderr: r.stderr }).toEqual({ i, code: 0, stderr: "" });
     }
   });
+  test("an idmap bind mount without mappings uses the container's: a root-owned source is root's inside", async () => {
+    const src = join(sb.dir, "idmap-src");
+    require("node:fs").mkdirSync(src, { recursive: true });
+    require("node:fs").writeFileSync(join(src, "f"), "x");
+    const plain = await usernsBundle("uplain", ["stat", "-c", "%u", "/data/f"], (c) => c.mounts.push({ destination: "/data", type: "bind", source: src, options: ["bind"] }));
+    expect(sb.ok(["run", "-b", plain, "uplain"])).toBe("65534\n"); // unmapped without idmap
+    const b = await usernsBundle("uidmap", ["stat", "-c", "%u", "/data/f"], (c) => c.mounts.push({ destination: "/data", type: "bind", source: src, options: ["bind", "idmap"] }));
+    expect(sb.ok(["run", "-b", b, "uidmap"])).toBe("0\n");
+  });
+
   test.skipIf(Bun.spawnSync(["python3", "-c", "import socket; socket.recv_fds"]).exitCode !== 0)("a console socket in a directory the container's root cannot enter (connected on the host side)", async () => {
     const dir = join(sb.dir, "private");
     require("node:fs").mkdirSync(dir, { mode: 0o700 });

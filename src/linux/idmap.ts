@@ -1,0 +1,98 @@
+// Idmapped bind mounts (runtime spec 1.3: mount options "idmap"/"ridmap", per-mount
+// uidMappings/gidMappings). bunc makes each one on the host — an idmapped mount needs
+// CAP_SYS_ADMIN where the filesystem was mounted, which the container's init (in its own
+// user namespace) lacks — as a detached tree (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)),
+// and the init moves it into place with move_mount.
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { ptr } from "bun:ffi";
+import type { Config, Mount } from "../spec/schema";
+import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { spawnInit } from "../sys/nsexec";
+import { idMapText } from "./namespaces";
+
+const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0o2000000;
+const MOUNT_ATTR_IDMAP = 0x100000n;
+const MOVE_MOUNT_F_EMPTY_PATH = 4, MOVE_MOUNT_T_EMPTY_PATH = 0x40;
+const SYS_MOVE_MOUNT = process.arch === "arm64" ? 429 : 429;
+
+export const isIdmapped = (m: Mount) => !!m.options?.some((o) => o === "idmap" || o === "ridmap");
+
+/** Spec rules, at create: idmap is for bind mounts, and needs mappings (its own or the container's user namespace). */
+export function checkIdmappedMounts(c: Config): void {
+  const ownUserNs = c.linux.namespaces.some((n) => n.type === "user");
+  c.mounts.forEach((m, i) => {
+    const at = `mounts[${i}] (${m.destination})`;
+    const mapped = !!(m.uidMappings?.length || m.gidMappings?.length);
+    if (!isIdmapped(m)) {
+      if (mapped) throw new Error(`${at}: uidMappings/gidMappings need the "idmap" or "ridmap" option`);
+      return;
+    }
+    const bind = m.type === "bind" || m.options!.includes("bind") || m.options!.includes("rbind");
+    if (!bind) throw new Error(`${at}: idmap is only supported for bind mounts here`);
+    if (!mapped && !ownUserNs) throw new Error(`${at}: idmap needs uidMappings and gidMappings, or a user namespace of the container's`);
+    if (mapped && !(m.uidMappings?.length && m.gidMappings?.length)) throw new Error(`${at}: idmap needs both uidMappings and gidMappings`);
+  });
+}
+
+/** A user namespace with these mappings, as an fd: a native stage is cloned into it, mapped, and let go. */
+function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"]): number {
+  const sock = new Int32Array(2);
+  check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
+  try {
+    const spawned = spawnInit({
+      cloneFlags: 0x10000000 /* CLONE_NEWUSER */, unshareFlags: 0, joins: [], syncFd: sock[1]!, syncTarget: 3, setRoot: false,
+      execFd: -1, passFds: [], argv: ["/nonexistent"], env: [],
+    });
+    try {
+      writeFileSync(`/proc/${spawned.pid}/uid_map`, idMapText(uid as any));
+      writeFileSync(`/proc/${spawned.pid}/setgroups`, "deny");
+      writeFileSync(`/proc/${spawned.pid}/gid_map`, idMapText(gid as any));
+      return openSync(`/proc/${spawned.pid}/ns/user`, "r");
+    } finally {
+      spawned.abort();
+      libc.waitpid(spawned.pid, null, 0);
+    }
+  } finally {
+    closeSync(sock[0]!);
+    closeSync(sock[1]!);
+  }
+}
+
+/** The detached, idmapped clone of every idmap mount's source, by mount index (close them after). */
+export function idmappedTrees(c: Config, bundle: string, initPid: number): Map<number, number> {
+  const trees = new Map<number, number>();
+  try {
+    c.mounts.forEach((m, i) => {
+      if (!isIdmapped(m)) return;
+      const recursive = m.options!.includes("ridmap") || m.options!.includes("rbind");
+      const source = isAbsolute(m.source ?? "") ? m.source! : join(bundle, m.source ?? "");
+      const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : openSync(`/proc/${initPid}/ns/user`, "r");
+      try {
+        const tree = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr(source)), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+        if (tree < 0) throw new SyscallError("open_tree", errno(), `mounts[${i}] ${source}`);
+        trees.set(i, tree);
+        const attr = new BigUint64Array([MOUNT_ATTR_IDMAP, 0n, 0n, BigInt(userns)]);
+        if (syscall(SYS.mount_setattr, tree, ptr(cstr("")), AT_EMPTY_PATH | (m.options!.includes("ridmap") ? AT_RECURSIVE : 0), ptr(attr), 32) < 0n)
+          throw new SyscallError("mount_setattr(MOUNT_ATTR_IDMAP)", errno(), `mounts[${i}] ${source}`);
+      } finally {
+        closeSync(userns);
+      }
+    });
+  } catch (e) {
+    for (const fd of trees.values()) closeSync(fd);
+    throw e;
+  }
+  return trees;
+}
+
+/** In the init: the prepared tree moved onto `target` (a /proc/self/fd path of the pinned mount point). */
+export function moveTree(tree: number, target: string): void {
+  // The pinned mount point's fd itself (T_EMPTY_PATH), not its /proc/self/fd path.
+  const pinned = target.match(/^\/proc\/self\/fd\/(\d+)$/);
+  const rc = pinned
+    ? syscall(SYS_MOVE_MOUNT, tree, ptr(cstr("")), Number(pinned[1]), ptr(cstr("")), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+    : syscall(SYS_MOVE_MOUNT, tree, ptr(cstr("")), AT_FDCWD, ptr(cstr(target)), MOVE_MOUNT_F_EMPTY_PATH);
+  if (rc < 0n) throw new SyscallError("move_mount", errno(), target);
+}
