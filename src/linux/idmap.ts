@@ -18,6 +18,16 @@ const MOVE_MOUNT_F_EMPTY_PATH = 4, MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 const SYS_MOVE_MOUNT = process.arch === "arm64" ? 429 : 429;
 
 export const isIdmapped = (m: Mount) => !!m.options?.some((o) => o === "idmap" || o === "ridmap");
+const isBind = (m: Mount) => m.type === "bind" || !!m.options?.some((o) => o === "bind" || o === "rbind");
+
+/**
+ * Bind mounts whose source bunc opens on the host and hands to the init: idmapped ones, and
+ * every bind of a container with a user namespace of its own (its root may not reach a
+ * root-only source; runc opens them on the host too).
+ */
+export function preparedOnHost(c: Config, m: Mount): boolean {
+  return isIdmapped(m) || (isBind(m) && c.linux.namespaces.some((n) => n.type === "user" && !n.path));
+}
 
 /** Spec rules, at create: idmap is for bind mounts, and needs mappings (its own or the container's user namespace). */
 export function checkIdmappedMounts(c: Config): void {
@@ -60,14 +70,20 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
   }
 }
 
-/** The detached, idmapped clone of every idmap mount's source, by mount index (close them after). */
+/** The detached clone of the source of every mount preparedOnHost (idmapped where asked), by mount index (close them after). */
 export function idmappedTrees(c: Config, bundle: string, initPid: number): Map<number, number> {
   const trees = new Map<number, number>();
   try {
     c.mounts.forEach((m, i) => {
-      if (!isIdmapped(m)) return;
-      const recursive = m.options!.includes("ridmap") || m.options!.includes("rbind");
+      if (!preparedOnHost(c, m)) return;
+      const recursive = !!m.options?.some((o) => o === "ridmap" || o === "rbind");
       const source = isAbsolute(m.source ?? "") ? m.source! : join(bundle, m.source ?? "");
+      if (!isIdmapped(m)) {
+        const tree = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr(source)), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+        if (tree < 0) throw new SyscallError("open_tree", errno(), `mounts[${i}] (${m.destination}) ${source}`);
+        trees.set(i, tree);
+        return;
+      }
       const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : openSync(`/proc/${initPid}/ns/user`, "r");
       try {
         const tree = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr(source)), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));

@@ -1,6 +1,6 @@
 // The mounts of config.json, in order, each target resolved inside the rootfs and
 // pinned with an fd so that a symlink swapped in later cannot redirect it.
-import { statSync, lstatSync, readFileSync } from "node:fs";
+import { fstatSync, statSync, lstatSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Mount } from "../spec/schema";
 import type { Syscalls } from "../sys/syscalls";
@@ -62,7 +62,8 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
     const source = isAbsolute(m.source ?? "") ? m.source! : join(ctx.bundle, m.source ?? "");
     let isDir: boolean;
     try {
-      isDir = statSync(source).isDirectory();
+      // A tree made on the host: its own kind (the path may not be reachable from here).
+      isDir = (tree !== undefined ? fstatSync(tree) : statSync(source)).isDirectory();
     } catch (e: any) {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }

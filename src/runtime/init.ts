@@ -15,7 +15,7 @@ import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, read
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
 import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
 import { connectUnix, recvFd, sendFd } from "../sys/socket";
-import { isIdmapped } from "../linux/idmap";
+import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
@@ -255,11 +255,13 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
     const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
-    // Idmapped bind mounts come ready-made from bunc (they need the host's privilege).
+    // Idmapped bind mounts, and every bind of a user-namespace container, come ready-made from
+    // bunc: they need the host's privilege or reach (a root-only source directory).
     const trees = new Map<number, number>();
-    if (c.mounts.some(isIdmapped)) {
+    const fromHost = c.mounts.filter((m) => preparedOnHost(c, m)).length;
+    if (fromHost) {
       channel.send({ type: "idmap" });
-      for (let n = c.mounts.filter(isIdmapped).length; n > 0; n--) {
+      for (let n = fromHost; n > 0; n--) {
         const got = recvFd(channelFd);
         trees.set(Number(got.data), got.fd);
       }

@@ -100,6 +100,20 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
       expect({ i, code: r.code, stderr: r.stderr }).toEqual({ i, code: 0, stderr: "" });
     }
   });
+  test("a bind source the container's root cannot reach is opened on the host (before a cgroup mount too)", async () => {
+    const priv = join(sb.dir, "root-only");
+    require("node:fs").mkdirSync(join(priv, "src"), { recursive: true, mode: 0o700 });
+    chmodSync(priv, 0o700);
+    require("node:fs").writeFileSync(join(priv, "src", "f"), "secret-ok\n");
+    const b = await usernsBundle("uprivbind", ["cat", "/data/f"], (c) => {
+      // First in the list, before /sys/fs/cgroup and the rest.
+      c.mounts.unshift({ destination: "/data", type: "bind", source: join(priv, "src"), options: ["rbind", "ro"] });
+    });
+    const r = sb.run(["run", "-b", b, "uprivbind"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("secret-ok\n");
+  });
+
   test("an idmap bind mount without mappings uses the container's: a root-owned source is root's inside", async () => {
     const src = join(sb.dir, "idmap-src");
     require("node:fs").mkdirSync(src, { recursive: true });
