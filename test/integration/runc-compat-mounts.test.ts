@@ -67,4 +67,16 @@ describe.skipIf(!isRoot)("mounts as runc (root)", () => {
       expect(r.stdout).toBe("/work/here\n");
     }
   });
+
+  // An unprivileged user in the container maps itself to root in a nested user namespace
+  // and tries a fresh proc: the kernel allows it only while a full proc is in the mount
+  // namespace, which --no-pivot left reachable (the host's) before the fix.
+  test("--no-pivot: a nested user namespace cannot mount a fresh proc", async () => {
+    const b = await sb.bundle(uid(), ["sh", "-c", "mkdir -p /tmp/p; unshare -Urmpf mount -t proc proc /tmp/p 2>/dev/null && echo MOUNTED || echo REFUSED"], (c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["mode=1777"] });
+    });
+    const r = sb.run(["run", "--no-pivot", "-b", b, uid()]);
+    expect(r.stdout).toBe("REFUSED\n");
+  });
 });

@@ -102,7 +102,9 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
   });
   test("a bind source the container's root cannot reach is opened on the host (before a cgroup mount too)", async () => {
     const priv = join(sb.dir, "root-only");
-    require("node:fs").mkdirSync(join(priv, "src"), { recursive: true, mode: 0o700 });
+    // The source itself is open to all; its parent only to the host's root.
+    require("node:fs").mkdirSync(join(priv, "src"), { recursive: true });
+    chmodSync(join(priv, "src"), 0o755);
     chmodSync(priv, 0o700);
     require("node:fs").writeFileSync(join(priv, "src", "f"), "secret-ok\n");
     const b = await usernsBundle("uprivbind", ["cat", "/data/f"], (c) => {
