@@ -25,8 +25,18 @@ const isBind = (m: Mount) => m.type === "bind" || !!m.options?.some((o) => o ===
  * every bind of a container with a user namespace of its own (its root may not reach a
  * root-only source; runc opens them on the host too).
  */
-export function preparedOnHost(c: Config, m: Mount): boolean {
-  return isIdmapped(m) || (isBind(m) && c.linux.namespaces.some((n) => n.type === "user" && !n.path));
+export function preparedOnHost(c: Config, m: Mount, hostCanClone: boolean): boolean {
+  // Cloning a mount tree takes CAP_SYS_ADMIN on the host: rootless binds (or bunc inside an
+  // unprivileged container) stay the init's.
+  return isIdmapped(m) || (hostCanClone && isBind(m) && c.linux.namespaces.some((n) => n.type === "user" && !n.path));
+}
+
+/** Whether this process may clone mount trees (open_tree(OPEN_TREE_CLONE) of "/"). */
+export function canCloneMounts(): boolean {
+  const fd = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr("/")), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (fd < 0) return false;
+  closeSync(fd);
+  return true;
 }
 
 /** Spec rules, at create: idmap is for bind mounts, and needs mappings (its own or the container's user namespace). */
@@ -71,11 +81,11 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
 }
 
 /** The detached clone of the source of every mount preparedOnHost (idmapped where asked), by mount index (close them after). */
-export function idmappedTrees(c: Config, bundle: string, initPid: number): Map<number, number> {
+export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCanClone: boolean): Map<number, number> {
   const trees = new Map<number, number>();
   try {
     c.mounts.forEach((m, i) => {
-      if (!preparedOnHost(c, m)) return;
+      if (!preparedOnHost(c, m, hostCanClone)) return;
       const recursive = !!m.options?.some((o) => o === "ridmap" || o === "rbind");
       const source = isAbsolute(m.source ?? "") ? m.source! : join(bundle, m.source ?? "");
       if (!isIdmapped(m)) {

@@ -9,7 +9,7 @@ import { check, cstr, libc, SyscallError } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
 import { connectUnix, recvFd, sendFd, sendPidfd } from "../sys/socket";
-import { checkIdmappedMounts, idmappedTrees } from "../linux/idmap";
+import { canCloneMounts, checkIdmappedMounts, idmappedTrees } from "../linux/idmap";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capNames, capSets, ownBounding } from "../linux/capabilities";
@@ -108,6 +108,8 @@ export function createContainer(o: CreateOptions): Container {
     throw new BuncError(e.message);
   }
   const netDevices = plannedNetDevices(config);
+  // Bind sources of a user-namespace container are opened here when this process may clone mounts.
+  const hostCanClone = config.linux.namespaces.some((n) => n.type === "user") && process.geteuid?.() === 0 && canCloneMounts();
   if (!hasNativeInit() && usesSchedulingFields(p, config.linux))
     throw new BuncError("process.scheduler/ioPriority, linux.personality/memoryPolicy: need bunc's native init (this build has none: it was built without a C compiler)");
   const ns = planNamespaces(config);
@@ -208,7 +210,7 @@ export function createContainer(o: CreateOptions): Container {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, hostPid: pid, preserveFds,
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
-      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(), runtimeEnv: runtimeEnv(),
+      newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(), runtimeEnv: runtimeEnv(), hostCanClone,
       console: p.terminal ? true : undefined, debug: !!o.debug, outer,
     };
     try {
@@ -222,7 +224,7 @@ export function createContainer(o: CreateOptions): Container {
       if (m.type === "error") throw new BuncError(m.message); // exit status 1, as runc's create
       if (m.type === "debug") trace(`init: ${m.message}`);
       if (m.type === "idmap") {
-        idmapTrees ??= idmappedTrees(config, bundle, pid);
+        idmapTrees ??= idmappedTrees(config, bundle, pid, hostCanClone);
         for (const [i, fd] of idmapTrees) sendFd(parentFd, fd, String(i), "idmapped mount");
       }
       if (m.type === "hooks") {

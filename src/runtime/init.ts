@@ -44,6 +44,8 @@ export interface InitPlan {
   /** Unshared last, once init is in all its cgroups: the namespace's root is the container's cgroup. */
   newCgroupNs: boolean;
   seccomp?: Seccomp;
+  /** Whether bunc may clone mount trees (it then opens bind sources on the host for the init). */
+  hostCanClone: boolean;
   /** bunc's environment as KEY=VALUE: hooks without `env` of their own get it (as runc). */
   runtimeEnv: string[];
   /** Whether the native init takes over after setup (bunc's choice: BUNC_NATIVE_INIT=0 says no). */
@@ -258,7 +260,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     // Idmapped bind mounts, and every bind of a user-namespace container, come ready-made from
     // bunc: they need the host's privilege or reach (a root-only source directory).
     const trees = new Map<number, number>();
-    const fromHost = c.mounts.filter((m) => preparedOnHost(c, m)).length;
+    const fromHost = c.mounts.filter((m) => preparedOnHost(c, m, plan.hostCanClone)).length;
     if (fromHost) {
       channel.send({ type: "idmap" });
       for (let n = fromHost; n > 0; n--) {
