@@ -392,7 +392,13 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
   /* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before the
      capabilities are dropped, and the startContainer hooks run under it. */
   if (!nnp) install_seccomp();
-  if (slot[F_MODE] != MODE_EXEC) run_hooks();
+  if (slot[F_MODE] != MODE_EXEC) {
+    /* As runc: startContainer hooks run in the process's working directory. */
+    u32 cwd_len;
+    const unsigned char *cwd = field(F_CWD, &cwd_len);
+    if (cwd_len) S1(NR_chdir, cwd);
+    run_hooks();
+  }
   apply_process();
   if (nnp) install_seccomp();
   exec_program();

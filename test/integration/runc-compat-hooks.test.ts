@@ -41,4 +41,15 @@ describe.skipIf(!isRoot)("hooks as runc (root)", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("start-probe\n");
   });
+
+  test("a startContainer hook runs in process.cwd (as runc)", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["cat", "/hook-cwd"], (c) => {
+      c.process.cwd = "/etc";
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "pwd > /hook-cwd"] }] };
+    }, true);
+    const r = sb.run(["run", "-b", b, id]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/etc\n");
+  });
 });
