@@ -103,14 +103,14 @@ export function applyRootPropagation(sys: Syscalls, propagation?: string): void 
   if (propagation) sys.mount(null, "/", null, PROPAGATION[propagation]!, null);
 }
 
-function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void): boolean {
+function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, root = "/"): boolean {
   let rel: string;
   try {
-    rel = resolveRelative("/", path);
+    rel = resolveRelative(root, path);
   } catch {
     return false;
   }
-  const rootFd = openSync("/", O_DIRECTORY);
+  const rootFd = openSync(root, O_DIRECTORY);
   let fd: number;
   try {
     fd = sys.openInRoot(rootFd, rel);
@@ -129,21 +129,22 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void): b
 }
 
 /** maskedPaths: an empty read-only tmpfs over directories, /dev/null over files. */
-export function maskPaths(sys: Syscalls, paths: string[] = []): void {
+/** `root`: where the container's "/" is now (its rootfs path when bunc sets it up before pivot_root). */
+export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/"): void {
   for (const p of paths) {
     pinInRoot(sys, p, (target) => {
       if (statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, "size=0");
       else sys.mount("/dev/null", target, null, MS.BIND, null);
-    });
+    }, root);
   }
 }
 
 /** readonlyPaths: bind each onto itself and remount it read-only. */
-export function readonlyPaths(sys: Syscalls, paths: string[] = []): void {
+export function readonlyPaths(sys: Syscalls, paths: string[] = [], root = "/"): void {
   for (const p of paths) {
-    if (!pinInRoot(sys, p, (target) => sys.mount(target, target, null, MS.BIND | MS.REC, null))) continue;
+    if (!pinInRoot(sys, p, (target) => sys.mount(target, target, null, MS.BIND | MS.REC, null), root)) continue;
     // Pinned again: the first fd is below the new bind mount.
-    pinInRoot(sys, p, (target) => remount(sys, target, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
+    pinInRoot(sys, p, (target) => remount(sys, target, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC), root);
   }
 }
 

@@ -1,6 +1,6 @@
 // `create`: validates the bundle, claims the id, starts the init through nsexec and
 // drives it until it waits on the exec fifo. Any failure undoes everything.
-import { chownSync, closeSync, existsSync, openSync, statSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { chownSync, closeSync, existsSync, ftruncateSync, openSync, statSync, writeFileSync, writeSync, renameSync, rmSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { isAbsolute, join, resolve, dirname, basename } from "node:path";
 import { readConfig } from "../spec/parse";
@@ -19,7 +19,13 @@ import { runHooks, runHooksWarn, HookError } from "./hooks";
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { setRlimits } from "../linux/process";
 import { decodeFailure, describeFailure } from "../sys/native-request";
-import { readToEnd } from "../sys/io";
+import { readToEnd, readUpTo } from "../sys/io";
+import { canSetUpFromHost, setUpFromHost } from "./host-setup";
+import { openNativeInit } from "../sys/native-init";
+import { memfd } from "../sys/nsexec";
+import { encodeRequest, i32List, layoutFds, MODES } from "../sys/native-request";
+import { hookFields, processFields } from "./native-launch";
+import { schedulingFields } from "../linux/scheduling";
 import { hasNativeInit } from "../sys/native-init";
 import { checkSchedulingConfig, usesSchedulingFields } from "../linux/scheduling";
 import { checkNetDevices, moveBack, moveInto, plannedNetDevices } from "../linux/net-devices";
@@ -135,6 +141,35 @@ export function createContainer(o: CreateOptions): Container {
   };
   let unlock: (() => void) | undefined;
   let pidFileWritten = false;
+  let requestFd = -1;
+  /** Host setup: the native init waits ("R"), bunc makes the rootfs, then writes the whole request. */
+  const setUpHere = (pid: number, reqFd: number, request: (full?: Record<string, unknown>) => Uint8Array) => {
+    const first = readUpTo(parentFd, 1);
+    if (first.length !== 1 || first[0] !== 0x52 /* R */) {
+      const rest = first.length ? Buffer.concat([first, readToEnd(parentFd)]) : first;
+      const f = decodeFailure(rest);
+      throw new BuncError(f ? `container init failed: ${describeFailure(f)}` : `container init exited during setup${exitDescription(pid)}`);
+    }
+    const hs = () => container().hookState("creating");
+    const { path, env } = setUpFromHost(config, {
+      pid, rootfs, bundle, cgroupPaths: state.cgroupPaths, extraEnv: listen.env, debug: trace,
+      runtimeHooks: () => {
+        runHooks("prestart", config.hooks?.prestart, hs(), { cwd: bundle });
+        runHooks("createRuntime", config.hooks?.createRuntime, hs(), { cwd: bundle });
+        trace(`hooks run: ${config.hooks?.prestart?.length ?? 0} prestart, ${config.hooks?.createRuntime?.length ?? 0} createRuntime`);
+      },
+    });
+    applyFromOutside(pid, p);
+    const initState = { ociVersion: OCI_VERSION, id: o.id, pid, bundle, annotations: config.annotations ?? {} };
+    const seccompProfile = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
+    const full = request({
+      ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? runtimeEnv() })), { ...initState, status: "created" }),
+      ...schedulingFields(p, config.linux, true),
+      ...processFields({ process: p, env, execPath: path, preserveFds, seccomp: seccompProfile, setgroupsMayFail: false }),
+    });
+    ftruncateSync(reqFd, 0);
+    writeSync(reqFd, full, 0, full.length, 0);
+  };
   let idmapTrees: Map<number, number> | undefined;
   try {
     dir = claimStateDir(o.root, o.id);
@@ -163,8 +198,12 @@ export function createContainer(o: CreateOptions): Container {
     childFd = check("fcntl", libc.fcntl(sock[1]!, 1030, BigInt(preserveFds + 10)));
     closeSync(sock[0]!); closeSync(sock[1]!);
     const self = selfCommand();
-    // /proc/self/exe, not the path (the file may have been replaced), through a read-only mount.
-    execFd = openSelfForExec().fd;
+    // Where the host allows, bunc sets the rootfs up itself and the native init is all that
+    // runs in the container; else bunc is re-executed as the init (from /proc/self/exe through
+    // a read-only mount: the file may have been replaced).
+    const fromHost = canSetUpFromHost(config, { noPivot: o.noPivot, nativeInit: hasNativeInit() });
+    const native = fromHost ? openNativeInit() : undefined;
+    execFd = native ?? openSelfForExec().fd;
     const initFd = 3 + preserveFds;
     for (const f of cgroups.selfJoinFiles(joinsLate)) lateCgroupFds.push(openSync(f, "w"));
     // The other hierarchies are joined by the clone itself: v1 through `tasks` fds, cgroup2 by
@@ -179,10 +218,19 @@ export function createContainer(o: CreateOptions): Container {
     else if (p.terminal) consolePair[1] = connectUnix(resolve(o.consoleSocket!));
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
+    // The native init's request (host setup): written in full once the rootfs is ready.
+    const layout = layoutFds(initFd, { fifo: [fifoFd], cgroups: lateCgroupFds, request: [0] });
+    const request = (full?: Record<string, unknown>) => encodeRequest({
+      MODE: MODES.INIT_HOST, SYNC_FD: initFd, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: -1, FIFO_FD: layout.fifo[0],
+      CGROUP_FDS: i32List(layout.cgroups), NEW_CGROUP_NS: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0 ? 1 : 0,
+      KEYRING: o.noNewKeyring ? "" : `_ses.${o.id}`, REQUEST_FD: layout.request[0], ...full,
+    });
+    if (fromHost) requestFd = memfd("bunc-init-request", request());
     const spawned = withOuterHint("namespaces", outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd, passFds: [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
-      argv: self.argv, env: [`_BUNC_INIT=${initFd}`], stdio: o.stdio,
+      joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd,
+      passFds: fromHost ? [fifoFd, ...lateCgroupFds, requestFd] : [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
+      argv: fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: fromHost ? [] : [`_BUNC_INIT=${initFd}`], stdio: o.stdio,
     }));
     pid = spawned.pid;
     trace(`init spawned: pid ${pid}; ${describeNamespaces(ns)}`);
@@ -205,6 +253,9 @@ export function createContainer(o: CreateOptions): Container {
     }
     trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
+    if (fromHost) {
+      setUpHere(pid, requestFd, request);
+    } else {
     const channel = new Channel(parentFd);
     const plan: InitPlan = {
       id: o.id, bundle, rootfs, config, noPivot: !!o.noPivot, hostPid: pid, preserveFds,
@@ -241,7 +292,8 @@ export function createContainer(o: CreateOptions): Container {
         break;
       }
     }
-    trace(`init ready: rootfs ${rootfs} set up with ${config.mounts?.length ?? 0} mounts (${o.noPivot ? "MS_MOVE" : "pivot_root"})`);
+    }
+    trace(`init ready: rootfs ${rootfs} set up with ${config.mounts?.length ?? 0} mounts (${fromHost ? "by bunc, " : ""}${o.noPivot ? "MS_MOVE" : "pivot_root"})`);
     const master = relay ? recvFd(consolePair[0]!).fd : undefined;
     delete state.creating;
     writeStateAtomically(dir, state);
@@ -251,7 +303,7 @@ export function createContainer(o: CreateOptions): Container {
     }
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
     try {
-      channel.send({ type: "created" });
+      writeSync(parentFd, fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
     } catch {
       throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
     }
@@ -277,6 +329,7 @@ export function createContainer(o: CreateOptions): Container {
     if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
+    if (requestFd >= 0) closeSync(requestFd);
     for (const fd of idmapTrees?.values() ?? []) closeSync(fd);
     unlock?.();
     closeJoins();

@@ -23,7 +23,8 @@ import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { connectUnix, sendPidfd } from "../sys/socket";
-import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, MODES } from "../sys/native-request";
+import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, layoutFds, MODES } from "../sys/native-request";
+export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
 import { openInRoot } from "../linux/path";
@@ -73,13 +74,6 @@ export function subCgroups(values: string[] = []): Record<string, string> | unde
   return out;
 }
 
-/** fd numbers from `first + 1` on, group after group, in the order given. */
-export function layoutFds<K extends string>(first: number, groups: Record<K, unknown[]>): Record<K, number[]> {
-  let next = first + 1;
-  const out = {} as Record<K, number[]>;
-  for (const k of Object.keys(groups) as K[]) out[k] = groups[k].map(() => next++);
-  return out;
-}
 
 /** The container's /etc/passwd, read through its root without leaving it (openat2 RESOLVE_IN_ROOT). */
 function containerPasswd(pid: number): string | undefined {

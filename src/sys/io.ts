@@ -20,3 +20,22 @@ export function readToEnd(fd: number, enough: (got: Uint8Array) => boolean = () 
   }
   return Buffer.concat(chunks);
 }
+
+/** At most `n` bytes, blocking until they are there or EOF. */
+export function readUpTo(fd: number, n: number): Uint8Array {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    let r: number;
+    try {
+      r = readSync(fd, buf, got, n - got, null);
+    } catch (e: any) {
+      if (e.code === "EINTR" || e.code === "EAGAIN") continue;
+      if (e.code === "ECONNRESET") break;
+      throw e;
+    }
+    if (r <= 0) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}

@@ -33,7 +33,7 @@ enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocma
   NR_setresuid = 117, NR_setresgid = 119, NR_setgroups = 116, NR_capset = 126, NR_prctl = 157,
   NR_setns = 308, NR_unshare = 272, NR_openat = 257, NR_prlimit64 = 302, NR_seccomp = 317,
   NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112,
-  NR_sched_setattr = 314, NR_ioprio_set = 251, NR_sched_setaffinity = 203, NR_personality = 135, NR_set_mempolicy = 238 };
+  NR_sched_setattr = 314, NR_ioprio_set = 251, NR_sched_setaffinity = 203, NR_personality = 135, NR_set_mempolicy = 238, NR_keyctl = 250 };
 #elif defined(__aarch64__)
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;
@@ -51,7 +51,7 @@ enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigpro
   NR_setresuid = 147, NR_setresgid = 149, NR_setgroups = 159, NR_capset = 91, NR_prctl = 167,
   NR_setns = 268, NR_unshare = 97, NR_openat = 56, NR_prlimit64 = 261, NR_seccomp = 277,
   NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157,
-  NR_sched_setattr = 274, NR_ioprio_set = 30, NR_sched_setaffinity = 122, NR_personality = 92, NR_set_mempolicy = 237 };
+  NR_sched_setattr = 274, NR_ioprio_set = 30, NR_sched_setaffinity = 122, NR_personality = 92, NR_set_mempolicy = 237, NR_keyctl = 219 };
 #else
 #error "bunc-init: unsupported architecture"
 #endif
@@ -143,13 +143,13 @@ static char *argv_v[4096], *env_v[4096], *hook_args[1024], *hook_env[1024];
 
 static void read_request(int fd) {
   u64 head[3];
+  req_off = 0;
   if (read_all(fd, head, sizeof head) < 0 || head[0] != REQUEST_MAGIC || head[1] != REQUEST_VERSION || head[2] != N_FIELDS)
     fail(STEP_REQUEST, -22, 1);
   if (read_all(fd, slot, sizeof slot) < 0) fail(STEP_REQUEST, -5, 1);
   u64 blob_len = slot[F_BLOB_LEN];
   if (blob_len > sizeof request_buf || read_all(fd, request_buf, blob_len) < 0) fail(STEP_REQUEST, -7, 1);
   blob = request_buf;
-  S1(NR_close, fd);
 }
 
 /* startContainer hooks: the state on stdin, their own argv/env and timeout, in the container. */
@@ -345,17 +345,17 @@ static void join_cgroups(void) {
 }
 
 /* Blocks until `start` opens the exec fifo; its end stays open (close-on-exec) until execve. */
-static void wait_for_start(void) {
+static void wait_for_start(long proc_fd_dir) {
   char name[16];
   int fifo = (int)slot[F_FIFO_FD], n = 0;
   char rev[16];
   do { rev[n++] = '0' + fifo % 10; fifo /= 10; } while (fifo);
   for (int i = 0; i < n; i++) name[i] = rev[n - 1 - i];
   name[n] = 0;
-  long fd = S4(NR_openat, (long)slot[F_PROC_FD_DIR], name, 1 /* O_WRONLY */ | 02000000, 0);
+  long fd = S4(NR_openat, proc_fd_dir, name, 1 /* O_WRONLY */ | 02000000, 0);
   if (fd < 0) fail(STEP_REQUEST, fd, 1);
   S1(NR_close, slot[F_FIFO_FD]);
-  S1(NR_close, slot[F_PROC_FD_DIR]);
+  S1(NR_close, proc_fd_dir);
   if (S3(NR_write, fd, "0", 1) != 1) die(1);
   report_fd = (int)fd;
 }
@@ -368,9 +368,11 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
      /proc/<pid>/fd (the host's /proc/self/fd is one of them) or /proc/<pid>/exe. */
   S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
   if (!argv[0] || !argv[1]) die(1);
-  read_request(atoi_(argv[1]));
+  int req_fd = atoi_(argv[1]);
+  read_request(req_fd);
   int nnp = (int)slot[F_NO_NEW_PRIVS];
   if (slot[F_MODE] == MODE_EXEC) {
+    S1(NR_close, req_fd);
     report_fd = (int)(i64)slot[F_REPORT_FD];
     /* nsexec's stage 2 dies with `bunc exec` until here; the process must outlive `exec -d`. */
     S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
@@ -385,9 +387,26 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     report_fd = (int)(i64)slot[F_SYNC_FD];
     join_cgroups();
     if (slot[F_NEW_CGROUP_NS]) check(S1(NR_unshare, 0x02000000 /* CLONE_NEWCGROUP */), STEP_CGROUP_NS);
+    long proc_fd_dir = (long)slot[F_PROC_FD_DIR];
+    if (slot[F_MODE] == MODE_INIT_HOST) {
+      /* bunc sets up the rootfs from its own thread meanwhile: this process only waits.
+         Its cwd goes to "/" so that pivot_root moves it along with its root. */
+      u32 klen;
+      const unsigned char *key = field(F_KEYRING, &klen);
+      if (klen) S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
+      S1(NR_chdir, "/");
+      proc_fd_dir = check(S4(NR_openat, -100, "/proc/self/fd", 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | 02000000, 0), STEP_REQUEST);
+      char b = 'R';
+      S3(NR_write, report_fd, &b, 1);
+      if (S3(NR_read, report_fd, &b, 1) != 1 || b != 'G') die(1);
+      /* The container is made: no longer dies with bunc; the whole request is there now. */
+      S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
+      read_request(req_fd);
+    }
+    S1(NR_close, req_fd);
     S1(NR_close, report_fd);
     report_fd = -1;
-    wait_for_start();
+    wait_for_start(proc_fd_dir);
   }
   /* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before the
      capabilities are dropped, and the startContainer hooks run under it. */

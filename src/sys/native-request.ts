@@ -19,11 +19,12 @@ export const FIELDS = {
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
-  FROZEN_CGROUP_FDS: "bytes", BLOB_LEN: "u64",
+  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
-export const MODES = { INIT: 1, EXEC: 2 } as const;
+/** INIT: after the Bun init set up the rootfs; EXEC: `bunc exec`; INIT_HOST: bunc sets up the rootfs itself meanwhile. */
+export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3 } as const;
 
 /** The steps a failure names, in the order the native init takes them. */
 export const STEPS = [
@@ -167,5 +168,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+/** fd numbers from `first + 1` on, group after group, in the order given. */
+export function layoutFds<K extends string>(first: number, groups: Record<K, unknown[]>): Record<K, number[]> {
+  let next = first + 1;
+  const out = {} as Record<K, number[]>;
+  for (const k of Object.keys(groups) as K[]) out[k] = groups[k].map(() => next++);
   return out;
 }

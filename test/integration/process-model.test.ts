@@ -71,6 +71,20 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     expect(r.code).toBe(0);
   });
 
+  test.skipIf(!hasStrace)("run starts no second Bun: bunc sets the rootfs up itself, the native init runs the program", async () => {
+    const id = uid();
+    // Shell builtins only: no execve besides bunc's and the program's.
+    const b = await sb.bundle(id, ["sh", "-c", "echo $$; read -r line < /proc/1/stat && echo ${line%% *}"]);
+    const trace = join(sb.dir, `${id}.strace`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id]);
+    // The program sees itself as PID 1 of its own PID namespace (proc made for it by bunc).
+    expect(r.stdout.toString()).toBe("1\n1\n");
+    const calls = readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
+    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
+    expect(calls.some((l) => l.includes("_BUNC_INIT"))).toBe(false);
+    expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+  });
+
   test.skipIf(!hasStrace)("exec starts no second Bun: only the native init and the program are executed", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "30"]);

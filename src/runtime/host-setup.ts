@@ -1,0 +1,166 @@
+// The rootfs set up by bunc's own main thread, so that no second Bun starts for a create:
+// the thread gets an fs struct of its own (unshare(CLONE_FS)), joins the container's mount,
+// network, IPC, UTS and cgroup namespaces (a thread may, even in a multithreaded process),
+// mounts, builds /dev, masks paths and pivot_roots — moving the waiting native init's root
+// with it — then comes back. proc is made for the container's PID namespace with fsopen
+// (a task outside it would get its own); sysfs, mqueue and cgroup2 take the namespaces the
+// thread joined. Used where the container has no user namespace, no terminal and a pivot.
+import { closeSync, openSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import type { Config } from "../spec/schema";
+import { cstr, errno, libc, syscall, SyscallError } from "../sys/libc";
+import { LinuxSyscalls } from "../sys/syscalls";
+import { mountOne, type MountContext } from "../linux/mounts";
+import { setupDev } from "../linux/devices";
+import { applyRootPropagation, maskPaths, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
+import { mkdirAllInRoot } from "../linux/path";
+import { resolveExecutable, withHome } from "../linux/process";
+import { MS } from "../linux/mount-options";
+import { remount } from "../linux/mounts";
+import { moveTree } from "../linux/idmap";
+
+const SYS_FSOPEN = 430, SYS_FSCONFIG = 431, SYS_FSMOUNT = 432; // the same on x86_64 and arm64
+const FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
+const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
+const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000 } as const;
+
+/** Whether a create can be set up from here (else the Bun init does it, as before). */
+export function canSetUpFromHost(c: Config, o: { noPivot?: boolean; nativeInit: boolean }): boolean {
+  if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || o.noPivot || process.geteuid?.() !== 0) return false;
+  const ns = c.linux.namespaces;
+  const has = (t: string) => ns.some((n) => n.type === t);
+  return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !has("user")
+    && !c.process?.terminal && !c.hooks?.createContainer?.length && !c.linux.seccomp?.listenerPath
+    && !c.mounts.some((m) => m.options?.some((x) => x === "idmap" || x === "ridmap"));
+}
+
+/** mount(2) as the thread in the container's namespaces would, but proc for the container's PID namespace. */
+class HostSideSyscalls extends LinuxSyscalls {
+  constructor(private readonly pidns: number) { super(); }
+  override mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
+    if (fstype !== "proc" || flags & MS.REMOUNT || flags & MS.BIND) return super.mount(source, target, fstype, flags, data);
+    const fs = Number(syscall(SYS_FSOPEN, ptr(cstr("proc")), 1 /* FSOPEN_CLOEXEC */));
+    if (fs < 0) throw new SyscallError("fsopen(proc)", errno(), target);
+    try {
+      const conf = (cmd: number, key: string | null, value: string | null, aux: number) => {
+        if (syscall(SYS_FSCONFIG, fs, cmd, key === null ? null : ptr(cstr(key)), value === null ? null : ptr(cstr(value)), aux) < 0n)
+          throw new SyscallError(`fsconfig(proc${key ? `, ${key}` : ""})`, errno(), target);
+      };
+      conf(FSCONFIG_SET_FD, "pidns", null, this.pidns);
+      for (const opt of (data ?? "").split(",").filter(Boolean)) {
+        const eq = opt.indexOf("=");
+        if (eq < 0) conf(FSCONFIG_SET_FLAG, opt, null, 0);
+        else conf(FSCONFIG_SET_STRING, opt.slice(0, eq), opt.slice(eq + 1), 0);
+      }
+      conf(FSCONFIG_CMD_CREATE, null, null, 0);
+      const attrs = (flags & MS.RDONLY ? MOUNT_ATTR.RDONLY : 0) | (flags & MS.NOSUID ? MOUNT_ATTR.NOSUID : 0) | (flags & MS.NODEV ? MOUNT_ATTR.NODEV : 0) | (flags & MS.NOEXEC ? MOUNT_ATTR.NOEXEC : 0);
+      const mnt = Number(syscall(SYS_FSMOUNT, fs, 1 /* FSMOUNT_CLOEXEC */, attrs));
+      if (mnt < 0) throw new SyscallError("fsmount(proc)", errno(), target);
+      try {
+        moveTree(mnt, target);
+      } finally {
+        closeSync(mnt);
+      }
+    } finally {
+      closeSync(fs);
+    }
+  }
+}
+
+let fsUnshared = false;
+
+/** Runs `fn` with this thread in the namespaces of `pid` (those `types`), and back again after. */
+function inNamespaces<T>(pid: number, fn: () => T): T {
+  const types = Object.keys(NS) as (keyof typeof NS)[];
+  const sys = new LinuxSyscalls();
+  if (!fsUnshared) {
+    sys.unshare(0x200 /* CLONE_FS: this thread's root and cwd become its own */);
+    fsUnshared = true;
+  }
+  const own = types.map((t) => openSync(`/proc/self/ns/${t}`, "r"));
+  const theirs = types.map((t) => openSync(`/proc/${pid}/ns/${t}`, "r"));
+  const cwd = openSync(".", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */);
+  try {
+    types.forEach((t, i) => sys.setns(theirs[i]!, NS[t]));
+    try {
+      return fn();
+    } finally {
+      types.forEach((t, i) => sys.setns(own[i]!, NS[t]));
+      libc.fchdir(cwd);
+    }
+  } finally {
+    for (const fd of [...own, ...theirs, cwd]) closeSync(fd);
+  }
+}
+
+export interface HostSetupResult { path: string; env: string[] }
+
+/**
+ * The container's filesystem, from here. `runtimeHooks` (prestart, createRuntime) run in
+ * the runtime namespaces between the mounts and pivot_root, as the spec orders them.
+ */
+export function setUpFromHost(c: Config, o: { pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; runtimeHooks: () => void; debug?: (m: string) => void }): HostSetupResult {
+  const pidns = openSync(`/proc/${o.pid}/ns/pid`, "r");
+  try {
+    const sys = new HostSideSyscalls(pidns);
+    inNamespaces(o.pid, () => {
+      prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
+      const rootFd = openSync(o.rootfs, 0o10000000 | 0o200000 | 0o2000000);
+      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: false, cgroupPaths: o.cgroupPaths };
+      try {
+        const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
+        const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
+        for (const [i, m] of c.mounts.entries()) {
+          try {
+            mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m);
+            o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`);
+          } catch (e: any) {
+            throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
+          }
+        }
+        if (!devIsBound) setupDev(ctx, c.linux.devices);
+        if (devReadonly) {
+          const { withPinned } = require("../linux/mounts") as typeof import("../linux/mounts");
+          const { parseMountOptions } = require("../linux/mount-options") as typeof import("../linux/mount-options");
+          withPinned(ctx, "dev", (t) => remount(sys, t, parseMountOptions(devReadonly.options, devReadonly.type).flags));
+        }
+        try {
+          mkdirAllInRoot(rootFd, c.process!.cwd.replace(/^\/+/, ""));
+        } catch (e: any) {
+          throw new Error(`process.cwd: cannot create ${c.process!.cwd}: ${e.code ?? e.message}`);
+        }
+      } finally {
+        closeSync(rootFd);
+      }
+    });
+    o.runtimeHooks();
+    return inNamespaces(o.pid, () => {
+      // Sysctls through the container's /proc/sys, in its network and IPC namespaces; then
+      // masked and read-only paths and the read-only root, all while "/" is still the host's.
+      applySysctlIn(o.rootfs, c.linux.sysctl);
+      maskPaths(sys, c.linux.maskedPaths, o.rootfs);
+      readonlyPaths(sys, c.linux.readonlyPaths, o.rootfs);
+      if (c.hostname !== undefined) sys.sethostname(c.hostname);
+      if (c.domainname !== undefined) sys.setdomainname(c.domainname);
+      if (c.root?.readonly) remount(sys, o.rootfs, MS.RDONLY | MS.BIND | MS.REC);
+      pivotRoot(sys, o.rootfs);
+      applyRootPropagation(sys, c.linux.rootfsPropagation);
+      const p = c.process!;
+      const env = withHome([...p.env, ...o.extraEnv], p.user?.uid ?? 0);
+      return { path: resolveExecutable(p.args[0]!, env, p.cwd), env };
+    });
+  } finally {
+    closeSync(pidns);
+  }
+}
+
+function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): void {
+  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
+  for (const [key, value] of Object.entries(sysctl)) {
+    try {
+      writeFileSync(`${rootfs}/proc/sys/${key.replace(/\./g, "/")}`, value);
+    } catch (e: any) {
+      throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
+    }
+  }
+}
