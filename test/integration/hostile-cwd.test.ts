@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)("a hostile working directory (root)", () => {
     plant(b, markers);
     plant(join(b, "rootfs"), markers);
     const r = sb.run(["run", "-b", b, id()], { cwd: join(b, "rootfs") });
-    expect(r.code).toBe(0);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     const vars = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
     expect(vars).toEqual(["HOME", "ONLY", "PATH"]);
     expect(readdirSync(markers)).toEqual([]);
