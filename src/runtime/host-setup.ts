@@ -67,25 +67,36 @@ class HostSideSyscalls extends LinuxSyscalls {
   }
 }
 
-let fsUnshared = false;
+/**
+ * setns(CLONE_NEWNS) wants a thread whose root and cwd are its own (unshare(CLONE_FS)); a
+ * thread Bun starts from this one (a JIT or pool thread, at any time) shares them again, so
+ * the unshare is renewed right before, and once more if the kernel still saw them shared.
+ */
+function setnsMount(sys: LinuxSyscalls, fd: number): void {
+  for (let attempt = 0; ; attempt++) {
+    sys.unshare(0x200 /* CLONE_FS */);
+    try {
+      return sys.setns(fd, NS.mnt);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.errno !== 22 /* EINVAL */ || attempt >= 3) throw e;
+    }
+  }
+}
 
 /** Runs `fn` with this thread in the namespaces of `pid` (those `types`), and back again after. */
 function inNamespaces<T>(pid: number, fn: () => T): T {
   const types = Object.keys(NS) as (keyof typeof NS)[];
   const sys = new LinuxSyscalls();
-  if (!fsUnshared) {
-    sys.unshare(0x200 /* CLONE_FS: this thread's root and cwd become its own */);
-    fsUnshared = true;
-  }
   const own = types.map((t) => openSync(`/proc/self/ns/${t}`, "r"));
   const theirs = types.map((t) => openSync(`/proc/${pid}/ns/${t}`, "r"));
   const cwd = openSync(".", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */);
+  const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(sys, fds[i]!) : sys.setns(fds[i]!, NS[t])));
   try {
-    types.forEach((t, i) => sys.setns(theirs[i]!, NS[t]));
+    join(theirs);
     try {
       return fn();
     } finally {
-      types.forEach((t, i) => sys.setns(own[i]!, NS[t]));
+      join(own);
       libc.fchdir(cwd);
     }
   } finally {
