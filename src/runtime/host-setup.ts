@@ -92,8 +92,9 @@ function inNamespaces<T>(pid: number, fn: () => T): T {
   const cwd = openSync(".", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */);
   const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(sys, fds[i]!) : sys.setns(fds[i]!, NS[t])));
   try {
-    join(theirs);
+    // Back to its own namespaces whatever happened, a half-done join included.
     try {
+      join(theirs);
       return fn();
     } finally {
       join(own);

@@ -10,7 +10,7 @@ const uid = (p = "x") => p + Math.random().toString(36).slice(2, 8);
 
 /** bunc in the background, so that several run at once. */
 async function spawn(args: string[]): Promise<Result> {
-  const p = Bun.spawn([...BUNC, "--root", sb.root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([...BUNC, "--root", sb.root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNC_CACHE_DIR: join(sb.dir, "cache") } });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
