@@ -142,6 +142,9 @@ export function createContainer(o: CreateOptions): Container {
   let unlock: (() => void) | undefined;
   let pidFileWritten = false;
   let requestFd = -1;
+  /** Host setup: fds the native init takes with the go (see take_handover in native-init.c). */
+  const handover: ["r" | "t", number][] = [];
+  let master: number | undefined; // process.terminal in the foreground: the pty master, for bunc's relay
   /** Host setup: the native init waits ("R"), bunc makes the rootfs, then writes the whole request. */
   const setUpHere = (pid: number, reqFd: number, request: (full?: Record<string, unknown>) => Uint8Array) => {
     const first = readUpTo(parentFd, 1);
@@ -151,14 +154,17 @@ export function createContainer(o: CreateOptions): Container {
       throw new BuncError(f ? `container init failed: ${describeFailure(f)}` : `container init exited during setup${exitDescription(pid)}`);
     }
     const hs = () => container().hookState("creating");
-    const { path, env } = setUpFromHost(config, {
-      pid, rootfs, bundle, cgroupPaths: state.cgroupPaths, extraEnv: listen.env, debug: trace,
+    const setup = setUpFromHost(config, {
+      pid, rootfs, bundle, cgroupPaths: state.cgroupPaths, extraEnv: listen.env, noPivot: o.noPivot, debug: trace,
       runtimeHooks: () => {
         runHooks("prestart", config.hooks?.prestart, hs(), { cwd: bundle });
         runHooks("createRuntime", config.hooks?.createRuntime, hs(), { cwd: bundle });
         trace(`hooks run: ${config.hooks?.prestart?.length ?? 0} prestart, ${config.hooks?.createRuntime?.length ?? 0} createRuntime`);
       },
+      // A container-namespace hook works in the container's filesystem (runc: the rootfs).
+      containerHooks: () => runHooks("createContainer", config.hooks?.createContainer, hs(), { cwd: rootfs }),
     });
+    const { path, env } = setup;
     applyFromOutside(pid, p);
     const initState = { ociVersion: OCI_VERSION, id: o.id, pid, bundle, annotations: config.annotations ?? {} };
     const seccompProfile = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
@@ -169,6 +175,7 @@ export function createContainer(o: CreateOptions): Container {
     });
     ftruncateSync(reqFd, 0);
     writeSync(reqFd, full, 0, full.length, 0);
+    return setup;
   };
   let idmapTrees: Map<number, number> | undefined;
   try {
@@ -201,7 +208,7 @@ export function createContainer(o: CreateOptions): Container {
     // Where the host allows, bunc sets the rootfs up itself and the native init is all that
     // runs in the container; else bunc is re-executed as the init (from /proc/self/exe through
     // a read-only mount: the file may have been replaced).
-    const fromHost = canSetUpFromHost(config, { noPivot: o.noPivot, nativeInit: hasNativeInit() });
+    const fromHost = canSetUpFromHost(config, { nativeInit: hasNativeInit() });
     const native = fromHost ? openNativeInit() : undefined;
     execFd = native ?? openSelfForExec().fd;
     const initFd = 3 + preserveFds;
@@ -212,7 +219,10 @@ export function createContainer(o: CreateOptions): Container {
     const v2 = cgroups.cgroup2Dir(joinsEarly);
     if (v2) earlyCgroupFds.push(cgroup2Fd = openSync(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */));
     const relay = p.terminal && !o.consoleSocket;
-    if (relay) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+    if (relay) {
+      // The Bun init sends the master over this pair; with host setup bunc opens it itself.
+      if (!fromHost) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+    }
     // The console socket is connected here, on the host side: inside a user namespace the
     // init could not reach a socket in a directory only bunc's user may enter.
     else if (p.terminal) consolePair[1] = connectUnix(resolve(o.consoleSocket!));
@@ -254,7 +264,19 @@ export function createContainer(o: CreateOptions): Container {
     trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
     if (fromHost) {
-      setUpHere(pid, requestFd, request);
+      const setup = setUpHere(pid, requestFd, request);
+      if (setup.rootFd !== undefined) handover.push(["r", setup.rootFd]);
+      if (setup.pty) {
+        handover.push(["t", setup.pty.slave]);
+        if (relay) master = setup.pty.master;
+        else {
+          try {
+            sendFd(consolePair[1]!, setup.pty.master, setup.pty.name, "console socket");
+          } finally {
+            closeSync(setup.pty.master);
+          }
+        }
+      }
     } else {
     const channel = new Channel(parentFd);
     const plan: InitPlan = {
@@ -294,7 +316,7 @@ export function createContainer(o: CreateOptions): Container {
     }
     }
     trace(`init ready: rootfs ${rootfs} set up with ${config.mounts?.length ?? 0} mounts (${fromHost ? "by bunc, " : ""}${o.noPivot ? "MS_MOVE" : "pivot_root"})`);
-    const master = relay ? recvFd(consolePair[0]!).fd : undefined;
+    if (relay && !fromHost) master = recvFd(consolePair[0]!).fd;
     delete state.creating;
     writeStateAtomically(dir, state);
     if (o.pidFile) {
@@ -303,6 +325,7 @@ export function createContainer(o: CreateOptions): Container {
     }
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
     try {
+      for (const [what, fd] of handover) sendFd(parentFd, fd, what, "the init's sync socket");
       writeSync(parentFd, fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
     } catch {
       throw new BuncError(`container init exited during setup${exitDescription(pid)}`);
@@ -318,6 +341,7 @@ export function createContainer(o: CreateOptions): Container {
     return made;
   } catch (e: any) {
     trace(`failed: ${e?.message ?? e}; undoing`);
+    if (master !== undefined) closeSync(master);
     if (pid > 0 && state.netDevices) moveBack(pid, state.netDevices, warn);
     if (pid > 0) {
       libc.kill(pid, 9);
@@ -330,6 +354,7 @@ export function createContainer(o: CreateOptions): Container {
     throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
   } finally {
     if (requestFd >= 0) closeSync(requestFd);
+    for (const [, fd] of handover) closeSync(fd);
     for (const fd of idmapTrees?.values() ?? []) closeSync(fd);
     unlock?.();
     closeJoins();

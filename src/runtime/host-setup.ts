@@ -4,15 +4,17 @@
 // mounts, builds /dev, masks paths and pivot_roots — moving the waiting native init's root
 // with it — then comes back. proc is made for the container's PID namespace with fsopen
 // (a task outside it would get its own); sysfs, mqueue and cgroup2 take the namespaces the
-// thread joined. Used where the container has no user namespace, no terminal and a pivot.
-import { closeSync, openSync } from "node:fs";
+// thread joined. Used where the container has no user namespace of its own. A terminal is
+// opened here from the container's devpts and handed to the native init with the go.
+import { closeSync, fchownSync, openSync, readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import type { Config } from "../spec/schema";
 import { cstr, errno, libc, syscall, SyscallError } from "../sys/libc";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
-import { applyRootPropagation, maskPaths, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
+import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
+import { bindConsole, openPty, type Pty } from "../linux/terminal";
 import { mkdirAllInRoot } from "../linux/path";
 import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
@@ -22,15 +24,15 @@ import { moveTree } from "../linux/idmap";
 const SYS_FSOPEN = 430, SYS_FSCONFIG = 431, SYS_FSMOUNT = 432; // the same on x86_64 and arm64
 const FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
 const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
-const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000 } as const;
+const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;
 
 /** Whether a create can be set up from here (else the Bun init does it, as before). */
-export function canSetUpFromHost(c: Config, o: { noPivot?: boolean; nativeInit: boolean }): boolean {
-  if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || o.noPivot || process.geteuid?.() !== 0) return false;
+export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean {
+  if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || process.geteuid?.() !== 0) return false;
   const ns = c.linux.namespaces;
   const has = (t: string) => ns.some((n) => n.type === t);
   return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !has("user")
-    && !c.process?.terminal && !c.hooks?.createContainer?.length && !c.linux.seccomp?.listenerPath
+    && !c.linux.seccomp?.listenerPath
     && !c.mounts.some((m) => m.options?.some((x) => x === "idmap" || x === "ridmap"));
 }
 
@@ -83,9 +85,12 @@ function setnsMount(sys: LinuxSyscalls, fd: number): void {
   }
 }
 
-/** Runs `fn` with this thread in the namespaces of `pid` (those `types`), and back again after. */
-function inNamespaces<T>(pid: number, fn: () => T): T {
-  const types = Object.keys(NS) as (keyof typeof NS)[];
+/**
+ * Runs `fn` with this thread in the namespaces of `pid`, and back again after. With `pid`
+ * namespace too, the children it starts (createContainer hooks) are born in the container's.
+ */
+function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
+  const types = (Object.keys(NS) as (keyof typeof NS)[]).filter((t) => withPidNs || t !== "pid");
   const sys = new LinuxSyscalls();
   const own = types.map((t) => openSync(`/proc/self/ns/${t}`, "r"));
   const theirs = types.map((t) => openSync(`/proc/${pid}/ns/${t}`, "r"));
@@ -105,13 +110,24 @@ function inNamespaces<T>(pid: number, fn: () => T): T {
   }
 }
 
-export interface HostSetupResult { path: string; env: string[] }
+export interface HostSetupResult {
+  path: string;
+  env: string[];
+  /** process.terminal: the pty, its slave for the native init, its master for the console socket. */
+  pty?: Pty;
+  /** --no-pivot: the moved root, for the native init to enter (pivot_root moves it along instead). */
+  rootFd?: number;
+}
 
 /**
  * The container's filesystem, from here. `runtimeHooks` (prestart, createRuntime) run in
- * the runtime namespaces between the mounts and pivot_root, as the spec orders them.
+ * the runtime namespaces between the mounts and pivot_root, as the spec orders them, and
+ * `containerHooks` (createContainer) right after, in the container's namespaces.
  */
-export function setUpFromHost(c: Config, o: { pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; runtimeHooks: () => void; debug?: (m: string) => void }): HostSetupResult {
+export function setUpFromHost(c: Config, o: {
+  pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; noPivot?: boolean;
+  runtimeHooks: () => void; containerHooks: () => void; debug?: (m: string) => void;
+}): HostSetupResult {
   const pidns = openSync(`/proc/${o.pid}/ns/pid`, "r");
   try {
     const sys = new HostSideSyscalls(pidns);
@@ -146,6 +162,7 @@ export function setUpFromHost(c: Config, o: { pid: number; rootfs: string; bundl
       }
     });
     o.runtimeHooks();
+    if (c.hooks?.createContainer?.length) inNamespaces(o.pid, o.containerHooks, true);
     return inNamespaces(o.pid, () => {
       // Sysctls through the container's /proc/sys, in its network and IPC namespaces; then
       // masked and read-only paths and the read-only root, all while "/" is still the host's.
@@ -155,11 +172,18 @@ export function setUpFromHost(c: Config, o: { pid: number; rootfs: string; bundl
       if (c.hostname !== undefined) sys.sethostname(c.hostname);
       if (c.domainname !== undefined) sys.setdomainname(c.domainname);
       if (c.root?.readonly) remount(sys, o.rootfs, MS.RDONLY | MS.BIND | MS.REC);
-      pivotRoot(sys, o.rootfs);
-      applyRootPropagation(sys, c.linux.rootfsPropagation);
+      let rootFd: number | undefined;
+      if (o.noPivot) {
+        moveRoot(sys, o.rootfs, readFileSync("/proc/thread-self/mountinfo", "utf8"));
+        rootFd = openSync("/", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
+      } else {
+        pivotRoot(sys, o.rootfs);
+      }
       const p = c.process!;
+      const pty = p.terminal ? openTerminal(sys, p) : undefined;
+      applyRootPropagation(sys, c.linux.rootfsPropagation);
       const env = withHome([...p.env, ...o.extraEnv], p.user?.uid ?? 0);
-      return { path: resolveExecutable(p.args[0]!, env, p.cwd), env };
+      return { path: resolveExecutable(p.args[0]!, env, p.cwd), env, pty, rootFd };
     });
   } finally {
     closeSync(pidns);
@@ -174,5 +198,20 @@ function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): voi
     } catch (e: any) {
       throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
     }
+  }
+}
+
+/** A pty from the container's devpts (this thread's root is the container's now), its /dev/console. */
+function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>): Pty {
+  const pty = openPty(p.consoleSize);
+  try {
+    // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
+    if ((p.user?.uid ?? 0) !== 0) fchownSync(pty.slave, p.user!.uid, -1);
+    bindConsole(sys, pty.name);
+    return pty;
+  } catch (e) {
+    closeSync(pty.master);
+    closeSync(pty.slave);
+    throw e;
   }
 }

@@ -28,11 +28,11 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
   return ret;
 }
-enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_sendmsg = 46, NR_clone = 56,
+enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_sendmsg = 46, NR_recvmsg = 47, NR_clone = 56,
   NR_execve = 59, NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_fcntl = 72, NR_chdir = 80, NR_umask = 95,
   NR_setresuid = 117, NR_setresgid = 119, NR_setgroups = 116, NR_capset = 126, NR_prctl = 157,
   NR_setns = 308, NR_unshare = 272, NR_openat = 257, NR_prlimit64 = 302, NR_seccomp = 317,
-  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112,
+  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112, NR_chroot = 161, NR_fchdir = 81,
   NR_sched_setattr = 314, NR_ioprio_set = 251, NR_sched_setaffinity = 203, NR_personality = 135, NR_set_mempolicy = 238, NR_keyctl = 250 };
 #elif defined(__aarch64__)
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
@@ -46,11 +46,11 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
   return x0;
 }
-enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigprocmask = 135, NR_ioctl = 29, NR_sendmsg = 211, NR_clone = 220,
+enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigprocmask = 135, NR_ioctl = 29, NR_sendmsg = 211, NR_recvmsg = 212, NR_clone = 220,
   NR_execve = 221, NR_exit = 93, NR_wait4 = 260, NR_kill = 129, NR_fcntl = 25, NR_chdir = 49, NR_umask = 166,
   NR_setresuid = 147, NR_setresgid = 149, NR_setgroups = 159, NR_capset = 91, NR_prctl = 167,
   NR_setns = 268, NR_unshare = 97, NR_openat = 56, NR_prlimit64 = 261, NR_seccomp = 277,
-  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157,
+  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157, NR_chroot = 51, NR_fchdir = 50,
   NR_sched_setattr = 274, NR_ioprio_set = 30, NR_sched_setaffinity = 122, NR_personality = 92, NR_set_mempolicy = 237, NR_keyctl = 219 };
 #else
 #error "bunc-init: unsupported architecture"
@@ -360,6 +360,49 @@ static void wait_for_start(long proc_fd_dir) {
   report_fd = (int)fd;
 }
 
+/* One byte from bunc with at most one fd attached (-1 when none). */
+static char recv_byte(int sock, int *fd) {
+  char b = 0;
+  struct { void *base; unsigned long len; } iov = { &b, 1 };
+  struct { u64 len; int level, type; int fd; int pad; } cmsg = { 0, 0, 0, -1, 0 };
+  struct { void *name; u32 namelen; void *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; } msg =
+    { 0, 0, &iov, 1, &cmsg, 24, 0 };
+  long r;
+  do r = S3(NR_recvmsg, sock, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */); while (r == -4);
+  if (r != 1) die(1);
+  *fd = msg.controllen >= 20 && cmsg.level == 1 && cmsg.type == 1 /* SCM_RIGHTS */ ? cmsg.fd : -1;
+  return b;
+}
+
+/*
+ * What bunc hands over once the container is made, one byte each, until 'G' (go on):
+ *   'r' + fd: the new root (--no-pivot moved the rootfs onto "/" instead of pivot_root,
+ *             which would have moved this process's root along);
+ *   't' + fd: the pty slave, this process's controlling terminal and stdio from now on
+ *             (engines wait for EOF on the stdio they gave `create`).
+ */
+static void take_handover(int sock) {
+  for (;;) {
+    int fd;
+    char b = recv_byte(sock, &fd);
+    if (b == 'G') return;
+    if (fd < 0) die(1);
+    if (b == 'r') {
+      check(S1(NR_fchdir, fd), STEP_ROOT);
+      check(S1(NR_chroot, "."), STEP_ROOT);
+      check(S1(NR_chdir, "/"), STEP_ROOT);
+    } else if (b == 't') {
+      check(S0(NR_setsid), STEP_CONSOLE);
+      check(S3(NR_ioctl, fd, 0x540E /* TIOCSCTTY */, 0), STEP_CONSOLE);
+      for (int i = 0; i < 3; i++) check(S3(NR_dup3, fd, i, 0), STEP_CONSOLE);
+      if (fd <= 2) continue;
+    } else {
+      die(1);
+    }
+    S1(NR_close, fd);
+  }
+}
+
 static int atoi_(const char *s) { int n = 0; while (*s >= '0' && *s <= '9') n = n * 10 + (*s++ - '0'); return n; }
 
 static __attribute__((noreturn, used)) void start_c(long *sp) {
@@ -398,7 +441,7 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
       proc_fd_dir = check(S4(NR_openat, -100, "/proc/self/fd", 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | 02000000, 0), STEP_REQUEST);
       char b = 'R';
       S3(NR_write, report_fd, &b, 1);
-      if (S3(NR_read, report_fd, &b, 1) != 1 || b != 'G') die(1);
+      take_handover(report_fd);
       /* The container is made: no longer dies with bunc; the whole request is there now. */
       S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
       read_request(req_fd);

@@ -30,7 +30,7 @@ export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3 } as const;
 export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
-  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY",
+  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -43,6 +43,7 @@ const STEP_TEXT: Record<Step, string> = {
   NO_NEW_PRIVS: "prctl(PR_SET_NO_NEW_PRIVS)", CWD: "chdir", EXECVE: "execve",
   SCHEDULER: "process.scheduler: sched_setattr", IOPRIO: "process.ioPriority: ioprio_set", AFFINITY: "process.execCPUAffinity.final: sched_setaffinity",
   PERSONALITY: "linux.personality: personality", MEMPOLICY: "linux.memoryPolicy: set_mempolicy",
+  ROOT: "entering the moved root (--no-pivot)", CONSOLE: "taking the terminal (setsid, TIOCSCTTY)",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }

@@ -10,6 +10,7 @@ const sb = fileSandbox();
 const uid = () => "pm" + Math.random().toString(36).slice(2, 8);
 const hasNative = existsSync(join(PROJECT, `dist/bunc-init-${process.arch}`));
 const hasStrace = Bun.which("strace") !== null;
+const hasScript = Bun.which("script") !== null;
 
 function vmRssKb(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)/m)![1]);
@@ -83,6 +84,49 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
     expect(calls.some((l) => l.includes("_BUNC_INIT"))).toBe(false);
     expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+  });
+
+  /** The programs a traced command executed (strace -f): bunc, the native init by fd, hooks, the program. */
+  function tracedExecs(trace: string): string[] {
+    return readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
+  }
+
+  test.skipIf(!hasStrace || !hasScript)("a terminal container starts no second Bun: bunc opens the pty, the native init takes it", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"], (c) => {
+      c.process.terminal = true;
+    });
+    const trace = join(sb.dir, `${id}.strace`);
+    const cmd = ["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id];
+    const r = Bun.spawnSync(["script", "-qec", `${cmd.join(" ")}; echo "EXIT=$?"`, "/dev/null"], { stdin: "ignore" });
+    const out = r.stdout.toString().replace(/\r/g, "");
+    expect(out).toContain("on-a-tty\n");
+    expect(out).toContain("EXIT=0");
+    const calls = tracedExecs(trace);
+    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
+    // One execveat: the native init; the Bun init would be a second (bunc by fd, argv ["bunc"]).
+    expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
+    expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+  });
+
+  test.skipIf(!hasStrace)("createContainer hooks and --no-pivot start no second Bun either", async () => {
+    const id = uid();
+    const seen = join(sb.dir, `${id}.hook`);
+    const b = await sb.bundle(id, ["sh", "-c", "read -r l < /proc/1/stat && echo ${l%% *}; echo $PWD"], (c) => {
+      // The hook runs in the container's namespaces (mount and PID), in the rootfs.
+      c.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `readlink /proc/self/ns/mnt /proc/self/ns/pid_for_children > ${seen}; pwd >> ${seen}`] }] };
+    });
+    const trace = join(sb.dir, `${id}.strace`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "--no-pivot", "-b", b, id]);
+    expect(r.stderr.toString()).toBe("");
+    expect(r.stdout.toString()).toBe("1\n/\n");
+    const calls = tracedExecs(trace);
+    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
+    expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
+    const [mnt, pidns, cwd] = readFileSync(seen, "utf8").trim().split("\n");
+    expect(mnt).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+    expect(pidns).not.toBe(readlinkSync("/proc/self/ns/pid"));
+    expect(cwd).toBe(readRootfs(b));
   });
 
   test.skipIf(!hasStrace)("exec starts no second Bun: only the native init and the program are executed", async () => {
