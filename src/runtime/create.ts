@@ -20,7 +20,7 @@ import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat
 import { setRlimits } from "../linux/process";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { readToEnd, readUpTo } from "../sys/io";
-import { canSetUpFromHost, setUpFromHost } from "./host-setup";
+import { canSetUpFromHost, setUpFromHost, toHostId } from "./host-setup";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, layoutFds, MODES } from "../sys/native-request";
@@ -156,6 +156,11 @@ export function createContainer(o: CreateOptions): Container {
     const hs = () => container().hookState("creating");
     const setup = setUpFromHost(config, {
       pid, rootfs, bundle, cgroupPaths: state.cgroupPaths, extraEnv: listen.env, noPivot: o.noPivot, debug: trace,
+      userns: ns.newUser ? {
+        uidMappings: config.linux.uidMappings ?? [], gidMappings: config.linux.gidMappings ?? [],
+        ownNet: config.linux.namespaces.some((n) => n.type === "network" && !n.path),
+        ownIpc: config.linux.namespaces.some((n) => n.type === "ipc" && !n.path),
+      } : undefined,
       runtimeHooks: () => {
         runHooks("prestart", config.hooks?.prestart, hs(), { cwd: bundle });
         runHooks("createRuntime", config.hooks?.createRuntime, hs(), { cwd: bundle });
@@ -415,8 +420,7 @@ function withOuterHint<T>(what: OuterFailure, outer: string | undefined, fn: () 
 
 /** The host id that container id 0 maps to (0 when unmapped). */
 function hostId(maps: { containerID: number; hostID: number; size: number }[] = []): number {
-  const m = maps.find((m) => m.containerID <= 0 && 0 < m.containerID + m.size);
-  return m ? m.hostID - m.containerID : 0;
+  return toHostId(maps, 0) ?? 0;
 }
 
 function writeIdMaps(pid: number, config: Config): void {

@@ -4,12 +4,13 @@
 // mounts, builds /dev, masks paths and pivot_roots — moving the waiting native init's root
 // with it — then comes back. proc is made for the container's PID namespace with fsopen
 // (a task outside it would get its own); sysfs, mqueue and cgroup2 take the namespaces the
-// thread joined. Used where the container has no user namespace of its own. A terminal is
-// opened here from the container's devpts and handed to the native init with the go.
+// thread joined. A terminal is opened here from the container's devpts and handed to the
+// native init with the go. In a user namespace of the container's own, what the thread makes
+// belongs to the container's root (fsuid), and uid=/gid= mount options are its ids.
 import { closeSync, fchownSync, openSync, readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import type { Config } from "../spec/schema";
-import { cstr, errno, libc, syscall, SyscallError } from "../sys/libc";
+import { cstr, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
@@ -31,15 +32,39 @@ export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean
   if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || process.geteuid?.() !== 0) return false;
   const ns = c.linux.namespaces;
   const has = (t: string) => ns.some((n) => n.type === t);
-  return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !has("user")
-    && !c.linux.seccomp?.listenerPath
+  // A user namespace it joins, or createContainer hooks (run inside the container's user
+  // namespace, which a multithreaded process cannot enter), are left to the Bun init.
+  const joinsUser = ns.some((n) => n.type === "user" && n.path);
+  return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
+    && !(has("user") && c.hooks?.createContainer?.length) && !c.linux.seccomp?.listenerPath
     && !c.mounts.some((m) => m.options?.some((x) => x === "idmap" || x === "ridmap"));
 }
 
-/** mount(2) as the thread in the container's namespaces would, but proc for the container's PID namespace. */
+type IdMap = { containerID: number; hostID: number; size: number };
+
+/** The container's user namespace, as the host sees it (absent: none of its own). */
+export interface UserNs { uidMappings: IdMap[]; gidMappings: IdMap[]; ownNet: boolean; ownIpc: boolean }
+
+/** The host id of container id `id` (undefined when unmapped). */
+export function toHostId(maps: IdMap[], id: number): number | undefined {
+  const m = maps.find((m) => m.containerID <= id && id < m.containerID + m.size);
+  return m ? m.hostID + (id - m.containerID) : undefined;
+}
+
+/**
+ * mount(2) as a task inside the container would see it: proc for the container's PID
+ * namespace; in its user namespace, uid=/gid= options are container ids (the kernel reads
+ * them in the mounting task's), and sysfs/mqueue without a network/IPC namespace of the
+ * container's own are refused as the kernel would refuse them there (mountOne binds the host's).
+ */
 class HostSideSyscalls extends LinuxSyscalls {
-  constructor(private readonly pidns: number) { super(); }
+  constructor(private readonly pidns: number, private readonly userns?: UserNs) { super(); }
   override mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
+    const u = this.userns;
+    if (u && !(flags & (MS.REMOUNT | MS.BIND | MS.MOVE))) {
+      if ((fstype === "sysfs" && !u.ownNet) || (fstype === "mqueue" && !u.ownIpc)) throw new SyscallError("mount", 1 /* EPERM */, target);
+      if (data && (fstype === "tmpfs" || fstype === "devpts")) data = hostIdOptions(data, u);
+    }
     if (fstype !== "proc" || flags & MS.REMOUNT || flags & MS.BIND) return super.mount(source, target, fstype, flags, data);
     const fs = Number(syscall(SYS_FSOPEN, ptr(cstr("proc")), 1 /* FSOPEN_CLOEXEC */));
     if (fs < 0) throw new SyscallError("fsopen(proc)", errno(), target);
@@ -67,6 +92,43 @@ class HostSideSyscalls extends LinuxSyscalls {
       closeSync(fs);
     }
   }
+}
+
+function hostIdOptions(data: string, u: UserNs): string {
+  return data.split(",").map((opt) => {
+    const m = opt.match(/^(uid|gid)=(\d+)$/);
+    if (!m) return opt;
+    const host = toHostId(m[1] === "uid" ? u.uidMappings : u.gidMappings, Number(m[2]));
+    if (host === undefined) throw new Error(`${opt}: not mapped in the container's user namespace`);
+    return `${m[1]}=${host}`;
+  }).join(",");
+}
+
+/**
+ * Runs `fn` making files as the container's root: this thread's fsuid/fsgid become its host
+ * ids (so directories, files and tmpfs roots made meanwhile are root's inside, as if the init
+ * had made them), with the file capabilities that drops raised again. This thread only: the
+ * kernel keeps fs ids and capabilities per thread, and libc's setfsuid does not broadcast.
+ */
+function asContainerRoot<T>(u: UserNs | undefined, fn: () => T): T {
+  if (!u) return fn();
+  const uid = toHostId(u.uidMappings, 0) ?? 0, gid = toHostId(u.gidMappings, 0) ?? 0;
+  libc.setfsgid(gid);
+  libc.setfsuid(uid);
+  try {
+    raiseEffectiveCaps();
+    return fn();
+  } finally {
+    libc.setfsuid(0); // back to 0: the kernel raises the file capabilities again
+    libc.setfsgid(0);
+  }
+}
+
+function raiseEffectiveCaps(): void {
+  const header = new Uint32Array([0x20080522, 0]), data = new Uint32Array(6);
+  if (syscall(SYS.capget, ptr(header), ptr(data)) < 0n) throw new SyscallError("capget", errno());
+  data[0] = data[1]!; data[3] = data[4]!; // effective = permitted
+  if (syscall(SYS.capset, ptr(header), ptr(data)) < 0n) throw new SyscallError("capset", errno());
 }
 
 /**
@@ -125,16 +187,16 @@ export interface HostSetupResult {
  * `containerHooks` (createContainer) right after, in the container's namespaces.
  */
 export function setUpFromHost(c: Config, o: {
-  pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; noPivot?: boolean;
+  pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; noPivot?: boolean; userns?: UserNs;
   runtimeHooks: () => void; containerHooks: () => void; debug?: (m: string) => void;
 }): HostSetupResult {
   const pidns = openSync(`/proc/${o.pid}/ns/pid`, "r");
   try {
-    const sys = new HostSideSyscalls(pidns);
-    inNamespaces(o.pid, () => {
+    const sys = new HostSideSyscalls(pidns, o.userns);
+    inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
       const rootFd = openSync(o.rootfs, 0o10000000 | 0o200000 | 0o2000000);
-      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: false, cgroupPaths: o.cgroupPaths };
+      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths };
       try {
         const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
         const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
@@ -160,10 +222,10 @@ export function setUpFromHost(c: Config, o: {
       } finally {
         closeSync(rootFd);
       }
-    });
+    }));
     o.runtimeHooks();
     if (c.hooks?.createContainer?.length) inNamespaces(o.pid, o.containerHooks, true);
-    return inNamespaces(o.pid, () => {
+    return inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       // Sysctls through the container's /proc/sys, in its network and IPC namespaces; then
       // masked and read-only paths and the read-only root, all while "/" is still the host's.
       applySysctlIn(o.rootfs, c.linux.sysctl);
@@ -180,11 +242,11 @@ export function setUpFromHost(c: Config, o: {
         pivotRoot(sys, o.rootfs);
       }
       const p = c.process!;
-      const pty = p.terminal ? openTerminal(sys, p) : undefined;
+      const pty = p.terminal ? openTerminal(sys, p, o.userns) : undefined;
       applyRootPropagation(sys, c.linux.rootfsPropagation);
       const env = withHome([...p.env, ...o.extraEnv], p.user?.uid ?? 0);
       return { path: resolveExecutable(p.args[0]!, env, p.cwd), env, pty, rootFd };
-    });
+    }));
   } finally {
     closeSync(pidns);
   }
@@ -202,11 +264,12 @@ function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): voi
 }
 
 /** A pty from the container's devpts (this thread's root is the container's now), its /dev/console. */
-function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>): Pty {
+function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: UserNs | undefined): Pty {
   const pty = openPty(p.consoleSize);
   try {
     // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
-    if ((p.user?.uid ?? 0) !== 0) fchownSync(pty.slave, p.user!.uid, -1);
+    const uid = p.user?.uid ?? 0;
+    if (uid !== 0) fchownSync(pty.slave, u ? toHostId(u.uidMappings, uid) ?? uid : uid, -1);
     bindConsole(sys, pty.name);
     return pty;
   } catch (e) {

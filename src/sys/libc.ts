@@ -29,6 +29,8 @@ const DECLS = {
   chdir: { args: [P], returns: i32 },
   fchdir: { args: [i32], returns: i32 },
   chroot: { args: [P], returns: i32 },
+  setfsuid: { args: [i32], returns: i32 },
+  setfsgid: { args: [i32], returns: i32 },
   sethostname: { args: [P, u64], returns: i32 },
   setdomainname: { args: [P, u64], returns: i32 },
   unshare: { args: [i32], returns: i32 },

@@ -2,9 +2,9 @@
 // rootfs chowned to the mapped range; root inside, the maps from inside, and the host
 // owner of files the container creates.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readlinkSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
+import { BUNC, isRoot, mountsUnder, fileSandbox } from "../support/harness";
 import { RECEIVER } from "../support/console";
 
 const sb = fileSandbox();
@@ -91,6 +91,35 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
 
   // glibc's setgroups/setresuid broadcast to every thread of the process the native stage was
   // cloned from (Bun's, absent in the clone) and could wait forever: about one start in 45 hung.
+  /** execveat calls in an strace -f log: the native init is one, a Bun init would be another. */
+  const execveats = (trace: string) => readFileSync(trace, "utf8").split("\n").filter((l) => l.includes("execveat(") && !/resumed|ENOENT/.test(l));
+
+  test.skipIf(!Bun.which("strace"))("bunc sets up a user-namespace container from the host (no second Bun); what it makes is the container root's", async () => {
+    const id = "uhs" + Math.random().toString(36).slice(2, 6);
+    const b = await usernsBundle(id, ["sh", "-c", "stat -c %u:%g / /dev /dev/shm /dev/null . && touch /dev/made && echo made"], (c) => {
+      c.process.cwd = "/made/by/bunc";
+    });
+    const trace = join(sb.dir, `${id}.strace`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id]);
+    expect(r.stderr.toString()).toBe("");
+    // /dev/null is the host's node, bound (a user namespace cannot mknod): the host's root is nobody inside.
+    expect(r.stdout.toString()).toBe("0:0\n0:0\n0:0\n65534:65534\n0:0\nmade\n");
+    expect(execveats(trace).length).toBe(1);
+    expect(execveats(trace)[0]).toContain('"bunc-init"');
+  });
+
+  test.skipIf(!Bun.which("script"))("a terminal in a user namespace: the pty is the process user's, group tty inside", async () => {
+    const id = "uht" + Math.random().toString(36).slice(2, 6);
+    const b = await usernsBundle(id, ["sh", "-c", "stat -c %u:%g $(tty)"], (c) => {
+      c.process.terminal = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const p = Bun.spawnSync(["script", "-qec", `${[...BUNC, "--root", sb.root, "run", "-b", b, id].join(" ")}; echo "EXIT=$?"`, "/dev/null"], { stdin: "ignore" });
+    const out = p.stdout.toString().replace(/\r/g, "");
+    expect(out).toContain("1000:5\n");
+    expect(out).toContain("EXIT=0");
+  });
+
   test("many user-namespace starts in a row all finish (no libc set*id in the native stages)", async () => {
     const b = await usernsBundle("many-userns", ["true"]);
     for (let i = 0; i < 60; i++) {
