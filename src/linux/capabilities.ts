@@ -67,6 +67,12 @@ export function ownBounding(): bigint {
   return m ? BigInt("0x" + m[1]) : (1n << 64n) - 1n;
 }
 
+/** The capabilities this process holds in effect now (in its own user namespace). */
+export function ownEffective(): bigint {
+  const m = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s+([0-9a-f]+)/m);
+  return m ? BigInt("0x" + m[1]) : 0n;
+}
+
 /** Capability names of `mask` (for messages). */
 export function capNames(mask: bigint): string[] {
   return CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));

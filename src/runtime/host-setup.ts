@@ -16,6 +16,7 @@ import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
 import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
 import { bindConsole, openPty, type Pty } from "../linux/terminal";
+import { ownEffective } from "../linux/capabilities";
 import { mkdirAllInRoot } from "../linux/path";
 import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
@@ -35,6 +36,10 @@ export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean
   // A user namespace it joins, or createContainer hooks (run inside the container's user
   // namespace, which a multithreaded process cannot enter), are left to the Bun init.
   const joinsUser = ns.some((n) => n.type === "user" && n.path);
+  // Joining a mount namespace takes CAP_SYS_ADMIN and CAP_SYS_CHROOT here (an outer container
+  // may have dropped them while still letting a user namespace be made: its init does it then).
+  const CAP_SYS_CHROOT = 18n, CAP_SYS_ADMIN = 21n;
+  if (has("user") && (ownEffective() & ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) !== ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) return false;
   return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
     && !(has("user") && c.hooks?.createContainer?.length) && !c.linux.seccomp?.listenerPath
     && !c.mounts.some((m) => m.options?.some((x) => x === "idmap" || x === "ridmap"));
