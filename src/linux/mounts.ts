@@ -7,7 +7,8 @@ import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { MS, parseMountOptions } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { mkdirAllInRoot, openInRoot, resolveRelative, RESOLVE_NO_SYMLINKS, touchInRoot } from "./path";
+import { openInRoot, RESOLVE_NO_SYMLINKS } from "../sys/openat2";
+import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 
 export interface MountContext {
   sys: Syscalls;

@@ -6,7 +6,7 @@ import { SyscallError } from "../sys/libc";
 import { MS, PROPAGATION } from "./mount-options";
 import { remount } from "./mounts";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { openInRoot, resolveRelative } from "./path";
+import { resolveRelative } from "./path";
 
 const O_DIRECTORY = 0o200000;
 
@@ -156,5 +156,3 @@ export function applySysctl(sysctl: Record<string, string> = {}): void {
     }
   }
 }
-
-export { openInRoot };
