@@ -4,12 +4,13 @@
 // *at calls on the parent fd using a single path component, which never follows a symlink.
 import { ptr } from "bun:ffi";
 import { closeSync, writeSync } from "node:fs";
-import { check, cstr, libc, SYS, syscall, SyscallError, errno } from "../sys/libc";
+import { check, cstr, libc, SyscallError, errno } from "../sys/libc";
+import { makedev } from "../sys/devnum";
+import { tryOpenInRoot } from "../sys/openat2";
 
 const O_WRONLY = 0o1, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000, O_PATH = 0o10000000;
 const O_DIRECTORY = process.arch === "arm64" ? 0o40000 : 0o200000;
 const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
-const RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
 const UTIME_OMIT = (1n << 30n) - 2n;
 const S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFBLK = 0o060000;
@@ -17,15 +18,9 @@ const ENOENT = 2, ENOTDIR = 20, EEXIST = 17, EISDIR = 21, ELOOP = 40;
 
 export type NodeKind = "fifo" | "char" | "block";
 
-function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major), mi = BigInt(minor);
-  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
-}
-
 /** A directory that untrusted relative paths ("a/b/c", already split on "/") are confined to. */
 export class RootDir {
   readonly fd: number;
-  private readonly how = new BigUint64Array(3);
 
   constructor(readonly path: string) {
     this.fd = check("open", libc.openat(AT_FDCWD, ptr(cstr(path)), O_PATH | O_DIRECTORY | O_CLOEXEC, 0n), path);
@@ -37,12 +32,7 @@ export class RootDir {
 
   /** openat2 inside the root; returns -errno instead of throwing so callers can react to ENOENT. */
   private tryOpen(rel: string, flags: number): number {
-    this.how[0] = BigInt(flags | O_CLOEXEC);
-    this.how[1] = 0n;
-    this.how[2] = BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-    const name = cstr(rel === "" ? "." : rel);
-    const fd = Number(syscall(SYS.openat2, this.fd, ptr(name), ptr(this.how), 24));
-    return fd < 0 ? -errno() : fd;
+    return tryOpenInRoot(this.fd, rel, flags | O_CLOEXEC);
   }
 
   /**

@@ -4,6 +4,7 @@ import { existsSync, symlinkSync, chownSync, chmodSync, lstatSync } from "node:f
 import { dirname, join } from "node:path";
 import type { Device } from "../spec/schema";
 import { SyscallError } from "../sys/libc";
+import { makedev } from "../sys/devnum";
 import { MS } from "./mount-options";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { withPinned, type MountContext } from "./mounts";
@@ -24,11 +25,6 @@ export const DEFAULT_SYMLINKS: [string, string][] = [
   ["/proc/self/fd/2", "/dev/stderr"],
   ["pts/ptmx", "/dev/ptmx"],
 ];
-
-export function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major), mi = BigInt(minor);
-  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
-}
 
 const S_IF: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
 

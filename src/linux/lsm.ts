@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../runtime/errors";
+import { parseMountInfo, readMountInfo } from "./mountinfo";
 
 export function apparmorEnabled(): boolean {
   try {
@@ -12,8 +13,8 @@ export function apparmorEnabled(): boolean {
   }
 }
 
-export function selinuxEnabled(mountinfo = () => readFileSync("/proc/self/mountinfo", "utf8")): boolean {
-  const mounted = mountinfo().split("\n").some((l) => l.split(" - ")[1]?.startsWith("selinuxfs ") && l.split(" ")[4] === "/sys/fs/selinux");
+export function selinuxEnabled(mountinfo = readMountInfo): boolean {
+  const mounted = parseMountInfo(mountinfo()).some((m) => m.fstype === "selinuxfs" && m.mountPoint === "/sys/fs/selinux");
   return mounted && existsSync("/sys/fs/selinux/enforce");
 }
 

@@ -6,7 +6,9 @@ import type { Mount } from "../spec/schema";
 import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { MS, parseMountOptions } from "./mount-options";
-import { mkdirAllInRoot, openInRoot, resolveRelative, RESOLVE_NO_SYMLINKS, touchInRoot } from "./path";
+import { parseMountInfo, readMountInfo } from "./mountinfo";
+import { openInRoot, RESOLVE_NO_SYMLINKS } from "../sys/openat2";
+import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 
 export interface MountContext {
   sys: Syscalls;
@@ -128,18 +130,12 @@ function isSymlinkInRoot(rootfs: string, dest: string): boolean {
 }
 
 /** The host's cgroup hierarchies: mount point and the mount options naming its controllers. */
-export function hostCgroupMounts(mountinfo = readFileSync("/proc/self/mountinfo", "utf8")) {
-  const out: { mountpoint: string; fstype: string; options: string }[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const [pre, post] = line.split(" - ");
-    if (!pre || !post) continue;
-    const [fstype, , superOpts] = post.split(" ");
-    if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
-    const mountpoint = pre.split(" ")[4]!;
-    const options = fstype === "cgroup2" ? "" : superOpts!.split(",").filter((o) => o !== "rw" && o !== "ro").join(",");
-    out.push({ mountpoint, fstype, options });
-  }
-  return out;
+export function hostCgroupMounts(mountinfo = readMountInfo()) {
+  return parseMountInfo(mountinfo).filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map(({ mountPoint, fstype, superOptions }) => ({
+    mountpoint: mountPoint,
+    fstype,
+    options: fstype === "cgroup2" ? "" : superOptions.split(",").filter((o) => o !== "rw" && o !== "ro").join(","),
+  }));
 }
 
 /** Own cgroup path per hierarchy (controllers or "" for v2), from /proc/self/cgroup. */

@@ -2,7 +2,8 @@
 // they are followed as if the rootfs were "/", never out of it (as securejoin does).
 import { lstatSync, readlinkSync } from "node:fs";
 import { ptr } from "bun:ffi";
-import { cstr, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { cstr, errno, libc, SyscallError } from "../sys/libc";
+import { openInRoot } from "../sys/openat2";
 
 export interface PathFs {
   lstat(path: string): { isSymbolicLink(): boolean } | undefined;
@@ -46,23 +47,9 @@ function join(...parts: string[]): string {
   return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/") || "/";
 }
 
+// Below rootFd, every open goes through openat2 RESOLVE_IN_ROOT: a symlink swapped in after
+// resolveInRoot still cannot lead out.
 const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
-const RESOLVE_NO_MAGICLINKS = 0x02n, RESOLVE_IN_ROOT = 0x10n;
-export const RESOLVE_NO_SYMLINKS = 0x04n;
-
-/**
- * Opens `relative` below the directory fd `rootFd` with the kernel enforcing that the
- * walk stays inside it (openat2 RESOLVE_IN_ROOT): a symlink swapped in after
- * resolveInRoot still cannot lead out.
- */
-export function openInRoot(rootFd: number, relative: string, flags = O_PATH | O_CLOEXEC, resolve = 0n): number {
-  const how = new BigUint64Array([BigInt(flags), 0n, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve]);
-  const path = cstr(relative === "" ? "." : relative);
-  const fd = Number(syscall(SYS.openat2, rootFd, ptr(path), ptr(how), 24));
-  if (fd < 0) throw new SyscallError("openat2", errno(), relative);
-  return fd;
-}
-
 const O_DIRECTORY = 0o200000, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_NOFOLLOW = 0o400000;
 const ENOENT = 2, EEXIST = 17;
 

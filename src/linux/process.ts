@@ -6,6 +6,7 @@ import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/rlimits";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
+import { homeDir } from "./passwd";
 
 const U64_MAX = (1n << 64n) - 1n;
 const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
@@ -71,14 +72,7 @@ export function resolveExecutable(arg0: string, env: string[], cwd: string): str
 /** HOME from the container's /etc/passwd when the config does not set it (as runc does). */
 export function withHome(env: string[], uid: number, passwd?: string): string[] {
   if (envValue(env, "HOME") !== undefined) return env;
-  let home = "/";
-  try {
-    for (const line of (passwd ?? readFileSync("/etc/passwd", "utf8")).split("\n")) {
-      const f = line.split(":");
-      if (f.length >= 6 && Number(f[2]) === uid) { home = f[5] || "/"; break; }
-    }
-  } catch {}
-  return [...env, `HOME=${home}`];
+  return [...env, `HOME=${homeDir(uid, passwd) || "/"}`];
 }
 
 const PR_SET_KEEPCAPS = 8, PR_SET_NO_NEW_PRIVS = 38;

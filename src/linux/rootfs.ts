@@ -1,16 +1,17 @@
 // The container's root: propagation, the rootfs bind, pivot_root (or MS_MOVE+chroot),
 // masked and read-only paths, and the final read-only remount of "/".
-import { openSync, closeSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { openSync, closeSync, statSync, writeFileSync } from "node:fs";
 import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { MS, PROPAGATION } from "./mount-options";
 import { remount } from "./mounts";
-import { openInRoot, resolveRelative } from "./path";
+import { parseMountInfo, readMountInfo } from "./mountinfo";
+import { resolveRelative } from "./path";
 
 const O_DIRECTORY = 0o200000;
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
-export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = () => readFileSync("/proc/self/mountinfo", "utf8")): void {
+export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = readMountInfo): void {
   // An unbindable "/" could not give the rootfs bind below (EINVAL): keep the tree private
   // until after pivot_root, where applyRootPropagation makes the new root unbindable (as crun).
   const unbindable = propagation !== undefined && (PROPAGATION[propagation]! & MS.UNBINDABLE) !== 0n;
@@ -43,13 +44,9 @@ export function pivotRoot(sys: Syscalls, rootfs: string): void {
 /** The mount that `path` is on (the topmost of the longest mount point above it), from mountinfo. */
 export function parentMount(path: string, mountinfo: string): { mountpoint: string; shared: boolean } | undefined {
   let best: { mountpoint: string; shared: boolean } | undefined;
-  for (const line of mountinfo.split("\n")) {
-    const f = line.split(" ");
-    if (f.length < 7) continue;
-    const mountpoint = f[4]!.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  for (const { mountPoint: mountpoint, optional } of parseMountInfo(mountinfo)) {
     const under = mountpoint === "/" || path === mountpoint || path.startsWith(mountpoint + "/");
     if (!under || (best && mountpoint.length < best.mountpoint.length)) continue;
-    const optional = f.slice(6, f.indexOf("-"));
     best = { mountpoint, shared: optional.some((o) => o.startsWith("shared:")) };
   }
   return best;
@@ -62,7 +59,7 @@ function fchdir(fd: number): void {
 }
 
 /** --no-pivot: move the rootfs over "/" and chroot into it (for ramfs roots). */
-export function moveRoot(sys: Syscalls, rootfs: string, mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): void {
+export function moveRoot(sys: Syscalls, rootfs: string, mountinfo = readMountInfo()): void {
   hideHostProcAndSys(sys, rootfs, mountinfo);
   sys.chdir(rootfs);
   sys.mount(rootfs, "/", null, MS.MOVE, null);
@@ -79,13 +76,9 @@ export function moveRoot(sys: Syscalls, rootfs: string, mountinfo = readFileSync
  */
 export function hideHostProcAndSys(sys: Syscalls, rootfs: string, mountinfo: string): void {
   const inside = (p: string) => p === rootfs || p.startsWith(rootfs.endsWith("/") ? rootfs : rootfs + "/");
-  const targets = mountinfo.split("\n").flatMap((line) => {
-    const f = line.split(" ");
-    const sep = f.indexOf("-");
-    const point = (f[4] ?? "").replace(/\\040/g, " ");
-    const type = f[sep + 1];
-    return sep > 0 && (type === "proc" || type === "sysfs") && !inside(point) ? [point] : [];
-  });
+  const targets = parseMountInfo(mountinfo)
+    .filter((m) => (m.fstype === "proc" || m.fstype === "sysfs") && !inside(m.mountPoint))
+    .map((m) => m.mountPoint);
   for (const p of targets.reverse()) {
     try {
       sys.mount(null, p, null, MS.SLAVE | MS.REC, null); // the detach must not reach the host
@@ -163,5 +156,3 @@ export function applySysctl(sysctl: Record<string, string> = {}): void {
     }
   }
 }
-
-export { openInRoot };

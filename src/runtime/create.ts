@@ -453,9 +453,6 @@ export function writePidFile(file: string, pid: number): void {
 
 function ownerName(): string {
   const uid = process.getuid?.() ?? 0;
-  try {
-    const line = require("node:fs").readFileSync("/etc/passwd", "utf8").split("\n").find((l: string) => l.split(":")[2] === String(uid));
-    if (line) return line.split(":")[0];
-  } catch {}
-  return String(uid);
+  const { userName } = require("../linux/passwd") as typeof import("../linux/passwd");
+  return userName(uid) ?? String(uid);
 }

@@ -27,7 +27,7 @@ import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark,
 export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
-import { openInRoot } from "../linux/path";
+import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
 

@@ -3,6 +3,7 @@
 import type { Config } from "../spec/schema";
 import { validateSysctl, isHostNamespace } from "../linux/sysctl";
 import { validateLabels } from "../linux/lsm";
+import { parseMountInfo, readMountInfo } from "../linux/mountinfo";
 import { BuncError } from "./errors";
 
 export function checkConfigForHost(config: Config): void {
@@ -16,7 +17,7 @@ export function checkConfigForHost(config: Config): void {
   // Intel RDT (resctrl): bunc does not manage it; a config asking for it must not run
   // believing its cache/memory-bandwidth allocation holds.
   if (config.linux.intelRdt) {
-    const mounted = require("node:fs").readFileSync("/proc/self/mountinfo", "utf8").includes(" - resctrl ");
+    const mounted = parseMountInfo(readMountInfo()).some((m) => m.fstype === "resctrl");
     throw new BuncError(mounted
       ? "linux.intelRdt: resctrl is mounted, but bunc does not support Intel RDT yet"
       : "linux.intelRdt: this host has no resctrl filesystem (/sys/fs/resctrl is not mounted; Intel RDT or AMD QoS is needed)");

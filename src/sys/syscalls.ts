@@ -3,7 +3,7 @@
 // namespace logic is unit-tested without root.
 import { ptr } from "bun:ffi";
 import { check, cptr, cstr, libc, SYS, syscall, SyscallError, errno } from "./libc";
-import { openInRoot } from "../linux/path";
+import { openInRoot } from "./openat2";
 
 export interface Syscalls {
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void;

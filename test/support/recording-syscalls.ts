@@ -5,7 +5,7 @@
 // the path that fd pinned (`resolved`), which is what the assertions look at.
 import { closeSync, readlinkSync, writeFileSync } from "node:fs";
 import type { Syscalls } from "../../src/sys/syscalls";
-import { openInRoot } from "../../src/linux/path";
+import { openInRoot } from "../../src/sys/openat2";
 import { SyscallError } from "../../src/sys/libc";
 
 export interface RecordedCall {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { MS, parseMountOptions } from "../../src/linux/mount-options";
 import { mountOne, remount, type MountContext } from "../../src/linux/mounts";
 import { applyRootPropagation, maskPaths, moveRoot, parentMount, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
-import { createDevice, makedev, setupDev } from "../../src/linux/devices";
+import { createDevice, setupDev } from "../../src/linux/devices";
+import { makedev } from "../../src/sys/devnum";
 import { RecordingSyscalls } from "../support/recording-syscalls";
 
 const isRoot = process.geteuid?.() === 0;
@@ -242,6 +243,7 @@ describe("/dev", () => {
     expect(makedev(136, 0)).toBe(0x8800n);
     expect(makedev(259, 65536)).toBe(0x10010300n);
     expect(makedev(0x1001, 0x1_0002)).toBe((0x1000n << 32n) | 0x100n | (0x10000n << 12n) | 0x2n);
+    expect(makedev(1, 3)).toBe(statSync("/dev/null", { bigint: true }).rdev);
   });
   test("in a user namespace: host nodes bound over empty files; symlinks; pts and shm", () => {
     const { ctx, sys, rootfs, done } = context({}, true);

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync, closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openInRoot, resolveInRoot, resolveRelative, type PathFs } from "../../src/linux/path";
+import { resolveInRoot, resolveRelative, type PathFs } from "../../src/linux/path";
+import { openInRoot, RESOLVE_NO_SYMLINKS, tryOpenInRoot } from "../../src/sys/openat2";
 import { SyscallError } from "../../src/sys/libc";
 
 /** A fake filesystem: path -> symlink target, or true for a plain entry. */
@@ -92,6 +93,19 @@ describe("resolveInRoot and openInRoot on a real tree", () => {
       const self = openInRoot(rootFd, "");
       expect(readlinkSync(`/proc/self/fd/${self}`)).toBe(root);
       closeSync(self);
+    } finally {
+      closeSync(rootFd);
+    }
+  });
+  test("tryOpenInRoot: -errno instead of a throw; RESOLVE_NO_SYMLINKS refuses any symlink", () => {
+    const rootFd = openSync(root, 0o10000000 | 0o200000);
+    const O_PATH_CLOEXEC = 0o10000000 | 0o2000000;
+    try {
+      expect(tryOpenInRoot(rootFd, "dotdot/file", O_PATH_CLOEXEC)).toBe(-2 /* ENOENT */);
+      expect(tryOpenInRoot(rootFd, "evil", O_PATH_CLOEXEC, RESOLVE_NO_SYMLINKS)).toBe(-40 /* ELOOP */);
+      const fd = tryOpenInRoot(rootFd, "etc/file", O_PATH_CLOEXEC, RESOLVE_NO_SYMLINKS);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      closeSync(fd);
     } finally {
       closeSync(rootFd);
     }

@@ -1,6 +1,7 @@
 // Which cgroup hierarchies the host has: pure v2, pure v1, or hybrid (v1 controllers
 // plus a cgroup2 mount, usually /sys/fs/cgroup/unified), read from mountinfo.
 import { existsSync, readFileSync } from "node:fs";
+import { parseMountInfo, readMountInfo } from "../mountinfo";
 
 export interface Hierarchy {
   version: 1 | 2;
@@ -26,33 +27,24 @@ const V1_CONTROLLERS = new Set([
   "net_prio", "hugetlb", "pids", "rdma", "misc",
 ]);
 
-// mountinfo escapes spaces etc. as \040.
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
-
 function readControllers(mountPoint: string): string[] {
   const f = `${mountPoint}/cgroup.controllers`;
   return existsSync(f) ? readFileSync(f, "utf8").trim().split(/\s+/).filter(Boolean) : [];
 }
 
 export function detectLayout(
-  mountinfo: string = readFileSync("/proc/self/mountinfo", "utf8"),
+  mountinfo: string = readMountInfo(),
   controllersOf: (mountPoint: string) => string[] = readControllers,
 ): CgroupLayout {
   const hierarchies: Hierarchy[] = [];
   const seen = new Set<string>();
-  for (const line of mountinfo.split("\n")) {
-    const [pre, post] = line.split(" - ");
-    if (!pre || !post) continue;
-    const f = pre.split(" ");
-    const [fstype, , superOpts = ""] = post.split(" ");
-    const root = unescape(f[3] ?? "/");
-    const mountPoint = unescape(f[4] ?? "");
+  for (const { fstype, root, mountPoint, superOptions } of parseMountInfo(mountinfo)) {
     if (fstype === "cgroup2") {
       if (seen.has("cgroup2")) continue; // bind mounts of the same hierarchy
       seen.add("cgroup2");
       hierarchies.push({ version: 2, mountPoint, root, controllers: controllersOf(mountPoint) });
     } else if (fstype === "cgroup") {
-      const ctrls = superOpts.split(",").filter((o) => V1_CONTROLLERS.has(o) || o.startsWith("name="));
+      const ctrls = superOptions.split(",").filter((o) => V1_CONTROLLERS.has(o) || o.startsWith("name="));
       const key = ctrls.slice().sort().join(",");
       if (!ctrls.length || seen.has(key)) continue;
       seen.add(key);

@@ -1,0 +1,48 @@
+// The user database, /etc/passwd (passwd(5)), parsed in one place:
+//   name:password:UID:GID:GECOS:directory:shell
+import { readFileSync } from "node:fs";
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid?: number;
+  gecos?: string;
+  /** Undefined when the line stops before the directory field (an empty field is ""). */
+  home?: string;
+  shell?: string;
+}
+
+/**
+ * The entries of `text`, in order. As glibc, blank lines and "#" comments are skipped, and
+ * so is a line without a numeric UID (a truncated "name:x" or an empty UID is not uid 0).
+ */
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const [name = "", , uid = "", gid, gecos, home, shell] = line.split(":");
+    if (!/^\d+$/.test(uid)) continue;
+    out.push({ name, uid: Number(uid), gid: gid && /^\d+$/.test(gid) ? Number(gid) : undefined, gecos, home, shell });
+  }
+  return out;
+}
+
+/** /etc/passwd of the current root ("" when there is none or it cannot be read). */
+export function readPasswd(): string {
+  try {
+    return readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The name of `uid` (its first entry), if it has one. */
+export function userName(uid: number, passwd: string = readPasswd()): string | undefined {
+  return parsePasswd(passwd).find((e) => e.uid === uid)?.name;
+}
+
+/** The home directory of `uid`: its first entry that has the field, possibly "". */
+export function homeDir(uid: number, passwd: string = readPasswd()): string | undefined {
+  return parsePasswd(passwd).find((e) => e.uid === uid && e.home !== undefined)?.home;
+}
