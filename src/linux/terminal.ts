@@ -7,7 +7,7 @@ import type { Syscalls } from "../sys/syscalls";
 import { MS } from "./mount-options";
 
 const O_RDWR = 2, O_NOCTTY = 0o400, O_CLOEXEC = 0o2000000;
-const TIOCGPTN = 0x80045430n, TIOCSPTLCK = 0x40045431n, TIOCSWINSZ = 0x5414n, TIOCSCTTY = 0x540en;
+const TIOCGPTN = 0x80045430n, TIOCSPTLCK = 0x40045431n, TIOCSWINSZ = 0x5414n, TIOCSCTTY = 0x540en, TIOCGPTPEER = 0x5441n;
 
 export interface Pty { master: number; slave: number; name: string }
 
@@ -21,6 +21,27 @@ export function openPty(size?: { height: number; width: number }): Pty {
   const slave = openSync(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (size) setWindowSize(master, size.height, size.width);
   return { master, slave, name };
+}
+
+/**
+ * A pty from the devpts of the root `rootFd` (a container's /proc/<pid>/root), opened from
+ * outside: /dev/ptmx resolved inside that root (openat2 RESOLVE_IN_ROOT), the slave taken
+ * from the master itself (TIOCGPTPEER), so no path of the container is trusted.
+ */
+export function openPtyInRoot(rootFd: number, size?: { height: number; width: number }): Pty {
+  const { openInRoot } = require("../sys/openat2") as typeof import("../sys/openat2");
+  const master = openInRoot(rootFd, "dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  try {
+    const n = new Int32Array(1);
+    check("ioctl(TIOCSPTLCK)", libc.ioctl(master, TIOCSPTLCK, ptr(n)), "/dev/ptmx");
+    check("ioctl(TIOCGPTN)", libc.ioctl(master, TIOCGPTN, ptr(n)), "/dev/ptmx");
+    const slave = check("ioctl(TIOCGPTPEER)", libc.ioctl(master, TIOCGPTPEER, (O_RDWR | O_NOCTTY | O_CLOEXEC) as any), "/dev/ptmx");
+    if (size) setWindowSize(master, size.height, size.width);
+    return { master, slave: Number(slave), name: `/dev/pts/${n[0]}` };
+  } catch (e) {
+    closeSync(master);
+    throw e;
+  }
 }
 
 export function setWindowSize(fd: number, rows: number, cols: number): void {

@@ -2,7 +2,7 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fchownSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
 import { normalize, resolve } from "node:path";
 import { recvFd } from "../sys/socket";
@@ -22,7 +22,8 @@ import { waitChild } from "./lifecycle";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
-import { connectUnix, sendPidfd } from "../sys/socket";
+import { connectUnix, sendFd, sendPidfd } from "../sys/socket";
+import { openPtyInRoot, type Pty } from "../linux/terminal";
 import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, layoutFds, MODES } from "../sys/native-request";
 export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
@@ -112,6 +113,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
   const keep = (fd: number) => (opened.push(fd), fd);
   const open = (p: string, flags: string | number = "r") => keep(openSync(p, flags as any));
   let parentFd = -1, consoleOurs = -1;
+  let consoleMaster: number | undefined;
   let pid = 0;
   try {
     // The namespaces of the running init: the user namespace first, the mount namespace last (by the process).
@@ -134,8 +136,26 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     parentFd = sock[0]!;
     opened.push(sock[1]!);
     const relay = o.process.terminal && !o.consoleSocket;
+    // A terminal is opened by bunc (a pty in the container's devpts, through its root) and
+    // taken by the native init; a non-root bunc may not give the pty to the process's user,
+    // so there the Bun exec init does it inside the container.
+    const native = o.process.terminal && process.geteuid?.() !== 0 ? undefined : openNativeInit();
     const consolePair = new Int32Array([-1, -1]);
-    if (relay) {
+    let pty: Pty | undefined;
+    if (native !== undefined && o.process.terminal) {
+      pty = openContainerPty(c.pid, o.process);
+      keep(pty.slave);
+      if (relay) {
+        consoleMaster = pty.master;
+      } else {
+        const sock = keep(connectUnix(resolve(o.consoleSocket!)));
+        try {
+          sendFd(sock, pty.master, pty.name, "console socket");
+        } finally {
+          closeSync(pty.master);
+        }
+      }
+    } else if (relay) {
       check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
       opened.push(consolePair[1]!);
       consoleOurs = consolePair[0]!;
@@ -145,28 +165,25 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     }
     const preserveFds = o.preserveFds ?? 0;
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined;
-    // A terminal is set up by the Bun exec init (a pty in the container's devpts); the rest
-    // by the native init: no second Bun start.
     try {
       checkSchedulingConfig({ ...config, process: o.process });
     } catch (e: any) {
       throw new BuncError(e.message);
     }
-    const native = relay || o.consoleSocket ? undefined : openNativeInit();
-    if (native === undefined && frozen) throw new BuncError("exec --ignore-paused: needs bunc's native init (not with --tty)");
+    if (native === undefined && frozen) throw new BuncError("exec --ignore-paused: needs bunc's native init (not with --tty as non-root)");
     if (native === undefined && usesSchedulingFields(o.process, config.linux))
-      throw new BuncError("process.scheduler/ioPriority/execCPUAffinity, linux.personality/memoryPolicy: need bunc's native init (not with exec --tty, nor in a build without a C compiler)");
+      throw new BuncError("process.scheduler/ioPriority/execCPUAffinity, linux.personality/memoryPolicy: need bunc's native init (not with exec --tty as non-root, nor in a build without a C compiler)");
     if (native !== undefined) {
       keep(native);
       const target = 3 + preserveFds;
       // The native init's fds: the report socket at target, then these in order.
       const listener = seccomp?.listenerPath ? keep(connectUnix(seccomp.listenerPath)) : -1;
-      const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, frozen: frozenFds, listener: listener >= 0 ? [listener] : [], request: [0] });
+      const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, frozen: frozenFds, listener: listener >= 0 ? [listener] : [], terminal: pty ? [pty.slave] : [], request: [0] });
       // Written once the process's pid is known (the agent's state names it); stage 2 waits for it.
       const request = keep(memfd("bunc-exec-request", new Uint8Array()));
       const encode = (ownPid: number) => encodeRequest({
         MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
-        CGROUP_FDS: i32List(layout.cgroups), FROZEN_CGROUP_FDS: i32List(layout.frozen),
+        CGROUP_FDS: i32List(layout.cgroups), FROZEN_CGROUP_FDS: i32List(layout.frozen), TERMINAL_FD: layout.terminal[0] ?? 0,
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
           process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
@@ -176,7 +193,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
-        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
+        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
       writeSync(request, encode(pid));
@@ -192,7 +209,9 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       trace(`execve of ${o.process.args[0]} done`);
       if (o.pidFile) writePidFile(o.pidFile, pid);
       if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
-      return { pid, container: c };
+      const master = consoleMaster;
+      consoleMaster = undefined; // the caller's now
+      return { pid, container: c, consoleMaster: master };
     }
     const self = selfCommand();
     const spawned = spawnInit({
@@ -215,10 +234,10 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const m = channel.recv(); // EOF: execve succeeded and closed the socket
     if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
     trace(`execve of ${o.process.args[0]} done`);
-    const consoleMaster = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
+    const master = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
-    return { pid, container: c, consoleMaster };
+    return { pid, container: c, consoleMaster: master };
   } catch (e: any) {
     if (pid > 0) {
       libc.kill(pid, 9);
@@ -229,7 +248,37 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     for (const fd of opened) try { closeSync(fd); } catch {}
     if (parentFd >= 0) closeSync(parentFd);
     if (consoleOurs >= 0) closeSync(consoleOurs);
+    if (consoleMaster !== undefined) closeSync(consoleMaster);
   }
+}
+
+/** A pty for an exec'd process, from the container's devpts; the slave belongs to its user. */
+function openContainerPty(initPid: number, p: Process): Pty {
+  const root = openSync(`/proc/${initPid}/root`, 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
+  try {
+    const pty = openPtyInRoot(root, p.consoleSize);
+    try {
+      const uid = p.user?.uid ?? 0;
+      // The process's own terminal, as a login's (runc); its uid as the host sees it.
+      if (uid !== 0) fchownSync(pty.slave, hostUid(initPid, uid), -1);
+      return pty;
+    } catch (e) {
+      closeSync(pty.master);
+      closeSync(pty.slave);
+      throw e;
+    }
+  } finally {
+    closeSync(root);
+  }
+}
+
+/** Container uid -> host uid through the init's uid_map ("inside outside count" lines). */
+function hostUid(initPid: number, uid: number): number {
+  for (const line of readFileSync(`/proc/${initPid}/uid_map`, "utf8").trim().split("\n")) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
+    if (uid >= inside && uid < inside + count) return outside + (uid - inside);
+  }
+  throw new BuncError(`process.user.uid ${uid} is not mapped in the container's user namespace`);
 }
 
 export async function execInContainer(o: ExecOptions): Promise<number> {

@@ -374,6 +374,14 @@ static char recv_byte(int sock, int *fd) {
   return b;
 }
 
+/* A new session whose controlling terminal is the pty slave `fd`, on stdio. */
+static void take_terminal(int fd) {
+  check(S0(NR_setsid), STEP_CONSOLE);
+  check(S3(NR_ioctl, fd, 0x540E /* TIOCSCTTY */, 0), STEP_CONSOLE);
+  for (int i = 0; i < 3; i++) check(S3(NR_dup3, fd, i, 0), STEP_CONSOLE);
+  if (fd > 2) S1(NR_close, fd);
+}
+
 /*
  * What bunc hands over once the container is made, one byte each, until 'G' (go on):
  *   'r' + fd: the new root (--no-pivot moved the rootfs onto "/" instead of pivot_root,
@@ -392,10 +400,8 @@ static void take_handover(int sock) {
       check(S1(NR_chroot, "."), STEP_ROOT);
       check(S1(NR_chdir, "/"), STEP_ROOT);
     } else if (b == 't') {
-      check(S0(NR_setsid), STEP_CONSOLE);
-      check(S3(NR_ioctl, fd, 0x540E /* TIOCSCTTY */, 0), STEP_CONSOLE);
-      for (int i = 0; i < 3; i++) check(S3(NR_dup3, fd, i, 0), STEP_CONSOLE);
-      if (fd <= 2) continue;
+      take_terminal(fd);
+      continue;
     } else {
       die(1);
     }
@@ -424,6 +430,7 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
       S1(NR_close, slot[F_MNT_NS_FD]);
     }
     join_cgroups();
+    if ((int)slot[F_TERMINAL_FD] > 0) take_terminal((int)slot[F_TERMINAL_FD]);
   } else {
     /* `create` returns when the sync socket closes: by then the init is in every cgroup
        and its cgroup namespace, as the spec has the environment whole at create. */

@@ -7,7 +7,11 @@ import { errnoName } from "./errno";
 export const REQUEST_MAGIC = 0x31746e69636e7562n; // "bunctni1"
 export const REQUEST_VERSION = 1;
 
-/** Field name -> kind: a number (u64 slot) or bytes (offset<<32 | length into the blob). */
+/**
+ * Field name -> kind: a number (u64 slot) or bytes (offset<<32 | length into the blob).
+ * TERMINAL_FD (exec): the pty slave to take as controlling terminal and stdio; 0 is none
+ * (stdio holds 0-2, so a passed fd is never 0).
+ */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
   CGROUP_FDS: "bytes", NEW_CGROUP_NS: "u64", HOOKS: "bytes", HOOK_STATE: "bytes",
@@ -19,7 +23,7 @@ export const FIELDS = {
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
-  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", BLOB_LEN: "u64",
+  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 

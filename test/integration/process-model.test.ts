@@ -147,6 +147,26 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     }
   });
 
+  test.skipIf(!hasStrace || !hasScript)("exec -t starts no second Bun: bunc opens the pty in the container's devpts, the native init takes it", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const trace = join(sb.dir, `${id}.strace`);
+      const cmd = ["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "exec", "-t", "--user", "1000", id, "sh", "-c", "'test -t 0 && echo on-a-tty; readlink /proc/self/fd/0; exit 4'"];
+      const r = Bun.spawnSync(["script", "-qec", `${cmd.join(" ")}; echo "EXIT=$?"`, "/dev/null"], { stdin: "ignore" });
+      const out = r.stdout.toString().replace(/\r/g, "");
+      expect(out).toContain("on-a-tty\n");
+      expect(out).toMatch(/^\/dev\/pts\/\d+$/m); // a pty of the container's devpts
+      expect(out).toContain("EXIT=4");
+      const calls = tracedExecs(trace);
+      expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
+      expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+
   test("exec's native init reports (step, errno) as one line, and HOME comes from the container", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "30"]);

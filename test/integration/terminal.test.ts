@@ -40,6 +40,24 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     sb.ok(["delete", "-f", "cs"]);
   });
 
+  test.skipIf(!hasPython)("exec --tty --detach --console-socket sends the pty master of the new process", async () => {
+    const id = "ecs" + Math.random().toString(36).slice(2, 7);
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const sock = join(sb.dir, `${id}.sock`);
+      const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
+      waitFor(() => existsSync(sock), "the console socket receiver to listen");
+      sb.ok(["exec", "--tty", "--detach", "--console-socket", sock, id, "sh", "-c", "test -t 1 && echo tty-ok; stty size"]);
+      const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");
+      await recv.exited;
+      expect(out).toMatch(/name=\/dev\/pts\/\d+/);
+      expect(out).toContain("tty-ok\n");
+    } finally {
+      sb.run(["delete", "-f", id]);
+    }
+  });
+
   test("terminal without a console socket: create refuses, cleanly", async () => {
     const b = await sb.bundle("nocs", ["true"], (c) => (c.process.terminal = true));
     const r = sb.run(["create", "-b", b, "nocs"]);
