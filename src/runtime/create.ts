@@ -24,7 +24,7 @@ import { canSetUpFromHost, setUpFromHost, toHostId } from "./host-setup";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, layoutFds, MODES } from "../sys/native-request";
-import { hookFields, processFields } from "./native-launch";
+import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { hasNativeInit } from "../sys/native-init";
 import { checkSchedulingConfig, usesSchedulingFields } from "../linux/scheduling";
@@ -141,12 +141,12 @@ export function createContainer(o: CreateOptions): Container {
   };
   let unlock: (() => void) | undefined;
   let pidFileWritten = false;
-  let requestFd = -1;
+  let requestFd = -1, listenerFd = -1;
   /** Host setup: fds the native init takes with the go (see take_handover in native-init.c). */
   const handover: ["r" | "t", number][] = [];
   let master: number | undefined; // process.terminal in the foreground: the pty master, for bunc's relay
   /** Host setup: the native init waits ("R"), bunc makes the rootfs, then writes the whole request. */
-  const setUpHere = (pid: number, reqFd: number, request: (full?: Record<string, unknown>) => Uint8Array) => {
+  const setUpHere = (pid: number, reqFd: number, request: (full?: Record<string, unknown>) => Uint8Array, listenerSlot: number) => {
     const first = readUpTo(parentFd, 1);
     if (first.length !== 1 || first[0] !== 0x52 /* R */) {
       const rest = first.length ? Buffer.concat([first, readToEnd(parentFd)]) : first;
@@ -155,6 +155,7 @@ export function createContainer(o: CreateOptions): Container {
     }
     const hs = () => container().hookState("creating");
     const setup = setUpFromHost(config, {
+      trees: idmapTrees,
       pid, rootfs, bundle, cgroupPaths: state.cgroupPaths, extraEnv: listen.env, noPivot: o.noPivot, debug: trace,
       userns: ns.newUser ? {
         uidMappings: config.linux.uidMappings ?? [], gidMappings: config.linux.gidMappings ?? [],
@@ -176,7 +177,10 @@ export function createContainer(o: CreateOptions): Container {
     const full = request({
       ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? runtimeEnv() })), { ...initState, status: "created" }),
       ...schedulingFields(p, config.linux, true),
-      ...processFields({ process: p, env, execPath: path, preserveFds, seccomp: seccompProfile, setgroupsMayFail: false }),
+      ...processFields({
+        process: p, env, execPath: path, preserveFds, seccomp: seccompProfile, setgroupsMayFail: false,
+        seccompListenerSocket: listenerSlot, seccompListenerState: listenerState({ ...initState, status: "running" }, seccompProfile?.listenerMetadata),
+      }),
     });
     ftruncateSync(reqFd, 0);
     writeSync(reqFd, full, 0, full.length, 0);
@@ -234,7 +238,9 @@ export function createContainer(o: CreateOptions): Container {
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
     const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
     // The native init's request (host setup): written in full once the rootfs is ready.
-    const layout = layoutFds(initFd, { fifo: [fifoFd], cgroups: lateCgroupFds, request: [0] });
+    // The seccomp agent's socket (listenerPath) is connected here, for the native init to use after the go.
+    if (fromHost && seccomp?.listenerPath) listenerFd = connectUnix(seccomp.listenerPath);
+    const layout = layoutFds(initFd, { fifo: [fifoFd], cgroups: lateCgroupFds, listener: listenerFd >= 0 ? [listenerFd] : [], request: [0] });
     const request = (full?: Record<string, unknown>) => encodeRequest({
       MODE: MODES.INIT_HOST, SYNC_FD: initFd, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: -1, FIFO_FD: layout.fifo[0],
       CGROUP_FDS: i32List(layout.cgroups), NEW_CGROUP_NS: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0 ? 1 : 0,
@@ -244,7 +250,7 @@ export function createContainer(o: CreateOptions): Container {
     const spawned = withOuterHint("namespaces", outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
       joins, syncFd: childFd, syncTarget: initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds.filter((fd) => fd !== cgroup2Fd), cgroup2Dir: cgroup2Fd,
-      passFds: fromHost ? [fifoFd, ...lateCgroupFds, requestFd] : [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
+      passFds: fromHost ? [fifoFd, ...lateCgroupFds, ...(listenerFd >= 0 ? [listenerFd] : []), requestFd] : [fifoFd, ...lateCgroupFds, ...(p.terminal ? [consolePair[1]!] : [])],
       argv: fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: fromHost ? [] : [`_BUNC_INIT=${initFd}`], stdio: o.stdio,
     }));
     pid = spawned.pid;
@@ -269,7 +275,8 @@ export function createContainer(o: CreateOptions): Container {
     trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
     if (fromHost) {
-      const setup = setUpHere(pid, requestFd, request);
+      idmapTrees = idmappedTrees(config, bundle, pid, false);
+      const setup = setUpHere(pid, requestFd, request, layout.listener[0] ?? -1);
       if (setup.rootFd !== undefined) handover.push(["r", setup.rootFd]);
       if (setup.pty) {
         handover.push(["t", setup.pty.slave]);
@@ -360,6 +367,7 @@ export function createContainer(o: CreateOptions): Container {
   } finally {
     if (requestFd >= 0) closeSync(requestFd);
     for (const [, fd] of handover) closeSync(fd);
+    if (listenerFd >= 0) closeSync(listenerFd);
     for (const fd of idmapTrees?.values() ?? []) closeSync(fd);
     unlock?.();
     closeJoins();

@@ -41,8 +41,7 @@ export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean
   const CAP_SYS_CHROOT = 18n, CAP_SYS_ADMIN = 21n;
   if (has("user") && (ownEffective() & ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) !== ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) return false;
   return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
-    && !(has("user") && c.hooks?.createContainer?.length) && !c.linux.seccomp?.listenerPath
-    && !c.mounts.some((m) => m.options?.some((x) => x === "idmap" || x === "ridmap"));
+    && !(has("user") && c.hooks?.createContainer?.length);
 }
 
 type IdMap = { containerID: number; hostID: number; size: number };
@@ -193,6 +192,8 @@ export interface HostSetupResult {
  */
 export function setUpFromHost(c: Config, o: {
   pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; noPivot?: boolean; userns?: UserNs;
+  /** Idmapped bind mounts, cloned on the host (linux/idmap.ts) by index in `mounts`. */
+  trees?: Map<number, number>;
   runtimeHooks: () => void; containerHooks: () => void; debug?: (m: string) => void;
 }): HostSetupResult {
   const pidns = openSync(`/proc/${o.pid}/ns/pid`, "r");
@@ -207,7 +208,7 @@ export function setUpFromHost(c: Config, o: {
         const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
         for (const [i, m] of c.mounts.entries()) {
           try {
-            mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m);
+            mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m, o.trees?.get(i));
             o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`);
           } catch (e: any) {
             throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);

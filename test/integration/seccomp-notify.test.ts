@@ -30,7 +30,10 @@ describe.skipIf(!isRoot || !hasPython)("seccomp notify (root)", () => {
       c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta-1", syscalls: [{ names: ["mkdirat", "mkdir"], action: "SCMP_ACT_NOTIFY" }] };
     });
     try {
-      sb.ok(["run", "-d", "-b", b, id]);
+      const run = sb.run(["--debug", "run", "-d", "-b", b, id]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain("set up with"); // the create trace says who set the rootfs up:
+      expect(run.stderr).toContain("(by bunc, pivot_root)"); // bunc's own thread, no Bun init
       const pid = JSON.parse(sb.ok(["state", id])).pid;
       const ex = sb.run(["exec", id, "true"]);
       expect(ex.stderr).toBe("");
