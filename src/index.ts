@@ -1,10 +1,16 @@
 // bunc as a library: what the CLI does, for Bun scripts.
 export { createContainer, type CreateOptions } from "./runtime/create";
-export { startContainer, killContainer, deleteContainer } from "./runtime/lifecycle";
+export { startContainer } from "./runtime/start";
+export { killContainer } from "./runtime/kill";
+export { deleteContainer } from "./runtime/delete";
 export { runContainer, type RunOptions } from "./runtime/run";
 export { execInContainer, spawnExec, type ExecOptions } from "./runtime/exec";
-export { pauseContainer, resumeContainer, containerPids, updateContainer, statsEvent } from "./runtime/control";
-export { loadContainer, listContainers, Container, type Status, type StoredState } from "./runtime/state";
+export { pauseContainer, resumeContainer } from "./runtime/pause";
+export { containerPids } from "./runtime/ps";
+export { updateContainer } from "./runtime/update";
+export { statsEvent } from "./runtime/events";
+export { loadContainer, listContainers, Container, type StoredState } from "./runtime/state";
+export type { Status } from "./runtime/status";
 export { parseSignal } from "./runtime/signals";
 export { features } from "./runtime/features";
 export { BuncError } from "./runtime/errors";
@@ -13,8 +19,8 @@ export { ConfigSchema, type Config } from "./spec/schema";
 export { defaultSpec } from "./spec/default";
 export { createBundle, unpackRootfs } from "./bundle";
 
-import { loadContainer } from "./runtime/state";
-import { waitChild, waitGone } from "./runtime/lifecycle";
+import { loadContainer, readProcStat } from "./runtime/state";
+import { waitChild, waitGone } from "./runtime/wait";
 
 /**
  * Waits until the container's init exits. When this process created it, the init is its
@@ -22,8 +28,7 @@ import { waitChild, waitGone } from "./runtime/lifecycle";
  */
 export async function waitForExit(root: string, id: string): Promise<number | undefined> {
   const c = loadContainer(root, id);
-  const ppid = Number(require("node:fs").readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
-  if (ppid === process.pid) return waitChild(c.pid);
+  if (readProcStat(c.pid)?.ppid === process.pid) return waitChild(c.pid);
   while (!waitGone(c, 60_000));
   return undefined;
 }

@@ -2,7 +2,7 @@
 // ps): runc's default is `ps -ef`; -x/ax give BSD's short list, aux the user-oriented one,
 // -o the named fields. An option bunc cannot answer is an error naming it.
 import { readFileSync } from "node:fs";
-import type { ProcInfo } from "../runtime/control";
+import type { ProcInfo } from "../runtime/ps";
 import { BuncError } from "../runtime/errors";
 
 const HZ = 100; // USER_HZ: the unit of /proc/<pid>/stat times on Linux

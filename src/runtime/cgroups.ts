@@ -3,7 +3,8 @@
 // container finds its cgroups again.
 import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type LinuxResources } from "../linux/cgroups";
 import type { Config } from "../spec/schema";
-import type { StoredState } from "./state";
+import { BuncError } from "./errors";
+import type { Container, StoredState } from "./state";
 
 export type Warn = (m: string) => void;
 
@@ -25,6 +26,13 @@ export function newCgroups(id: string, config: Config, warn: Warn): CgroupManage
 export function containerCgroups(state: StoredState, warn: Warn = () => {}): CgroupManager | undefined {
   if (!state.cgroupPaths || !Object.keys(state.cgroupPaths).length) return undefined;
   return CgroupManager.fromPaths(state.cgroupPaths, { warn });
+}
+
+/** The container's cgroups, for the operations that need them: pause, resume, update, events. */
+export function requireCgroups(c: Container, warn?: Warn): CgroupManager {
+  const cg = containerCgroups(c.state, warn);
+  if (!cg) throw new BuncError(`container ${c.id} has no cgroup of its own (rootless, no delegated cgroup tree): nothing to freeze, limit or list`);
+  return cg;
 }
 
 /**

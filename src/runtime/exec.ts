@@ -17,8 +17,9 @@ import { Channel } from "./channel";
 import { BuncError } from "./errors";
 import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
 import { loadContainer, type Container } from "./state";
+import { allows, requireStatus } from "./status";
 import { compileProfile, selfCommand, writePidFile } from "./create";
-import { waitChild } from "./lifecycle";
+import { waitChild } from "./wait";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
@@ -103,9 +104,8 @@ function setgroupsDeniedIn(pid: number): boolean {
 export function spawnExec(o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
   const trace = tracer(`exec ${o.id}`, o.debug);
   const c = loadContainer(o.root, o.id);
-  const status = c.status();
-  if (status === "paused" && !o.ignorePaused) throw new BuncError("cannot exec in a paused container (use --ignore-paused to override)");
-  if (status !== "running" && status !== "created" && status !== "paused") throw new BuncError(`cannot exec in a ${status} container`);
+  const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
+  const status = requireStatus(c, op);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
@@ -120,7 +120,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const types = config.linux.namespaces.map((n) => n.type).sort((a, b) => Number(b === "user") - Number(a === "user"));
     const joins = types.filter((t) => t !== "mount").map((t) => ({ fd: open(`/proc/${c.pid}/ns/${PROC_NS_NAME[t]}`), nstype: CLONE_FLAGS[t], path: t }));
     const mntFd = open(`/proc/${c.pid}/ns/mnt`);
-    if (!loadContainer(o.root, o.id).status().match(o.ignorePaused ? /running|created|paused/ : /running|created/)) throw new BuncError("container stopped while exec was starting");
+    if (!allows(op, loadContainer(o.root, o.id).status())) throw new BuncError("container stopped while exec was starting");
     const cg = containerCgroups(c.state, o.warn);
     // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
     const frozen = status === "paused";

@@ -1,7 +1,9 @@
 // `run`: create + start, then (in the foreground) forward signals to the init, wait
 // for it as its parent, and delete the container unless --keep.
 import { createContainer, type CreateOptions } from "./create";
-import { deleteContainer, startContainer, StartError, waitChild } from "./lifecycle";
+import { startContainer, StartError } from "./start";
+import { deleteContainer } from "./delete";
+import { waitChild } from "./wait";
 import { BuncError } from "./errors";
 import { libc } from "../sys/libc";
 import { relayTerminal } from "./tty-relay";

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import type { Config } from "../spec/schema";
 import { BuncError } from "./errors";
 import { oneLine } from "./errors";
+import type { Status } from "./status";
 
 export const OCI_VERSION = "1.3.0";
-export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
 export interface StoredState {
   ociVersion: string;
@@ -52,14 +52,34 @@ export function stateDir(root: string, id: string): string {
 export const FIFO = "exec.fifo";
 export const STATE_FILE = "state.json";
 
-export function readProcStat(pid: number): { state: string; startTime: string } | undefined {
+/** The fields of /proc/<pid>/stat that bunc reads (proc(5)); times in clock ticks. */
+export interface ProcStat {
+  comm: string;
+  state: string;
+  ppid: number;
+  ttyNr: number;
+  /** CPU time used, user + system. */
+  cpuTicks: number;
+  threads: number;
+  /** Since boot, as a string: the init's is stored to tell a reused PID from it. */
+  startTime: string;
+  vsizeBytes: number;
+}
+
+export function readProcStat(pid: number): ProcStat | undefined {
+  let s: string;
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0]!, startTime: rest[19]! };
+    s = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
+  // comm may hold spaces and parentheses: the fields after it start after the last ")".
+  const close = s.lastIndexOf(")");
+  const f = s.slice(close + 2).split(" "); // f[0] is field 3 of proc(5)
+  return {
+    comm: s.slice(s.indexOf("(") + 1, close), state: f[0]!, ppid: Number(f[1]), ttyNr: Number(f[4]),
+    cpuTicks: Number(f[11]) + Number(f[12]), threads: Number(f[17]), startTime: f[19]!, vsizeBytes: Number(f[20]),
+  };
 }
 
 export function isAlive(pid: number, startTime: string): boolean {
@@ -176,6 +196,18 @@ export function listContainers(root: string): Container[] {
     }
   }
   return out;
+}
+
+/** Runs `fn` on the container while holding its lock (see lockContainer). */
+export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
+  const unlock = lockContainer(root, id);
+  try {
+    const c = loadContainer(root, id);
+    c.lockedByUs = true;
+    return fn(c);
+  } finally {
+    unlock();
+  }
 }
 
 /** Serializes commands on one container: an exclusive flock on its state directory. */

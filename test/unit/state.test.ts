@@ -8,7 +8,7 @@ import {
   claimStateDir, Container, FIFO, isAlive, listContainers, loadContainer, readProcStat, validateId, writeStateAtomically, type StoredState,
 } from "../../src/runtime/state";
 import { parseSignal } from "../../src/runtime/signals";
-import { exitCodeOf } from "../../src/runtime/lifecycle";
+import { exitCodeOf } from "../../src/runtime/wait";
 import { BuncError } from "../../src/runtime/errors";
 
 const dir = mkdtempSync(join(tmpdir(), "bunc-state-"));
@@ -43,6 +43,21 @@ describe("status derivation", () => {
     expect(self.state).toMatch(/^[RS]$/);
     expect(self.startTime).toMatch(/^\d+$/);
     expect(readProcStat(deadPid())).toBeUndefined();
+  });
+  test("readProcStat reads the fields after a comm holding spaces and parentheses", async () => {
+    // The shell renames itself, says so, then waits on its stdin.
+    const sh = Bun.spawn(["sh", "-c", "printf 'a) b (c' > /proc/$$/comm && echo ready && read -r x"], { stdin: "pipe", stdout: "pipe" });
+    try {
+      await sh.stdout.getReader().read();
+      const st = readProcStat(sh.pid)!;
+      expect(st).toMatchObject({ comm: "a) b (c", ppid: process.pid, threads: 1 });
+      expect(st.state).toMatch(/^[RS]$/);
+      expect(st.vsizeBytes).toBeGreaterThan(0);
+      expect(Number(st.startTime)).toBeGreaterThanOrEqual(Number(self.startTime));
+    } finally {
+      sh.kill();
+      await sh.exited;
+    }
   });
   test("isAlive: same pid and start time; a dead or reused pid is not", () => {
     expect(isAlive(process.pid, self.startTime)).toBe(true);

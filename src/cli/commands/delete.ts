@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
-import { deleteContainer } from "../../runtime/lifecycle";
+import { deleteContainer } from "../../runtime/delete";
 import { debugLog, logWarn } from "../log";
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { out } from "../../sys/output";
 import { cli } from "../context";
-import { oomKills, statsEvent } from "../../runtime/control";
+import { oomKills, statsEvent } from "../../runtime/events";
 import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../runtime/errors";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
-import { killContainer } from "../../runtime/lifecycle";
+import { killContainer } from "../../runtime/kill";
 import { parseSignal } from "../../runtime/signals";
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
-import { pauseContainer } from "../../runtime/control";
+import { pauseContainer } from "../../runtime/pause";
 
 export default defineCommand({
   meta: { name: "pause", description: "freeze every process of a container" },

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { out } from "../../sys/output";
 import { cli } from "../context";
-import { containerPids, hostUsers, procInfo, type ProcInfo } from "../../runtime/control";
+import { containerPids, hostUsers, procInfo, type ProcInfo } from "../../runtime/ps";
 import { BuncError } from "../../runtime/errors";
 import { psColumns, psTable } from "../ps-format";
 

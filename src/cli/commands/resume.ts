@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
-import { resumeContainer } from "../../runtime/control";
+import { resumeContainer } from "../../runtime/pause";
 
 export default defineCommand({
   meta: { name: "resume", description: "thaw a paused container" },

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
-import { startContainer } from "../../runtime/lifecycle";
+import { startContainer } from "../../runtime/start";
 import { debugLog, logWarn } from "../log";
 
 export default defineCommand({

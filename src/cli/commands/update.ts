@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { cli } from "../context";
-import { updateContainer } from "../../runtime/control";
+import { updateContainer } from "../../runtime/update";
 import { BuncError } from "../../runtime/errors";
 import { logWarn } from "../log";
 

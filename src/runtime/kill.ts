@@ -1,0 +1,21 @@
+// `kill`: a signal to the container's init, or with --all to every process of its cgroup.
+import { libc, errno } from "../sys/libc";
+import { errnoName } from "../sys/errno";
+import { warnToStderr } from "../sys/output";
+import { BuncError } from "./errors";
+import { withContainer } from "./state";
+import { requireStatus } from "./status";
+import { containerCgroups } from "./cgroups";
+
+export function killContainer(root: string, id: string, signal: number, all = false): void {
+  withContainer(root, id, (c) => {
+    const status = requireStatus(c, all ? "kill --all" : "kill");
+    if (all) {
+      // As runc: every process left in the container's cgroup, even once the init is gone.
+      const cg = containerCgroups(c.state, warnToStderr);
+      if (cg) return cg.killAll(signal);
+      if (status === "stopped") return;
+    }
+    if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: ${errnoName(errno())}`);
+  });
+}

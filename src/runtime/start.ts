@@ -1,0 +1,113 @@
+// `start`: opens the exec fifo, which lets the init exec the user's program, then runs
+// the poststart hooks.
+import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { libc } from "../sys/libc";
+import { warnToStderr } from "../sys/output";
+import { BuncError } from "./errors";
+import { runHooks } from "./hooks";
+import { FIFO, isAlive, withContainer, type Container } from "./state";
+import { requireStatus } from "./status";
+import { containerCgroups } from "./cgroups";
+import type { InitFailure } from "./init";
+import { decodeFailure, describeFailure } from "../sys/native-request";
+import { tracer, type Debug } from "./trace";
+import { waitGone } from "./wait";
+
+const O_RDONLY = 0, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
+
+export function startContainer(root: string, id: string, warn: (m: string) => void = warnToStderr, debug?: Debug): Container {
+  const trace = tracer(`start ${id}`, debug);
+  return withContainer(root, id, (c) => {
+    const status = c.status();
+    trace(`locked; status ${status}, init pid ${c.pid}`);
+    requireStatus(c, "start", status);
+    const fifo = join(c.dir, FIFO);
+    const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    let reply: Uint8Array;
+    try {
+      reply = readStartReply(fd, c);
+    } finally {
+      closeSync(fd);
+    }
+    trace("exec fifo read to EOF: the init executed the program");
+    unlinkSync(fifo);
+    const failure = startFailure(reply, c);
+    if (failure) {
+      // The init exits right after reporting: `start` returns once the container is stopped.
+      waitGone(c);
+      throw new StartError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
+    }
+    try {
+      runHooks("poststart", c.state.config.hooks?.poststart, c.hookState("running"), { cwd: c.state.bundle });
+    } catch (e: any) {
+      // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
+      // error; the container is stopped and waits for `delete`.
+      containerCgroups(c.state)?.killAll(9);
+      libc.kill(c.pid, 9);
+      waitGone(c);
+      throw new StartError(`cannot start container ${id}: ${e.message}`, 1);
+    }
+    trace(`${c.state.config.hooks?.poststart?.length ?? 0} poststart hooks run`);
+    return c;
+  });
+}
+/** `start` failed after the go: exit status 1, and the status the container's init ended with. */
+export class StartError extends BuncError {
+  constructor(message: string, readonly containerExitCode: number) {
+    super(message, 1);
+  }
+}
+
+/**
+ * Everything the init writes to the exec fifo: its go byte when it got the go, then EOF
+ * once execve closed its end (close-on-exec), or an InitFailure as JSON before it exits.
+ */
+function readStartReply(fd: number, c: Container): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(4096);
+  let got = 0;
+  for (let i = 0; ; i++) {
+    let n = -1;
+    try {
+      n = readSync(fd, buf);
+    } catch (e: any) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+    if (n > 0) {
+      chunks.push(buf.slice(0, n));
+      got += n;
+      continue;
+    }
+    if (n === 0 && got > 0) break;
+    if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) {
+      // It may have written and died between two reads.
+      try {
+        const m = readSync(fd, buf);
+        if (m > 0) { chunks.push(buf.slice(0, m)); break; }
+      } catch {}
+      throw new BuncError("cannot start container: its init exited");
+    }
+    // Before the init opened its end, a non-blocking read sees EOF; poll until it has.
+    Bun.sleepSync(i < 50 ? 0.1 : 1);
+  }
+  return Buffer.concat(chunks);
+}
+
+function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined {
+  if (reply.length <= 1) return undefined;
+  const native = decodeFailure(reply.subarray(1));
+  if (native) {
+    const p = c.state.config.process!;
+    const hooks = c.state.config.hooks?.startContainer?.map((h) => h.path);
+    return { message: describeFailure(native, { program: p.args[0], cwd: p.cwd, hooks }), exitCode: native.exitCode };
+  }
+  const text = new TextDecoder().decode(reply.subarray(1));
+  try {
+    const f = JSON.parse(text) as InitFailure;
+    return { message: String(f.message), exitCode: Number(f.exitCode) || 1 };
+  } catch {
+    return { message: text, exitCode: 1 };
+  }
+}
+

@@ -1,0 +1,34 @@
+// Waiting for a container's init: as its parent (the exit status), or as anyone (until gone).
+import { ptr } from "bun:ffi";
+import { libc } from "../sys/libc";
+import { isAlive, type Container } from "./state";
+
+/** Waits until the init is gone (it is reaped by whoever is its parent). */
+export function waitGone(c: Container, timeoutMs = 10_000): boolean {
+  const until = Date.now() + timeoutMs;
+  for (let i = 0; isAlive(c.pid, c.state.pidStartTime); i++) {
+    if (Date.now() > until) return false;
+    libc.waitpid(c.pid, null, 1 /* WNOHANG: reap it if it is ours */);
+    Bun.sleepSync(i < 50 ? 0.2 : 5);
+  }
+  return true;
+}
+
+/** Decodes a wait status the way shells do: the exit code, or 128+signal. */
+export function exitCodeOf(status: number): number {
+  return (status & 0x7f) === 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+}
+
+/**
+ * Waits for our child `pid` (the init, when this process created it) while the event
+ * loop keeps running so that forwarded signals are delivered.
+ */
+export async function waitChild(pid: number): Promise<number> {
+  const st = new Int32Array(1);
+  for (let i = 0; ; i++) {
+    const r = libc.waitpid(pid, ptr(st), 1 /* WNOHANG */);
+    if (r === pid) return exitCodeOf(st[0]!);
+    if (r < 0) return 255;
+    await Bun.sleep(i < 100 ? 1 : i < 400 ? 5 : 20);
+  }
+}
