@@ -1,6 +1,7 @@
 // `ps`: the container's processes, and each one as ps(1) would show it, read from /proc
 // (bunc runs no ps).
 import { readFileSync } from "node:fs";
+import { parsePasswd, readPasswd } from "../linux/passwd";
 import { readProcStat, withContainer } from "./state";
 import { allows } from "./status";
 import { containerCgroups } from "./cgroups";
@@ -39,14 +40,9 @@ export function procInfo(pid: number, users: Map<number, string> = new Map()): P
   }
 }
 
-/** uid -> name from the host's /etc/passwd (as ps shows it). */
+/** uid -> name from the host's /etc/passwd (as ps shows it: the first entry of a uid). */
 export function hostUsers(): Map<number, string> {
   const m = new Map<number, string>();
-  try {
-    for (const l of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = l.split(":");
-      if (f.length > 2) m.set(Number(f[2]), f[0]!);
-    }
-  } catch {}
+  for (const e of parsePasswd(readPasswd())) if (!m.has(e.uid)) m.set(e.uid, e.name);
   return m;
 }
