@@ -52,11 +52,13 @@ const nativeInit = await buildNativeInit();
 async function build(target: string, out: string) {
   const t = performance.now();
   const extra = [nsexecSo, nativeInit].filter((f): f is string => !!f);
-  // --bytecode: start-up is parsed ahead of time (every bunc command is a fresh process).
+  // --bytecode: start-up is parsed ahead of time (every bunc command is a fresh process);
+  // ESM with --splitting: each command's modules are a chunk loaded when it runs, so
+  // `bunc --version` or `state` does not load what `create` needs (~2 ms of CPU here).
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.
   const noAutoload = ["--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json"];
-  await $`bun build --compile --minify --bytecode ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 
