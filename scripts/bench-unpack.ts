@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { unpackRootfs } from "../src/bundle";
-import { alpineTarball } from "../test/support/rootfs";
+import { alpineTarball } from "./alpine-tarball";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");

@@ -12,7 +12,7 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { alpineTarball } from "../test/support/rootfs";
+import { alpineTarball } from "./alpine-tarball";
 import { defaultSeccompProfile } from "../src/linux/seccomp";
 import { cgroupLeftovers, memoryCgroupLimit, memoryHeld, pidfdOpen, pidfdWait } from "./bench/proc";
 import { cell, ratio, stat, table, type Stat } from "./bench/stats";

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 command -v bun >/dev/null || npm install -g bun@1.4.5
 bun install --frozen-lockfile >/dev/null
 bun scripts/build.ts >/dev/null
-tarball=$(bun -e 'import { alpineTarball } from "./test/support/rootfs"; console.log(alpineTarball())' 2>/dev/null || bun scripts/fetch-alpine.ts)
+tarball=$(bun -e 'import { alpineTarball } from "./scripts/alpine-tarball"; console.log(alpineTarball())' 2>/dev/null || bun scripts/fetch-alpine.ts)
 work=$(mktemp -d /tmp/bunc-demo-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 [ $# -gt 0 ] || set -- sh -c 'echo "hello from Alpine $(cat /etc/alpine-release): PID $$, hostname $(hostname), user $(id -un)"'

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fetchAlpine } from "../../scripts/fetch-alpine";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 let tmp: string;
 let server: ReturnType<typeof Bun.serve> | undefined;

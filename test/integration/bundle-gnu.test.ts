@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as tar from "tar-stream";
 import { pack, type Entry, type H } from "../support/tar";
 import { unpackRootfs } from "../../src/bundle";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 const isRoot = process.geteuid?.() === 0;
 let tmp: string;

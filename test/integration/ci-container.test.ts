@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isRoot } from "../support/harness";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
 import { defaultSpec } from "../../src/spec/default";
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot, type Result } from "../support/harness";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 const sb = fileSandbox();
 const uid = (p = "x") => p + Math.random().toString(36).slice(2, 8);

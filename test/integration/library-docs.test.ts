@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRoot, mountsUnder, PROJECT } from "../support/harness";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 const project = mkdtempSync(join(tmpdir(), "bunc-consumer-"));
 const examples = [...readFileSync(join(PROJECT, "docs/library.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);

@@ -163,7 +163,7 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
 
 describe.skipIf(!isRoot)("run --rootfs (root)", () => {
   test("runs a command straight from the Alpine tarball and leaves nothing", () => {
-    const { alpineTarball } = require("../support/rootfs");
+    const { alpineTarball } = require("../../scripts/alpine-tarball");
     const r = sb.run(["run", "--rm", "--rootfs", alpineTarball(), "--", "sh", "-c", "cat /etc/alpine-release; touch /written && echo ok; exit 7"]);
     expect(r.stdout).toMatch(/^3\.\d+\.\d+\nok\n$/);
     expect(r.code).toBe(7);

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNC, isRoot, mountsUnder, PROJECT } from "../support/harness";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 /** The shell blocks between "## Using bunc" and the next "## " heading. */
 export function usageBlocks(readme: string): string[] {

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, isRoot, fileSandbox } from "../support/harness";
 import { createBundle } from "../../src/bundle";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 const sb = fileSandbox();
 const hasSetpriv = Bun.spawnSync(["which", "setpriv"]).exitCode === 0;

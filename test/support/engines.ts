@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { alpineTarball } from "./rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 import { mountsUnder, pidAlive, PROJECT, type Result } from "./harness";
 
 /** bunc as the engines see it: the compiled binary (engines cannot run the sources). */

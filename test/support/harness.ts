@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { alpineTarball } from "./rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 import { unpackRootfs } from "../../src/bundle";
 import { defaultSpec } from "../../src/spec/default";
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBundle, mergeEnv } from "../../src/bundle";
-import { alpineTarball } from "../support/rootfs";
+import { alpineTarball } from "../../scripts/alpine-tarball";
 
 let tmp: string;
 afterEach(() => {

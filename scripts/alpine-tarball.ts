@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-const PROJECT = resolve(import.meta.dir, "../..");
+const PROJECT = resolve(import.meta.dir, "..");
 export const ALPINE_NAME = "alpine-minirootfs-3.20.3-x86_64.tar.gz";
 
 export function alpineTarball(): string {
