@@ -13,7 +13,7 @@ import { deleteContainer } from "./runtime/delete";
 import { waitChild } from "./runtime/wait";
 import { spawnExec } from "./runtime/exec";
 import { prepareOneShot } from "./runtime/oneshot";
-import { BuncError } from "./runtime/errors";
+import { BuncError } from "./sys/errors";
 
 export { BuncError };
 

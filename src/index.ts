@@ -13,7 +13,7 @@ export { loadContainer, listContainers, Container, type StoredState } from "./ru
 export type { Status } from "./runtime/status";
 export { parseSignal } from "./runtime/signals";
 export { features } from "./runtime/features";
-export { BuncError } from "./runtime/errors";
+export { BuncError } from "./sys/errors";
 export { readConfig, parseConfig } from "./spec/parse";
 export { ConfigSchema, type Config } from "./spec/schema";
 export { defaultSpec } from "./spec/default";

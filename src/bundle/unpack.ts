@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { SyscallError } from "../sys/libc";
+import { BuncError } from "../sys/errors";
 import { progressBar } from "./progress";
 import { RootDir, type Attrs } from "./safefs";
 import { installPaxDecoder, xattrBytes } from "./pax";
@@ -33,7 +34,7 @@ export interface UnpackResult {
   warnings: string[];
 }
 
-export class UnpackError extends Error {
+export class UnpackError extends BuncError {
   override name = "UnpackError";
 }
 

@@ -17,7 +17,7 @@ export function requireBundle(bundle: string | undefined): string | undefined {
   const { existsSync } = require("node:fs") as typeof import("node:fs");
   const dir = require("node:path").resolve(bundle ?? ".");
   if (existsSync(dir) && !existsSync(`${dir}/config.json`)) {
-    const { BuncError } = require("../runtime/errors");
+    const { BuncError } = require("../sys/errors");
     throw new BuncError(`config file ${dir}/config.json not found (give the bundle directory with -b/--bundle)`);
   }
   return bundle;
@@ -25,6 +25,6 @@ export function requireBundle(bundle: string | undefined): string | undefined {
 
 export function preserveFds(v: string | undefined): number {
   const n = Number(v ?? 0);
-  if (!Number.isInteger(n) || n < 0) throw new (require("../runtime/errors").BuncError)(`invalid --preserve-fds "${v}"`);
+  if (!Number.isInteger(n) || n < 0) throw new (require("../sys/errors").BuncError)(`invalid --preserve-fds "${v}"`);
   return n;
 }

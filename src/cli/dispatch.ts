@@ -6,7 +6,7 @@ import { err, out } from "../sys/output";
 import { COMMANDS } from "./commands";
 import { cli } from "./context";
 import { configureLog, logError } from "./log";
-import { BuncError } from "../runtime/errors";
+import { asBuncError, BuncError } from "../sys/errors";
 import pkg from "../../package.json" with { type: "json" };
 
 export const VERSION = pkg.version;
@@ -118,8 +118,10 @@ export async function main(argv: string[]): Promise<number> {
     await runCommand(cmd, { rawArgs: [...own, ...(parts.id ? [parts.id] : [])], data: parts });
     return cli.exitCode;
   } catch (e: any) {
-    await logError(withHint(e instanceof BuncError ? e.message : e?.message ?? String(e)));
-    if (!(e instanceof BuncError) && process.env.BUNC_DEBUG_STACK) err(String(e?.stack) + "\n");
-    return e instanceof BuncError ? e.exitCode : 1;
+    // Only here does an error become a line and an exit status.
+    const error = asBuncError(e);
+    await logError(withHint(error.message));
+    if (process.env.BUNC_DEBUG_STACK) err(String((e as Error)?.stack ?? e) + "\n");
+    return error.exitCode;
   }
 }

@@ -1,6 +1,6 @@
 // runc's global flags come before the command (`bunc --root /x create ...`); citty
 // passes nothing down to subcommands, so they are taken off argv here.
-import { BuncError } from "../runtime/errors";
+import { BuncError } from "../sys/errors";
 
 export interface Globals {
   root: string;

@@ -3,7 +3,7 @@
 // -o the named fields. An option bunc cannot answer is an error naming it.
 import { readFileSync } from "node:fs";
 import type { ProcInfo } from "../runtime/ps";
-import { BuncError } from "../runtime/errors";
+import { BuncError } from "../sys/errors";
 
 const HZ = 100; // USER_HZ: the unit of /proc/<pid>/stat times on Linux
 

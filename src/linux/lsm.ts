@@ -2,7 +2,7 @@
 // without that LSM is refused rather than silently dropped (as runc refuses it).
 import { existsSync, readFileSync } from "node:fs";
 import type { Config } from "../spec/schema";
-import { BuncError } from "../runtime/errors";
+import { BuncError } from "../sys/errors";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 
 export function apparmorEnabled(): boolean {

@@ -3,7 +3,7 @@
 import { openSync, closeSync } from "node:fs";
 import { libc } from "../sys/libc";
 import type { Config, NamespaceType } from "../spec/schema";
-import { BuncError } from "../runtime/errors";
+import { BuncError } from "../sys/errors";
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
   mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000,

@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/rlimits";
+import { BuncError } from "../sys/errors";
 import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
 import { homeDir } from "./passwd";
@@ -26,9 +27,10 @@ export function envValue(env: string[], key: string): string | undefined {
 }
 
 /** A program that cannot be run, with the exit status shells use: 127 not found, 126 not executable. */
-export class ExecutableError extends Error {
-  constructor(message: string, readonly exitCode: 126 | 127) {
-    super(message);
+export class ExecutableError extends BuncError {
+  declare readonly exitCode: 126 | 127;
+  constructor(message: string, exitCode: 126 | 127) {
+    super(message, { exitCode });
     this.name = "ExecutableError";
   }
 }

@@ -3,7 +3,7 @@
 // Checked at create, before anything is made.
 import { statSync } from "node:fs";
 import type { Config, NamespaceType } from "../spec/schema";
-import { BuncError, oneLine } from "../runtime/errors";
+import { BuncError, oneLine } from "../sys/errors";
 import { PROC_NS_NAME } from "./namespaces";
 
 /** IPC namespace sysctls besides fs.mqueue.* (ipc/ipc_sysctl.c). */

@@ -3,7 +3,7 @@
 // container finds its cgroups again.
 import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type LinuxResources } from "../linux/cgroups";
 import type { Config } from "../spec/schema";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import type { Container, StoredState } from "./state";
 
 export type Warn = (m: string) => void;

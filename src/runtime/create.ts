@@ -14,7 +14,7 @@ import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capNames, capSets, ownBounding } from "../linux/capabilities";
 import { Channel } from "./channel";
-import { BuncError } from "./errors";
+import { asBuncError, BuncError, withContext } from "../sys/errors";
 import { runHooks, runHooksWarn, HookError } from "./hooks";
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { setRlimits } from "../linux/process";
@@ -363,7 +363,7 @@ export function createContainer(o: CreateOptions): Container {
     try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (o.pidFile && pidFileWritten) rmSync(resolve(o.pidFile), { force: true });
-    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
+    throw asBuncError(e);
   } finally {
     if (requestFd >= 0) closeSync(requestFd);
     for (const [, fd] of handover) closeSync(fd);
@@ -392,7 +392,7 @@ function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void 
   try {
     setRlimits(p.rlimits, pid);
   } catch (e: any) {
-    throw new BuncError(`process.rlimits: ${e.message}`);
+    throw withContext("process.rlimits", e);
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { libc } from "../sys/libc";
 import { warnToStderr } from "../sys/output";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { runHooksWarn } from "./hooks";
 import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container } from "./state";
 import { requireStatus } from "./status";
@@ -21,7 +21,7 @@ export function deleteContainer(root: string, id: string, force = false, warn: (
     unlock = lockContainer(root, id);
   } catch (e) {
     // containerd deletes twice; a forced delete of what is not there succeeds.
-    if (force && e instanceof BuncError) return;
+    if (force && e instanceof BuncError && /does not exist/.test(e.message)) return;
     throw e;
   }
   try {

@@ -14,7 +14,7 @@ import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
 import { CLONE_FLAGS, PROC_NS_NAME } from "../linux/namespaces";
 import { Channel } from "./channel";
-import { BuncError } from "./errors";
+import { asBuncError, BuncError } from "../sys/errors";
 import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
 import { loadContainer, type Container } from "./state";
 import { allows, requireStatus } from "./status";
@@ -243,7 +243,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       libc.kill(pid, 9);
       libc.waitpid(pid, null, 0);
     }
-    throw e instanceof BuncError ? e : new BuncError(e?.message ?? String(e));
+    throw asBuncError(e);
   } finally {
     for (const fd of opened) try { closeSync(fd); } catch {}
     if (parentFd >= 0) closeSync(parentFd);

@@ -1,6 +1,7 @@
 // OCI hooks: the state JSON on stdin, args, env and timeout; the caller decides what a
 // failure means (fatal before start, a warning after).
 import type { Hook } from "../spec/schema";
+import { BuncError } from "../sys/errors";
 
 export interface HookState {
   ociVersion: string;
@@ -11,7 +12,9 @@ export interface HookState {
   annotations?: Record<string, string>;
 }
 
-export class HookError extends Error {}
+export class HookError extends BuncError {
+  override name = "HookError";
+}
 
 /** Where a hook runs: its working directory and the environment it gets without `env` of its own. */
 export interface HookContext { cwd?: string; env?: Record<string, string | undefined> }

@@ -4,7 +4,7 @@ import type { Config } from "../spec/schema";
 import { validateSysctl, isHostNamespace } from "../linux/sysctl";
 import { validateLabels } from "../linux/lsm";
 import { parseMountInfo, readMountInfo } from "../linux/mountinfo";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 
 export function checkConfigForHost(config: Config): void {
   validateSysctl(config);

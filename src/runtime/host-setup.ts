@@ -22,6 +22,7 @@ import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
 import { remount } from "../linux/mounts";
 import { moveTree } from "../linux/idmap";
+import { withContext } from "../sys/errors";
 
 const SYS_FSOPEN = 430, SYS_FSCONFIG = 431, SYS_FSMOUNT = 432; // the same on x86_64 and arm64
 const FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
@@ -211,7 +212,7 @@ export function setUpFromHost(c: Config, o: {
             mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m, o.trees?.get(i));
             o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`);
           } catch (e: any) {
-            throw new Error(`mounts[${i}] (${m.destination}): ${e.message}`);
+            throw withContext(`mounts[${i}] (${m.destination})`, e);
           }
         }
         if (!devIsBound) setupDev(ctx, c.linux.devices);

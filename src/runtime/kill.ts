@@ -2,7 +2,7 @@
 import { libc, errno } from "../sys/libc";
 import { errnoName } from "../sys/errno";
 import { warnToStderr } from "../sys/output";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { withContainer } from "./state";
 import { requireStatus } from "./status";
 import { containerCgroups } from "./cgroups";

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
 import { cachedRootfs, writableView } from "./rootfs-cache";
 

@@ -4,7 +4,7 @@ import { createContainer, type CreateOptions } from "./create";
 import { startContainer, StartError } from "./start";
 import { deleteContainer } from "./delete";
 import { waitChild } from "./wait";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { libc } from "../sys/libc";
 import { relayTerminal } from "./tty-relay";
 

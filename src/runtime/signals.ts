@@ -1,5 +1,5 @@
 // Signal names and numbers as `kill` accepts them: TERM, SIGTERM or 15.
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 
 export const SIGNALS: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,

@@ -4,7 +4,7 @@ import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { libc } from "../sys/libc";
 import { warnToStderr } from "../sys/output";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { runHooks } from "./hooks";
 import { FIFO, isAlive, withContainer, type Container } from "./state";
 import { requireStatus } from "./status";

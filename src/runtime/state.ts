@@ -4,8 +4,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../spec/schema";
-import { BuncError } from "./errors";
-import { oneLine } from "./errors";
+import { BuncError } from "../sys/errors";
+import { oneLine } from "../sys/errors";
 import type { Status } from "./status";
 
 export const OCI_VERSION = "1.3.0";

@@ -5,7 +5,7 @@
 //   created, running, paused --kill, exit, delete --force--> stopped --delete--> (gone)
 //
 // The status is never stored (see state.ts): every operation derives it, then asks here.
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 
 export const STATUSES = ["creating", "created", "running", "paused", "stopped"] as const;
 export type Status = (typeof STATUSES)[number];

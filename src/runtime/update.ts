@@ -1,7 +1,7 @@
 // `update`: new resource limits for a container, merged into its saved config and written
 // to its cgroups.
 import * as v from "valibot";
-import { BuncError } from "./errors";
+import { BuncError } from "../sys/errors";
 import { withContainer } from "./state";
 import { requireStatus } from "./status";
 import { effectiveResources, requireCgroups, type Warn } from "./cgroups";

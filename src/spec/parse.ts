@@ -2,7 +2,7 @@
 import * as v from "valibot";
 import { readFileSync } from "node:fs";
 import { ConfigSchema, type Config } from "./schema";
-import { BuncError, oneLine } from "../runtime/errors";
+import { BuncError, oneLine } from "../sys/errors";
 export { oneLine };
 
 /**

@@ -3,6 +3,7 @@
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { errnoName } from "./errno";
+import { BuncError } from "./errors";
 
 const { i32, i64, u64, ptr: P, cstring } = FFIType;
 
@@ -106,17 +107,16 @@ export function errno(): number {
 }
 
 /** One error class for every failed syscall: which call, errno and its name, and the path involved. */
-export class SyscallError extends Error {
+export class SyscallError extends BuncError {
+  declare readonly errno: number;
+  declare readonly code: string;
   constructor(
     readonly syscall: string,
-    readonly errno: number,
+    errno: number,
     readonly path?: string,
   ) {
-    super(`${syscall}${path ? ` ${path}` : ""}: ${errnoName(errno)}`);
+    super(`${syscall}${path ? ` ${path}` : ""}: ${errnoName(errno)}`, { errno });
     this.name = "SyscallError";
-  }
-  get code(): string {
-    return errnoName(this.errno);
   }
 }
 

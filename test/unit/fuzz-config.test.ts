@@ -11,7 +11,7 @@ import { parseConfig, readConfig } from "../../src/spec/parse";
 import { defaultSpec } from "../../src/spec/default";
 import { defaultSeccompProfile } from "../../src/linux/seccomp";
 import { validateId } from "../../src/runtime/state";
-import { BuncError } from "../../src/runtime/errors";
+import { BuncError } from "../../src/sys/errors";
 import { garbage, mutateConfig, rng } from "../support/fuzz";
 
 /** A valid config that uses most of the schema, so that mutations reach every part of it. */

@@ -9,7 +9,7 @@ import {
 } from "../../src/runtime/state";
 import { parseSignal } from "../../src/runtime/signals";
 import { exitCodeOf } from "../../src/runtime/wait";
-import { BuncError } from "../../src/runtime/errors";
+import { BuncError } from "../../src/sys/errors";
 
 const dir = mkdtempSync(join(tmpdir(), "bunc-state-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // Which operation runs in which status, and the errors (runc's wording) of those refused.
 import { describe, expect, test } from "bun:test";
 import { allows, requireStatus, STATUSES, type Operation, type Status } from "../../src/runtime/status";
-import { BuncError } from "../../src/runtime/errors";
+import { BuncError } from "../../src/sys/errors";
 
 const ALLOWED: Record<Operation, Status[]> = {
   start: ["created"],

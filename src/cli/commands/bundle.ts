@@ -1,7 +1,7 @@
 // bunc bundle <tarball> <dir>: unpack a rootfs tarball into <dir>/rootfs and write <dir>/config.json.
 import { defineCommand } from "citty";
 import { createBundle } from "../../bundle";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { logWarn } from "../log";
 import { cli } from "../context";
 import type { SplitArgv } from "../dispatch";

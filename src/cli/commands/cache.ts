@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { out } from "../../sys/output";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { cacheDir, listCache, pruneCache } from "../../runtime/rootfs-cache";
 import { parseBytes } from "./update";
 

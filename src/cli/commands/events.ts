@@ -3,7 +3,7 @@ import { out } from "../../sys/output";
 import { cli } from "../context";
 import { oomKills, statsEvent } from "../../runtime/events";
 import { loadContainer } from "../../runtime/state";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 
 function parseInterval(s: string): number {
   const m = s.match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);

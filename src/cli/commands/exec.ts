@@ -5,7 +5,7 @@ import { cli } from "../context";
 import { preserveFds } from "../args";
 import { execInContainer } from "../../runtime/exec";
 import { loadContainer } from "../../runtime/state";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { ProcessSchema, type Process } from "../../spec/schema";
 import { formatIssue } from "../../spec/parse";
 import { debugLog, logWarn } from "../log";

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { out } from "../../sys/output";
 import { cli } from "../context";
 import { listContainers } from "../../runtime/state";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 
 export default defineCommand({
   meta: { name: "list", description: "list containers" },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { out } from "../../sys/output";
 import { cli } from "../context";
 import { containerPids, hostUsers, procInfo, type ProcInfo } from "../../runtime/ps";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { psColumns, psTable } from "../ps-format";
 
 export function splitPsArgv(raw: string[]): { own: string[]; id?: string; command: string[] } {

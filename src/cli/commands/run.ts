@@ -3,7 +3,7 @@ import { createArgs, preserveFds, requireBundle } from "../args";
 import { cli } from "../context";
 import { runContainer } from "../../runtime/run";
 import { runFromRootfs } from "../../runtime/oneshot";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { validateId } from "../../runtime/state";
 import { debugLog, logWarn } from "../log";
 import type { SplitArgv } from "../dispatch";

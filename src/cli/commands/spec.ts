@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultSpec } from "../../spec/default";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 
 export default defineCommand({
   meta: { name: "spec", description: "write a default config.json into the bundle" },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { cli } from "../context";
 import { updateContainer } from "../../runtime/update";
-import { BuncError } from "../../runtime/errors";
+import { BuncError } from "../../sys/errors";
 import { logWarn } from "../log";
 
 /** runc accepts sizes like 512m or 1g. */

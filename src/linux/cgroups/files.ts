@@ -1,10 +1,11 @@
 // Reading and writing cgroup interface files. A write names the OCI setting it serves,
 // so a host that lacks the file reports which part of the config it cannot honour.
+import { BuncError } from "../../sys/errors";
 import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 
-export class CgroupError extends Error {
-  constructor(message: string, readonly setting?: string, readonly code?: string) {
-    super(message);
+export class CgroupError extends BuncError {
+  constructor(message: string, readonly setting?: string, code?: string) {
+    super(message, { code });
     this.name = "CgroupError";
   }
 }
