@@ -28,9 +28,9 @@ export function envValue(env: string[], key: string): string | undefined {
 
 /** A program that cannot be run, with the exit status shells use: 127 not found, 126 not executable. */
 export class ExecutableError extends BuncError {
-  declare readonly exitCode: 126 | 127;
-  constructor(message: string, exitCode: 126 | 127) {
-    super(message, { exitCode });
+  /** The status the container's process ends with (bunc's own command still exits 1, as runc). */
+  constructor(message: string, readonly processExitCode: 126 | 127) {
+    super(message);
     this.name = "ExecutableError";
   }
 }
@@ -132,5 +132,5 @@ export function execProcess(path: string, args: string[], env: string[], preserv
   const argv = cstrArray(args), envp = cstrArray(env), file = cstr(path);
   libc.execve(ptr(file), ptr(argv.array), ptr(envp.array));
   const e = errno();
-  throw Object.assign(new SyscallError("execve", e, path), { exitCode: execveExitCode(e) });
+  throw Object.assign(new SyscallError("execve", e, path), { processExitCode: execveExitCode(e) });
 }

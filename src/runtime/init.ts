@@ -96,7 +96,7 @@ export function runInit(fd: number): never {
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
   } catch (e: any) {
-    const failure: InitFailure = { message: e?.message ?? String(e), exitCode: typeof e?.exitCode === "number" ? e.exitCode : 1 };
+    const failure: InitFailure = { message: e?.message ?? String(e), exitCode: processExitCode(e) };
     if (stage === "setup") {
       try { channel.send({ type: "error", ...failure }); } catch {}
     } else if (stage === "start") {
@@ -109,6 +109,11 @@ export function runInit(fd: number): never {
 
 /** Why the init gave up, and the exit status it ends with (127/126: the program, 1: setup). */
 export interface InitFailure { message: string; exitCode: number }
+
+/** The status this process ends with for `e`: 127/126 for a program that cannot run, else 1. */
+function processExitCode(e: any): number {
+  return typeof e?.processExitCode === "number" ? e.processExitCode : 1;
+}
 
 let startFd = -1;
 
@@ -206,7 +211,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     // The sync socket is close-on-exec: EOF tells bunc that execve succeeded.
     enterProcess(p, plan.seccomp, plan.preserveFds, path, p.args, env, plan.state);
   } catch (e: any) {
-    const exitCode = typeof e?.exitCode === "number" ? e.exitCode : 1;
+    const exitCode = processExitCode(e);
     try { channel.send({ type: "error", message: e?.message ?? String(e), exitCode }); } catch {}
     process.exit(exitCode);
   }

@@ -34,7 +34,8 @@ describe("errors", () => {
     const e = withContext("process.cwd", fsError);
     expect(e.code).toBe("ENOENT");
     expect(e.errno).toBe(2);
-    expect(withContext("start", new ExecutableError("exec: no such file", 127)).exitCode).toBe(127);
+    expect(withContext("start", new BuncError("paused", 3)).exitCode).toBe(3);
+    expect(new ExecutableError("exec: no such file", 127).exitCode).toBe(1); // bunc's status; the process's is 127
     expect(asBuncError("plain string").message).toBe("plain string");
   });
 
