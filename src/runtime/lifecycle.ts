@@ -2,8 +2,9 @@
 // first, as runtime.md requires, and holds the container's lock.
 import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { ptr } from "bun:ffi";
 import { libc, errno } from "../sys/libc";
+import { O } from "../sys/arch";
+import { waitpid, WNOHANG } from "../sys/proc";
 import { errnoName } from "../sys/errno";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "./errors";
@@ -29,8 +30,6 @@ export function withContainer<T>(root: string, id: string, fn: (c: Container) =>
   }
 }
 
-const O_RDONLY = 0, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
-
 /** `start`: opens the exec fifo, which lets the init exec the user's program. */
 export function startContainer(root: string, id: string, warn: Warn = defaultWarn, debug?: Debug): Container {
   const trace = tracer(`start ${id}`, debug);
@@ -39,7 +38,7 @@ export function startContainer(root: string, id: string, warn: Warn = defaultWar
     trace(`locked; status ${status}, init pid ${c.pid}`);
     if (status !== "created") throw new BuncError(`cannot start a container that is ${status}`);
     const fifo = join(c.dir, FIFO);
-    const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const fd = openSync(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
     let reply: Uint8Array;
     try {
       reply = readStartReply(fd, c);
@@ -232,11 +231,14 @@ export function exitCodeOf(status: number): number {
  * loop keeps running so that forwarded signals are delivered.
  */
 export async function waitChild(pid: number): Promise<number> {
-  const st = new Int32Array(1);
   for (let i = 0; ; i++) {
-    const r = libc.waitpid(pid, ptr(st), 1 /* WNOHANG */);
-    if (r === pid) return exitCodeOf(st[0]!);
-    if (r < 0) return 255;
+    let r: { pid: number; status: number };
+    try {
+      r = waitpid(pid, WNOHANG);
+    } catch {
+      return 255;
+    }
+    if (r.pid === pid) return exitCodeOf(r.status);
     await Bun.sleep(i < 100 ? 1 : i < 400 ? 5 : 20);
   }
 }
