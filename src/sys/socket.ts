@@ -5,6 +5,7 @@ import { check, checkedSyscall, cstr, errno, libc, SyscallError } from "./libc";
 import { SOCK_CLOEXEC } from "./arch";
 
 const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000; // not O_CLOEXEC: that bit means nothing to recvmsg
 
 /** A NETLINK_ROUTE socket (close-on-exec) in the calling thread's network namespace. */
 export function netlinkRouteSocket(): number {
@@ -65,7 +66,7 @@ export function recvFd(sock: number): { fd: number; data: string } {
   msg[3] = 1n;
   msg[4] = BigInt(ptr(control));
   msg[5] = 24n;
-  const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), 0o2000000 /* MSG_CMSG_CLOEXEC */)));
+  const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), MSG_CMSG_CLOEXEC)));
   const cv = new DataView(control.buffer);
   if (cv.getInt32(12, true) !== SCM_RIGHTS) throw new Error("no fd received on the socket");
   return { fd: cv.getInt32(16, true), data: new TextDecoder().decode(buf.subarray(0, n)) };
