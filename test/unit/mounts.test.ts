@@ -10,6 +10,7 @@ import { mountOne, remount, type MountContext } from "../../src/linux/mounts";
 import { applyRootPropagation, maskPaths, moveRoot, parentMount, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
 import { createDevice, makedev, setupDev } from "../../src/linux/devices";
 import { RecordingSyscalls } from "../support/recording-syscalls";
+import { O } from "../../src/sys/arch";
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -58,7 +59,7 @@ function context(opts: ConstructorParameters<typeof RecordingSyscalls>[0] = {}, 
   symlinkSync("/etc", join(rootfs, "linkdir"));
   symlinkSync("/evil", join(rootfs, "proclink"));
   const sys = new RecordingSyscalls(opts);
-  const rootFd = openSync(rootfs, 0o10000000 | 0o200000);
+  const rootFd = openSync(rootfs, O.PATH | O.DIRECTORY);
   const ctx: MountContext = { sys, rootfs, rootFd, bundle: join(dir, "bundle"), inUserNs };
   return { ctx, sys, rootfs, hostdir, done: () => closeSync(rootFd) };
 }
