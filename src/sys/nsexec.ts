@@ -3,7 +3,7 @@ import { cc, dlopen, ptr } from "bun:ffi";
 import source from "./nsexec.c" with { type: "text" };
 import { check, checkedSyscall, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
 import { SYS } from "./arch";
-import { pipe } from "./io";
+import { dupAbove, pipe } from "./io";
 import { readFileSync, readSync, closeSync, writeSync } from "node:fs";
 
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
@@ -77,16 +77,11 @@ export interface SpawnedInit {
   abort(): void;
 }
 
-/** A CLOEXEC copy of fd numbered at least `min`: sources must not overlap init's fd slots. */
-function above(fd: number, min: number): number {
-  return check("fcntl", libc.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, BigInt(min)));
-}
-
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const floor = o.syncTarget + o.passFds.length + 2;
   const cg = o.cgroupJoinFds ?? [];
   const stdio = o.stdio ?? [-1, -1, -1];
-  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...stdio, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
+  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...stdio, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? dupAbove(fd, floor) : fd)); // sources must not overlap init's fd slots
   try {
     return spawnWith({
       ...o, syncFd: high[0]!, execFd: high[1]!, cgroup2Dir: high[2]!, stdio: high.slice(3, 6) as [number, number, number],

@@ -1,6 +1,6 @@
 // Processes: waiting for children, and the CPU affinity of the calling thread.
 import { ptr } from "bun:ffi";
-import { checkedSyscall, libc, check } from "./libc";
+import { check, checkedSyscall, cstr, cstrArray, libc } from "./libc";
 
 export const WNOHANG = 1;
 
@@ -36,4 +36,16 @@ export function sendSignal(pid: number, signal: number): boolean {
 /** SIGKILL to our child `pid`, then reaps it: a setup that failed after the child was spawned. */
 export function killAndReap(pid: number): void {
   if (sendSignal(pid, 9)) check("waitpid", libc.waitpid(pid, null, 0), String(pid));
+}
+
+/** A new session keyring named `name` for this process (KEYCTL_JOIN_SESSION_KEYRING). */
+export function joinSessionKeyring(name: string): void {
+  checkedSyscall("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", [1, ptr(cstr(name))], name);
+}
+
+/** execveat(2) of the program open at `fd` (AT_EMPTY_PATH); returns only by throwing. */
+export function execveatFd(fd: number, argv: string[], envp: string[], context?: string): never {
+  const a = cstrArray(argv), e = cstrArray(envp), empty = cstr("");
+  checkedSyscall("execveat", [fd, ptr(empty), ptr(a.array), ptr(e.array), 0x1000 /* AT_EMPTY_PATH */], context);
+  throw new Error("execveat returned"); // not reached: it returns only on failure
 }
