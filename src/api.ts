@@ -4,9 +4,8 @@
 // writes nothing to stdout or stderr itself: warnings go to the `logger` the caller passes.
 import { closeSync, createReadStream, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { ptr } from "bun:ffi";
 import type { Process } from "./spec/schema";
-import { check, libc } from "./sys/libc";
+import { pipe } from "./sys/io";
 import { createContainer } from "./runtime/create";
 import { startContainer } from "./runtime/start";
 import { deleteContainer } from "./runtime/delete";
@@ -56,12 +55,6 @@ const envList = (env: RunOptions["env"]) => (Array.isArray(env) ? env : Object.e
 function mergeEnv(base: string[] = [], extra: string[]): string[] {
   const keys = new Set(extra.map((e) => e.slice(0, e.indexOf("="))));
   return [...base.filter((e) => !keys.has(e.slice(0, e.indexOf("=")))), ...extra];
-}
-
-function pipe(): [number, number] {
-  const fds = new Int32Array(2);
-  check("pipe2", libc.pipe2(ptr(fds), 0o2000000 /* O_CLOEXEC */));
-  return [fds[0]!, fds[1]!];
 }
 
 /** The read end collected as text; resolves at EOF. */

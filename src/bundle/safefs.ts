@@ -7,10 +7,9 @@ import { closeSync, writeSync } from "node:fs";
 import { check, cstr, libc, SyscallError, errno } from "../sys/libc";
 import { makedev } from "../sys/devnum";
 import { tryOpenInRoot } from "../sys/openat2";
+import { O } from "../sys/arch";
 
-const O_WRONLY = 0o1, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000, O_PATH = 0o10000000;
-const O_DIRECTORY = process.arch === "arm64" ? 0o40000 : 0o200000;
-const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
+const { WRONLY: O_WRONLY, CREAT: O_CREAT, EXCL: O_EXCL, CLOEXEC: O_CLOEXEC, PATH: O_PATH, DIRECTORY: O_DIRECTORY, NOFOLLOW: O_NOFOLLOW } = O;
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
 const UTIME_OMIT = (1n << 30n) - 2n;
 const S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFBLK = 0o060000;

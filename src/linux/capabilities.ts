@@ -1,7 +1,7 @@
 // Linux capabilities by name, and the five sets of process.capabilities.
 import { readFileSync } from "node:fs";
-import { ptr } from "bun:ffi";
-import { errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { SyscallError } from "../sys/libc";
+import { linuxSyscalls, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, type Syscalls } from "../sys/syscalls";
 
 export const CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
@@ -40,25 +40,24 @@ export function capSets(caps: Partial<Record<keyof CapSets, string[]>> | undefin
   return { bounding: m("bounding"), effective: m("effective"), permitted: m("permitted"), inheritable: m("inheritable"), ambient: m("ambient") };
 }
 
-const PR_CAPBSET_DROP = 24, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const EINVAL = 22;
 
-export function dropBounding(bounding: bigint): void {
-  const last = lastCap();
+/** Drops from the bounding set every capability (up to the kernel's last) that `bounding` lacks. */
+export function dropBounding(bounding: bigint, sys: Syscalls = linuxSyscalls, last = lastCap()): void {
   for (let c = 0; c <= last; c++) {
     if (bounding & (1n << BigInt(c))) continue;
-    if (libc.prctl(PR_CAPBSET_DROP, BigInt(c), 0n, 0n, 0n) < 0) {
-      const e = errno();
-      if (e !== 22) throw new SyscallError("prctl(PR_CAPBSET_DROP)", e, CAPABILITIES[c]);
+    try {
+      sys.prctl(PR.CAPBSET_DROP, [c], CAPABILITIES[c]);
+    } catch (e) {
+      // EINVAL: a capability this kernel does not know, so nothing to drop.
+      if (!(e instanceof SyscallError && e.errno === EINVAL)) throw e;
     }
   }
 }
 
 /** capset(2) v3 on the calling thread (the one that will execve). */
-export function setCaps(s: CapSets): void {
-  const header = new Uint32Array([0x20080522, 0]);
-  const lo = (x: bigint) => Number(x & 0xffffffffn), hi = (x: bigint) => Number(x >> 32n);
-  const data = new Uint32Array([lo(s.effective), lo(s.permitted), lo(s.inheritable), hi(s.effective), hi(s.permitted), hi(s.inheritable)]);
-  if (syscall(SYS.capset, ptr(header), ptr(data)) < 0n) throw new SyscallError("capset", errno());
+export function setCaps(s: CapSets, sys: Syscalls = linuxSyscalls): void {
+  sys.capset({ effective: s.effective, permitted: s.permitted, inheritable: s.inheritable });
 }
 
 /** The capabilities this process still has in its bounding set: what it can grant at all. */
@@ -84,12 +83,12 @@ export function grantable(s: CapSets, bounding = ownBounding()): CapSets {
 }
 
 /** Raises the ambient set: only what the kernel allows (also in permitted and inheritable), as runc. */
-export function setAmbient(ambient: bigint, permitted = ambient, inheritable = ambient): void {
+export function setAmbient(ambient: bigint, permitted = ambient, inheritable = ambient, sys: Syscalls = linuxSyscalls): void {
   ambient &= permitted & inheritable;
-  libc.prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n);
+  try {
+    sys.prctl(PR.CAP_AMBIENT, [PR_CAP_AMBIENT_CLEAR_ALL]);
+  } catch {} // kernels without ambient capabilities: nothing to clear
   for (let c = 0; c < 64; c++) {
-    if (!(ambient & (1n << BigInt(c)))) continue;
-    if (libc.prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_RAISE), BigInt(c), 0n, 0n) < 0)
-      throw new SyscallError("prctl(PR_CAP_AMBIENT_RAISE)", errno(), CAPABILITIES[c]);
+    if (ambient & (1n << BigInt(c))) sys.prctl(PR.CAP_AMBIENT, [PR_CAP_AMBIENT_RAISE, c], CAPABILITIES[c]);
   }
 }

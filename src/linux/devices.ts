@@ -31,7 +31,7 @@ const S_IF: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p:
 export function createDevice(ctx: MountContext, d: Device): void {
   const rel = resolveRelative(ctx.rootfs, d.path);
   const host = join(ctx.rootfs, rel);
-  mkdirAllInRoot(ctx.rootFd, dirname(rel)); // below the pinned rootfs, never through a host path
+  mkdirAllInRoot(ctx.rootFd, dirname(rel), 0o755, ctx.sys); // below the pinned rootfs, never through a host path
   const existing = lstatSync(host, { throwIfNoEntry: false });
   if (existing && !existing.isFile() && !existing.isCharacterDevice() && !existing.isBlockDevice() && !existing.isFIFO())
     throw new Error(`linux.devices: ${d.path} exists and is not a device`);
@@ -48,7 +48,7 @@ export function createDevice(ctx: MountContext, d: Device): void {
   }
   // User namespace: bind the host's node over an empty file.
   if (!existsSync(d.path)) throw new Error(`linux.devices: ${d.path}: cannot create device nodes in a user namespace and the host has none to bind`);
-  if (!existing) touchInRoot(ctx.rootFd, rel);
+  if (!existing) touchInRoot(ctx.rootFd, rel, 0o644, ctx.sys);
   withPinned(ctx, rel, (t) => ctx.sys.mount(d.path, t, null, MS.BIND, null));
 }
 
@@ -65,6 +65,6 @@ export function setupDev(ctx: MountContext, devices: Device[] = []): void {
   if (existsSync("/proc/kcore")) {
     try { symlinkSync("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
   }
-  for (const dir of ["/dev/pts", "/dev/shm"]) mkdirAllInRoot(ctx.rootFd, resolveRelative(ctx.rootfs, dir));
+  for (const dir of ["/dev/pts", "/dev/shm"]) mkdirAllInRoot(ctx.rootFd, resolveRelative(ctx.rootfs, dir), 0o755, ctx.sys);
   for (const d of devices) createDevice(ctx, d);
 }

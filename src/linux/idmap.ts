@@ -5,17 +5,15 @@
 // and the init moves it into place with move_mount.
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { ptr } from "bun:ffi";
 import type { Config, Mount } from "../spec/schema";
-import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
 import { spawnInit } from "../sys/nsexec";
+import { socketPair } from "../sys/socket";
+import { waitpid } from "../sys/proc";
+import { mountSetattr, openTree } from "../sys/mount-api";
+import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 import { idMapText } from "./namespaces";
 
-const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;
-const OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0o2000000;
 const MOUNT_ATTR_IDMAP = 0x100000n;
-const MOVE_MOUNT_F_EMPTY_PATH = 4, MOVE_MOUNT_T_EMPTY_PATH = 0x40;
-const SYS_MOVE_MOUNT = process.arch === "arm64" ? 429 : 429;
 
 export const isIdmapped = (m: Mount) => !!m.options?.some((o) => o === "idmap" || o === "ridmap");
 const isBind = (m: Mount) => m.type === "bind" || !!m.options?.some((o) => o === "bind" || o === "rbind");
@@ -33,10 +31,12 @@ export function preparedOnHost(c: Config, m: Mount, hostCanClone: boolean): bool
 
 /** Whether this process may clone mount trees (open_tree(OPEN_TREE_CLONE) of "/"). */
 export function canCloneMounts(): boolean {
-  const fd = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr("/")), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-  if (fd < 0) return false;
-  closeSync(fd);
-  return true;
+  try {
+    closeSync(openTree("/"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Spec rules, at create: idmap is for bind mounts, and needs mappings (its own or the container's user namespace). */
@@ -58,8 +58,7 @@ export function checkIdmappedMounts(c: Config): void {
 
 /** A user namespace with these mappings, as an fd: a native stage is cloned into it, mapped, and let go. */
 function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"]): number {
-  const sock = new Int32Array(2);
-  check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
+  const sock = socketPair();
   try {
     const spawned = spawnInit({
       cloneFlags: 0x10000000 /* CLONE_NEWUSER */, unshareFlags: 0, joins: [], syncFd: sock[1]!, syncTarget: 3, setRoot: false,
@@ -72,7 +71,9 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
       return openSync(`/proc/${spawned.pid}/ns/user`, "r");
     } finally {
       spawned.abort();
-      libc.waitpid(spawned.pid, null, 0);
+      try {
+        waitpid(spawned.pid);
+      } catch {} // reaped already: nothing to wait for
     }
   } finally {
     closeSync(sock[0]!);
@@ -89,19 +90,14 @@ export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCa
       const recursive = !!m.options?.some((o) => o === "ridmap" || o === "rbind");
       const source = isAbsolute(m.source ?? "") ? m.source! : join(bundle, m.source ?? "");
       if (!isIdmapped(m)) {
-        const tree = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr(source)), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
-        if (tree < 0) throw new SyscallError("open_tree", errno(), `mounts[${i}] (${m.destination}) ${source}`);
-        trees.set(i, tree);
+        trees.set(i, openTree(source, { recursive, context: `mounts[${i}] (${m.destination}) ${source}` }));
         return;
       }
       const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : openSync(`/proc/${initPid}/ns/user`, "r");
       try {
-        const tree = Number(syscall(SYS.open_tree, AT_FDCWD, ptr(cstr(source)), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
-        if (tree < 0) throw new SyscallError("open_tree", errno(), `mounts[${i}] ${source}`);
+        const tree = openTree(source, { recursive, context: `mounts[${i}] ${source}` });
         trees.set(i, tree);
-        const attr = new BigUint64Array([MOUNT_ATTR_IDMAP, 0n, 0n, BigInt(userns)]);
-        if (syscall(SYS.mount_setattr, tree, ptr(cstr("")), AT_EMPTY_PATH | (m.options!.includes("ridmap") ? AT_RECURSIVE : 0), ptr(attr), 32) < 0n)
-          throw new SyscallError("mount_setattr(MOUNT_ATTR_IDMAP)", errno(), `mounts[${i}] ${source}`);
+        mountSetattr(tree, "", { set: MOUNT_ATTR_IDMAP, usernsFd: userns }, { recursive: m.options!.includes("ridmap"), context: `mounts[${i}] ${source}` });
       } finally {
         closeSync(userns);
       }
@@ -114,11 +110,8 @@ export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCa
 }
 
 /** In the init: the prepared tree moved onto `target` (a /proc/self/fd path of the pinned mount point). */
-export function moveTree(tree: number, target: string): void {
+export function moveTree(tree: number, target: string, sys: Syscalls = linuxSyscalls): void {
   // The pinned mount point's fd itself (T_EMPTY_PATH), not its /proc/self/fd path.
   const pinned = target.match(/^\/proc\/self\/fd\/(\d+)$/);
-  const rc = pinned
-    ? syscall(SYS_MOVE_MOUNT, tree, ptr(cstr("")), Number(pinned[1]), ptr(cstr("")), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-    : syscall(SYS_MOVE_MOUNT, tree, ptr(cstr("")), AT_FDCWD, ptr(cstr(target)), MOVE_MOUNT_F_EMPTY_PATH);
-  if (rc < 0n) throw new SyscallError("move_mount", errno(), target);
+  sys.moveMount(tree, pinned ? Number(pinned[1]) : -1, target);
 }

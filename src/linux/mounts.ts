@@ -3,11 +3,11 @@
 import { fstatSync, statSync, lstatSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Mount } from "../spec/schema";
-import type { Syscalls } from "../sys/syscalls";
+import { RESOLVE, type Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
+import { O } from "../sys/arch";
 import { MS, parseMountOptions } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { openInRoot, RESOLVE_NO_SYMLINKS } from "../sys/openat2";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 
 export interface MountContext {
@@ -24,10 +24,10 @@ export interface MountContext {
  * Creates the mount point (dir, or file for a file bind) and returns its path relative to
  * the rootfs. Created below the pinned rootfs fd: the rootfs may change under us.
  */
-export function prepareMountpoint(ctx: Pick<MountContext, "rootfs" | "rootFd">, destination: string, asFile: boolean): string {
+export function prepareMountpoint(ctx: Pick<MountContext, "sys" | "rootfs" | "rootFd">, destination: string, asFile: boolean): string {
   const rel = resolveRelative(ctx.rootfs, destination);
-  if (asFile) touchInRoot(ctx.rootFd, rel);
-  else mkdirAllInRoot(ctx.rootFd, rel);
+  if (asFile) touchInRoot(ctx.rootFd, rel, 0o644, ctx.sys);
+  else mkdirAllInRoot(ctx.rootFd, rel, 0o755, ctx.sys);
   return rel;
 }
 
@@ -70,7 +70,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }
     const rel = prepareMountpoint(ctx, dest, !isDir);
-    if (tree !== undefined) withPinned(ctx, rel, (target) => (require("./idmap") as typeof import("./idmap")).moveTree(tree, target));
+    if (tree !== undefined) withPinned(ctx, rel, (target) => (require("./idmap") as typeof import("./idmap")).moveTree(tree, target, ctx.sys));
     else withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
     // A pinned fd points below a mount made on it: pin again to reach the new mount.
     withPinned(ctx, rel, (target) => {
@@ -107,7 +107,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
 function pinNoSymlinks<T>(ctx: MountContext, rel: string, fn: (target: string) => T): T {
   let fd: number;
   try {
-    fd = openInRoot(ctx.rootFd, rel, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */, RESOLVE_NO_SYMLINKS);
+    fd = ctx.sys.openInRoot(ctx.rootFd, rel, O.PATH | O.CLOEXEC, RESOLVE.NO_SYMLINKS);
   } catch (e) {
     if (e instanceof SyscallError && e.errno === 40 /* ELOOP */) throw new Error(`mount /${rel}: cannot go over a symlink in the rootfs`);
     throw e;

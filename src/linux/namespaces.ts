@@ -1,7 +1,7 @@
 // Namespaces of config.json: which are created fresh (clone flags), which are joined by
 // path (setns, user first), and the checks that the joined file has the right type.
 import { openSync, closeSync } from "node:fs";
-import { libc } from "../sys/libc";
+import { namespaceType } from "../sys/nsfs";
 import type { Config, NamespaceType } from "../spec/schema";
 import { BuncError } from "../sys/errors";
 
@@ -13,7 +13,6 @@ export const CLONE_FLAGS: Record<NamespaceType, number> = {
 export const PROC_NS_NAME: Record<NamespaceType, string> = {
   mount: "mnt", uts: "uts", ipc: "ipc", user: "user", pid: "pid", network: "net", cgroup: "cgroup", time: "time",
 };
-const NS_GET_NSTYPE = 0xb703n;
 
 export interface NamespacePlan {
   cloneFlags: number;
@@ -56,7 +55,10 @@ export function openJoins(plan: NamespacePlan): { fd: number; nstype: number; pa
         throw new BuncError(`linux.namespaces: cannot open ${j.type} namespace ${j.path}: ${e.code ?? e.message}`);
       }
       opened.push({ fd, nstype: j.nstype, path: j.path });
-      const actual = libc.ioctl(fd, NS_GET_NSTYPE, null);
+      let actual: number | undefined;
+      try {
+        actual = namespaceType(fd, j.path);
+      } catch {} // not a namespace file at all
       if (actual !== j.nstype)
         throw new BuncError(`linux.namespaces: ${j.path} is not a ${j.type} namespace`);
     }

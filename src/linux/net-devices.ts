@@ -4,10 +4,9 @@
 // renames a device in one step.
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import type { Config } from "../spec/schema";
-import { check, libc } from "../sys/libc";
+import { netlinkRouteSocket } from "../sys/socket";
 import { errnoName } from "../sys/errno";
 
-const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
 const RTM_NEWLINK = 16, RTM_GETLINK = 18, NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLMSG_ERROR = 2;
 const IFLA_IFNAME = 3, IFLA_NET_NS_FD = 28;
 
@@ -74,7 +73,7 @@ function moveMessage(index: number, nsFd: number, name: string): Uint8Array {
 
 /** One request and its first reply, on a NETLINK_ROUTE socket made in the calling thread's network namespace. */
 function roundTrip(msg: Uint8Array): DataView {
-  const fd = check("socket(AF_NETLINK)", libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  const fd = netlinkRouteSocket();
   try {
     writeSync(fd, msg);
     const buf = new Uint8Array(16384);

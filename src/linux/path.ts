@@ -1,9 +1,9 @@
 // Resolving container paths inside the rootfs. Symlinks in the rootfs are untrusted:
 // they are followed as if the rootfs were "/", never out of it (as securejoin does).
 import { lstatSync, readlinkSync } from "node:fs";
-import { ptr } from "bun:ffi";
-import { cstr, errno, libc, SyscallError } from "../sys/libc";
-import { openInRoot } from "../sys/openat2";
+import { SyscallError } from "../sys/libc";
+import { O } from "../sys/arch";
+import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 
 export interface PathFs {
   lstat(path: string): { isSymbolicLink(): boolean } | undefined;
@@ -47,30 +47,30 @@ function join(...parts: string[]): string {
   return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/") || "/";
 }
 
-// Below rootFd, every open goes through openat2 RESOLVE_IN_ROOT: a symlink swapped in after
-// resolveInRoot still cannot lead out.
-const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
-const O_DIRECTORY = 0o200000, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_NOFOLLOW = 0o400000;
-const ENOENT = 2, EEXIST = 17;
+// Below rootFd every open goes through sys.openInRoot (openat2 RESOLVE_IN_ROOT, sys/openat2.ts):
+// a symlink swapped in after resolveInRoot still cannot lead out.
 
-function exists(rootFd: number, relative: string): boolean {
+const ENOENT = 2, EEXIST = 17;
+const isErrno = (e: unknown, n: number) => e instanceof SyscallError && e.errno === n;
+
+function exists(sys: Syscalls, rootFd: number, relative: string): boolean {
   try {
-    libc.close(openInRoot(rootFd, relative));
+    sys.close(sys.openInRoot(rootFd, relative));
     return true;
   } catch (e) {
-    if (e instanceof SyscallError && e.errno === ENOENT) return false;
+    if (isErrno(e, ENOENT)) return false;
     throw e;
   }
 }
 
 /** Runs fn with an O_PATH fd of the directory `relative` below rootFd (kernel-confined) and the last component's name. */
-function inParent<T>(rootFd: number, relative: string, fn: (dirFd: number, name: string) => T): T {
+function inParent<T>(sys: Syscalls, rootFd: number, relative: string, fn: (dirFd: number, name: string) => T): T {
   const parts = relative.split("/").filter(Boolean);
-  const dirFd = openInRoot(rootFd, parts.slice(0, -1).join("/"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const dirFd = sys.openInRoot(rootFd, parts.slice(0, -1).join("/"), O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
     return fn(dirFd, parts[parts.length - 1] ?? ".");
   } finally {
-    libc.close(dirFd);
+    sys.close(dirFd);
   }
 }
 
@@ -79,28 +79,31 @@ function inParent<T>(rootFd: number, relative: string, fn: (dirFd: number, name:
  * parent opened with RESOLVE_IN_ROOT, never through a host path: a symlink swapped into
  * the rootfs meanwhile cannot make bunc create anything outside it (CVE-2024-45310).
  */
-export function mkdirAllInRoot(rootFd: number, relative: string, mode = 0o755): void {
+export function mkdirAllInRoot(rootFd: number, relative: string, mode = 0o755, sys: Syscalls = linuxSyscalls): void {
   const parts = relative.split("/").filter(Boolean);
   for (let i = 1; i <= parts.length; i++) {
     const prefix = parts.slice(0, i).join("/");
-    if (exists(rootFd, prefix)) continue;
-    inParent(rootFd, prefix, (dirFd, name) => {
-      if (libc.mkdirat(dirFd, ptr(cstr(name)), BigInt(mode)) < 0 && errno() !== EEXIST) throw new SyscallError("mkdirat", errno(), prefix);
+    if (exists(sys, rootFd, prefix)) continue;
+    inParent(sys, rootFd, prefix, (dirFd, name) => {
+      try {
+        sys.mkdirat(dirFd, name, mode, prefix);
+      } catch (e) {
+        if (!isErrno(e, EEXIST)) throw e;
+      }
     });
   }
 }
 
 /** Creates an empty file at `relative` below rootFd (and its parents) unless something is there already. */
-export function touchInRoot(rootFd: number, relative: string, mode = 0o644): void {
-  if (exists(rootFd, relative)) return;
+export function touchInRoot(rootFd: number, relative: string, mode = 0o644, sys: Syscalls = linuxSyscalls): void {
+  if (exists(sys, rootFd, relative)) return;
   const parts = relative.split("/").filter(Boolean);
-  mkdirAllInRoot(rootFd, parts.slice(0, -1).join("/"));
-  inParent(rootFd, relative, (dirFd, name) => {
-    const fd = libc.openat(dirFd, ptr(cstr(name)), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, BigInt(mode));
-    if (fd < 0) {
-      if (errno() !== EEXIST) throw new SyscallError("openat", errno(), relative);
-      return;
+  mkdirAllInRoot(rootFd, parts.slice(0, -1).join("/"), 0o755, sys);
+  inParent(sys, rootFd, relative, (dirFd, name) => {
+    try {
+      sys.close(sys.openat(dirFd, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, mode, relative));
+    } catch (e) {
+      if (!isErrno(e, EEXIST)) throw e;
     }
-    libc.close(fd);
   });
 }

@@ -1,11 +1,11 @@
 // The container process of config.json: rlimits, user, capabilities, no_new_privs,
 // cwd, umask, environment, and finally execve from the main thread.
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
 import { RLIMIT_TYPES } from "../spec/rlimits";
 import { BuncError } from "../sys/errors";
-import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { SyscallError } from "../sys/libc";
+import { linuxSyscalls, PR, type Syscalls } from "../sys/syscalls";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
 import { homeDir } from "./passwd";
 
@@ -13,12 +13,8 @@ const U64_MAX = (1n << 64n) - 1n;
 const toRlim = (n: number) => (n >= 2 ** 63 ? U64_MAX : BigInt(n));
 
 /** process.rlimits on `pid` (0: this process); create sets them on the init from outside. */
-export function setRlimits(rlimits: Process["rlimits"] = [], pid = 0): void {
-  for (const r of rlimits) {
-    const buf = new BigUint64Array([toRlim(r.soft), toRlim(r.hard)]);
-    if (libc.prlimit(pid, RLIMIT_TYPES.indexOf(r.type), ptr(buf), null) < 0)
-      throw new SyscallError("prlimit", errno(), `${r.type} soft=${r.soft} hard=${r.hard}`);
-  }
+export function setRlimits(rlimits: Process["rlimits"] = [], pid = 0, sys: Syscalls = linuxSyscalls): void {
+  for (const r of rlimits) sys.prlimit(pid, RLIMIT_TYPES.indexOf(r.type), toRlim(r.soft), toRlim(r.hard), `${r.type} soft=${r.soft} hard=${r.hard}`);
 }
 
 export function envValue(env: string[], key: string): string | undefined {
@@ -77,8 +73,6 @@ export function withHome(env: string[], uid: number, passwd?: string): string[] 
   return [...env, `HOME=${homeDir(uid, passwd) || "/"}`];
 }
 
-const PR_SET_KEEPCAPS = 8, PR_SET_NO_NEW_PRIVS = 38;
-
 export function setgroupsDenied(): boolean {
   try {
     return readFileSync("/proc/self/setgroups", "utf8").trim() === "deny";
@@ -87,50 +81,68 @@ export function setgroupsDenied(): boolean {
   }
 }
 
+/**
+ * Switches to process.user: supplementary groups, gid, uid. Capabilities survive the uid
+ * change (PR_SET_KEEPCAPS) so that process.capabilities can be set after it.
+ */
+export function switchUser(user: NonNullable<Process["user"]>, sys: Syscalls = linuxSyscalls, groupsDenied = setgroupsDenied): void {
+  sys.prctl(PR.SET_KEEPCAPS, [1]);
+  const gids = user.additionalGids ?? [];
+  try {
+    sys.setgroups(gids, gids.length ? `additionalGids ${gids.join(",")}` : undefined);
+  } catch (e) {
+    // A rootless user namespace has setgroups denied: fine unless groups were asked for.
+    if (gids.length || !groupsDenied()) throw e;
+  }
+  sys.setresgid(user.gid);
+  sys.setresuid(user.uid);
+  sys.prctl(PR.SET_KEEPCAPS, [0]);
+}
+
 /** Everything process.* asks for, in runc's order; the caller execs right after. */
-export function applyProcess(p: Process, warn: (m: string) => void): void {
-  setRlimits(p.rlimits);
+export function applyProcess(p: Process, warn: (m: string) => void, sys: Syscalls = linuxSyscalls): void {
+  setRlimits(p.rlimits, 0, sys);
   if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
   const caps = grantable(capSets(p.capabilities, warn));
-  if (p.capabilities) dropBounding(caps.bounding);
-  const user = p.user ?? { uid: 0, gid: 0 };
-  check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 1n, 0n, 0n, 0n));
-  const gids = new Uint32Array(user.additionalGids ?? []);
-  // A rootless user namespace has setgroups denied: fine unless groups were asked for.
-  if (libc.setgroups(BigInt(gids.length), gids.length ? ptr(gids) : null) < 0) {
-    const e = errno();
-    if (gids.length || !setgroupsDenied()) throw new SyscallError("setgroups", e, gids.length ? `additionalGids ${[...gids].join(",")}` : undefined);
-  }
-  check("setresgid", libc.setresgid(BigInt(user.gid), BigInt(user.gid), BigInt(user.gid)), `gid ${user.gid}`);
-  check("setresuid", libc.setresuid(BigInt(user.uid), BigInt(user.uid), BigInt(user.uid)), `uid ${user.uid}`);
-  check("prctl(PR_SET_KEEPCAPS)", libc.prctl(PR_SET_KEEPCAPS, 0n, 0n, 0n, 0n));
+  if (p.capabilities) dropBounding(caps.bounding, sys);
+  switchUser(p.user ?? { uid: 0, gid: 0 }, sys);
   if (p.capabilities) {
-    setCaps(caps);
-    setAmbient(caps.ambient, caps.permitted, caps.inheritable);
+    setCaps(caps, sys);
+    setAmbient(caps.ambient, caps.permitted, caps.inheritable, sys);
   }
-  if (p.noNewPrivileges) check("prctl(PR_SET_NO_NEW_PRIVS)", libc.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
-  if (user.umask !== undefined) libc.umask(BigInt(user.umask));
+  if (p.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, [1]);
+  if (p.user?.umask !== undefined) sys.umask(p.user.umask);
   try {
-    process.chdir(p.cwd);
+    sys.chdir(p.cwd);
   } catch (e: any) {
     throw new Error(`process.cwd: cannot change to ${p.cwd}: ${e.code ?? e.message}`);
   }
 }
 
+const F_SETFD = 2, CLOSE_RANGE_CLOEXEC = 4;
+
 /**
  * --preserve-fds: fds 3..3+n-1 stay open across execve. Bun marks every inherited fd above
  * 3 close-on-exec when it starts, so a Bun init must clear that again before it execs.
  */
-export function keepPreservedFds(n: number): void {
-  for (let fd = 3; fd < 3 + n; fd++) libc.fcntl(fd, 2 /* F_SETFD */, 0n);
+export function keepPreservedFds(n: number, sys: Syscalls = linuxSyscalls): void {
+  for (let fd = 3; fd < 3 + n; fd++) {
+    try {
+      sys.fcntl(fd, F_SETFD, 0);
+    } catch {} // not open: nothing to keep
+  }
 }
 
 /** Closes (on exec) every fd but stdio and the preserved ones, then replaces this process. */
-export function execProcess(path: string, args: string[], env: string[], preserveFds: number): never {
-  keepPreservedFds(preserveFds);
-  syscall(SYS.close_range, 3 + preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
-  const argv = cstrArray(args), envp = cstrArray(env), file = cstr(path);
-  libc.execve(ptr(file), ptr(argv.array), ptr(envp.array));
-  const e = errno();
-  throw Object.assign(new SyscallError("execve", e, path), { processExitCode: execveExitCode(e) });
+export function execProcess(path: string, args: string[], env: string[], preserveFds: number, sys: Syscalls = linuxSyscalls): never {
+  keepPreservedFds(preserveFds, sys);
+  try {
+    sys.closeRange(3 + preserveFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  } catch {} // Linux before 5.11 has no CLOSE_RANGE_CLOEXEC: the exec goes ahead
+  try {
+    return sys.execve(path, args, env);
+  } catch (e) {
+    if (e instanceof SyscallError) Object.assign(e, { processExitCode: execveExitCode(e.errno) });
+    throw e;
+  }
 }

@@ -7,8 +7,7 @@ import { MS, PROPAGATION } from "./mount-options";
 import { remount } from "./mounts";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { resolveRelative } from "./path";
-
-const O_DIRECTORY = 0o200000;
+import { O } from "../sys/arch";
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
 export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = readMountInfo): void {
@@ -27,12 +26,12 @@ export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string,
 }
 
 export function pivotRoot(sys: Syscalls, rootfs: string): void {
-  const oldRoot = openSync("/", O_DIRECTORY);
+  const oldRoot = openSync("/", O.DIRECTORY);
   try {
     sys.chdir(rootfs);
     sys.pivotRoot(".", ".");
     // The old root is now stacked under "."; detach it without propagating the umount.
-    fchdir(oldRoot);
+    sys.fchdir(oldRoot);
     sys.mount(null, ".", null, MS.SLAVE | MS.REC, null);
     sys.umount2(".", 2 /* MNT_DETACH */);
     sys.chdir("/");
@@ -50,12 +49,6 @@ export function parentMount(path: string, mountinfo: string): { mountpoint: stri
     best = { mountpoint, shared: optional.some((o) => o.startsWith("shared:")) };
   }
   return best;
-}
-
-function fchdir(fd: number): void {
-  // Lazy import keeps this module free of FFI for unit tests that do not pivot.
-  const { libc, check } = require("../sys/libc") as typeof import("../sys/libc");
-  check("fchdir", libc.fchdir(fd));
 }
 
 /** --no-pivot: move the rootfs over "/" and chroot into it (for ramfs roots). */
@@ -103,7 +96,7 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
   } catch {
     return false;
   }
-  const rootFd = openSync(root, O_DIRECTORY);
+  const rootFd = openSync(root, O.DIRECTORY);
   let fd: number;
   try {
     fd = sys.openInRoot(rootFd, rel);

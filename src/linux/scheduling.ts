@@ -121,16 +121,12 @@ export function usesSchedulingFields(p: Process | undefined, linux: Config["linu
  */
 export function withInitialAffinity<T>(cpus: string | undefined, fn: () => T): T {
   if (!cpus) return fn();
-  const { syscall, SYS, errno, SyscallError } = require("../sys/libc") as typeof import("../sys/libc");
-  const { ptr } = require("bun:ffi") as typeof import("bun:ffi");
-  const saved = new Uint8Array(128);
-  const got = Number(syscall(SYS.sched_getaffinity, 0, saved.length, ptr(saved)));
-  if (got < 0) throw new SyscallError("sched_getaffinity", errno());
-  const mask = idMask(parseIdList(cpus));
-  if (syscall(SYS.sched_setaffinity, 0, mask.length, ptr(mask)) < 0n) throw new SyscallError("sched_setaffinity", errno(), `process.execCPUAffinity.initial ${cpus}`);
+  const { schedGetAffinity, schedSetAffinity } = require("../sys/proc") as typeof import("../sys/proc");
+  const saved = schedGetAffinity();
+  schedSetAffinity(idMask(parseIdList(cpus)), `process.execCPUAffinity.initial ${cpus}`);
   try {
     return fn();
   } finally {
-    syscall(SYS.sched_setaffinity, 0, got, ptr(saved));
+    schedSetAffinity(saved);
   }
 }

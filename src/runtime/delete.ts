@@ -2,7 +2,7 @@
 // started), runs the poststop hooks and removes its cgroups and state directory.
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { libc } from "../sys/libc";
+import { sendSignal } from "../sys/proc";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "../sys/errors";
 import { runHooksWarn } from "./hooks";
@@ -44,7 +44,7 @@ export function deleteContainer(root: string, id: string, force = false, warn: (
       if (c.state.netDevices && isAlive(c.pid, c.state.pidStartTime)) moveBack(c.pid, c.state.netDevices, warn);
       const cg = containerCgroups(c.state, warn);
       if (cg) cg.killAll(9);
-      if (isAlive(c.pid, c.state.pidStartTime)) libc.kill(c.pid, 9); // a created init is not yet in every hierarchy
+      if (isAlive(c.pid, c.state.pidStartTime)) sendSignal(c.pid, 9); // a created init is not yet in every hierarchy
       if (status === "paused") cg?.thaw();
       if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
       trace("processes killed (SIGKILL) and gone");

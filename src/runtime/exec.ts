@@ -7,9 +7,9 @@ import { readToEnd } from "../sys/io";
 import { normalize, resolve } from "node:path";
 import { recvFd } from "../sys/socket";
 import { relayTerminal } from "./tty-relay";
-import { ptr } from "bun:ffi";
 import type { Process } from "../spec/schema";
-import { check, libc } from "../sys/libc";
+import { O } from "../sys/arch";
+import { killAndReap, sendSignal } from "../sys/proc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
 import { CLONE_FLAGS, PROC_NS_NAME } from "../linux/namespaces";
@@ -23,7 +23,7 @@ import { waitChild } from "./wait";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
-import { connectUnix, sendFd, sendPidfd } from "../sys/socket";
+import { connectUnix, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { openPtyInRoot, type Pty } from "../linux/terminal";
 import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, layoutFds, MODES } from "../sys/native-request";
 export { layoutFds };
@@ -81,8 +81,8 @@ export function subCgroups(values: string[] = []): Record<string, string> | unde
 function containerPasswd(pid: number): string | undefined {
   let root = -1, file = -1;
   try {
-    root = openSync(`/proc/${pid}/root`, 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
-    file = openInRoot(root, "etc/passwd", 0o2000000 /* O_RDONLY|O_CLOEXEC */);
+    root = openSync(`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
+    file = openInRoot(root, "etc/passwd", O.RDONLY | O.CLOEXEC);
     return readFileSync(file, "utf8");
   } catch {
     return undefined;
@@ -130,9 +130,8 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, "w"));
     const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, "w")) : [];
     const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly, sub);
-    const cgroup2Dir = v2 ? open(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */) : -1;
-    const sock = new Int32Array(2);
-    check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(sock)));
+    const cgroup2Dir = v2 ? open(v2, O.RDONLY | O.DIRECTORY) : -1;
+    const sock = socketPair();
     parentFd = sock[0]!;
     opened.push(sock[1]!);
     const relay = o.process.terminal && !o.consoleSocket;
@@ -140,7 +139,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     // taken by the native init; a non-root bunc may not give the pty to the process's user,
     // so there the Bun exec init does it inside the container.
     const native = o.process.terminal && process.geteuid?.() !== 0 ? undefined : openNativeInit();
-    const consolePair = new Int32Array([-1, -1]);
+    let consolePair = [-1, -1];
     let pty: Pty | undefined;
     if (native !== undefined && o.process.terminal) {
       pty = openContainerPty(c.pid, o.process);
@@ -156,7 +155,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
         }
       }
     } else if (relay) {
-      check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+      consolePair = socketPair();
       opened.push(consolePair[1]!);
       consoleOurs = consolePair[0]!;
     } else if (o.process.terminal) {
@@ -240,8 +239,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     return { pid, container: c, consoleMaster: master };
   } catch (e: any) {
     if (pid > 0) {
-      libc.kill(pid, 9);
-      libc.waitpid(pid, null, 0);
+      killAndReap(pid);
     }
     throw asBuncError(e);
   } finally {
@@ -286,7 +284,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (o.detach) return 0;
   const relay = consoleMaster !== undefined ? relayTerminal(consoleMaster) : undefined;
   const FWD: Record<string, number> = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, ...(relay ? {} : { SIGINT: 2, SIGWINCH: 28 }) };
-  const forward = (s: string) => libc.kill(pid, FWD[s]!);
+  const forward = (s: string) => void sendSignal(pid, FWD[s]!);
   for (const s of Object.keys(FWD)) process.on(s as NodeJS.Signals, forward);
   const code = await waitChild(pid);
   for (const s of Object.keys(FWD)) process.off(s as NodeJS.Signals, forward);

@@ -1,6 +1,5 @@
 // `kill`: a signal to the container's init, or with --all to every process of its cgroup.
-import { libc, errno } from "../sys/libc";
-import { errnoName } from "../sys/errno";
+import { linuxSyscalls } from "../sys/syscalls";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "../sys/errors";
 import { withContainer } from "./state";
@@ -16,6 +15,6 @@ export function killContainer(root: string, id: string, signal: number, all = fa
       if (cg) return cg.killAll(signal);
       if (status === "stopped") return;
     }
-    if (libc.kill(c.pid, signal) < 0) throw new BuncError(`kill ${c.pid}: ${errnoName(errno())}`);
+    linuxSyscalls.kill(c.pid, signal); // a SyscallError "kill <pid>: ESRCH" when it is gone
   });
 }

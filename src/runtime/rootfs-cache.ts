@@ -4,6 +4,7 @@
 // changes another's files or the cache's. `bunc cache ls|prune` and a size limit keep it small.
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
+import { O } from "../sys/arch";
 import { randomBytes } from "node:crypto";
 
 /** Where the cache lives: $BUNC_CACHE_DIR, /var/cache/bunc for root, else $XDG_CACHE_HOME/bunc or ~/.cache/bunc. */
@@ -41,9 +42,9 @@ function duSync(dir: string): number {
 
 /** A shared flock on an entry while a run uses it: prune leaves busy entries alone. */
 function lockEntry(dir: string, exclusive: boolean): number | undefined {
-  const { libc } = require("../sys/libc") as typeof import("../sys/libc");
-  const fd = openSync(dir, 0o200000 /* O_DIRECTORY */ | 0o2000000);
-  if (libc.flock(fd, (exclusive ? 2 : 1) | 4 /* LOCK_NB */) < 0) {
+  const { flock } = require("../sys/flock") as typeof import("../sys/flock");
+  const fd = openSync(dir, O.DIRECTORY | O.CLOEXEC);
+  if (!flock(fd, { exclusive, wait: false, path: dir })) {
     closeSync(fd);
     return undefined;
   }

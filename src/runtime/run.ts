@@ -5,7 +5,7 @@ import { startContainer, StartError } from "./start";
 import { deleteContainer } from "./delete";
 import { waitChild } from "./wait";
 import { BuncError } from "../sys/errors";
-import { libc } from "../sys/libc";
+import { sendSignal } from "../sys/proc";
 import { relayTerminal } from "./tty-relay";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
@@ -27,7 +27,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
   // With a terminal, ^C and window changes travel through the pty, not as signals.
   const forwarded = FORWARDED.filter((s) => !relay || (s !== "SIGINT" && s !== "SIGWINCH"));
-  const forward = (sig: string) => libc.kill(c.pid, NUM[sig]!);
+  const forward = (sig: string) => void sendSignal(c.pid, NUM[sig]!);
   for (const s of forwarded) process.on(s, forward);
   const code = await waitChild(c.pid);
   o.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);

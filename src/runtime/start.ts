@@ -2,7 +2,8 @@
 // the poststart hooks.
 import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { libc } from "../sys/libc";
+import { O } from "../sys/arch";
+import { sendSignal } from "../sys/proc";
 import { warnToStderr } from "../sys/output";
 import { BuncError } from "../sys/errors";
 import { runHooks } from "./hooks";
@@ -14,7 +15,6 @@ import { decodeFailure, describeFailure } from "../sys/native-request";
 import { tracer, type Debug } from "./trace";
 import { waitGone } from "./wait";
 
-const O_RDONLY = 0, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 
 export function startContainer(root: string, id: string, warn: (m: string) => void = warnToStderr, debug?: Debug): Container {
   const trace = tracer(`start ${id}`, debug);
@@ -23,7 +23,7 @@ export function startContainer(root: string, id: string, warn: (m: string) => vo
     trace(`locked; status ${status}, init pid ${c.pid}`);
     requireStatus(c, "start", status);
     const fifo = join(c.dir, FIFO);
-    const fd = openSync(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const fd = openSync(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
     let reply: Uint8Array;
     try {
       reply = readStartReply(fd, c);
@@ -44,7 +44,7 @@ export function startContainer(root: string, id: string, warn: (m: string) => vo
       // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
       // error; the container is stopped and waits for `delete`.
       containerCgroups(c.state)?.killAll(9);
-      libc.kill(c.pid, 9);
+      sendSignal(c.pid, 9);
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${e.message}`, 1);
     }

@@ -3,6 +3,7 @@
 // the init process (alive, same start time) and the exec fifo.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { O } from "../sys/arch";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../sys/errors";
 import { oneLine } from "../sys/errors";
@@ -218,15 +219,15 @@ export function lockContainer(root: string, id: string): () => void {
 export function lockStateDir(dir: string, id = dir): () => void {
   let fd: number;
   try {
-    fd = openSync(dir, 0o200000 /* O_DIRECTORY */ | 0o2000000 /* O_CLOEXEC */);
+    fd = openSync(dir, O.DIRECTORY | O.CLOEXEC);
   } catch (e: any) {
     if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
     throw e;
   }
   // FFI only here: `state` and `list` never pay for dlopen unless a create is under way.
-  const { check, libc } = require("../sys/libc") as typeof import("../sys/libc");
+  const { flock } = require("../sys/flock") as typeof import("../sys/flock");
   try {
-    check("flock", libc.flock(fd, 2 /* LOCK_EX */), dir);
+    flock(fd, { exclusive: true, wait: true, path: dir });
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -238,13 +239,13 @@ export function lockStateDir(dir: string, id = dir): () => void {
 function isLockedByOther(dir: string): boolean {
   let fd: number;
   try {
-    fd = openSync(dir, 0o200000 /* O_DIRECTORY */ | 0o2000000 /* O_CLOEXEC */);
+    fd = openSync(dir, O.DIRECTORY | O.CLOEXEC);
   } catch {
     return false;
   }
   try {
-    const { libc } = require("../sys/libc") as typeof import("../sys/libc");
-    return libc.flock(fd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */) < 0;
+    const { flock } = require("../sys/flock") as typeof import("../sys/flock");
+    return !flock(fd, { exclusive: true, wait: false, path: dir });
   } finally {
     closeSync(fd); // also releases the lock if we got it
   }

@@ -1,6 +1,5 @@
 // Waiting for a container's init: as its parent (the exit status), or as anyone (until gone).
-import { ptr } from "bun:ffi";
-import { libc } from "../sys/libc";
+import { waitpid, WNOHANG } from "../sys/proc";
 import { isAlive, type Container } from "./state";
 
 /** Waits until the init is gone (it is reaped by whoever is its parent). */
@@ -8,7 +7,9 @@ export function waitGone(c: Container, timeoutMs = 10_000): boolean {
   const until = Date.now() + timeoutMs;
   for (let i = 0; isAlive(c.pid, c.state.pidStartTime); i++) {
     if (Date.now() > until) return false;
-    libc.waitpid(c.pid, null, 1 /* WNOHANG: reap it if it is ours */);
+    try {
+      waitpid(c.pid, WNOHANG); // reap it if it is ours
+    } catch {} // ECHILD: someone else's child
     Bun.sleepSync(i < 50 ? 0.2 : 5);
   }
   return true;
@@ -24,11 +25,14 @@ export function exitCodeOf(status: number): number {
  * loop keeps running so that forwarded signals are delivered.
  */
 export async function waitChild(pid: number): Promise<number> {
-  const st = new Int32Array(1);
   for (let i = 0; ; i++) {
-    const r = libc.waitpid(pid, ptr(st), 1 /* WNOHANG */);
-    if (r === pid) return exitCodeOf(st[0]!);
-    if (r < 0) return 255;
+    let r: { pid: number; status: number };
+    try {
+      r = waitpid(pid, WNOHANG);
+    } catch {
+      return 255;
+    }
+    if (r.pid === pid) return exitCodeOf(r.status);
     await Bun.sleep(i < 100 ? 1 : i < 400 ? 5 : 20);
   }
 }

@@ -4,6 +4,7 @@ import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { errnoName } from "./errno";
 import { BuncError } from "./errors";
+import { SYS, type SyscallName } from "./arch";
 
 const { i32, i64, u64, ptr: P, cstring } = FFIType;
 
@@ -147,10 +148,8 @@ export function cstrArray(items: string[]): { array: BigUint64Array; keep: Uint8
   return { array, keep };
 }
 
-export const SYS = {
-  x64: { pivot_root: 155, capget: 125, capset: 126, openat2: 437, close_range: 436, seccomp: 317, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, memfd_create: 319, clone3: 435, keyctl: 250, open_tree: 428, mount_setattr: 442, setgroups: 116, setresuid: 117, setresgid: 119, execveat: 322, sched_setaffinity: 203, sched_getaffinity: 204 },
-  arm64: { pivot_root: 41, capget: 90, capset: 91, openat2: 437, close_range: 436, seccomp: 277, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, memfd_create: 279, clone3: 435, keyctl: 219, open_tree: 428, mount_setattr: 442, setgroups: 159, setresuid: 147, setresgid: 149, execveat: 281, sched_setaffinity: 122, sched_getaffinity: 123 },
-}[process.arch as "x64" | "arm64"] ?? (() => { throw new Error(`bunc: unsupported architecture ${process.arch}`); })();
+// init.ts still takes SYS from here; everything else imports ./arch.
+export { SYS };
 
 export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[]): bigint {
   const a = [0, 1, 2, 3, 4, 5].map((i) => {
@@ -158,4 +157,13 @@ export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[
     return v == null ? 0n : BigInt(v as number);
   });
   return libc.syscall(nr, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!) as bigint;
+}
+
+/**
+ * A raw syscall by its name in the arch table, traced and checked like every libc call. The
+ * name may say what the call was for, as errors show it: "mount_setattr(MOUNT_ATTR_IDMAP)".
+ */
+export function checkedSyscall(name: SyscallName | `${SyscallName}(${string})`, args: (number | bigint | Pointer | null)[], path?: string): bigint {
+  const nr = SYS[name.replace(/\(.*$/, "") as SyscallName];
+  return check(name, syscall(nr, ...args), path);
 }

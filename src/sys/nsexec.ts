@@ -1,12 +1,10 @@
 // Creates the container's init through nsexec.c (see there for why it is C).
 import { cc, dlopen, ptr } from "bun:ffi";
 import source from "./nsexec.c" with { type: "text" };
-import { check, cstr, cstrArray, libc, SYS, syscall, SyscallError, errno } from "./libc";
+import { check, checkedSyscall, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
+import { SYS } from "./arch";
+import { dupAbove, pipe } from "./io";
 import { readFileSync, readSync, closeSync, writeSync } from "node:fs";
-
-const SYS_CLONE = process.arch === "arm64" ? 220 : 56;
-const SYS_EXECVEAT = process.arch === "arm64" ? 281 : 322;
-const O_CLOEXEC = 0o2000000;
 
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
 const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
@@ -16,8 +14,7 @@ const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
  * execveat. Sealed, it can never change (a container cannot write it through /proc/<pid>/exe).
  */
 export function memfd(name: string, bytes: Uint8Array | string, seal = false): number {
-  const fd = Number(syscall(SYS.memfd_create, ptr(cstr(name)), 1 /* MFD_CLOEXEC */ | (seal ? 2 /* MFD_ALLOW_SEALING */ : 0)));
-  if (fd < 0) throw new SyscallError("memfd_create", errno());
+  const fd = Number(checkedSyscall("memfd_create", [ptr(cstr(name)), 1 /* MFD_CLOEXEC */ | (seal ? 2 /* MFD_ALLOW_SEALING */ : 0)], name));
   writeSync(fd, bytes as any);
   // F_ADD_SEALS: SEAL_SEAL | SEAL_SHRINK | SEAL_GROW | SEAL_WRITE
   if (seal) check("fcntl(F_ADD_SEALS)", libc.fcntl(fd, 1033, 0xfn));
@@ -80,22 +77,11 @@ export interface SpawnedInit {
   abort(): void;
 }
 
-function pipe(): [number, number] {
-  const fds = new Int32Array(2);
-  check("pipe2", libc.pipe2(ptr(fds), O_CLOEXEC));
-  return [fds[0]!, fds[1]!];
-}
-
-/** A CLOEXEC copy of fd numbered at least `min`: sources must not overlap init's fd slots. */
-function above(fd: number, min: number): number {
-  return check("fcntl", libc.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, BigInt(min)));
-}
-
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const floor = o.syncTarget + o.passFds.length + 2;
   const cg = o.cgroupJoinFds ?? [];
   const stdio = o.stdio ?? [-1, -1, -1];
-  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...stdio, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? above(fd, floor) : fd));
+  const high = [o.syncFd, o.execFd, o.cgroup2Dir ?? -1, ...stdio, ...cg, ...o.passFds].map((fd) => (fd >= 0 ? dupAbove(fd, floor) : fd)); // sources must not overlap init's fd slots
   try {
     return spawnWith({
       ...o, syncFd: high[0]!, execFd: high[1]!, cgroup2Dir: high[2]!, stdio: high.slice(3, 6) as [number, number, number],
@@ -121,8 +107,8 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   pass.set(o.passFds);
   const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
   cgfds.set(o.cgroupJoinFds ?? []);
-  const head = [SYS_CLONE, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS_EXECVEAT, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
+  const head = [SYS.clone, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS.execveat, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
     SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
   const req = new BigInt64Array(head.length + 2 * o.joins.length);
   head.forEach((v, i) => (req[i] = BigInt(v)));

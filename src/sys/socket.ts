@@ -1,9 +1,23 @@
 // Unix sockets with fd passing (SCM_RIGHTS): the console socket of runc's protocol and
 // the seccomp agent's socket both receive an fd this way.
 import { ptr } from "bun:ffi";
-import { check, cstr, errno, libc, SyscallError } from "./libc";
+import { check, checkedSyscall, cstr, errno, libc, SyscallError } from "./libc";
+import { SOCK_CLOEXEC } from "./arch";
 
-const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000; // not O_CLOEXEC: that bit means nothing to recvmsg
+
+/** A NETLINK_ROUTE socket (close-on-exec) in the calling thread's network namespace. */
+export function netlinkRouteSocket(): number {
+  return check("socket(AF_NETLINK)", libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+}
+
+/** A connected pair of close-on-exec unix stream sockets. */
+export function socketPair(): [number, number] {
+  const sv = new Int32Array(2);
+  check("socketpair", libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(sv)));
+  return [sv[0]!, sv[1]!];
+}
 
 /** Connects a SOCK_STREAM unix socket to `path` (before pivot_root when the path is the host's). */
 export function connectUnix(path: string): number {
@@ -52,7 +66,7 @@ export function recvFd(sock: number): { fd: number; data: string } {
   msg[3] = 1n;
   msg[4] = BigInt(ptr(control));
   msg[5] = 24n;
-  const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), 0o2000000 /* MSG_CMSG_CLOEXEC */)));
+  const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), MSG_CMSG_CLOEXEC)));
   const cv = new DataView(control.buffer);
   if (cv.getInt32(12, true) !== SCM_RIGHTS) throw new Error("no fd received on the socket");
   return { fd: cv.getInt32(16, true), data: new TextDecoder().decode(buf.subarray(0, n)) };
@@ -60,9 +74,7 @@ export function recvFd(sock: number): { fd: number; data: string } {
 
 /** runc's --pidfd-socket: a pidfd of `pid` sent over SCM_RIGHTS to the socket at `path`. */
 export function sendPidfd(path: string, pid: number): void {
-  const { SYS, syscall, errno, SyscallError } = require("./libc") as typeof import("./libc");
-  const pidfd = Number(syscall(SYS.pidfd_open, pid, 0));
-  if (pidfd < 0) throw new SyscallError("pidfd_open", errno(), String(pid));
+  const pidfd = Number(checkedSyscall("pidfd_open", [pid, 0], String(pid)));
   try {
     const sock = connectUnix(path);
     try {

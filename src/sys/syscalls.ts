@@ -1,38 +1,91 @@
 // The Syscalls interface: what container setup asks of the kernel. LinuxSyscalls
-// calls libc; RecordingSyscalls (test/support) records calls so mount, hostname and
-// namespace logic is unit-tested without root.
-import { ptr } from "bun:ffi";
-import { check, cptr, cstr, libc, SYS, syscall, SyscallError, errno } from "./libc";
+// calls libc; RecordingSyscalls (test/support) records calls so mount, hostname,
+// namespace, process, capability and terminal logic is unit-tested without root.
+import { ptr, type Pointer } from "bun:ffi";
+import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
+import { O } from "./arch";
+import { moveMount, mountSetattr } from "./mount-api";
 import { openInRoot } from "./openat2";
+
+export { RESOLVE } from "./openat2";
+
+/** prctl(2) options bunc uses, by name (errors name the option). */
+export const PR = {
+  SET_PDEATHSIG: 1, SET_DUMPABLE: 4, SET_KEEPCAPS: 8, CAPBSET_DROP: 24, SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38,
+  CAP_AMBIENT: 47,
+} as const;
+export const PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const PR_NAMES = new Map<number, string>(Object.entries(PR).map(([k, v]) => [v, `PR_${k}`]));
+
+/** The capability sets capset(2) takes (bounding and ambient are prctl's). */
+export interface CapsetSets { effective: bigint; permitted: bigint; inheritable: bigint }
 
 export interface Syscalls {
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;
   chdir(path: string): void;
+  fchdir(fd: number): void;
   chroot(path: string): void;
   sethostname(name: string): void;
   setdomainname(name: string): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
   mknod(path: string, mode: number, dev: bigint): void;
-  prctl(option: number, a2?: number | bigint, a3?: number | bigint, a4?: number | bigint, a5?: number | bigint): number;
+  /** prctl(option, ...args); `context` names what it was for in an error (e.g. the capability). */
+  prctl(option: number, args?: readonly (number | bigint)[], context?: string): number;
   umask(mask: number): number;
   kill(pid: number, signal: number): void;
-  /** An O_PATH fd of `relative` resolved by the kernel inside the directory `rootFd`. */
-  openInRoot(rootFd: number, relative: string): number;
+  /** An fd (O_PATH unless `flags` say) of `relative` resolved by the kernel inside the directory `rootFd` (openat2 RESOLVE_IN_ROOT). */
+  openInRoot(rootFd: number, relative: string, flags?: number, resolve?: bigint): number;
+  /** open(2) of a path of this process's view (e.g. /dev/ptmx); the error names `path`. */
+  open(path: string, flags: number): number;
+  /** openat(2) of one name below `dirFd`; errors carry `context` (default: the name). */
+  openat(dirFd: number, name: string, flags: number, mode: number, context?: string): number;
+  mkdirat(dirFd: number, name: string, mode: number, context?: string): void;
   close(fd: number): void;
+  dup2(oldFd: number, newFd: number): void;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  /** close_range(2) of first..last with `flags` (CLOSE_RANGE_CLOEXEC: 4). */
+  closeRange(first: number, last: number, flags: number): void;
   /** Mount flags (MS_*) of the mount at `path`, for remounts that must keep locked flags. */
   mountFlags(path: string): bigint;
   /** mount_setattr(2) on `path` and every mount below it (AT_RECURSIVE): MOUNT_ATTR_* to set and clear. */
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void;
+  /** move_mount(2) of the detached tree `fromFd` onto the mount point fd `toFd`, or onto `toPath` when toFd is -1. */
+  moveMount(fromFd: number, toFd: number, toPath: string): void;
+  /** prlimit(2) of `resource` (RLIMIT_* number) on `pid` (0: this process). */
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint, context?: string): void;
+  setgroups(gids: readonly number[], context?: string): void;
+  setresgid(gid: number): void;
+  setresuid(uid: number): void;
+  /** capset(2) v3 on the calling thread. */
+  capset(sets: CapsetSets): void;
+  /** A new session (fails with EPERM for a session leader already). */
+  setsid(): void;
+  /** TIOCSPTLCK 0: the pty slave of `master` may be opened. */
+  ptyUnlock(master: number): void;
+  /** TIOCGPTN: the number N of /dev/pts/N of `master`. */
+  ptyNumber(master: number): number;
+  /** TIOCGPTPEER: the slave of `master`, opened through the master's own devpts (no path). */
+  ptyPeer(master: number, flags: number): number;
+  /** TIOCSWINSZ. */
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  /** TIOCSCTTY: `fd` becomes the calling session's controlling terminal. */
+  setControllingTerminal(fd: number): void;
+  /** execve(2); returns only by throwing its SyscallError. */
+  execve(path: string, argv: string[], envp: string[]): never;
 }
+
+const TIOCGPTN = 0x80045430n, TIOCSPTLCK = 0x40045431n, TIOCSWINSZ = 0x5414n, TIOCSCTTY = 0x540en, TIOCGPTPEER = 0x5441n;
+const AT_FDCWD = -100;
 
 export class LinuxSyscalls implements Syscalls {
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void {
-    const attr = new BigUint64Array([set, clear, 0n, 0n]);
-    const AT_FDCWD = -100, AT_RECURSIVE = 0x8000;
-    if (syscall(SYS.mount_setattr, AT_FDCWD, ptr(cstr(path)), AT_RECURSIVE, ptr(attr), 32) < 0n) throw new SyscallError("mount_setattr", errno(), path);
+    mountSetattr(AT_FDCWD, path, { set, clear }, { recursive: true });
+  }
+  moveMount(fromFd: number, toFd: number, toPath: string): void {
+    moveMount(fromFd, toFd, toPath);
   }
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
     check("mount", libc.mount(cptr(source), cptr(target), cptr(fstype), flags, cptr(data)), target);
@@ -42,10 +95,13 @@ export class LinuxSyscalls implements Syscalls {
   }
   pivotRoot(newRoot: string, putOld: string): void {
     const a = cstr(newRoot), b = cstr(putOld);
-    if (syscall(SYS.pivot_root, ptr(a), ptr(b)) < 0n) throw new SyscallError("pivot_root", errno(), newRoot);
+    checkedSyscall("pivot_root", [ptr(a), ptr(b)], newRoot);
   }
   chdir(path: string): void {
     check("chdir", libc.chdir(ptr(cstr(path))), path);
+  }
+  fchdir(fd: number): void {
+    check("fchdir", libc.fchdir(fd));
   }
   chroot(path: string): void {
     check("chroot", libc.chroot(ptr(cstr(path))), path);
@@ -67,8 +123,10 @@ export class LinuxSyscalls implements Syscalls {
   mknod(path: string, mode: number, dev: bigint): void {
     check("mknod", libc.mknod(ptr(cstr(path)), BigInt(mode), dev), path);
   }
-  prctl(option: number, a2: number | bigint = 0, a3: number | bigint = 0, a4: number | bigint = 0, a5: number | bigint = 0): number {
-    return check("prctl", libc.prctl(option, BigInt(a2), BigInt(a3), BigInt(a4), BigInt(a5)));
+  prctl(option: number, args: readonly (number | bigint)[] = [], context?: string): number {
+    const [a2 = 0, a3 = 0, a4 = 0, a5 = 0] = args;
+    const name = `prctl(${PR_NAMES.get(option) ?? option})`;
+    return check(name, libc.prctl(option, BigInt(a2), BigInt(a3), BigInt(a4), BigInt(a5)), context);
   }
   umask(mask: number): number {
     return Number(libc.umask(BigInt(mask)));
@@ -76,11 +134,29 @@ export class LinuxSyscalls implements Syscalls {
   kill(pid: number, signal: number): void {
     check("kill", libc.kill(pid, signal), String(pid));
   }
-  openInRoot(rootFd: number, relative: string): number {
-    return openInRoot(rootFd, relative);
+  openInRoot(rootFd: number, relative: string, flags = O.PATH | O.CLOEXEC, resolve = 0n): number {
+    return openInRoot(rootFd, relative, flags, resolve);
+  }
+  open(path: string, flags: number): number {
+    return check("open", libc.open(ptr(cstr(path)), flags, 0n), path);
+  }
+  openat(dirFd: number, name: string, flags: number, mode: number, context = name): number {
+    return check("openat", libc.openat(dirFd, ptr(cstr(name)), flags, BigInt(mode)), context);
+  }
+  mkdirat(dirFd: number, name: string, mode: number, context = name): void {
+    check("mkdirat", libc.mkdirat(dirFd, ptr(cstr(name)), BigInt(mode)), context);
   }
   close(fd: number): void {
     libc.close(fd);
+  }
+  dup2(oldFd: number, newFd: number): void {
+    check("dup2", libc.dup2(oldFd, newFd));
+  }
+  fcntl(fd: number, cmd: number, arg: number): number {
+    return check("fcntl", libc.fcntl(fd, cmd, BigInt(arg)));
+  }
+  closeRange(first: number, last: number, flags: number): void {
+    checkedSyscall("close_range", [first, last, flags]);
   }
   mountFlags(path: string): bigint {
     const buf = new BigUint64Array(14);
@@ -92,4 +168,54 @@ export class LinuxSyscalls implements Syscalls {
     if (st & 8192n) ms |= 256n;
     return ms & (1n | 2n | 4n | 8n | 1024n | 2048n | (1n << 21n) | 256n);
   }
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint, context?: string): void {
+    const buf = new BigUint64Array([soft, hard]);
+    check("prlimit", libc.prlimit(pid, resource, ptr(buf), null), context);
+  }
+  setgroups(gids: readonly number[], context?: string): void {
+    const list = new Uint32Array(gids);
+    check("setgroups", libc.setgroups(BigInt(list.length), list.length ? ptr(list) : null), context);
+  }
+  setresgid(gid: number): void {
+    check("setresgid", libc.setresgid(BigInt(gid), BigInt(gid), BigInt(gid)), `gid ${gid}`);
+  }
+  setresuid(uid: number): void {
+    check("setresuid", libc.setresuid(BigInt(uid), BigInt(uid), BigInt(uid)), `uid ${uid}`);
+  }
+  capset(s: CapsetSets): void {
+    const header = new Uint32Array([0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0]);
+    const lo = (x: bigint) => Number(x & 0xffffffffn), hi = (x: bigint) => Number(x >> 32n);
+    const data = new Uint32Array([lo(s.effective), lo(s.permitted), lo(s.inheritable), hi(s.effective), hi(s.permitted), hi(s.inheritable)]);
+    checkedSyscall("capset", [ptr(header), ptr(data)]);
+  }
+  setsid(): void {
+    check("setsid", libc.setsid());
+  }
+  ptyUnlock(master: number): void {
+    const unlock = new Int32Array(1);
+    check("ioctl(TIOCSPTLCK)", libc.ioctl(master, TIOCSPTLCK, ptr(unlock)), "/dev/ptmx");
+  }
+  ptyNumber(master: number): number {
+    const n = new Int32Array(1);
+    check("ioctl(TIOCGPTN)", libc.ioctl(master, TIOCGPTN, ptr(n)), "/dev/ptmx");
+    return n[0]!;
+  }
+  ptyPeer(master: number, flags: number): number {
+    return check("ioctl(TIOCGPTPEER)", libc.ioctl(master, TIOCGPTPEER, flags as unknown as Pointer), "/dev/ptmx");
+  }
+  setWindowSize(fd: number, rows: number, cols: number): void {
+    const ws = new Uint16Array([rows, cols, 0, 0]);
+    check("ioctl(TIOCSWINSZ)", libc.ioctl(fd, TIOCSWINSZ, ptr(ws)));
+  }
+  setControllingTerminal(fd: number): void {
+    check("ioctl(TIOCSCTTY)", libc.ioctl(fd, TIOCSCTTY, null));
+  }
+  execve(path: string, argv: string[], envp: string[]): never {
+    const a = cstrArray(argv), e = cstrArray(envp), file = cstr(path);
+    check("execve", libc.execve(ptr(file), ptr(a.array), ptr(e.array)), path);
+    throw new SyscallError("execve", errno(), path); // not reached: execve returns only on failure
+  }
 }
+
+/** The real kernel, for code that is not handed a Syscalls. */
+export const linuxSyscalls: Syscalls = new LinuxSyscalls();

@@ -1,11 +1,12 @@
 // A Syscalls double for unit tests without root: every call is recorded; mounts,
-// hostnames, namespaces and device nodes are not made. openInRoot and close are real
-// (openat2 RESOLVE_IN_ROOT needs no privilege) so that the code under test gets real
-// O_PATH fds, and each recorded target of the form /proc/self/fd/N is also given as
-// the path that fd pinned (`resolved`), which is what the assertions look at.
-import { closeSync, readlinkSync, writeFileSync } from "node:fs";
-import type { Syscalls } from "../../src/sys/syscalls";
-import { openInRoot } from "../../src/sys/openat2";
+// hostnames, namespaces, device nodes, credentials, capabilities, terminals and execve
+// are not made. The calls below a directory fd (openInRoot, openat, mkdirat) and close
+// are real (no privilege needed, the tests work in a tmpdir) so that the code under test
+// gets real fds, and each recorded target of the form /proc/self/fd/N is also given as
+// the path that fd pinned (`resolved`), which is what the assertions look at. open()
+// of a path (e.g. /dev/ptmx) returns a made-up fd instead.
+import { readlinkSync, writeFileSync } from "node:fs";
+import { LinuxSyscalls, type CapsetSets, type Syscalls } from "../../src/sys/syscalls";
 import { SyscallError } from "../../src/sys/libc";
 
 export interface RecordedCall {
@@ -22,11 +23,18 @@ export interface RecordingOptions {
   mountFlags?: (path: string) => bigint;
   /** mknod leaves an empty regular file where the node would be (so chmod/chown work). */
   mknodPlaceholder?: boolean;
+  /** What ptyNumber() reports (default 0). */
+  ptyNumber?: number;
 }
+
+const real = new LinuxSyscalls();
+/** Fds open() makes up: far above what the test process has open. */
+const FAKE_FDS_FROM = 100_000;
 
 export class RecordingSyscalls implements Syscalls {
   readonly calls: RecordedCall[] = [];
   private umaskValue = 0o022;
+  private nextFakeFd = FAKE_FDS_FROM;
   constructor(private readonly opts: RecordingOptions = {}) {}
 
   private rec(op: keyof Syscalls, args: unknown[], target?: string): RecordedCall {
@@ -39,7 +47,7 @@ export class RecordingSyscalls implements Syscalls {
     }
     this.calls.push(call);
     const e = this.opts.fail?.(call);
-    if (e) throw new SyscallError(op, e, target);
+    if (e) throw new SyscallError(op, e, target ?? (typeof args[0] === "string" ? args[0] : undefined));
     return call;
   }
 
@@ -87,8 +95,8 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("mknod", [path, mode, dev], path);
     if (this.opts.mknodPlaceholder) writeFileSync(path, "", { flag: "wx" });
   }
-  prctl(option: number, a2: number | bigint = 0, a3: number | bigint = 0, a4: number | bigint = 0, a5: number | bigint = 0): number {
-    this.rec("prctl", [option, a2, a3, a4, a5]);
+  prctl(option: number, args: readonly (number | bigint)[] = [], context?: string): number {
+    this.rec("prctl", [option, [...args]], context);
     return 0;
   }
   umask(mask: number): number {
@@ -100,13 +108,81 @@ export class RecordingSyscalls implements Syscalls {
   kill(pid: number, signal: number): void {
     this.rec("kill", [pid, signal]);
   }
-  openInRoot(rootFd: number, relative: string): number {
-    this.rec("openInRoot", [rootFd, relative]);
-    return openInRoot(rootFd, relative);
+  openInRoot(rootFd: number, relative: string, flags?: number, resolve?: bigint): number {
+    this.rec("openInRoot", flags === undefined && resolve === undefined ? [rootFd, relative] : [rootFd, relative, flags, resolve]);
+    return real.openInRoot(rootFd, relative, flags, resolve);
+  }
+  open(path: string, flags: number): number {
+    this.rec("open", [path, flags]);
+    return this.nextFakeFd++;
+  }
+  openat(dirFd: number, name: string, flags: number, mode: number, context?: string): number {
+    this.rec("openat", [dirFd, name, flags, mode]);
+    return real.openat(dirFd, name, flags, mode, context);
+  }
+  mkdirat(dirFd: number, name: string, mode: number, context?: string): void {
+    this.rec("mkdirat", [dirFd, name, mode]);
+    real.mkdirat(dirFd, name, mode, context);
   }
   close(fd: number): void {
     this.rec("close", [fd]);
-    closeSync(fd);
+    if (fd < FAKE_FDS_FROM) real.close(fd);
+  }
+  fchdir(fd: number): void {
+    this.rec("fchdir", [fd]);
+  }
+  dup2(oldFd: number, newFd: number): void {
+    this.rec("dup2", [oldFd, newFd]);
+  }
+  fcntl(fd: number, cmd: number, arg: number): number {
+    this.rec("fcntl", [fd, cmd, arg]);
+    return 0;
+  }
+  closeRange(first: number, last: number, flags: number): void {
+    this.rec("closeRange", [first, last, flags]);
+  }
+  moveMount(fromFd: number, toFd: number, toPath: string): void {
+    this.rec("moveMount", [fromFd, toFd, toPath], toPath);
+  }
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint, context?: string): void {
+    this.rec("prlimit", [pid, resource, soft, hard], context);
+  }
+  setgroups(gids: readonly number[], context?: string): void {
+    this.rec("setgroups", [[...gids]], context);
+  }
+  setresgid(gid: number): void {
+    this.rec("setresgid", [gid]);
+  }
+  setresuid(uid: number): void {
+    this.rec("setresuid", [uid]);
+  }
+  capset(sets: CapsetSets): void {
+    this.rec("capset", [{ ...sets }]);
+  }
+  setsid(): void {
+    this.rec("setsid", []);
+  }
+  ptyUnlock(master: number): void {
+    this.rec("ptyUnlock", [master]);
+  }
+  ptyNumber(master: number): number {
+    this.rec("ptyNumber", [master]);
+    return this.opts.ptyNumber ?? 0;
+  }
+  ptyPeer(master: number, flags: number): number {
+    this.rec("ptyPeer", [master, flags]);
+    return this.nextFakeFd++;
+  }
+  setWindowSize(fd: number, rows: number, cols: number): void {
+    this.rec("setWindowSize", [fd, rows, cols]);
+  }
+  setControllingTerminal(fd: number): void {
+    this.rec("setControllingTerminal", [fd]);
+  }
+  execve(path: string, argv: string[], envp: string[]): never {
+    this.rec("execve", [path, argv, envp], path);
+    // The double cannot replace the test process: it fails as a missing program would.
+    throw new SyscallError("execve", 2 /* ENOENT */, path);
   }
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void {
     this.rec("mountSetattrRecursive", [path, set, clear], path);

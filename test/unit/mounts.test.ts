@@ -11,6 +11,7 @@ import { applyRootPropagation, maskPaths, moveRoot, parentMount, pivotRoot, prep
 import { createDevice, setupDev } from "../../src/linux/devices";
 import { makedev } from "../../src/sys/devnum";
 import { RecordingSyscalls } from "../support/recording-syscalls";
+import { O } from "../../src/sys/arch";
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -59,7 +60,7 @@ function context(opts: ConstructorParameters<typeof RecordingSyscalls>[0] = {}, 
   symlinkSync("/etc", join(rootfs, "linkdir"));
   symlinkSync("/evil", join(rootfs, "proclink"));
   const sys = new RecordingSyscalls(opts);
-  const rootFd = openSync(rootfs, 0o10000000 | 0o200000);
+  const rootFd = openSync(rootfs, O.PATH | O.DIRECTORY);
   const ctx: MountContext = { sys, rootfs, rootFd, bundle: join(dir, "bundle"), inUserNs };
   return { ctx, sys, rootfs, hostdir, done: () => closeSync(rootFd) };
 }
@@ -188,15 +189,11 @@ describe("the root", () => {
   });
   test("pivotRoot: pivot_root(., .), then the old root detached", () => {
     const sys = new RecordingSyscalls();
-    const cwd = process.cwd();
-    try {
-      pivotRoot(sys, "/r");
-    } finally {
-      process.chdir(cwd);
-    }
+    pivotRoot(sys, "/r");
     expect(sys.calls.filter((c) => c.op !== "close").map((c) => [c.op, ...c.args])).toEqual([
       ["chdir", "/r"],
       ["pivotRoot", ".", "."],
+      ["fchdir", expect.any(Number)],
       ["mount", null, ".", null, MS.SLAVE | MS.REC, null],
       ["umount2", ".", 2],
       ["chdir", "/"],

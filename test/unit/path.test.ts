@@ -5,9 +5,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync, closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveInRoot, resolveRelative, type PathFs } from "../../src/linux/path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdirAllInRoot, resolveInRoot, resolveRelative, touchInRoot, type PathFs } from "../../src/linux/path";
 import { openInRoot, RESOLVE_NO_SYMLINKS, tryOpenInRoot } from "../../src/sys/openat2";
 import { SyscallError } from "../../src/sys/libc";
+import { O } from "../../src/sys/arch";
+import { RecordingSyscalls } from "../support/recording-syscalls";
 
 /** A fake filesystem: path -> symlink target, or true for a plain entry. */
 function fakeFs(entries: Record<string, string | true>): PathFs {
@@ -82,7 +85,7 @@ describe("resolveInRoot and openInRoot on a real tree", () => {
     expect(() => resolveInRoot(root, "/loop")).toThrow(SyscallError);
   });
   test("openInRoot: the kernel keeps the walk inside", () => {
-    const rootFd = openSync(root, 0o10000000 | 0o200000);
+    const rootFd = openSync(root, O.PATH | O.DIRECTORY);
     try {
       const fd = openInRoot(rootFd, "etc/file");
       expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(join(root, "etc/file"));
@@ -109,5 +112,74 @@ describe("resolveInRoot and openInRoot on a real tree", () => {
     } finally {
       closeSync(rootFd);
     }
+  });
+});
+
+describe("mkdirAllInRoot and touchInRoot through Syscalls", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunc-path-sys-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  /** A fresh root with etc/ and a symlink out of it; fn gets its O_PATH fd. */
+  function withRoot(fn: (root: string, rootFd: number, outside: string) => void): void {
+    const root = join(dir, `root${++n}`), outside = join(dir, `outside${n}`);
+    mkdirSync(join(root, "etc"), { recursive: true });
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, "evil"));
+    const rootFd = openSync(root, O.PATH | O.DIRECTORY);
+    try {
+      fn(root, rootFd, outside);
+    } finally {
+      closeSync(rootFd);
+    }
+  }
+  const openFds = () => readdirSync("/proc/self/fd").length;
+
+  test("mkdirAllInRoot makes only the missing directories, each with mkdirat in its pinned parent", () => {
+    withRoot((root, rootFd) => {
+      const sys = new RecordingSyscalls();
+      // Which directory each parent fd pins is read during the call (the fd is closed after).
+      const seen: unknown[] = [];
+      const orig = sys.mkdirat.bind(sys);
+      sys.mkdirat = (fd, name, mode, ctx) => {
+        seen.push([readlinkSync(`/proc/self/fd/${fd}`), name, mode]);
+        orig(fd, name, mode, ctx);
+      };
+      const before = openFds();
+      mkdirAllInRoot(rootFd, "etc/a/b", 0o700, sys);
+      expect(seen).toEqual([[join(root, "etc"), "a", 0o700], [join(root, "etc/a"), "b", 0o700]]);
+      expect(statSync(join(root, "etc/a/b")).isDirectory()).toBe(true);
+      expect(openFds()).toBe(before); // every fd it opened is closed again
+    });
+  });
+  test("mkdirAllInRoot: EEXIST from a racing creator is fine, other errors are not", () => {
+    withRoot((_root, rootFd) => {
+      const racing = new RecordingSyscalls({ fail: (c) => (c.op === "mkdirat" ? 17 /* EEXIST */ : undefined) });
+      expect(() => mkdirAllInRoot(rootFd, "x", 0o755, racing)).not.toThrow();
+      const denied = new RecordingSyscalls({ fail: (c) => (c.op === "mkdirat" ? 13 /* EACCES */ : undefined) });
+      expect(() => mkdirAllInRoot(rootFd, "y/z", 0o755, denied)).toThrow(/EACCES/);
+      expect(denied.of("mkdirat").map((c) => c.args[1])).toEqual(["y"]);
+    });
+  });
+  test("touchInRoot creates the file exclusively, without following a symlink, parents first", () => {
+    withRoot((root, rootFd) => {
+      const sys = new RecordingSyscalls();
+      touchInRoot(rootFd, "run/lock/file", 0o600, sys);
+      expect(sys.of("mkdirat").map((c) => [c.args[1], c.args[2]])).toEqual([["run", 0o755], ["lock", 0o755]]);
+      expect(sys.of("openat").map((c) => c.args.slice(1))).toEqual([["file", O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0o600]]);
+      expect(statSync(join(root, "run/lock/file")).mode & 0o777).toBe(0o600 & ~process.umask());
+      // Already there: nothing is created.
+      const again = new RecordingSyscalls();
+      touchInRoot(rootFd, "run/lock/file", 0o600, again);
+      expect([...again.of("mkdirat"), ...again.of("openat")]).toEqual([]);
+    });
+  });
+  test("through a symlink to a host directory, everything is made inside the root", () => {
+    withRoot((root, rootFd, outside) => {
+      const sys = new RecordingSyscalls();
+      touchInRoot(rootFd, "etc/x/file", 0o644, sys);
+      expect(() => mkdirAllInRoot(rootFd, "evil/sub", 0o755, sys)).toThrow(SyscallError);
+      expect(existsSync(join(outside, "sub"))).toBe(false);
+      expect(existsSync(join(root, "etc/x/file"))).toBe(true);
+    });
   });
 });

@@ -1,12 +1,10 @@
 // cgroup v2 device control: a BPF_PROG_TYPE_CGROUP_DEVICE program compiled from the
 // OCI device rules, loaded with BPF_PROG_LOAD and attached to the cgroup directory.
-import { ptr } from "bun:ffi";
 import { closeSync, openSync } from "node:fs";
-import { check, SYS, syscall } from "../../sys/libc";
+import { bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from "../../sys/bpf";
 import type { DeviceRule } from "./schema";
 import { accessMask, checkType } from "./devices";
 
-const BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_DETACH = 9, BPF_PROG_GET_FD_BY_ID = 13, BPF_PROG_QUERY = 16;
 const BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6, BPF_F_ALLOW_MULTI = 2;
 const DEV_TYPE = { b: 1, c: 2 } as const; // BPF_DEVCG_DEV_*
 
@@ -65,53 +63,9 @@ export function encode(prog: Insn[]): Uint8Array {
   return buf;
 }
 
-function bpf(cmd: number, attr: Uint8Array, what: string): number {
-  return Number(check(`bpf(${what})`, syscall(SYS.bpf, cmd, ptr(attr), attr.byteLength)));
-}
-
-function loadProgram(insns: Uint8Array): number {
-  const license = new TextEncoder().encode("Apache-2.0\0");
-  const log = new Uint8Array(65536);
-  const attr = new Uint8Array(128);
-  const dv = new DataView(attr.buffer);
-  dv.setUint32(0, BPF_PROG_TYPE_CGROUP_DEVICE, true);
-  dv.setUint32(4, insns.byteLength / 8, true);
-  dv.setBigUint64(8, BigInt(ptr(insns)), true);
-  dv.setBigUint64(16, BigInt(ptr(license)), true);
-  dv.setUint32(24, 1, true); // log_level: the verifier's reason if it refuses
-  dv.setUint32(28, log.byteLength, true);
-  dv.setBigUint64(32, BigInt(ptr(log)), true);
-  attr.set(new TextEncoder().encode("bunc_devices"), 48); // prog_name
-  try {
-    return bpf(BPF_PROG_LOAD, attr, "BPF_PROG_LOAD");
-  } catch (e: any) {
-    const msg = new TextDecoder().decode(log.subarray(0, log.indexOf(0))).trim();
-    if (msg) e.message += `\n${msg}`;
-    throw e;
-  }
-}
-
 /** IDs of the device programs already attached to the cgroup (replaced on update). */
 function attachedPrograms(cgroupFd: number): number[] {
-  const ids = new Uint32Array(64);
-  const attr = new Uint8Array(40);
-  const dv = new DataView(attr.buffer);
-  dv.setUint32(0, cgroupFd, true);
-  dv.setUint32(4, BPF_CGROUP_DEVICE, true);
-  dv.setBigUint64(16, BigInt(ptr(ids)), true);
-  dv.setUint32(24, ids.length, true);
-  bpf(BPF_PROG_QUERY, attr, "BPF_PROG_QUERY");
-  return Array.from(ids.subarray(0, dv.getUint32(24, true)));
-}
-
-function attachAttr(cgroupFd: number, progFd: number, flags: number): Uint8Array {
-  const attr = new Uint8Array(20);
-  const dv = new DataView(attr.buffer);
-  dv.setUint32(0, cgroupFd, true);
-  dv.setUint32(4, progFd, true);
-  dv.setUint32(8, BPF_CGROUP_DEVICE, true);
-  dv.setUint32(12, flags, true);
-  return attr;
+  return bpfProgQuery(cgroupFd, BPF_CGROUP_DEVICE);
 }
 
 /** Load the rules as a program and attach it to the cgroup dir; earlier bunc programs are detached after. */
@@ -121,15 +75,13 @@ export function setDevicesV2(dir: string, rules: DeviceRule[]): void {
   let prog = -1;
   try {
     const old = attachedPrograms(cg);
-    prog = loadProgram(insns);
-    bpf(BPF_PROG_ATTACH, attachAttr(cg, prog, BPF_F_ALLOW_MULTI), "BPF_PROG_ATTACH");
+    prog = bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, insns, "bunc_devices", "Apache-2.0");
+    bpfProgAttach(cg, prog, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
     // Attach-then-detach: there is never a moment without a device filter.
     for (const id of old) {
-      const idAttr = new Uint8Array(12);
-      new DataView(idAttr.buffer).setUint32(0, id, true);
-      const oldFd = bpf(BPF_PROG_GET_FD_BY_ID, idAttr, "BPF_PROG_GET_FD_BY_ID");
+      const oldFd = bpfProgGetFdById(id);
       try {
-        bpf(BPF_PROG_DETACH, attachAttr(cg, oldFd, 0), "BPF_PROG_DETACH");
+        bpfProgDetach(cg, oldFd, BPF_CGROUP_DEVICE);
       } finally {
         closeSync(oldFd);
       }

@@ -2,14 +2,11 @@
 // fd to the seccomp agent at listenerPath (runtime-spec: SCM_RIGHTS plus the state JSON).
 // The filter binds the calling thread only (unless TSYNC): call it from the main thread
 // right before execve. The kernel needs no_new_privs or CAP_SYS_ADMIN.
+import { closeSync } from "node:fs";
 import { connectUnix, sendFd } from "../../sys/socket";
-import { ptr } from "bun:ffi";
-import { check, cstr, errno, libc, SYS, syscall, SyscallError } from "../../sys/libc";
+import { seccompActionAvailable, seccompFlagSupported, seccompSetFilter } from "../../sys/seccomp";
 import type { BpfInstruction } from "./bpf";
 import { SECCOMP_FLAGS, type SeccompFlagName } from "./flags";
-
-const SECCOMP_SET_MODE_FILTER = 1;
-const SECCOMP_GET_ACTION_AVAIL = 2;
 
 /** Flag names (as the profile's `flags`) or a number -> the seccomp(2) flags word. */
 export function filterFlags(flags: readonly SeccompFlagName[] | number = 0): number {
@@ -39,34 +36,14 @@ export function installSeccomp(program: readonly BpfInstruction[], flags: readon
   // TSYNC with NEW_LISTENER is only allowed when TSYNC reports failure as ESRCH.
   if (f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC && f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER)
     f |= SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-  const filter = encodeProgram(program);
-  // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
-  const fprog = new BigUint64Array(2);
-  fprog[0] = BigInt(program.length);
-  fprog[1] = BigInt(ptr(filter));
-  const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, f, ptr(fprog));
-  if (rc < 0n) throw new SyscallError("seccomp", errno());
+  const rc = seccompSetFilter(encodeProgram(program), program.length, f);
   // With TSYNC (without ESRCH) a positive result is the id of a thread that could not sync.
   if (f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC && !(f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER) && rc > 0n)
     throw new Error(`seccomp: thread ${rc} could not be synchronized (TSYNC)`);
-  void filter; // keep the buffer alive until the kernel copied it
   return f & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER ? Number(rc) : null;
 }
 
-/** Whether the kernel accepts a filter flag: a NULL program gives EFAULT if so, EINVAL if not. */
-export function seccompFlagSupported(flag: number): boolean {
-  const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flag, null);
-  if (rc === 0n) return true; // cannot happen with a NULL program; kept for clarity
-  return rc < 0n && errno() === 14; // EFAULT
-}
-
-/** Whether the kernel knows a SECCOMP_RET_* action. */
-export function seccompActionAvailable(action: number): boolean {
-  const v = new Uint32Array([action >>> 0]);
-  return syscall(SYS.seccomp, SECCOMP_GET_ACTION_AVAIL, 0, ptr(v)) === 0n;
-}
-
-export { connectUnix };
+export { connectUnix, seccompActionAvailable, seccompFlagSupported };
 
 /**
  * Send the seccomp listener fd with the container process state JSON (runtime-spec
@@ -78,6 +55,6 @@ export function sendSeccompListener(target: string | number, listenerFd: number,
   try {
     sendFd(sock, listenerFd, stateJson, typeof target === "string" ? target : "seccomp agent socket");
   } finally {
-    if (typeof target === "string") libc.close(sock);
+    if (typeof target === "string") closeSync(sock);
   }
 }

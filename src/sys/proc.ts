@@ -1,0 +1,51 @@
+// Processes: waiting for children, and the CPU affinity of the calling thread.
+import { ptr } from "bun:ffi";
+import { check, checkedSyscall, cstr, cstrArray, libc } from "./libc";
+
+export const WNOHANG = 1;
+
+/** waitpid(2): the pid that changed state (0 with WNOHANG while none did) and its wait status. */
+export function waitpid(pid: number, flags = 0): { pid: number; status: number } {
+  const st = new Int32Array(1);
+  const got = check("waitpid", libc.waitpid(pid, ptr(st), flags), String(pid));
+  return { pid: got, status: st[0]! };
+}
+
+/** The calling thread's CPU mask (cpu_set_t bytes, as long as the kernel's). */
+export function schedGetAffinity(): Uint8Array {
+  const mask = new Uint8Array(128);
+  const size = Number(checkedSyscall("sched_getaffinity", [0, mask.length, ptr(mask)]));
+  return mask.subarray(0, size);
+}
+
+/** Pins the calling thread to the CPUs of `mask` (cpu_set_t bytes). */
+export function schedSetAffinity(mask: Uint8Array, context?: string): void {
+  checkedSyscall("sched_setaffinity", [0, mask.length, ptr(mask)], context);
+}
+
+/** kill(2) for forwarding: whether the signal was sent (false when the process is gone). */
+export function sendSignal(pid: number, signal: number): boolean {
+  try {
+    check("kill", libc.kill(pid, signal), String(pid));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL to our child `pid`, then reaps it: a setup that failed after the child was spawned. */
+export function killAndReap(pid: number): void {
+  if (sendSignal(pid, 9)) check("waitpid", libc.waitpid(pid, null, 0), String(pid));
+}
+
+/** A new session keyring named `name` for this process (KEYCTL_JOIN_SESSION_KEYRING). */
+export function joinSessionKeyring(name: string): void {
+  checkedSyscall("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", [1, ptr(cstr(name))], name);
+}
+
+/** execveat(2) of the program open at `fd` (AT_EMPTY_PATH); returns only by throwing. */
+export function execveatFd(fd: number, argv: string[], envp: string[], context?: string): never {
+  const a = cstrArray(argv), e = cstrArray(envp), empty = cstr("");
+  checkedSyscall("execveat", [fd, ptr(empty), ptr(a.array), ptr(e.array), 0x1000 /* AT_EMPTY_PATH */], context);
+  throw new Error("execveat returned"); // not reached: it returns only on failure
+}
