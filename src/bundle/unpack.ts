@@ -8,7 +8,7 @@ import * as tar from "tar-stream";
 import { SyscallError } from "../sys/libc";
 import { BuncError } from "../sys/errors";
 import { progressBar } from "./progress";
-import { RootDir, type Attrs } from "./safefs";
+import { RootDir, type Attrs } from "../sys/rootdir";
 import { installPaxDecoder, xattrBytes } from "./pax";
 
 installPaxDecoder();

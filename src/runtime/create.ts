@@ -1,14 +1,16 @@
 // `create`: validates the bundle, claims the id, starts the init through nsexec and
 // drives it until it waits on the exec fifo. Any failure undoes everything.
 import { chownSync, closeSync, existsSync, ftruncateSync, openSync, statSync, writeFileSync, writeSync, renameSync, rmSync } from "node:fs";
-import { ptr } from "bun:ffi";
 import { isAbsolute, join, resolve, dirname, basename } from "node:path";
 import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
-import { check, cstr, libc, SyscallError } from "../sys/libc";
+import { SyscallError } from "../sys/libc";
+import { O } from "../sys/arch";
+import { dupAbove, mkfifo } from "../sys/io";
+import { killAndReap, waitpid, WNOHANG } from "../sys/proc";
 import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { connectUnix, recvFd, sendFd, sendPidfd } from "../sys/socket";
+import { connectUnix, recvFd, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { canCloneMounts, checkIdmappedMounts, idmappedTrees } from "../linux/idmap";
 import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
@@ -129,11 +131,10 @@ export function createContainer(o: CreateOptions): Container {
   let dir: string | undefined;
   let pid = 0;
   let cgroups: CgroupManager | undefined;
-  const sock = new Int32Array(2);
   let parentFd = -1, childFd = -1, execFd = -1, fifoFd = -1;
   const lateCgroupFds: number[] = [], earlyCgroupFds: number[] = [];
   let cgroup2Fd = -1;
-  const consolePair = new Int32Array([-1, -1]);
+  let consolePair = [-1, -1];
   const container = () => new Container(o.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
@@ -197,10 +198,10 @@ export function createContainer(o: CreateOptions): Container {
     state.cgroupPaths = cg.paths();
     writeStateAtomically(dir, state);
     const fifo = join(dir, FIFO);
-    check("mkfifo", libc.mkfifo(ptr(cstr(fifo)), 0o622n), fifo);
+    mkfifo(fifo, 0o622);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostId(config.linux.uidMappings), hostId(config.linux.gidMappings));
-    fifoFd = openSync(fifo, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */);
+    fifoFd = openSync(fifo, O.PATH | O.CLOEXEC);
     if (!createCgroups(cg, ns.newUser, outer)) {
       // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
       state.cgroupPaths = {};
@@ -208,11 +209,11 @@ export function createContainer(o: CreateOptions): Container {
     }
     cgroups = cg; // only now is it ours to remove on failure
     trace(`cgroups made: ${describeCgroups(state.cgroupPaths ?? {})}`);
-    check("socketpair", libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, ptr(sock)));
+    const sock = socketPair();
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
-    parentFd = check("fcntl", libc.fcntl(sock[0]!, 1030 /* F_DUPFD_CLOEXEC */, BigInt(preserveFds + 10)));
-    childFd = check("fcntl", libc.fcntl(sock[1]!, 1030, BigInt(preserveFds + 10)));
-    closeSync(sock[0]!); closeSync(sock[1]!);
+    parentFd = dupAbove(sock[0], preserveFds + 10);
+    childFd = dupAbove(sock[1], preserveFds + 10);
+    closeSync(sock[0]); closeSync(sock[1]);
     const self = selfCommand();
     // Where the host allows, bunc sets the rootfs up itself and the native init is all that
     // runs in the container; else bunc is re-executed as the init (from /proc/self/exe through
@@ -226,11 +227,11 @@ export function createContainer(o: CreateOptions): Container {
     // CLONE_INTO_CGROUP, before any of the init's code runs.
     for (const f of cgroups.selfJoinFiles(joinsEarly, [1])) earlyCgroupFds.push(openSync(f, "w"));
     const v2 = cgroups.cgroup2Dir(joinsEarly);
-    if (v2) earlyCgroupFds.push(cgroup2Fd = openSync(v2, 0o200000 /* O_RDONLY|O_DIRECTORY */));
+    if (v2) earlyCgroupFds.push(cgroup2Fd = openSync(v2, O.RDONLY | O.DIRECTORY));
     const relay = p.terminal && !o.consoleSocket;
     if (relay) {
       // The Bun init sends the master over this pair; with host setup bunc opens it itself.
-      if (!fromHost) check("socketpair", libc.socketpair(1, 1 | 0o2000000, 0, ptr(consolePair)));
+      if (!fromHost) consolePair = socketPair();
     }
     // The console socket is connected here, on the host side: inside a user namespace the
     // init could not reach a socket in a directory only bunc's user may enter.
@@ -356,8 +357,7 @@ export function createContainer(o: CreateOptions): Container {
     if (master !== undefined) closeSync(master);
     if (pid > 0 && state.netDevices) moveBack(pid, state.netDevices, warn);
     if (pid > 0) {
-      libc.kill(pid, 9);
-      libc.waitpid(pid, null, 0);
+      killAndReap(pid);
     }
     if (e instanceof HookError && dir) runHooksWarn("poststop", config.hooks?.poststop, { ...container().hookState("stopped") }, warn, { cwd: bundle });
     try { cgroups?.destroy(); } catch (ce: any) { warn(ce.message); }
@@ -445,9 +445,14 @@ function writeIdMaps(pid: number, config: Config): void {
 }
 
 function exitDescription(pid: number): string {
-  const st = new Int32Array(1);
-  if (libc.waitpid(pid, ptr(st), 1 /* WNOHANG */) !== pid) return "";
-  const s = st[0]!;
+  let s: number;
+  try {
+    const r = waitpid(pid, WNOHANG);
+    if (r.pid !== pid) return "";
+    s = r.status;
+  } catch {
+    return "";
+  }
   return (s & 0x7f) === 0 ? ` (exit status ${(s >> 8) & 0xff})` : ` (killed by signal ${s & 0x7f})`;
 }
 

@@ -8,9 +8,11 @@
 // native init with the go. In a user namespace of the container's own, what the thread makes
 // belongs to the container's root (fsuid), and uid=/gid= mount options are its ids.
 import { closeSync, fchownSync, openSync, readFileSync } from "node:fs";
-import { ptr } from "bun:ffi";
 import type { Config } from "../spec/schema";
-import { cstr, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
+import { SyscallError } from "../sys/libc";
+import { O } from "../sys/arch";
+import { FSCONFIG, fsconfig, fsmount, fsopen } from "../sys/mount-api";
+import { raiseEffectiveCaps, setFsIds } from "../sys/creds";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
@@ -24,8 +26,6 @@ import { remount } from "../linux/mounts";
 import { moveTree } from "../linux/idmap";
 import { withContext } from "../sys/errors";
 
-const SYS_FSOPEN = 430, SYS_FSCONFIG = 431, SYS_FSMOUNT = 432; // the same on x86_64 and arm64
-const FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
 const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
 const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;
 
@@ -71,25 +71,20 @@ class HostSideSyscalls extends LinuxSyscalls {
       if (data && (fstype === "tmpfs" || fstype === "devpts")) data = hostIdOptions(data, u);
     }
     if (fstype !== "proc" || flags & MS.REMOUNT || flags & MS.BIND) return super.mount(source, target, fstype, flags, data);
-    const fs = Number(syscall(SYS_FSOPEN, ptr(cstr("proc")), 1 /* FSOPEN_CLOEXEC */));
-    if (fs < 0) throw new SyscallError("fsopen(proc)", errno(), target);
+    const fs = fsopen("proc", target);
     try {
-      const conf = (cmd: number, key: string | null, value: string | null, aux: number) => {
-        if (syscall(SYS_FSCONFIG, fs, cmd, key === null ? null : ptr(cstr(key)), value === null ? null : ptr(cstr(value)), aux) < 0n)
-          throw new SyscallError(`fsconfig(proc${key ? `, ${key}` : ""})`, errno(), target);
-      };
-      conf(FSCONFIG_SET_FD, "pidns", null, this.pidns);
+      const conf = (cmd: number, key: string | null, value: string | null, aux: number) => fsconfig(fs, cmd, key, value, aux, `proc${key ? ` ${key}` : ""} on ${target}`);
+      conf(FSCONFIG.SET_FD, "pidns", null, this.pidns);
       for (const opt of (data ?? "").split(",").filter(Boolean)) {
         const eq = opt.indexOf("=");
-        if (eq < 0) conf(FSCONFIG_SET_FLAG, opt, null, 0);
-        else conf(FSCONFIG_SET_STRING, opt.slice(0, eq), opt.slice(eq + 1), 0);
+        if (eq < 0) conf(FSCONFIG.SET_FLAG, opt, null, 0);
+        else conf(FSCONFIG.SET_STRING, opt.slice(0, eq), opt.slice(eq + 1), 0);
       }
-      conf(FSCONFIG_CMD_CREATE, null, null, 0);
+      conf(FSCONFIG.CMD_CREATE, null, null, 0);
       const attrs = (flags & MS.RDONLY ? MOUNT_ATTR.RDONLY : 0) | (flags & MS.NOSUID ? MOUNT_ATTR.NOSUID : 0) | (flags & MS.NODEV ? MOUNT_ATTR.NODEV : 0) | (flags & MS.NOEXEC ? MOUNT_ATTR.NOEXEC : 0);
-      const mnt = Number(syscall(SYS_FSMOUNT, fs, 1 /* FSMOUNT_CLOEXEC */, attrs));
-      if (mnt < 0) throw new SyscallError("fsmount(proc)", errno(), target);
+      const mnt = fsmount(fs, attrs, target);
       try {
-        moveTree(mnt, target);
+        moveTree(mnt, target, this);
       } finally {
         closeSync(mnt);
       }
@@ -118,22 +113,13 @@ function hostIdOptions(data: string, u: UserNs): string {
 function asContainerRoot<T>(u: UserNs | undefined, fn: () => T): T {
   if (!u) return fn();
   const uid = toHostId(u.uidMappings, 0) ?? 0, gid = toHostId(u.gidMappings, 0) ?? 0;
-  libc.setfsgid(gid);
-  libc.setfsuid(uid);
+  setFsIds(uid, gid);
   try {
     raiseEffectiveCaps();
     return fn();
   } finally {
-    libc.setfsuid(0); // back to 0: the kernel raises the file capabilities again
-    libc.setfsgid(0);
+    setFsIds(0, 0); // back to 0: the kernel raises the file capabilities again
   }
-}
-
-function raiseEffectiveCaps(): void {
-  const header = new Uint32Array([0x20080522, 0]), data = new Uint32Array(6);
-  if (syscall(SYS.capget, ptr(header), ptr(data)) < 0n) throw new SyscallError("capget", errno());
-  data[0] = data[1]!; data[3] = data[4]!; // effective = permitted
-  if (syscall(SYS.capset, ptr(header), ptr(data)) < 0n) throw new SyscallError("capset", errno());
 }
 
 /**
@@ -161,7 +147,7 @@ function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
   const sys = new LinuxSyscalls();
   const own = types.map((t) => openSync(`/proc/self/ns/${t}`, "r"));
   const theirs = types.map((t) => openSync(`/proc/${pid}/ns/${t}`, "r"));
-  const cwd = openSync(".", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */);
+  const cwd = openSync(".", O.PATH | O.DIRECTORY);
   const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(sys, fds[i]!) : sys.setns(fds[i]!, NS[t])));
   try {
     // Back to its own namespaces whatever happened, a half-done join included.
@@ -170,7 +156,7 @@ function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
       return fn();
     } finally {
       join(own);
-      libc.fchdir(cwd);
+      sys.fchdir(cwd);
     }
   } finally {
     for (const fd of [...own, ...theirs, cwd]) closeSync(fd);
@@ -202,7 +188,7 @@ export function setUpFromHost(c: Config, o: {
     const sys = new HostSideSyscalls(pidns, o.userns);
     inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
-      const rootFd = openSync(o.rootfs, 0o10000000 | 0o200000 | 0o2000000);
+      const rootFd = openSync(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
       const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths };
       try {
         const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
@@ -244,7 +230,7 @@ export function setUpFromHost(c: Config, o: {
       let rootFd: number | undefined;
       if (o.noPivot) {
         moveRoot(sys, o.rootfs, readFileSync("/proc/thread-self/mountinfo", "utf8"));
-        rootFd = openSync("/", 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
+        rootFd = openSync("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
       } else {
         pivotRoot(sys, o.rootfs);
       }

@@ -19,8 +19,11 @@ import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
-import { check, cstr, cstrArray, errno, libc, SYS, syscall, SyscallError } from "../sys/libc";
-import { ptr } from "bun:ffi";
+import { SyscallError } from "../sys/libc";
+import { O } from "../sys/arch";
+import { execveatFd, joinSessionKeyring as joinKeyring } from "../sys/proc";
+import { withContext } from "../sys/errors";
+import { linuxSyscalls, PR } from "../sys/syscalls";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";
@@ -60,12 +63,11 @@ export interface InitPlan {
 
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
 
-const O_PATH = 0o10000000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
-const PR_SET_DUMPABLE = 4, PR_SET_PDEATHSIG = 1;
+const { PATH: O_PATH, DIRECTORY: O_DIRECTORY, CLOEXEC: O_CLOEXEC } = O;
 
 export function runInit(fd: number): never {
   // Nothing in the container may open /proc/<init>/exe (the host binary) while it runs.
-  libc.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
+  linuxSyscalls.prctl(PR.SET_DUMPABLE, [0]);
   const channel = new Channel(fd);
   let plan: InitPlan | undefined;
   let stage: "setup" | "created" | "start" = "setup";
@@ -80,7 +82,7 @@ export function runInit(fd: number): never {
     // bunc writes the state, then lets go: until then this init dies with it (EOF here, or
     // the parent-death signal nsexec set), so a killed create leaves no orphan behind.
     if (channel.recv()?.type !== "created") process.exit(1);
-    libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
+    linuxSyscalls.prctl(PR.SET_PDEATHSIG, [0]);
     // From here on native code waits and applies process.*: no Bun stays in the container.
     // It closes the channel once it is in its last cgroups; bunc's create returns then.
     const native = plan.nativeInit ? openNativeInit() : undefined;
@@ -197,7 +199,7 @@ export interface ExecPlan {
 function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
   try {
     // The plan arrived, so bunc is alive; the process must outlive `exec --detach`.
-    libc.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
+    linuxSyscalls.prctl(PR.SET_PDEATHSIG, [0]);
     const sys = new LinuxSyscalls();
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
@@ -218,11 +220,12 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
 }
 
 function joinSessionKeyring(name: string): void {
-  const { syscall, SYS, cstr, errno } = require("../sys/libc") as typeof import("../sys/libc");
-  const { ptr } = require("bun:ffi");
-  // ENOSYS/EPERM: keyrings disabled or refused on this host; runc carries on too.
-  if (syscall(SYS.keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, ptr(cstr(name))) < 0n && ![38, 1].includes(errno()))
-    throw new Error(`cannot join a new session keyring: ${require("../sys/errno").errnoName(errno())}`);
+  try {
+    joinKeyring(name);
+  } catch (e) {
+    // ENOSYS/EPERM: keyrings disabled or refused on this host; runc carries on too.
+    if (!(e instanceof SyscallError) || ![38, 1].includes(e.errno)) throw withContext("cannot join a new session keyring", e);
+  }
 }
 
 function joinLateCgroups(first: number, count: number): void {
@@ -353,17 +356,13 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
   });
   const req = memfd("bunc-init-request", request);
   keepPreservedFds(plan.preserveFds);
-  for (const f of [req, fd, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) check("fcntl(F_SETFD)", libc.fcntl(f, 2 /* F_SETFD */, 0n));
-  const argv = cstrArray(["bunc-init", String(req)]), envp = cstrArray([]);
-  syscall(SYS.execveat, native, ptr(cstr("")), ptr(argv.array), ptr(envp.array), 0x1000 /* AT_EMPTY_PATH */);
-  throw new SyscallError("execveat", errno(), "bunc-init");
+  for (const f of [req, fd, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) linuxSyscalls.fcntl(f, 2 /* F_SETFD */, 0);
+  return execveatFd(native, ["bunc-init", String(req)], [], "bunc-init");
 }
 
 /** Blocks until `bunc start` opens the exec fifo for reading. */
 function waitForStart(fifoPathFd: number): void {
-  const { libc: l, check, cstr } = require("../sys/libc") as typeof import("../sys/libc");
-  const { ptr } = require("bun:ffi");
-  const fd = check("openat", l.openat(procFdDir, ptr(cstr(String(fifoPathFd))), 1 /* O_WRONLY */ | O_CLOEXEC, 0n), "exec.fifo");
+  const fd = linuxSyscalls.openat(procFdDir, String(fifoPathFd), O.WRONLY | O_CLOEXEC, 0, "exec.fifo");
   writeSync(fd, "0");
   // Left open (close-on-exec): `start` reads until EOF, i.e. until execve, before poststart;
   // a failure before execve is written here instead.

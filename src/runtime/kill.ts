@@ -1,7 +1,6 @@
 // `kill`: a signal to the container's init, or with --all to every process of its cgroup.
 import { linuxSyscalls } from "../sys/syscalls";
 import { warnToStderr } from "../sys/output";
-import { BuncError } from "../sys/errors";
 import { withContainer } from "./state";
 import { requireStatus } from "./status";
 import { containerCgroups } from "./cgroups";

@@ -148,8 +148,6 @@ export function cstrArray(items: string[]): { array: BigUint64Array; keep: Uint8
   return { array, keep };
 }
 
-// init.ts still takes SYS from here; everything else imports ./arch.
-export { SYS };
 
 export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[]): bigint {
   const a = [0, 1, 2, 3, 4, 5].map((i) => {

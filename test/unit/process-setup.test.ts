@@ -114,11 +114,11 @@ describe("exec", () => {
     ]);
     // The double's execve fails with ENOENT: the shell's 127.
     expect(err).toBeInstanceOf(SyscallError);
-    expect(err.exitCode).toBe(127);
+    expect(err.processExitCode).toBe(127);
   });
   test("a program that cannot run is 126", () => {
     const sys = new RecordingSyscalls({ fail: (c) => (c.op === "execve" ? 13 /* EACCES */ : undefined) });
-    expect(() => execProcess("/x", ["x"], [], 0, sys)).toThrow(expect.objectContaining({ exitCode: 126 }));
+    expect(() => execProcess("/x", ["x"], [], 0, sys)).toThrow(expect.objectContaining({ processExitCode: 126 }));
   });
   test("keepPreservedFds: nothing to do without --preserve-fds", () => {
     const sys = new RecordingSyscalls();

@@ -4,10 +4,10 @@
 // *at calls on the parent fd using a single path component, which never follows a symlink.
 import { ptr } from "bun:ffi";
 import { closeSync, writeSync } from "node:fs";
-import { check, cstr, libc, SyscallError, errno } from "../sys/libc";
-import { makedev } from "../sys/devnum";
-import { tryOpenInRoot } from "../sys/openat2";
-import { O } from "../sys/arch";
+import { check, cstr, libc, SyscallError, errno } from "./libc";
+import { makedev } from "./devnum";
+import { tryOpenInRoot } from "./openat2";
+import { O } from "./arch";
 
 const { WRONLY: O_WRONLY, CREAT: O_CREAT, EXCL: O_EXCL, CLOEXEC: O_CLOEXEC, PATH: O_PATH, DIRECTORY: O_DIRECTORY, NOFOLLOW: O_NOFOLLOW } = O;
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
