@@ -30,15 +30,17 @@ const nsexecSo = await buildNsexec();
 /**
  * native-init.c as a small static executable (no libc: raw syscalls): the container's
  * process from `start` to execve, so no Bun waits in a created container. Its request
- * layout comes from src/sys/native-request.ts. Without a C compiler the Bun init does it all.
+ * layout comes from src/sys/native-request.ts, its syscall numbers from src/sys/arch.ts. Without a C compiler the Bun init does it all.
  */
 async function buildNativeInit(): Promise<string | undefined> {
   const out = `${root}dist/bunc-init-${arch}`;
   const cc = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
   if (!cc) return undefined;
   const { generateHeader } = await import("../src/sys/native-request");
+  const { generateSyscallHeader } = await import("../src/sys/arch");
   mkdirSync(`${root}dist/gen`, { recursive: true });
   await Bun.write(`${root}dist/gen/native-request.h`, generateHeader());
+  await Bun.write(`${root}dist/gen/native-syscalls.h`, generateSyscallHeader());
   const flags = ["-O2", "-static", "-nostdlib", "-nostartfiles", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-pie", "-no-pie", "-Wall", "-Werror"];
   const r = await $`${cc} ${flags} -I${root}dist/gen -o ${out} ${root}src/sys/native-init.c`.nothrow().quiet();
   if (r.exitCode !== 0) {

@@ -14,6 +14,7 @@
  * src/sys/native-request.ts into native-request.h by scripts/build.ts.
  */
 #include "native-request.h"
+#include "native-syscalls.h"
 
 typedef unsigned long u64;
 typedef unsigned int u32;
@@ -28,12 +29,6 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
   return ret;
 }
-enum { NR_pread64 = 17, NR_read = 0, NR_write = 1, NR_close = 3, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_sendmsg = 46, NR_recvmsg = 47, NR_clone = 56,
-  NR_execve = 59, NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_fcntl = 72, NR_chdir = 80, NR_umask = 95,
-  NR_setresuid = 117, NR_setresgid = 119, NR_setgroups = 116, NR_capset = 126, NR_prctl = 157,
-  NR_setns = 308, NR_unshare = 272, NR_openat = 257, NR_prlimit64 = 302, NR_seccomp = 317,
-  NR_close_range = 436, NR_nanosleep = 35, NR_pipe2 = 293, NR_dup3 = 292, NR_setsid = 112, NR_chroot = 161, NR_fchdir = 81,
-  NR_sched_setattr = 314, NR_ioprio_set = 251, NR_sched_setaffinity = 203, NR_personality = 135, NR_set_mempolicy = 238, NR_keyctl = 250 };
 #elif defined(__aarch64__)
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;
@@ -46,12 +41,6 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
   return x0;
 }
-enum { NR_pread64 = 67, NR_read = 63, NR_write = 64, NR_close = 57, NR_rt_sigprocmask = 135, NR_ioctl = 29, NR_sendmsg = 211, NR_recvmsg = 212, NR_clone = 220,
-  NR_execve = 221, NR_exit = 93, NR_wait4 = 260, NR_kill = 129, NR_fcntl = 25, NR_chdir = 49, NR_umask = 166,
-  NR_setresuid = 147, NR_setresgid = 149, NR_setgroups = 159, NR_capset = 91, NR_prctl = 167,
-  NR_setns = 268, NR_unshare = 97, NR_openat = 56, NR_prlimit64 = 261, NR_seccomp = 277,
-  NR_close_range = 436, NR_nanosleep = 101, NR_pipe2 = 59, NR_dup3 = 24, NR_setsid = 157, NR_chroot = 51, NR_fchdir = 50,
-  NR_sched_setattr = 274, NR_ioprio_set = 30, NR_sched_setaffinity = 122, NR_personality = 92, NR_set_mempolicy = 237, NR_keyctl = 219 };
 #else
 #error "bunc-init: unsupported architecture"
 #endif
