@@ -2,8 +2,8 @@
 // single source of the config types. Unknown properties are ignored (looseObject);
 // invalid values are errors naming the JSON path.
 import * as v from "valibot";
-import { LinuxResourcesSchema } from "../linux/cgroups/schema";
-import { SeccompSchema } from "../linux/seccomp/schema";
+import { LinuxResourcesSchema } from "./resources";
+import { SeccompSchema } from "./seccomp";
 
 const u32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const i64 = v.pipe(v.number(), v.integer());

@@ -2,7 +2,7 @@
 // OCI device rules, loaded with BPF_PROG_LOAD and attached to the cgroup directory.
 import { closeSync, openSync } from "node:fs";
 import { bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from "../../sys/bpf";
-import type { DeviceRule } from "./schema";
+import type { DeviceRule } from "../../spec/resources";
 import { accessMask, checkType } from "./devices";
 
 const BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6, BPF_F_ALLOW_MULTI = 2;

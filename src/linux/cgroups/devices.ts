@@ -1,6 +1,6 @@
 // Device rules shared by both cgroup versions: v1 writes them to devices.allow/deny,
 // v2 compiles them into an eBPF program (bpf.ts).
-import type { DeviceRule } from "./schema";
+import type { DeviceRule } from "../../spec/resources";
 import { CgroupError, writeCgroupFile } from "./files";
 
 export const ACC = { m: 1, r: 2, w: 4 } as const; // BPF_DEVCG_ACC_*

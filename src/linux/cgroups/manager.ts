@@ -4,7 +4,7 @@ import { warnToStderr } from "../../sys/output";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join, posix } from "node:path";
 import { detectLayout, parseProcCgroup, procKey, type CgroupLayout, type Hierarchy } from "./layout";
-import type { LinuxResources } from "./schema";
+import type { LinuxResources } from "../../spec/resources";
 import { CgroupError, hasFile, readCgroupFile, tryRead, writeCgroupFile, type Warn } from "./files";
 import * as v1 from "./v1";
 import * as v2 from "./v2";

@@ -1,5 +1,5 @@
 // cgroup v1 writers: one function per controller, each given that controller's directory.
-import type { LinuxResources } from "./schema";
+import type { LinuxResources } from "../../spec/resources";
 import { CgroupError, hasFile, readCgroupFile, writeCgroupFile as w, type Warn } from "./files";
 
 type R = LinuxResources;

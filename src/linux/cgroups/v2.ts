@@ -1,5 +1,5 @@
 // cgroup v2 writers. Values come in OCI's (v1-shaped) units and are converted as runc does.
-import type { LinuxResources } from "./schema";
+import type { LinuxResources } from "../../spec/resources";
 import { CgroupError, hasFile, writeCgroupFile as w, type Warn } from "./files";
 
 type R = LinuxResources;

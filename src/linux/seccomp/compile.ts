@@ -5,7 +5,7 @@
 // naming the same arg index twice becomes one rule per arg (ORed); a syscall's conditional
 // rules are tried in profile order before its unconditional rule, then the default action.
 import { Assembler, BPF, BPF_MAXINSNS, type BpfInstruction, type Label } from "./bpf";
-import type { SeccompAction, SeccompArg, SeccompArch, SeccompProfile } from "./schema";
+import type { SeccompAction, SeccompArg, SeccompArch, SeccompProfile } from "../../spec/seccomp";
 import { AARCH64, I386, X32, X86_64 } from "./tables";
 
 export type { BpfInstruction } from "./bpf";

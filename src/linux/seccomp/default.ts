@@ -2,7 +2,7 @@
 // fixtures/seccomp/README.md) resolved, as podman does, for one arch and capability set.
 import raw from "./containers-common.json";
 import { nativeArch, type NativeArch } from "./compile";
-import type { SeccompArch, SeccompProfile, SeccompSyscall } from "./schema";
+import type { SeccompArch, SeccompProfile, SeccompSyscall } from "../../spec/seccomp";
 
 interface Filter {
   arches?: string[];

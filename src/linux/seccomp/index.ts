@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import { actionValue, nativeArch } from "./compile";
 import { seccompActionAvailable, seccompFlagSupported } from "./install";
-import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type SeccompFlagName, type SeccompProfile } from "./schema";
+import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type SeccompFlagName, type SeccompProfile } from "../../spec/seccomp";
 
-export * from "./schema";
+export * from "../../spec/seccomp";
 export { compileSeccomp, actionValue, nativeArch, SECCOMP_RET, AUDIT_ARCH, type Arch, type NativeArch, type CompileOptions } from "./compile";
 export type { BpfInstruction } from "./bpf";
 export { installSeccomp, sendSeccompListener, connectUnix, encodeProgram, filterFlags } from "./install";

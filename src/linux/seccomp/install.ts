@@ -6,7 +6,7 @@ import { closeSync } from "node:fs";
 import { connectUnix, sendFd } from "../../sys/socket";
 import { seccompActionAvailable, seccompFlagSupported, seccompSetFilter } from "../../sys/seccomp";
 import type { BpfInstruction } from "./bpf";
-import { SECCOMP_FLAGS, type SeccompFlagName } from "./flags";
+import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
 
 /** Flag names (as the profile's `flags`) or a number -> the seccomp(2) flags word. */
 export function filterFlags(flags: readonly SeccompFlagName[] | number = 0): number {

@@ -17,7 +17,7 @@ export const SECCOMP_ARCHES = [
   "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390",
   "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64",
 ] as const;
-import { SECCOMP_FLAGS, type SeccompFlagName } from "./flags";
+import { SECCOMP_FLAGS, type SeccompFlagName } from "./seccomp-flags";
 export { SECCOMP_FLAGS, type SeccompFlagName };
 
 const picklist = <T extends readonly string[]>(items: T, what: string) =>

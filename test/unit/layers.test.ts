@@ -1,0 +1,47 @@
+// The architecture as a test: imports flow cli -> runtime -> linux, bundle -> sys, with spec
+// beside them (linux, bundle and runtime read the schemas; spec reads only sys), and bun:ffi
+// is imported by src/sys alone.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const SRC = resolve(import.meta.dir, "../../src");
+const ALLOWED: Record<string, string[]> = {
+  sys: ["sys"],
+  spec: ["spec", "sys"],
+  linux: ["linux", "spec", "sys"],
+  bundle: ["bundle", "spec", "sys"],
+  runtime: ["runtime", "linux", "bundle", "spec", "sys"],
+  cli: ["cli", "runtime", "bundle", "spec", "sys"],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+const layerOf = (file: string) => relative(SRC, file).split("/")[0]!;
+
+describe("layers", () => {
+  const all = files(SRC).filter((f) => layerOf(f) in ALLOWED);
+
+  test("every relative import goes down (or beside, to spec)", () => {
+    const wrong: string[] = [];
+    for (const f of all) {
+      const from = layerOf(f);
+      for (const m of readFileSync(f, "utf8").matchAll(/(?:from|require\(|import\()\s*"(\.[^"]+)"/g)) {
+        const to = layerOf(resolve(dirname(f), m[1]!));
+        if (to in ALLOWED && !ALLOWED[from]!.includes(to)) wrong.push(`${relative(SRC, f)} -> ${m[1]}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("only src/sys imports bun:ffi", () => {
+    const ffi = files(SRC).filter((f) => /from "bun:ffi"|require\("bun:ffi"\)/.test(readFileSync(f, "utf8")));
+    expect(ffi.filter((f) => layerOf(f) !== "sys").map((f) => relative(SRC, f))).toEqual([]);
+    expect(ffi.length).toBeGreaterThan(0);
+  });
+});
