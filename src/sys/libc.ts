@@ -121,12 +121,22 @@ export class SyscallError extends BuncError {
   }
 }
 
-const trace = process.env.BUNC_TRACE_SYSCALLS === "1";
+/** Where each checked call is reported (`--debug` sets it; BUNC_TRACE_SYSCALLS=1 writes to stderr). */
+let tracer: ((line: string) => void) | undefined =
+  process.env.BUNC_TRACE_SYSCALLS === "1" ? (line) => process.stderr.write(`[bunc syscall] ${line}\n`) : undefined;
+
+export function traceSyscalls(fn: ((line: string) => void) | undefined): void {
+  tracer = fn;
+}
 
 /** Raise a SyscallError when a libc call returned a negative value; read errno first. */
 export function check<T extends number | bigint>(name: string, rc: T, path?: string): T {
-  if (trace) process.stderr.write(`[bunc syscall] ${name}${path ? ` ${path}` : ""} = ${rc}\n`);
-  if (rc < 0) throw new SyscallError(name, errno(), path);
+  if (rc < 0) {
+    const e = new SyscallError(name, errno(), path);
+    tracer?.(`${name}${path ? ` ${path}` : ""} = -1 ${e.code}`);
+    throw e;
+  }
+  tracer?.(`${name}${path ? ` ${path}` : ""} = ${rc}`);
   return rc;
 }
 

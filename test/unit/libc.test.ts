@@ -17,3 +17,18 @@ describe("libcSoname", () => {
     expect(libcSoname()).toBe("libc.so.6");
   });
 });
+
+describe("syscall tracing (--debug)", () => {
+  test("every checked call is reported, a failure with its errno name", () => {
+    const { traceSyscalls } = require("../../src/sys/libc") as typeof import("../../src/sys/libc");
+    const { linuxSyscalls } = require("../../src/sys/syscalls") as typeof import("../../src/sys/syscalls");
+    const lines: string[] = [];
+    traceSyscalls((l) => lines.push(l));
+    try {
+      expect(() => linuxSyscalls.chdir("/nonexistent-bunc-trace")).toThrow();
+    } finally {
+      traceSyscalls(undefined);
+    }
+    expect(lines).toContain("chdir /nonexistent-bunc-trace = -1 ENOENT");
+  });
+});
