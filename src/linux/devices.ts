@@ -3,7 +3,7 @@
 import { existsSync, symlinkSync, chownSync, chmodSync, lstatSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Device } from "../spec/schema";
-import { SyscallError } from "../sys/libc";
+import { withContext } from "../sys/errors";
 import { makedev } from "../sys/devnum";
 import { MS } from "./mount-options";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
@@ -59,7 +59,7 @@ export function setupDev(ctx: MountContext, devices: Device[] = []): void {
     try {
       symlinkSync(target, host);
     } catch (e: any) {
-      if (e.code !== "EEXIST") throw new SyscallError("symlink", 0, link);
+      if (e.code !== "EEXIST") throw withContext(`/dev: symlink ${link}`, e);
     }
   }
   if (existsSync("/proc/kcore")) {

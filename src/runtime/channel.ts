@@ -1,6 +1,7 @@
 // The sync channel between bunc and a container's init: JSON lines over a socketpair,
 // read and written synchronously (the init has no event loop to spare).
 import { readSync, writeSync } from "node:fs";
+import { namedErrnos } from "../sys/errno";
 
 export type Message =
   | { type: "plan"; plan: unknown }
@@ -31,7 +32,10 @@ export class Channel {
       if (nl >= 0) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        return JSON.parse(line) as Message;
+        const m = JSON.parse(line) as Message;
+        // nsexec.c has no errno names: it reports numbers, named here.
+        if (m.type === "error") m.message = namedErrnos(m.message);
+        return m;
       }
       let n: number;
       try {

@@ -4,6 +4,7 @@
 // --process, and its exit status becomes ours unless detached.
 import { closeSync, existsSync, fchownSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
+import { namedErrnos } from "../sys/errno";
 import { normalize, resolve } from "node:path";
 import { recvFd } from "../sys/socket";
 import { relayTerminal } from "./tty-relay";
@@ -54,7 +55,7 @@ export interface ExecOptions {
 }
 
 function nsexecMessage(bytes: Uint8Array): string {
-  const text = new TextDecoder().decode(bytes).trim();
+  const text = namedErrnos(new TextDecoder().decode(bytes).trim());
   try {
     return JSON.parse(text.split("\n")[0]!).message ?? text;
   } catch {

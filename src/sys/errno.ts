@@ -16,6 +16,11 @@ const NAMES = [
   "ENOKEY", "EKEYEXPIRED", "EKEYREVOKED", "EKEYREJECTED", "EOWNERDEAD", "ENOTRECOVERABLE", "ERFKILL", "EHWPOISON",
 ];
 
+/** "errno 13" in a message from native code -> "EACCES". */
+export function namedErrnos(text: string): string {
+  return text.replace(/\berrno (\d+)\b/g, (_, n: string) => errnoName(Number(n)));
+}
+
 export function errnoName(n: number): string {
   return NAMES[n] || `errno ${n}`;
 }

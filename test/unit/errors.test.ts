@@ -43,3 +43,8 @@ describe("errors", () => {
     expect(new BuncError("a\nb").message).toBe("a\\u000ab");
   });
 });
+
+test("errno numbers from native code are named", () => {
+  const { namedErrnos } = require("../../src/sys/errno") as typeof import("../../src/sys/errno");
+  expect(namedErrnos("nsexec: cannot execute bunc init: errno 13")).toBe("nsexec: cannot execute bunc init: EACCES");
+});
