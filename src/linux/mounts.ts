@@ -8,6 +8,7 @@ import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import { MS, parseMountOptions } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
+import { parseProcCgroup } from "./cgroups/layout";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 
 export interface MountContext {
@@ -139,21 +140,16 @@ export function hostCgroupMounts(mountinfo = readMountInfo()) {
 }
 
 /** Own cgroup path per hierarchy (controllers or "" for v2), from /proc/self/cgroup. */
-function ownCgroups(): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of readFileSync("/proc/self/cgroup", "utf8").trim().split("\n")) {
-    const [, ctrls, path] = line.match(/^\d+:([^:]*):(.*)$/) ?? [];
-    if (ctrls !== undefined) map.set(ctrls, path!);
-  }
-  return map;
+function ownCgroups(): Record<string, string> {
+  return parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
 }
 
 /** Host directory of the container's cgroup in hierarchy `h`. */
-function cgroupDir(h: { mountpoint: string; fstype: string; options: string }, paths: Record<string, string> | undefined, own: Map<string, string>): string {
+function cgroupDir(h: { mountpoint: string; fstype: string; options: string }, paths: Record<string, string> | undefined, own: Record<string, string>): string {
   const controllers = h.fstype === "cgroup2" ? [""] : h.options.split(",");
   for (const c of controllers) if (paths?.[c]) return paths[c]!;
-  if (h.fstype === "cgroup2") return h.mountpoint + (own.get("") ?? "/");
-  for (const [ctrls, path] of own) if (ctrls && ctrls.split(",").every((c) => controllers.includes(c))) return h.mountpoint + path;
+  if (h.fstype === "cgroup2") return h.mountpoint + (own[""] ?? "/");
+  for (const c of controllers) if (c && own[c] !== undefined) return h.mountpoint + own[c];
   return h.mountpoint;
 }
 
