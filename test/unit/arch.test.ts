@@ -1,7 +1,7 @@
 // The per-architecture numbers: the tables of both architectures, and this kernel's own
 // answer to the open flags of the running one (a wrong O_DIRECTORY opens a file happily).
 import { afterAll, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { archConstants, O } from "../../src/sys/arch";
@@ -52,3 +52,24 @@ test("the syscall numbers of the running architecture reach the calls they name"
   // sched_getaffinity: this thread may run on some CPU.
   expect(schedGetAffinity().some((b) => b !== 0)).toBe(true);
 });
+
+/** `#define __NR_<name> <n>` of a kernel header, with asm-generic's __NR3264_ indirection. */
+function kernelTable(file: string): Map<string, number> {
+  const raw = new Map<string, string>();
+  for (const m of readFileSync(file, "utf8").matchAll(/^#define (__NR(?:3264)?_\w+)\s+(\S+)/gm)) raw.set(m[1]!, m[2]!);
+  const out = new Map<string, number>();
+  for (const [name, v] of raw) {
+    const n = Number(/^\d+$/.test(v) ? v : raw.get(v));
+    if (name.startsWith("__NR_") && Number.isInteger(n)) out.set(name.slice(5), n);
+  }
+  return out;
+}
+
+// The kernel's own headers (linux-libc-dev): asm-generic/unistd.h is aarch64's table.
+for (const [arch, header] of [["arm64", "/usr/include/asm-generic/unistd.h"], ["x64", "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"]] as const) {
+  test.skipIf(!existsSync(header))(`every ${arch} syscall number matches the kernel's ${header.split("/include/")[1]}`, () => {
+    const kernel = kernelTable(header);
+    const wrong = Object.entries(archConstants(arch).SYS).filter(([name, n]) => kernel.get(name) !== n).map(([name, n]) => `${name}: ${n} (kernel ${kernel.get(name)})`);
+    expect(wrong).toEqual([]);
+  });
+}
