@@ -1,7 +1,7 @@
 // The one FFI module: every libc symbol bunc calls is declared here, and every
 // raw call goes through `check`, which turns -1 into a SyscallError.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { errnoName } from "./errno";
 import { BuncError } from "./errors";
 import { SYS, type SyscallName } from "./arch";
@@ -15,12 +15,12 @@ export function libcSoname(arch: string = process.arch, isMusl: boolean = detect
   return `libc.musl-${muslArch}.so.1`;
 }
 
-/** musl when the process's own interpreter is musl's loader (what the running binary links). */
-export function detectMusl(exists: (p: string) => boolean = existsSync): boolean {
-  const report = (process as any).report?.getReport?.();
-  if (report?.header?.glibcVersionRuntime) return false;
-  const arch = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
-  return exists(`/lib/ld-musl-${arch}.so.1`) && !exists("/lib64/ld-linux-x86-64.so.2") && !exists("/lib/ld-linux-aarch64.so.1");
+/**
+ * musl when musl's loader is mapped into this process (what the running binary links), read
+ * from /proc/self/maps: cheaper than process.report, which builds a whole diagnostic report.
+ */
+export function detectMusl(maps: () => string = () => readFileSync("/proc/self/maps", "utf8")): boolean {
+  return /\/ld-musl-[\w.-]+\.so/.test(maps());
 }
 
 const DECLS = {

@@ -12,6 +12,10 @@ describe("libcSoname", () => {
     expect(libcSoname("x64", true)).toBe("libc.musl-x86_64.so.1");
     expect(libcSoname("arm64", true)).toBe("libc.musl-aarch64.so.1");
   });
+  test("musl is told by its loader in the process's maps", () => {
+    expect(detectMusl(() => "7f0000-7f1000 r-xp 00000000 08:01 12 /lib/ld-musl-x86_64.so.1\n")).toBe(true);
+    expect(detectMusl(() => "7f0000-7f1000 r-xp 00000000 08:01 12 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n")).toBe(false);
+  });
   test("this process (a glibc Bun on Debian) loads libc.so.6", () => {
     expect(detectMusl()).toBe(false);
     expect(libcSoname()).toBe("libc.so.6");
