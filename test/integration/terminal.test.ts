@@ -20,25 +20,29 @@ function underPty(cmd: string): { out: string; code: number } {
 }
 
 describe.skipIf(!isRoot)("terminals (root)", () => {
-  test.skipIf(!hasPython)("create --console-socket sends the pty master; the process has a controlling terminal", async () => {
-    const b = await sb.bundle("cs", ["sh", "-c", "tty; stty size; ls -l /dev/console | cut -c1; test -t 0 && echo stdin-is-tty"], (c) => {
-      c.process.terminal = true;
-      c.process.consoleSize = { height: 25, width: 91 };
+  // bunc's own thread opens the pty (host setup), or the Bun init does (BUNC_HOST_SETUP=0): the same container.
+  for (const [how, env] of [["bunc sets up the rootfs", {}], ["the Bun init sets up the rootfs", { BUNC_HOST_SETUP: "0" }]] as const) {
+    test.skipIf(!hasPython)(`create --console-socket sends the pty master; the process has a controlling terminal (${how})`, async () => {
+      const b = await sb.bundle(`cs${Object.keys(env).length}`, ["sh", "-c", "tty; stty size; ls -l /dev/console | cut -c1; test -t 0 && echo stdin-is-tty"], (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: 25, width: 91 };
+      });
+      const sock = join(sb.dir, `console${Object.keys(env).length}.sock`);
+      const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
+      waitFor(() => existsSync(sock), "the console socket receiver to listen");
+      const id = `cs${Object.keys(env).length}`;
+      expect(sb.run(["create", "-b", b, "--console-socket", sock, id], { env }).code).toBe(0);
+      sb.ok(["start", id]);
+      const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");
+      await recv.exited;
+      expect(out).toContain("name=/dev/pts/0");
+      expect(out).toContain("/dev/pts/0\n");
+      expect(out).toContain("25 91");
+      expect(out).toContain("c\n"); // /dev/console is the pty (a character device)
+      expect(out).toContain("stdin-is-tty");
+      sb.ok(["delete", "-f", id]);
     });
-    const sock = join(sb.dir, "console.sock");
-    const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
-    waitFor(() => existsSync(sock), "the console socket receiver to listen");
-    sb.ok(["create", "-b", b, "--console-socket", sock, "cs"]);
-    sb.ok(["start", "cs"]);
-    const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");
-    await recv.exited;
-    expect(out).toContain("name=/dev/pts/0");
-    expect(out).toContain("/dev/pts/0\n");
-    expect(out).toContain("25 91");
-    expect(out).toContain("c\n"); // /dev/console is the pty (a character device)
-    expect(out).toContain("stdin-is-tty");
-    sb.ok(["delete", "-f", "cs"]);
-  });
+  }
 
   test.skipIf(!hasPython)("exec --tty --detach --console-socket sends the pty master of the new process", async () => {
     const id = "ecs" + Math.random().toString(36).slice(2, 7);

@@ -108,6 +108,16 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     expect(execveats(trace)[0]).toContain('"bunc-init"');
   });
 
+  test("the Bun init (BUNC_HOST_SETUP=0) makes the same: /dev, a created cwd, mount points are the container root's", async () => {
+    const id = "uhb" + Math.random().toString(36).slice(2, 6);
+    const b = await usernsBundle(id, ["sh", "-c", "stat -c %u:%g / /dev /dev/shm /dev/null . && touch /dev/made && echo made"], (c) => {
+      c.process.cwd = "/made/by/init";
+    });
+    const r = sb.run(["run", "-b", b, id], { env: { BUNC_HOST_SETUP: "0" } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("0:0\n0:0\n0:0\n65534:65534\n0:0\nmade\n");
+  });
+
   test.skipIf(!Bun.which("script"))("a terminal in a user namespace: the pty is the process user's, group tty inside", async () => {
     const id = "uht" + Math.random().toString(36).slice(2, 6);
     const b = await usernsBundle(id, ["sh", "-c", "stat -c %u:%g $(tty)"], (c) => {
