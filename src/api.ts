@@ -13,11 +13,10 @@ import { waitChild } from "./runtime/wait";
 import { spawnExec } from "./runtime/exec";
 import { prepareOneShot } from "./runtime/oneshot";
 import { BuncError } from "./sys/errors";
+import { runtimeContext, type Logger, type RuntimeContext } from "./runtime/context";
 
 export { BuncError };
-
-/** Where warnings and debug lines go (default: nowhere). */
-export interface Logger { warn?(message: string): void; debug?(message: string): void }
+export type { Logger };
 
 export type Stdio = "pipe" | "inherit" | "ignore";
 
@@ -40,6 +39,7 @@ export interface RunOptions {
   /** State directory (default: /run/bunc, or $XDG_RUNTIME_DIR/bunc when not root). */
   root?: string;
   id?: string;
+  /** Where warnings and debug lines go (default: nowhere). */
   logger?: Logger;
 }
 
@@ -49,6 +49,8 @@ function defaultRoot(): string {
   if (process.geteuid?.() !== 0 && process.env.XDG_RUNTIME_DIR) return `${process.env.XDG_RUNTIME_DIR}/bunc`;
   return "/run/bunc";
 }
+
+const contextOf = (o: Pick<RunOptions, "root" | "logger">): RuntimeContext => runtimeContext(o.root ?? defaultRoot(), o.logger);
 
 const envList = (env: RunOptions["env"]) => (Array.isArray(env) ? env : Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`));
 
@@ -93,12 +95,10 @@ function stdinFor(input: RunOptions["stdin"], opened: number[]): { child: number
  *   const { exitCode, stdout } = await run({ image: "alpine.tar.gz", cmd: ["cat", "/etc/alpine-release"] });
  */
 export async function run(o: RunOptions): Promise<RunResult> {
-  const root = o.root ?? defaultRoot();
+  const ctx = contextOf(o);
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
-  const warn = o.logger?.warn?.bind(o.logger) ?? (() => {});
-  const debug = o.logger?.debug?.bind(o.logger);
-  const { bundle, cleanup } = await prepareOneShot({
-    root, source: o.image, args: o.cmd ?? [], warn,
+  const { bundle, cleanup } = await prepareOneShot(ctx, {
+    source: o.image, args: o.cmd ?? [],
     edit: (c) => {
       c.process = { ...c.process, ...o.process, terminal: false };
       if (o.env) c.process.env = mergeEnv(c.process.env, envList(o.env));
@@ -114,7 +114,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     const reads = [out.read, err.read].map((fd) => (fd === undefined ? Promise.resolve("") : collect(fd)));
     let c;
     try {
-      c = createContainer({ root, id, bundle, stdio: [stdin.child, out.child, err.child], warn, debug });
+      c = createContainer(ctx, { id, bundle, stdio: [stdin.child, out.child, err.child] });
       created = true;
     } finally {
       // The container holds its ends now: ours close, so EOF comes when it exits.
@@ -122,13 +122,13 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     if (stdin.write?.length) writeSync(stdin.fd!, stdin.write);
     closeSync(stdin.fd!);
-    startContainer(root, id, warn);
+    startContainer(ctx, id);
     const exitCode = await waitChild(c.pid);
     const [stdout, stderr] = await Promise.all(reads);
     return { exitCode, stdout, stderr, id };
   } finally {
     for (const fd of opened) try { closeSync(fd); } catch {}
-    if (created) deleteContainer(root, id, true, warn);
+    if (created) deleteContainer(ctx, id, true);
     cleanup();
   }
 }
@@ -150,11 +150,10 @@ export interface ContainerHandle extends AsyncDisposable {
  *   const { stdout } = await box.exec(["uname", "-a"]);
  */
 export async function create(o: Omit<RunOptions, "stdin" | "stdout" | "stderr">): Promise<ContainerHandle> {
-  const root = o.root ?? defaultRoot();
+  const ctx = contextOf(o);
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
-  const warn = o.logger?.warn?.bind(o.logger) ?? (() => {});
-  const { bundle, cleanup } = await prepareOneShot({
-    root, source: o.image, args: o.cmd ?? [], warn,
+  const { bundle, cleanup } = await prepareOneShot(ctx, {
+    source: o.image, args: o.cmd ?? [],
     edit: (c) => {
       c.process = { ...c.process, ...o.process, terminal: false };
       if (o.env) c.process.env = mergeEnv(c.process.env, envList(o.env));
@@ -165,10 +164,10 @@ export async function create(o: Omit<RunOptions, "stdin" | "stdout" | "stderr">)
   const devnull = require("node:fs").openSync("/dev/null", "r+");
   let c;
   try {
-    c = createContainer({ root, id, bundle, stdio: [devnull, devnull, devnull], warn, debug: o.logger?.debug?.bind(o.logger) });
-    startContainer(root, id, warn);
+    c = createContainer(ctx, { id, bundle, stdio: [devnull, devnull, devnull] });
+    startContainer(ctx, id);
   } catch (e) {
-    try { deleteContainer(root, id, true, warn); } catch {}
+    try { deleteContainer(ctx, id, true); } catch {}
     cleanup();
     throw e;
   } finally {
@@ -178,7 +177,7 @@ export async function create(o: Omit<RunOptions, "stdin" | "stdout" | "stderr">)
   const remove = async () => {
     if (removed) return;
     removed = true;
-    try { deleteContainer(root, id, true, warn); } finally { cleanup(); }
+    try { deleteContainer(ctx, id, true); } finally { cleanup(); }
   };
   return {
     id, pid: c.pid, remove,
@@ -193,7 +192,7 @@ export async function create(o: Omit<RunOptions, "stdin" | "stdout" | "stderr">)
       opened.push(devnull);
       let pid: number;
       try {
-        pid = spawnExec({ root, id, process: p, warn, stdio: [devnull, out.child, err.child] }).pid;
+        pid = spawnExec(ctx, { id, process: p, stdio: [devnull, out.child, err.child] }).pid;
       } finally {
         for (const fd of opened) closeSync(fd);
       }

@@ -1,4 +1,6 @@
-// bunc as a library: what the CLI does, for Bun scripts.
+// bunc as a library: what the CLI does, for Bun scripts. Every operation takes a
+// RuntimeContext (the state directory and a logger) first.
+export { runtimeContext, type RuntimeContext, type Logger } from "./runtime/context";
 export { createContainer, type CreateOptions } from "./runtime/create";
 export { startContainer } from "./runtime/start";
 export { killContainer } from "./runtime/kill";
@@ -21,18 +23,19 @@ export { createBundle, unpackRootfs } from "./bundle";
 
 import { loadContainer, readProcStat } from "./runtime/state";
 import { waitChild, waitGone } from "./runtime/wait";
+import type { RuntimeContext } from "./runtime/context";
 
 /**
  * Waits until the container's init exits. When this process created it, the init is its
  * child and the exit status is returned (128+n for signal n); otherwise undefined.
  */
-export async function waitForExit(root: string, id: string): Promise<number | undefined> {
-  const c = loadContainer(root, id);
+export async function waitForExit(ctx: RuntimeContext, id: string): Promise<number | undefined> {
+  const c = loadContainer(ctx.root, id);
   if (readProcStat(c.pid)?.ppid === process.pid) return waitChild(c.pid);
   while (!waitGone(c, 60_000));
   return undefined;
 }
 
 // The Bun.spawn-like API: run() and create() (see docs/library.md).
-export { run, create, type RunOptions, type RunResult, type ContainerHandle, type Logger, type Stdio } from "./api";
+export { run, create, type RunOptions, type RunResult, type ContainerHandle, type Stdio } from "./api";
 export { SyscallError } from "./sys/libc";

@@ -1,4 +1,5 @@
-// A one-line progress bar on stderr for large archives; a no-op unless stderr is a TTY.
+// A one-line progress bar for large archives, on the stream the caller gives (the CLI's
+// stderr); a no-op without one, or unless it is a TTY.
 const MIN_BYTES = 32 * 1024 * 1024; // smaller archives unpack too fast for a bar to be useful
 const INTERVAL_MS = 100;
 
@@ -7,8 +8,11 @@ export interface Progress {
   done(): void;
 }
 
-export function progressBar(total: number, enabled?: boolean, out: NodeJS.WriteStream = process.stderr): Progress {
-  if (!(enabled ?? (out.isTTY && total >= MIN_BYTES))) return { update() {}, done() {} };
+/** Where a bar may be drawn: process.stderr, or anything that writes and says whether it is a terminal. */
+export interface ProgressOutput { isTTY?: boolean; write(text: string): unknown }
+
+export function progressBar(total: number, out: ProgressOutput | undefined): Progress {
+  if (!out?.isTTY || total < MIN_BYTES) return { update() {}, done() {} };
   let last = 0, shown = false;
   const mib = (n: number) => (n / 1048576).toFixed(1);
   const draw = (bytes: number, entries: number) => {

@@ -7,7 +7,7 @@ import { gunzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { SyscallError } from "../sys/libc";
 import { BuncError } from "../sys/errors";
-import { progressBar } from "./progress";
+import { progressBar, type ProgressOutput } from "./progress";
 import { RootDir, type Attrs } from "../sys/rootdir";
 import { installPaxDecoder, xattrBytes } from "./pax";
 
@@ -22,8 +22,8 @@ export interface UnpackOptions {
   /** Largest uncompressed archive accepted, in bytes. */
   maxBytes?: number;
   maxEntries?: number;
-  /** Progress bar on stderr; default: only when stderr is a TTY and the archive is large. */
-  progress?: boolean;
+  /** Draw a progress bar here (the CLI passes its stderr) when it is a TTY and the archive is large; default: none. */
+  progress?: ProgressOutput;
   /** Called once per distinct warning (skipped devices, stripped leading "/", ...). */
   onWarning?: (message: string) => void;
 }

@@ -2,10 +2,11 @@
 // turns any error into one line (and a JSON log line) plus exit status 1.
 import type { CommandDef } from "citty";
 import { parseGlobals } from "./globals";
-import { err, out } from "../sys/output";
+import { err, out } from "./output";
 import { COMMANDS } from "./commands";
 import { cli } from "./context";
-import { configureLog, logError } from "./log";
+import { cliLogger, configureLog, logError } from "./log";
+import { runtimeContext } from "../runtime/context";
 import { asBuncError, BuncError } from "../sys/errors";
 import pkg from "../../package.json" with { type: "json" };
 
@@ -95,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     const { globals, rest } = parseGlobals(argv);
     cli.globals = globals;
     configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
+    cli.runtime = runtimeContext(globals.root, cliLogger());
     const [name, ...rawArgs] = rest;
     if (name === "-v" || name === "--version" || name === "version") {
       out(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);

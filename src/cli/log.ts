@@ -2,7 +2,8 @@
 // (JSON lines {"level","msg","time"} with --log-format json) so engines can report them.
 // consola is loaded only when something is printed to a terminal-facing stream.
 import { appendFileSync } from "node:fs";
-import { err, stderrIsTTY } from "../sys/output";
+import { err, stderrIsTTY } from "./output";
+import type { Logger } from "../runtime/context";
 
 export interface LogSettings { file?: string; format: "text" | "json"; debug: boolean }
 let settings: LogSettings = { format: "text", debug: false };
@@ -49,7 +50,7 @@ export function logDebug(msg: string): void {
   else void toStderr("debug", msg);
 }
 
-/** logDebug under --debug, else nothing: the library then skips building its trace. */
-export function debugLog(): ((msg: string) => void) | undefined {
-  return settings.debug ? logDebug : undefined;
+/** The library's logger: its warnings as ours; debug only under --debug, else the library builds no trace. */
+export function cliLogger(): Logger {
+  return settings.debug ? { warn: logWarn, debug: logDebug } : { warn: logWarn };
 }

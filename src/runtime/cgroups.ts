@@ -23,13 +23,13 @@ export function newCgroups(id: string, config: Config, warn: Warn): CgroupManage
 }
 
 /** The cgroups of an existing container, from the paths saved at create. */
-export function containerCgroups(state: StoredState, warn: Warn = () => {}): CgroupManager | undefined {
+export function containerCgroups(state: StoredState, warn: Warn): CgroupManager | undefined {
   if (!state.cgroupPaths || !Object.keys(state.cgroupPaths).length) return undefined;
   return CgroupManager.fromPaths(state.cgroupPaths, { warn });
 }
 
 /** The container's cgroups, for the operations that need them: pause, resume, update, events. */
-export function requireCgroups(c: Container, warn?: Warn): CgroupManager {
+export function requireCgroups(c: Container, warn: Warn): CgroupManager {
   const cg = containerCgroups(c.state, warn);
   if (!cg) throw new BuncError(`container ${c.id} has no cgroup of its own (rootless, no delegated cgroup tree): nothing to freeze, limit or list`);
   return cg;

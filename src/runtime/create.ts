@@ -12,7 +12,6 @@ import { spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
 import { connectUnix, recvFd, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { canCloneMounts, checkIdmappedMounts, idmappedTrees } from "../linux/idmap";
-import { warnToStderr } from "../sys/output";
 import { CLONE_FLAGS, idMapText, openJoins, planNamespaces, timeOffsetsText } from "../linux/namespaces";
 import { capNames, capSets, ownBounding } from "../linux/capabilities";
 import { Channel } from "./channel";
@@ -37,9 +36,9 @@ import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups
 import { CgroupError, type CgroupManager } from "../linux/cgroups";
 import { describeCgroups, describeIdMaps, describeNamespaces, tracer } from "./trace";
 import { detectOuterContainer, outerContainerHint, type OuterFailure } from "../linux/outer-container";
+import type { RuntimeContext } from "./context";
 
 export interface CreateOptions {
-  root: string;
   id: string;
   bundle?: string;
   pidFile?: string;
@@ -53,8 +52,6 @@ export interface CreateOptions {
   preserveFds?: number;
   /** process.terminal without --console-socket: bunc receives the pty master itself (run in the foreground). */
   relayTerminal?: boolean;
-  warn?: (msg: string) => void;
-  debug?: (msg: string) => void;
 }
 
 /**
@@ -93,9 +90,9 @@ function listenFds(): { count: number; env: string[] } {
   return { count: n, env: [`LISTEN_FDS=${n}`, "LISTEN_PID=1"] };
 }
 
-export function createContainer(o: CreateOptions): Container {
-  const warn = o.warn ?? warnToStderr;
-  const trace = tracer(`create ${o.id}`, o.debug);
+export function createContainer(ctx: RuntimeContext, o: CreateOptions): Container {
+  const { warn, debug } = ctx.log;
+  const trace = tracer(`create ${o.id}`, debug);
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
@@ -135,7 +132,7 @@ export function createContainer(o: CreateOptions): Container {
   const lateCgroupFds: number[] = [], earlyCgroupFds: number[] = [];
   let cgroup2Fd = -1;
   let consolePair = [-1, -1];
-  const container = () => new Container(o.root, dir!, state);
+  const container = () => new Container(ctx.root, dir!, state);
   const state: StoredState = {
     ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle, rootfs, created: new Date().toISOString(),
     owner: ownerName(), annotations: config.annotations, config, preserveFds, creating: true,
@@ -174,7 +171,7 @@ export function createContainer(o: CreateOptions): Container {
     const { path, env } = setup;
     applyFromOutside(pid, p);
     const initState = { ociVersion: OCI_VERSION, id: o.id, pid, bundle, annotations: config.annotations ?? {} };
-    const seccompProfile = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
+    const seccompProfile = config.linux.seccomp ? compileProfile(config.linux.seccomp, debug) : undefined;
     const full = request({
       ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? runtimeEnv() })), { ...initState, status: "created" }),
       ...schedulingFields(p, config.linux, true),
@@ -189,7 +186,7 @@ export function createContainer(o: CreateOptions): Container {
   };
   let idmapTrees: Map<number, number> | undefined;
   try {
-    dir = claimStateDir(o.root, o.id);
+    dir = claimStateDir(ctx.root, o.id);
     trace(`state directory ${dir} claimed`);
     // Held until create returns: `delete` waits, and once bunc is gone (killed half-way)
     // the lock is free and the record below tells `delete` what to undo.
@@ -237,7 +234,7 @@ export function createContainer(o: CreateOptions): Container {
     // init could not reach a socket in a directory only bunc's user may enter.
     else if (p.terminal) consolePair[1] = connectUnix(resolve(o.consoleSocket!));
     // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
-    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug ?? (() => {})) : undefined;
+    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, debug) : undefined;
     // The native init's request (host setup): written in full once the rootfs is ready.
     // The seccomp agent's socket (listenerPath) is connected here, for the native init to use after the go.
     if (fromHost && seccomp?.listenerPath) listenerFd = connectUnix(seccomp.listenerPath);
@@ -297,7 +294,7 @@ export function createContainer(o: CreateOptions): Container {
       ociVersion: OCI_VERSION, inUserNs: ns.newUser || ns.joins.some((j) => j.type === "user"),
       cgroupNs: ns.has("cgroup"), extraEnv: listen.env, noNewKeyring: !!o.noNewKeyring, seccomp, lateCgroups: lateCgroupFds.length, cgroupPaths: state.cgroupPaths,
       newCgroupNs: (ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0, nativeInit: hasNativeInit(), runtimeEnv: runtimeEnv(), hostCanClone,
-      console: p.terminal ? true : undefined, debug: !!o.debug, outer,
+      console: p.terminal ? true : undefined, debug: !!debug, outer,
     };
     try {
       channel.send({ type: "plan", plan });

@@ -3,18 +3,19 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { sendSignal } from "../sys/proc";
-import { warnToStderr } from "../sys/output";
 import { BuncError } from "../sys/errors";
 import { runHooksWarn } from "./hooks";
 import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container } from "./state";
 import { requireStatus } from "./status";
 import { containerCgroups } from "./cgroups";
 import { moveBack } from "../linux/net-devices";
-import { describeCgroups, tracer, type Debug } from "./trace";
+import { describeCgroups, tracer } from "./trace";
+import type { RuntimeContext } from "./context";
 import { waitGone } from "./wait";
 
-export function deleteContainer(root: string, id: string, force = false, warn: (m: string) => void = warnToStderr, debug?: Debug): void {
-  const trace = tracer(`delete ${id}`, debug);
+export function deleteContainer(ctx: RuntimeContext, id: string, force = false): void {
+  const { root, log: { warn } } = ctx;
+  const trace = tracer(`delete ${id}`, ctx.log.debug);
   let c: Container;
   let unlock: () => void;
   try {

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { loadContainer, withContainer } from "./state";
 import { requireStatus } from "./status";
 import { requireCgroups } from "./cgroups";
+import type { RuntimeContext } from "./context";
 
-export function statsEvent(root: string, id: string) {
-  return withContainer(root, id, (c) => {
+export function statsEvent(ctx: RuntimeContext, id: string) {
+  return withContainer(ctx.root, id, (c) => {
     requireStatus(c, "stats");
-    return { type: "stats", id, data: requireCgroups(c).stats() };
+    return { type: "stats", id, data: requireCgroups(c, ctx.log.warn).stats() };
   });
 }
 

@@ -33,9 +33,9 @@ import { withHome } from "../linux/process";
 import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
+import type { RuntimeContext } from "./context";
 
 export interface ExecOptions {
-  root: string;
   id: string;
   process: Process;
   /** The process's stdin, stdout and stderr (fds); default: this process's own. */
@@ -50,8 +50,6 @@ export interface ExecOptions {
   consoleSocket?: string;
   /** runc's --pidfd-socket: receives a pidfd of the new process. */
   pidfdSocket?: string;
-  warn?: (m: string) => void;
-  debug?: (m: string) => void;
 }
 
 function nsexecMessage(bytes: Uint8Array): string {
@@ -102,9 +100,9 @@ function setgroupsDeniedIn(pid: number): boolean {
 }
 
 /** Starts the process; returns its pid once execve succeeded. */
-export function spawnExec(o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
-  const trace = tracer(`exec ${o.id}`, o.debug);
-  const c = loadContainer(o.root, o.id);
+export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
+  const trace = tracer(`exec ${o.id}`, ctx.log.debug);
+  const c = loadContainer(ctx.root, o.id);
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
@@ -121,8 +119,8 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
     const types = config.linux.namespaces.map((n) => n.type).sort((a, b) => Number(b === "user") - Number(a === "user"));
     const joins = types.filter((t) => t !== "mount").map((t) => ({ fd: open(`/proc/${c.pid}/ns/${PROC_NS_NAME[t]}`), nstype: CLONE_FLAGS[t], path: t }));
     const mntFd = open(`/proc/${c.pid}/ns/mnt`);
-    if (!allows(op, loadContainer(o.root, o.id).status())) throw new BuncError("container stopped while exec was starting");
-    const cg = containerCgroups(c.state, o.warn);
+    if (!allows(op, loadContainer(ctx.root, o.id).status())) throw new BuncError("container stopped while exec was starting");
+    const cg = containerCgroups(c.state, ctx.log.warn);
     // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
     const frozen = status === "paused";
     const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
@@ -164,7 +162,7 @@ export function spawnExec(o: ExecOptions): { pid: number; container: Container; 
       consolePair[1] = keep(connectUnix(resolve(o.consoleSocket!)));
     }
     const preserveFds = o.preserveFds ?? 0;
-    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, o.debug) : undefined;
+    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, ctx.log.debug) : undefined;
     try {
       checkSchedulingConfig({ ...config, process: o.process });
     } catch (e: any) {
@@ -280,8 +278,8 @@ function hostUid(initPid: number, uid: number): number {
   throw new BuncError(`process.user.uid ${uid} is not mapped in the container's user namespace`);
 }
 
-export async function execInContainer(o: ExecOptions): Promise<number> {
-  const { pid, consoleMaster } = spawnExec(o);
+export async function execInContainer(ctx: RuntimeContext, o: ExecOptions): Promise<number> {
+  const { pid, consoleMaster } = spawnExec(ctx, o);
   if (o.detach) return 0;
   const relay = consoleMaster !== undefined ? relayTerminal(consoleMaster) : undefined;
   const FWD: Record<string, number> = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, ...(relay ? {} : { SIGINT: 2, SIGWINCH: 28 }) };

@@ -8,24 +8,22 @@ import { defaultSpec } from "../spec/default";
 import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
 import { cachedRootfs, writableView } from "./rootfs-cache";
+import type { RuntimeContext } from "./context";
 
 export interface OneShotOptions {
-  root: string;
   source: string;
   id?: string;
   args: string[];
   tty?: boolean;
   detach?: boolean;
-  warn?: (m: string) => void;
-  debug?: (m: string) => void;
 }
 
-/** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under `root`. */
-export async function prepareOneShot(o: { root: string; source: string; args: string[]; tty?: boolean; warn?: (m: string) => void; edit?: (config: any) => void; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
+/** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under the context's root. */
+export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; args: string[]; tty?: boolean; edit?: (config: any) => void; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
   const source = resolve(o.source);
   if (!existsSync(source)) throw new BuncError(`${o.source}: no such tarball, rootfs or bundle`);
-  mkdirSync(o.root, { recursive: true, mode: 0o700 });
-  const work = mkdtempSync(join(o.root, ".oneshot-"));
+  mkdirSync(ctx.root, { recursive: true, mode: 0o700 });
+  const work = mkdtempSync(join(ctx.root, ".oneshot-"));
   // Not root: a rootless config (the caller mapped to root in a user namespace), as a user would pick.
   const rootless = process.geteuid?.() !== 0;
   const args = o.args.length ? o.args : ["sh"];
@@ -53,7 +51,7 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
       }
     } else if (process.geteuid?.() === 0 && !o.noCache) {
       // A tarball seen before is not unpacked again: a private overlay over the cached tree.
-      const cached = await cachedRootfs(source, o.warn);
+      const cached = await cachedRootfs(source, ctx.log.warn);
       const view = writableView(cached.rootfs, join(work, "view"));
       undo.push(view.undo, cached.release);
       const c = defaultSpec({ rootfs: view.rootfs, args, terminal: !!o.tty, rootless });
@@ -61,8 +59,8 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
       write(work, c);
     } else {
       const { createBundle } = await import("../bundle");
-      const r = await createBundle(source, join(work, "bundle"), { args, terminal: !!o.tty, progress: false, rootless });
-      for (const w of r.warnings) o.warn?.(w);
+      const r = await createBundle(source, join(work, "bundle"), { args, terminal: !!o.tty, rootless });
+      for (const w of r.warnings) ctx.log.warn(w);
       bundle = join(work, "bundle");
       const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
       c.root.readonly = false; // a private copy: let the command write to it
@@ -75,17 +73,17 @@ export async function prepareOneShot(o: { root: string; source: string; args: st
   }
 }
 
-export async function runFromRootfs(o: OneShotOptions): Promise<number> {
+export async function runFromRootfs(ctx: RuntimeContext, o: OneShotOptions): Promise<number> {
   if (!existsSync(resolve(o.source))) throw new BuncError(`--rootfs ${o.source} does not exist`);
   if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   // Unique, so that one-shots run side by side (the user's command never names it).
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
-  const trace = tracer(`run --rootfs ${id}`, o.debug);
+  const trace = tracer(`run --rootfs ${id}`, ctx.log.debug);
   trace(`from ${resolve(o.source)}`);
-  const { bundle, cleanup } = await prepareOneShot({ root: o.root, source: o.source, args: o.args, tty: o.tty, warn: o.warn });
+  const { bundle, cleanup } = await prepareOneShot(ctx, { source: o.source, args: o.args, tty: o.tty });
   try {
     trace(`bundle ready in ${bundle}`);
-    return await runContainer({ root: o.root, id, bundle, warn: o.warn, debug: o.debug });
+    return await runContainer(ctx, { id, bundle });
   } finally {
     cleanup();
   }

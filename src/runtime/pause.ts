@@ -2,17 +2,18 @@
 import { withContainer } from "./state";
 import { requireStatus } from "./status";
 import { requireCgroups } from "./cgroups";
+import type { RuntimeContext } from "./context";
 
-export function pauseContainer(root: string, id: string): void {
-  withContainer(root, id, (c) => {
+export function pauseContainer(ctx: RuntimeContext, id: string): void {
+  withContainer(ctx.root, id, (c) => {
     requireStatus(c, "pause");
-    requireCgroups(c).freeze();
+    requireCgroups(c, ctx.log.warn).freeze();
   });
 }
 
-export function resumeContainer(root: string, id: string): void {
-  withContainer(root, id, (c) => {
+export function resumeContainer(ctx: RuntimeContext, id: string): void {
+  withContainer(ctx.root, id, (c) => {
     requireStatus(c, "resume");
-    requireCgroups(c).thaw();
+    requireCgroups(c, ctx.log.warn).thaw();
   });
 }

@@ -5,12 +5,13 @@ import { parsePasswd, readPasswd } from "../linux/passwd";
 import { readProcStat, withContainer } from "./state";
 import { allows } from "./status";
 import { containerCgroups } from "./cgroups";
+import type { RuntimeContext } from "./context";
 
 /** The container's processes (host PIDs), init included even before it joined every hierarchy. */
-export function containerPids(root: string, id: string): number[] {
-  return withContainer(root, id, (c) => {
+export function containerPids(ctx: RuntimeContext, id: string): number[] {
+  return withContainer(ctx.root, id, (c) => {
     if (!allows("ps", c.status())) return [];
-    const pids = new Set(containerCgroups(c.state)?.pids() ?? []);
+    const pids = new Set(containerCgroups(c.state, ctx.log.warn)?.pids() ?? []);
     pids.add(c.pid);
     return [...pids].sort((a, b) => a - b);
   });

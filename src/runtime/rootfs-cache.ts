@@ -64,7 +64,7 @@ export async function cachedRootfs(tarball: string, warn?: (m: string) => void):
     const tmp = join(base, `.tmp-${randomBytes(6).toString("hex")}`);
     try {
       const { unpackRootfs } = await import("../bundle");
-      await unpackRootfs(tarball, join(tmp, "rootfs"), { progress: false, onWarning: warn });
+      await unpackRootfs(tarball, join(tmp, "rootfs"), { onWarning: warn });
       try {
         renameSync(tmp, dir);
       } catch (e: any) {

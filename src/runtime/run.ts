@@ -7,18 +7,19 @@ import { waitChild } from "./wait";
 import { BuncError } from "../sys/errors";
 import { sendSignal } from "../sys/proc";
 import { relayTerminal } from "./tty-relay";
+import type { RuntimeContext } from "./context";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 const NUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28 };
 
-export async function runContainer(o: RunOptions): Promise<number> {
-  const c = createContainer({ ...o, relayTerminal: !o.detach && !o.consoleSocket });
+export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<number> {
+  const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket });
   try {
-    startContainer(o.root, o.id, o.warn, o.debug);
+    startContainer(ctx, o.id);
   } catch (e) {
-    deleteContainer(o.root, o.id, true, o.warn, o.debug);
+    deleteContainer(ctx, o.id, true);
     // As after any run: the exit status is the container's (127/126 for its program, 1 for setup).
     if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);
     throw e;
@@ -30,12 +31,12 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const forward = (sig: string) => void sendSignal(c.pid, NUM[sig]!);
   for (const s of forwarded) process.on(s, forward);
   const code = await waitChild(c.pid);
-  o.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
+  ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
   for (const s of forwarded) process.off(s, forward);
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();
   }
-  if (!o.keep) deleteContainer(o.root, o.id, true, o.warn, o.debug);
+  if (!o.keep) deleteContainer(ctx, o.id, true);
   return code;
 }

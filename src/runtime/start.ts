@@ -4,7 +4,6 @@ import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { O } from "../sys/arch";
 import { sendSignal } from "../sys/proc";
-import { warnToStderr } from "../sys/output";
 import { BuncError } from "../sys/errors";
 import { runHooks } from "./hooks";
 import { FIFO, isAlive, withContainer, type Container } from "./state";
@@ -12,13 +11,13 @@ import { requireStatus } from "./status";
 import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
 import { decodeFailure, describeFailure } from "../sys/native-request";
-import { tracer, type Debug } from "./trace";
+import { tracer } from "./trace";
+import type { RuntimeContext } from "./context";
 import { waitGone } from "./wait";
 
-
-export function startContainer(root: string, id: string, warn: (m: string) => void = warnToStderr, debug?: Debug): Container {
-  const trace = tracer(`start ${id}`, debug);
-  return withContainer(root, id, (c) => {
+export function startContainer(ctx: RuntimeContext, id: string): Container {
+  const trace = tracer(`start ${id}`, ctx.log.debug);
+  return withContainer(ctx.root, id, (c) => {
     const status = c.status();
     trace(`locked; status ${status}, init pid ${c.pid}`);
     requireStatus(c, "start", status);
@@ -43,7 +42,7 @@ export function startContainer(root: string, id: string, warn: (m: string) => vo
     } catch (e: any) {
       // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
       // error; the container is stopped and waits for `delete`.
-      containerCgroups(c.state)?.killAll(9);
+      containerCgroups(c.state, ctx.log.warn)?.killAll(9);
       sendSignal(c.pid, 9);
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${e.message}`, 1);

@@ -4,13 +4,14 @@ import * as v from "valibot";
 import { BuncError } from "../sys/errors";
 import { withContainer } from "./state";
 import { requireStatus } from "./status";
-import { effectiveResources, requireCgroups, type Warn } from "./cgroups";
+import { effectiveResources, requireCgroups } from "./cgroups";
+import type { RuntimeContext } from "./context";
 import { LinuxResourcesSchema, type LinuxResources } from "../linux/cgroups";
 import { formatIssue } from "../spec/parse";
 
 /** Merges runc-style update flags (or a resources.json) into the container's resources and applies them. */
-export function updateContainer(root: string, id: string, patch: unknown, warn?: Warn): void {
-  withContainer(root, id, (c) => {
+export function updateContainer(ctx: RuntimeContext, id: string, patch: unknown): void {
+  withContainer(ctx.root, id, (c) => {
     requireStatus(c, "update");
     const current = (c.state.config.linux.resources ?? {}) as Record<string, any>;
     const merged: Record<string, any> = { ...current };
@@ -24,7 +25,7 @@ export function updateContainer(root: string, id: string, patch: unknown, warn?:
     const r = v.safeParse(LinuxResourcesSchema, merged);
     if (!r.success) throw new BuncError(`invalid resources: ${formatIssue(r.issues[0])}`);
     const next = { ...c.state.config, linux: { ...c.state.config.linux, resources: r.output } };
-    requireCgroups(c, warn).apply(effectiveResources(next as any) as LinuxResources);
+    requireCgroups(c, ctx.log.warn).apply(effectiveResources(next as any) as LinuxResources);
     c.state.config = next as any;
     c.save();
   });

@@ -29,7 +29,7 @@ export default defineCommand({
         cwd: args.cwd,
         terminal: args.tty ?? false,
         // runc-style JSON logs are for machines: no progress bar.
-        progress: cli.globals.logFormat === "json" ? false : undefined,
+        progress: cli.globals.logFormat === "json" ? undefined : process.stderr,
         env: repeated(rawArgs, ["--env", "-e"]),
         args: command.length ? command : undefined,
       });

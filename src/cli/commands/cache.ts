@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { BuncError } from "../../sys/errors";
 import { cacheDir, listCache, pruneCache } from "../../runtime/rootfs-cache";
 import { parseBytes } from "./update";

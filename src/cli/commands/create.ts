@@ -3,16 +3,15 @@ import { createArgs, idArg, preserveFds, requireBundle } from "../args";
 import { cli } from "../context";
 import { createContainer } from "../../runtime/create";
 import { validateId } from "../../runtime/state";
-import { debugLog, logWarn } from "../log";
 
 export default defineCommand({
   meta: { name: "create", description: "create a container from a bundle; it waits for `start`" },
   args: { ...idArg, ...createArgs },
   run({ args }) {
-    createContainer({
-      root: cli.globals.root, id: validateId(args.id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
+    createContainer(cli.runtime, {
+      id: validateId(args.id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
-      preserveFds: preserveFds(args["preserve-fds"]), warn: logWarn, debug: debugLog(),
+      preserveFds: preserveFds(args["preserve-fds"]),
     });
   },
 });

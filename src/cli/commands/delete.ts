@@ -2,12 +2,11 @@ import { defineCommand } from "citty";
 import { idArg } from "../args";
 import { cli } from "../context";
 import { deleteContainer } from "../../runtime/delete";
-import { debugLog, logWarn } from "../log";
 
 export default defineCommand({
   meta: { name: "delete", description: "delete a container (kill it first with --force)" },
   args: { ...idArg, force: { type: "boolean", alias: "f", description: "kill a running container and delete it" } },
   run({ args }) {
-    deleteContainer(cli.globals.root, args.id, args.force, logWarn, debugLog());
+    deleteContainer(cli.runtime, args.id, args.force);
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { cli } from "../context";
 import { oomKills, statsEvent } from "../../runtime/events";
 import { loadContainer } from "../../runtime/state";
@@ -20,7 +20,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const every = parseInterval(args.interval);
-    const print = () => out(JSON.stringify(statsEvent(cli.globals.root, args.id)) + "\n");
+    const print = () => out(JSON.stringify(statsEvent(cli.runtime, args.id)) + "\n");
     if (args.stats) return print();
     // runc's stream: a stats event every interval, and an "oom" event when the kernel OOM-kills.
     let ooms = oomKills(cli.globals.root, args.id);

@@ -8,7 +8,6 @@ import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../sys/errors";
 import { ProcessSchema, type Process } from "../../spec/schema";
 import { formatIssue } from "../../spec/parse";
-import { debugLog, logWarn } from "../log";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -108,8 +107,8 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
       }
       if (a["no-new-privs"]) p.noNewPrivileges = true;
     }
-    cli.exitCode = await execInContainer({
-      root: cli.globals.root, id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"], cgroup: repeated(own, ["--cgroup"]),
-      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"], warn: logWarn, debug: debugLog(),
+    cli.exitCode = await execInContainer(cli.runtime, {
+      id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"], cgroup: repeated(own, ["--cgroup"]),
+      preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"],
     });
 }

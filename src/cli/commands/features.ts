@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { features } from "../../runtime/features";
 
 export default defineCommand({

@@ -12,6 +12,6 @@ export default defineCommand({
     all: { type: "boolean", alias: "a", description: "send it to every process of the container" },
   },
   run({ args }) {
-    killContainer(cli.globals.root, args.id, parseSignal(args.signal), args.all);
+    killContainer(cli.runtime, args.id, parseSignal(args.signal), args.all);
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { cli } from "../context";
 import { listContainers } from "../../runtime/state";
 import { BuncError } from "../../sys/errors";

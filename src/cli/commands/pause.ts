@@ -7,6 +7,6 @@ export default defineCommand({
   meta: { name: "pause", description: "freeze every process of a container" },
   args: { ...idArg },
   run({ args }) {
-    pauseContainer(cli.globals.root, args.id);
+    pauseContainer(cli.runtime, args.id);
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { cli } from "../context";
 import { containerPids, hostUsers, procInfo, type ProcInfo } from "../../runtime/ps";
 import { BuncError } from "../../sys/errors";
@@ -24,7 +24,7 @@ export default defineCommand({
     const psArgs = (data as ReturnType<typeof splitPsArgv>).command;
     if (args.format !== "json" && args.format !== "table") throw new BuncError(`invalid --format "${args.format}": use table or json`);
     const cols = psColumns(psArgs);
-    const pids = containerPids(cli.globals.root, args.id);
+    const pids = containerPids(cli.runtime, args.id);
     if (args.format === "json") return void out(JSON.stringify(pids) + "\n");
     const users = hostUsers();
     out(psTable(pids.map((p) => procInfo(p, users)).filter((p): p is ProcInfo => !!p), cols));

@@ -7,6 +7,6 @@ export default defineCommand({
   meta: { name: "resume", description: "thaw a paused container" },
   args: { ...idArg },
   run({ args }) {
-    resumeContainer(cli.globals.root, args.id);
+    resumeContainer(cli.runtime, args.id);
   },
 });

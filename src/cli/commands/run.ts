@@ -5,7 +5,6 @@ import { runContainer } from "../../runtime/run";
 import { runFromRootfs } from "../../runtime/oneshot";
 import { BuncError } from "../../sys/errors";
 import { validateId } from "../../runtime/state";
-import { debugLog, logWarn } from "../log";
 import type { SplitArgv } from "../dispatch";
 
 export default defineCommand({
@@ -25,9 +24,9 @@ export default defineCommand({
   async run({ args, data }) {
     const command = (data as SplitArgv).command; // everything after `--`: never bunc's
     if (args.rootfs) {
-      cli.exitCode = await runFromRootfs({
-        root: cli.globals.root, source: args.rootfs, id: args.id ? validateId(args.id) : undefined,
-        args: command, tty: args.tty, detach: args.detach, warn: logWarn, debug: debugLog(),
+      cli.exitCode = await runFromRootfs(cli.runtime, {
+        source: args.rootfs, id: args.id ? validateId(args.id) : undefined,
+        args: command, tty: args.tty, detach: args.detach,
       });
       return;
     }
@@ -37,10 +36,10 @@ export default defineCommand({
     // runc's run has no -t: a bundle's terminal is process.terminal in its config.json.
     if (args.tty) throw new BuncError("run: -t/--tty only applies with --rootfs; for a bundle set process.terminal in config.json");
     if (command.length) throw new BuncError("run: a command after `--` needs --rootfs (a bundle's command is process.args in config.json)");
-    cli.exitCode = await runContainer({
-      root: cli.globals.root, id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
+    cli.exitCode = await runContainer(cli.runtime, {
+      id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
-      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, warn: logWarn, debug: debugLog(),
+      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep,
     });
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { out } from "../../sys/output";
+import { out } from "../output";
 import { idArg } from "../args";
 import { cli } from "../context";
 import { loadContainer } from "../../runtime/state";

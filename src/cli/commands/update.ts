@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import { cli } from "../context";
 import { updateContainer } from "../../runtime/update";
 import { BuncError } from "../../sys/errors";
-import { logWarn } from "../log";
 
 /** runc accepts sizes like 512m or 1g. */
 export function parseBytes(s: string, flag: string): number {
@@ -60,6 +59,6 @@ export default defineCommand({
     if (a["memory-swap"]) set("memory", "swap", parseBytes(a["memory-swap"], "--memory-swap"));
     if (a["pids-limit"]) set("pids", "limit", num(a["pids-limit"], "--pids-limit"));
     if (!Object.keys(patch).length) throw new BuncError("update: nothing to change (see bunc update --help)");
-    updateContainer(cli.globals.root, a.id, patch, logWarn);
+    updateContainer(cli.runtime, a.id, patch);
   },
 });

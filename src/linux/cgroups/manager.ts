@@ -1,4 +1,3 @@
-import { warnToStderr } from "../../sys/output";
 // One CgroupManager per container: its directory in every mounted hierarchy, and the
 // operations the lifecycle needs (create, limits, membership, freeze, kill, stats, delete).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
@@ -19,8 +18,11 @@ export interface ManagerOptions {
   root?: string;
   /** Contents of /proc/self/cgroup, for relative cgroupsPath (default: read it). */
   selfCgroup?: string;
+  /** Where warnings go (settings ignored, a non-empty cgroup); default: nowhere. */
   warn?: Warn;
 }
+
+const ignore: Warn = () => {};
 
 interface Member { h: Hierarchy; dir: string }
 
@@ -76,14 +78,14 @@ export class CgroupManager {
       const rel = posix.relative(h.root, own).startsWith("..") ? own : posix.relative(h.root, own);
       return { h, dir: posix.join(h.mountPoint, rel, path) };
     });
-    return new CgroupManager(layout, members, opts.warn ?? warnToStderr);
+    return new CgroupManager(layout, members, opts.warn ?? ignore);
   }
 
   /** Re-open a container's cgroups from the paths() saved at create time. */
   static fromPaths(paths: Record<string, string>, opts: ManagerOptions = {}): CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
     const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
-    return new CgroupManager(layout, members, opts.warn ?? warnToStderr);
+    return new CgroupManager(layout, members, opts.warn ?? ignore);
   }
 
   /** Hierarchy key ("" for cgroup2, else each v1 controller, e.g. "memory", "name=systemd") -> directory. */

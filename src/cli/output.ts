@@ -1,5 +1,5 @@
-// stdout/stderr by write(2): touching process.stdout costs Bun ~13 ms at start-up, and
-// every bunc command is a fresh process.
+// The CLI's stdout and stderr (the library never writes to them), by write(2): touching
+// process.stdout costs Bun ~13 ms at start-up, and every bunc command is a fresh process.
 import { writeSync } from "node:fs";
 
 function writeAll(fd: number, text: string): void {
@@ -18,4 +18,3 @@ export const out = (text: string) => writeAll(1, text);
 export const err = (text: string) => writeAll(2, text);
 // node:tty is loaded only when something is about to be printed (it costs start-up time).
 export const stderrIsTTY = () => (require("node:tty") as typeof import("node:tty")).isatty(2);
-export const warnToStderr = (m: string) => err(`bunc: warning: ${m}\n`);
