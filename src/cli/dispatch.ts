@@ -97,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
     cli.globals = globals;
     configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
     cli.runtime = runtimeContext(globals.root, cliLogger());
+    // --debug: every checked system call too (loads the FFI module only then).
+    if (globals.debug) (require("../sys/libc") as typeof import("../sys/libc")).traceSyscalls((line) => cli.runtime.log.debug?.(`syscall ${line}`));
     const [name, ...rawArgs] = rest;
     if (name === "-v" || name === "--version" || name === "version") {
       out(`bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);

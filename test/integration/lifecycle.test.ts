@@ -43,6 +43,15 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     expect(sb.run(["state", "life"]).code).toBe(1);
   });
 
+  test("--debug traces the system calls too", async () => {
+    const id = "dbg" + Math.random().toString(36).slice(2, 7);
+    const b = await sb.bundle(id, ["true"]);
+    const r = sb.run(["--debug", "run", "-b", b, id]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/syscall flock \S+ = 0/);
+    expect(r.stderr).toMatch(/syscall setns = 0/);
+  });
+
   test("later edits of config.json have no effect on a created container", async () => {
     const b = await sb.bundle("edit", ["sh", "-c", "echo original > /out"], () => {}, true);
     sb.ok(["create", "-b", b, "edit"]);
