@@ -55,6 +55,11 @@ describe.skipIf(!isRoot || !hasIp)("linux.netDevices (root)", () => {
           c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "network");
           c.linux.netDevices = { [dev]: {} };
         }],
+        // Joining the host's own network namespace by path is no namespace of the container's.
+        ["linux.netDevices: needs a network namespace", (c) => {
+          c.linux.namespaces = [...c.linux.namespaces.filter((n: any) => n.type !== "network"), { type: "network", path: "/proc/self/ns/net" }];
+          c.linux.netDevices = { [dev]: {} };
+        }],
       ];
       for (const [msg, edit] of cases) {
         const id = uid();
