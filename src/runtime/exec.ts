@@ -252,7 +252,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
 
 /** A pty for an exec'd process, from the container's devpts; the slave belongs to its user. */
 function openContainerPty(initPid: number, p: Process): Pty {
-  const root = openSync(`/proc/${initPid}/root`, 0o10000000 /* O_PATH */ | 0o200000 /* O_DIRECTORY */ | 0o2000000);
+  const root = openSync(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
     const pty = openPtyInRoot(root, p.consoleSize);
     try {
