@@ -23,7 +23,7 @@ import { outerContainerHint, type OuterFailure } from "../linux/outer-container"
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { HookError, runHooksWarn } from "./hooks";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
-import { describeCgroups, describeIdMaps, describeNamespaces, tracer } from "./trace";
+import { describeCgroups, describeIdMaps, describeNamespaces } from "./trace";
 import { toHostId } from "./host-setup";
 import type { CreateOptions, CreatePlan } from "./create-plan";
 import type { RuntimeContext } from "./context";
@@ -39,7 +39,6 @@ export function selfCommand(): { argv: string[]; execPath: string } {
 }
 
 export class Creation {
-  readonly trace: (m: string) => void;
   readonly state: StoredState;
   dir: string | undefined;
   pid = 0;
@@ -64,8 +63,7 @@ export class Creation {
   private pidFileWritten = false;
   private readonly opened: number[] = [];
 
-  constructor(readonly ctx: RuntimeContext, readonly o: CreateOptions, readonly plan: CreatePlan) {
-    this.trace = tracer(`create ${o.id}`, ctx.log.debug);
+  constructor(readonly ctx: RuntimeContext, readonly o: CreateOptions, readonly plan: CreatePlan, readonly trace: (m: string) => void = () => {}) {
     this.initFd = 3 + plan.preserveFds;
     this.state = {
       ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle: plan.bundle, rootfs: plan.rootfs,

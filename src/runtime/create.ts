@@ -7,13 +7,16 @@ import { planCreate, type CreateOptions } from "./create-plan";
 import { Creation } from "./create-steps";
 import { setUpByBunc, setUpByBunInit } from "./create-setup";
 import type { Container } from "./state";
+import { tracer } from "./trace";
 import type { RuntimeContext } from "./context";
 
 export type { CreateOptions } from "./create-plan";
 
 export function createContainer(ctx: RuntimeContext, o: CreateOptions): Container {
+  const trace = tracer(`create ${o.id}`, ctx.log.debug);
   const plan = planCreate(ctx, o);
-  const c = new Creation(ctx, o, plan);
+  trace(`config read and checked; the rootfs set up by ${plan.fromHost ? "bunc" : "the Bun init"}`);
+  const c = new Creation(ctx, o, plan, trace);
   try {
     c.claimState();
     c.spawnInit();
