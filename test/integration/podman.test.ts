@@ -129,14 +129,20 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   });
 
   test("pause and unpause", () => {
-    runDetached("frozen", ["sh", "-c", "while :; do date +%s%N > /tmp/tick; sleep 0.05; done"]);
+    // The tick is renamed into place: a reader never sees it half-written.
+    runDetached("frozen", ["sh", "-c", "while :; do date +%s%N > /tmp/t; mv /tmp/t /tmp/tick; sleep 0.05; done"]);
+    const tick = () => pm.podman(["exec", "frozen", "cat", "/tmp/tick"]).stdout;
+    waitFor(() => /^\d+\n$/.test(tick()), "the first tick");
     pm.ok(["pause", "frozen"]);
     expect(status("frozen")).toBe("paused 0");
     expect(psStatus("frozen")).toBe("Paused");
     pm.ok(["unpause", "frozen"]);
     expect(status("frozen")).toBe("running 0");
     expect(psStatus("frozen")).toMatch(/^Up /);
-    expect(pm.podman(["exec", "frozen", "cat", "/tmp/tick"]).stdout).toMatch(/^\d+\n$/);
+    // Running again: the tick moves on.
+    const before = tick();
+    expect(before).toMatch(/^\d+\n$/);
+    waitFor(() => tick() !== before, "the tick to move on after unpause");
     // rm -f of a paused container.
     pm.ok(["pause", "frozen"]);
     pm.ok(["rm", "-f", "-t", "0", "frozen"]);
