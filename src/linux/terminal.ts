@@ -8,20 +8,11 @@ import { MS } from "./mount-options";
 
 export interface Pty { master: number; slave: number; name: string }
 
-/** Opens a pty pair from /dev/ptmx as seen by the calling thread (the container's, after pivot_root). */
-export function openPty(size?: { height: number; width: number }, sys: Syscalls = linuxSyscalls): Pty {
-  const master = sys.open("/dev/ptmx", O.RDWR | O.NOCTTY | O.CLOEXEC);
-  sys.ptyUnlock(master);
-  const name = `/dev/pts/${sys.ptyNumber(master)}`;
-  const slave = sys.open(name, O.RDWR | O.NOCTTY | O.CLOEXEC);
-  if (size) sys.setWindowSize(master, size.height, size.width);
-  return { master, slave, name };
-}
-
 /**
- * A pty from the devpts of the root `rootFd` (a container's /proc/<pid>/root), opened from
- * outside: /dev/ptmx resolved inside that root (openat2 RESOLVE_IN_ROOT), the slave taken
- * from the master itself (TIOCGPTPEER), so no path of the container is trusted.
+ * A pty from the devpts of the root `rootFd` (the container's "/", or its /proc/<pid>/root
+ * from outside): dev/ptmx resolved inside that root (openat2 RESOLVE_IN_ROOT, no magic
+ * links), the slave taken from the master itself (TIOCGPTPEER): no path of the container
+ * is trusted, a /dev the bundle binds in included.
  */
 export function openPtyInRoot(rootFd: number, size?: { height: number; width: number }, sys: Syscalls = linuxSyscalls): Pty {
   const master = sys.openInRoot(rootFd, "dev/ptmx", O.RDWR | O.NOCTTY | O.CLOEXEC);

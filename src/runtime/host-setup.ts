@@ -17,7 +17,7 @@ import { LinuxSyscalls } from "../sys/syscalls";
 import { mountOne, type MountContext } from "../linux/mounts";
 import { setupDev } from "../linux/devices";
 import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
-import { bindConsole, openPty, type Pty } from "../linux/terminal";
+import { bindConsole, openPtyInRoot, type Pty } from "../linux/terminal";
 import { ownEffective } from "../linux/capabilities";
 import { mkdirAllInRoot } from "../linux/path";
 import { resolveExecutable, withHome } from "../linux/process";
@@ -258,7 +258,15 @@ function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): voi
 
 /** A pty from the container's devpts (this thread's root is the container's now), its /dev/console. */
 function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: UserNs | undefined): Pty {
-  const pty = openPty(p.consoleSize);
+  // dev/ptmx resolved inside the container's root without magic links (a bound /dev is the
+  // bundle's to shape), the slave taken from the master: as `exec --tty` does.
+  const root = openSync("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+  let pty: Pty;
+  try {
+    pty = openPtyInRoot(root, p.consoleSize, sys);
+  } finally {
+    closeSync(root);
+  }
   try {
     // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
     const uid = p.user?.uid ?? 0;

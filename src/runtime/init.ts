@@ -13,7 +13,7 @@ import { mkdirAllInRoot } from "../linux/path";
 import { setupDev } from "../linux/devices";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
-import { bindConsole, openPty, takeTerminal } from "../linux/terminal";
+import { bindConsole, openPtyInRoot, takeTerminal, type Pty } from "../linux/terminal";
 import { connectUnix, recvFd, sendFd } from "../sys/socket";
 import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
@@ -151,7 +151,14 @@ function connectConsole(console: string | true | undefined, passedFd: number): v
 /** A pty from the container's devpts: the master goes to the console socket, the slave stays for exec. */
 function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number } | undefined, bind: boolean, uid: number): void {
   if (consoleConn < 0) return;
-  const pty = openPty(size);
+  // The container's root is this process's now: dev/ptmx resolved in it without magic links.
+  const root = openSync("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  let pty: Pty;
+  try {
+    pty = openPtyInRoot(root, size, sys);
+  } finally {
+    closeSync(root);
+  }
   // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
   if (uid !== 0) fchownSync(pty.slave, uid, -1);
   if (bind) bindConsole(sys, pty.name);

@@ -1,31 +1,52 @@
 // Terminals through RecordingSyscalls: a pty pair from the calling thread's /dev/ptmx,
 // and the slave taken as controlling terminal and stdio right before exec.
 import { describe, expect, test } from "bun:test";
-import { openPty, setWindowSize, takeTerminal } from "../../src/linux/terminal";
+import { afterAll } from "bun:test";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPtyInRoot, setWindowSize, takeTerminal } from "../../src/linux/terminal";
 import { O } from "../../src/sys/arch";
 import { RecordingSyscalls } from "../support/recording-syscalls";
 
 const ops = (sys: RecordingSyscalls) => sys.calls.map((c) => [c.op, ...c.args]);
 const PTY_FLAGS = O.RDWR | O.NOCTTY | O.CLOEXEC;
 
-describe("openPty", () => {
-  test("master from /dev/ptmx, unlocked; the slave its /dev/pts/N; the window size when known", () => {
+describe("openPtyInRoot", () => {
+  // A stand-in root with a dev/ptmx file: openat2 is real (no privilege needed), the pty ioctls recorded.
+  const root = mkdtempSync(join(tmpdir(), "bunc-pty-"));
+  mkdirSync(join(root, "dev"));
+  writeFileSync(join(root, "dev/ptmx"), "");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test("master from dev/ptmx inside the root, unlocked; the slave from the master; the window size when known", () => {
     const sys = new RecordingSyscalls({ ptyNumber: 7 });
-    const pty = openPty({ height: 24, width: 80 }, sys);
-    expect(pty.name).toBe("/dev/pts/7");
-    expect(ops(sys)).toEqual([
-      ["open", "/dev/ptmx", PTY_FLAGS],
-      ["ptyUnlock", pty.master],
-      ["ptyNumber", pty.master],
-      ["open", "/dev/pts/7", PTY_FLAGS],
-      ["setWindowSize", pty.master, 24, 80],
-    ]);
-    expect(pty.slave).not.toBe(pty.master);
+    const rootFd = openSync(root, O.PATH | O.DIRECTORY);
+    try {
+      const pty = openPtyInRoot(rootFd, { height: 24, width: 80 }, sys);
+      expect(pty.name).toBe("/dev/pts/7");
+      expect(ops(sys)).toEqual([
+        ["openInRoot", rootFd, "dev/ptmx", PTY_FLAGS, undefined],
+        ["ptyUnlock", pty.master],
+        ["ptyNumber", pty.master],
+        ["ptyPeer", pty.master, PTY_FLAGS],
+        ["setWindowSize", pty.master, 24, 80],
+      ]);
+      expect(pty.slave).not.toBe(pty.master);
+      closeSync(pty.master);
+    } finally {
+      closeSync(rootFd);
+    }
   });
   test("no size: the window is left as the kernel makes it", () => {
     const sys = new RecordingSyscalls();
-    openPty(undefined, sys);
-    expect(sys.of("setWindowSize")).toEqual([]);
+    const rootFd = openSync(root, O.PATH | O.DIRECTORY);
+    try {
+      closeSync(openPtyInRoot(rootFd, undefined, sys).master);
+      expect(sys.of("setWindowSize")).toEqual([]);
+    } finally {
+      closeSync(rootFd);
+    }
   });
   test("setWindowSize passes rows, then columns", () => {
     const sys = new RecordingSyscalls();
