@@ -3,8 +3,12 @@
 import { openSync, closeSync, statSync, writeFileSync } from "node:fs";
 import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
-import { MS, PROPAGATION } from "./mount-options";
-import { remount } from "./mounts";
+import type { Config, Mount } from "../spec/schema";
+import { asBuncError, BuncError, withContext } from "../sys/errors";
+import { MS, parseMountOptions, PROPAGATION } from "./mount-options";
+import { mountOne, remount, withPinned, type MountContext } from "./mounts";
+import { setupDev } from "./devices";
+import { mkdirAllInRoot } from "./path";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { resolveRelative } from "./path";
 import { O } from "../sys/arch";
@@ -147,5 +151,37 @@ export function applySysctl(sysctl: Record<string, string> = {}): void {
     } catch (e: any) {
       throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
     }
+  }
+}
+
+/**
+ * The config's mounts in order, /dev (unless the config binds one) and a missing process.cwd,
+ * into the pinned rootfs of `ctx`. A read-only /dev gets its nodes first and turns read-only
+ * after (as the root does). `trees`: ready-made mounts (idmapped clones) by index in `mounts`;
+ * `failed` names a mount's failure (the caller adds what it knows, e.g. an outer container's hint).
+ */
+export function mountAll(ctx: MountContext, c: Config, o: {
+  trees?: Map<number, number>;
+  mounted?: (m: Mount) => void;
+  failed?: (i: number, m: Mount, e: unknown) => Error;
+} = {}): void {
+  const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
+  const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
+  for (const [i, m] of c.mounts.entries()) {
+    try {
+      mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m, o.trees?.get(i));
+      o.mounted?.(m);
+    } catch (e) {
+      throw o.failed?.(i, m, e) ?? withContext(`mounts[${i}] (${m.destination})`, e);
+    }
+  }
+  if (!devIsBound) setupDev(ctx, c.linux.devices);
+  if (devReadonly) withPinned(ctx, "dev", (t) => remount(ctx.sys, t, parseMountOptions(devReadonly.options, devReadonly.type).flags));
+  // A missing process.cwd is made (as runc and crun), inside the rootfs, before the root turns read-only.
+  try {
+    mkdirAllInRoot(ctx.rootFd, c.process!.cwd.replace(/^\/+/, ""), 0o755, ctx.sys);
+  } catch (e) {
+    const err = asBuncError(e);
+    throw new BuncError(`process.cwd: cannot create ${c.process!.cwd}: ${err.code ?? err.message}`, { errno: err.errno, code: err.code, cause: e });
   }
 }

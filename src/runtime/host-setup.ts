@@ -14,15 +14,12 @@ import { O } from "../sys/arch";
 import { FSCONFIG, fsconfig, fsmount, fsopen } from "../sys/mount-api";
 import { raiseEffectiveCaps, setFsIds } from "../sys/creds";
 import { LinuxSyscalls } from "../sys/syscalls";
-import { mountOne, type MountContext } from "../linux/mounts";
-import { setupDev } from "../linux/devices";
-import { applyRootPropagation, maskPaths, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
+import { remount, type MountContext } from "../linux/mounts";
+import { applyRootPropagation, maskPaths, mountAll, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
 import { bindConsole, openPtyInRoot, type Pty } from "../linux/terminal";
 import { ownEffective } from "../linux/capabilities";
-import { mkdirAllInRoot } from "../linux/path";
 import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
-import { remount } from "../linux/mounts";
 import { moveTree } from "../linux/idmap";
 import { withContext } from "../sys/errors";
 
@@ -191,27 +188,7 @@ export function setUpFromHost(c: Config, o: {
       const rootFd = openSync(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
       const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths };
       try {
-        const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
-        const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
-        for (const [i, m] of c.mounts.entries()) {
-          try {
-            mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((x) => x !== "ro") } : m, o.trees?.get(i));
-            o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`);
-          } catch (e: any) {
-            throw withContext(`mounts[${i}] (${m.destination})`, e);
-          }
-        }
-        if (!devIsBound) setupDev(ctx, c.linux.devices);
-        if (devReadonly) {
-          const { withPinned } = require("../linux/mounts") as typeof import("../linux/mounts");
-          const { parseMountOptions } = require("../linux/mount-options") as typeof import("../linux/mount-options");
-          withPinned(ctx, "dev", (t) => remount(sys, t, parseMountOptions(devReadonly.options, devReadonly.type).flags));
-        }
-        try {
-          mkdirAllInRoot(rootFd, c.process!.cwd.replace(/^\/+/, ""));
-        } catch (e: any) {
-          throw new Error(`process.cwd: cannot create ${c.process!.cwd}: ${e.code ?? e.message}`);
-        }
+        mountAll(ctx, c, { trees: o.trees, mounted: (m) => o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`) });
       } finally {
         closeSync(rootFd);
       }

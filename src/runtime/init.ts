@@ -7,11 +7,8 @@ import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { Channel } from "./channel";
 import { runHooks, type HookState } from "./hooks";
-import { mountOne, remount, withPinned, type MountContext } from "../linux/mounts";
-import { parseMountOptions } from "../linux/mount-options";
-import { mkdirAllInRoot } from "../linux/path";
-import { setupDev } from "../linux/devices";
-import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
+import { type MountContext } from "../linux/mounts";
+import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, mountAll, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
 import { bindConsole, openPtyInRoot, takeTerminal, type Pty } from "../linux/terminal";
 import { connectUnix, recvFd, sendFd } from "../sys/socket";
@@ -284,26 +281,11 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
       }
     }
     try {
-      const devIsBound = c.mounts.some((m) => m.destination === "/dev" && (m.options?.includes("bind") || m.options?.includes("rbind") || m.type === "bind"));
-      // A read-only /dev gets its nodes first and turns read-only after (as the root does).
-      const devReadonly = devIsBound ? undefined : c.mounts.find((m) => m.destination === "/dev" && m.options?.includes("ro"));
-      for (const [i, m] of c.mounts.entries()) {
-        try {
-          mountOne(ctx, m === devReadonly ? { ...m, options: m.options!.filter((o) => o !== "ro") } : m, trees.get(i));
-          debug(`mounted ${m.type ?? "bind"} on ${m.destination}`);
-        } catch (e: any) {
-          const hint = outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer);
-          throw new Error(`mounts[${i}] (${m.destination}): ${e.message}${hint}`);
-        }
-      }
-      if (!devIsBound) setupDev(ctx, c.linux.devices);
-      if (devReadonly) withPinned(ctx, "dev", (target) => remount(sys, target, parseMountOptions(devReadonly.options, devReadonly.type).flags));
-      // A missing process.cwd is made (as runc and crun), inside the rootfs, before the root turns read-only.
-      try {
-        mkdirAllInRoot(rootFd, c.process!.cwd.replace(/^\/+/, ""));
-      } catch (e: any) {
-        throw new Error(`process.cwd: cannot create ${c.process!.cwd}: ${e.code ?? e.message}`);
-      }
+      mountAll(ctx, c, {
+        trees,
+        mounted: (m) => debug(`mounted ${m.type ?? "bind"} on ${m.destination}`),
+        failed: (i, m, e: any) => new Error(`mounts[${i}] (${m.destination}): ${e?.message}${outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer)}`),
+      });
     } finally {
       closeSync(rootFd);
       for (const fd of trees.values()) closeSync(fd);
