@@ -3,6 +3,7 @@
 import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { O } from "../sys/arch";
+import { pollIn } from "../sys/io";
 import { sendSignal } from "../sys/proc";
 import { BuncError } from "../sys/errors";
 import { runHooks } from "./hooks";
@@ -66,31 +67,29 @@ function readStartReply(fd: number, c: Container): Uint8Array {
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(4096);
   let got = 0;
-  for (let i = 0; ; i++) {
-    let n = -1;
+  for (;;) {
+    // Woken by the go byte, a failure record, or the hang-up at execve; a writer that never
+    // came (the init died before opening its end) is caught by the liveness check.
+    if (!pollIn(fd, 100)) {
+      if (!isAlive(c.pid, c.state.pidStartTime)) throw new BuncError("cannot start container: its init exited");
+      continue;
+    }
+    let n: number;
     try {
       n = readSync(fd, buf);
     } catch (e: any) {
-      if (e.code !== "EAGAIN") throw e;
+      if (e.code === "EAGAIN") continue;
+      throw e;
     }
     if (n > 0) {
       chunks.push(buf.slice(0, n));
       got += n;
       continue;
     }
-    if (n === 0 && got > 0) break;
-    if (n === 0 && !isAlive(c.pid, c.state.pidStartTime)) {
-      // It may have written and died between two reads.
-      try {
-        const m = readSync(fd, buf);
-        if (m > 0) { chunks.push(buf.slice(0, m)); break; }
-      } catch {}
-      throw new BuncError("cannot start container: its init exited");
-    }
-    // Before the init opened its end, a non-blocking read sees EOF; poll until it has.
-    Bun.sleepSync(i < 50 ? 0.1 : 1);
+    // EOF: the init's end closed, at execve or on its way out.
+    if (got === 0) throw new BuncError("cannot start container: its init exited");
+    return Buffer.concat(chunks);
   }
-  return Buffer.concat(chunks);
 }
 
 function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined {

@@ -1,7 +1,7 @@
 // Pipes, and blocking reads of the sockets and pipes bunc shares with its native stages.
 import { readSync } from "node:fs";
 import { ptr } from "bun:ffi";
-import { check, cstr, libc } from "./libc";
+import { check, cstr, errno, libc, SyscallError } from "./libc";
 import { O } from "./arch";
 
 /** A close-on-exec pipe: [read end, write end]. */
@@ -9,6 +9,22 @@ export function pipe(): [number, number] {
   const fds = new Int32Array(2);
   check("pipe2", libc.pipe2(ptr(fds), O.CLOEXEC));
   return [fds[0]!, fds[1]!];
+}
+
+export const POLLIN = 0x1, POLLHUP = 0x10;
+
+/**
+ * Waits up to `timeoutMs` for `fd` to be readable or hung up: its revents (POLLIN, POLLHUP,
+ * ...), 0 on timeout. (A FIFO whose writer never came is neither: poll waits for it.)
+ */
+export function pollIn(fd: number, timeoutMs: number): number {
+  const pfd = new Int32Array([fd, POLLIN]); // struct pollfd { int fd; short events; short revents; }
+  for (;;) {
+    const n = libc.poll(ptr(pfd), 1n, timeoutMs);
+    if (n >= 0) return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;
+    const e = errno();
+    if (e !== 4 /* EINTR: a signal for bunc; wait again */) throw new SyscallError("poll", e);
+  }
 }
 
 /** A named pipe at `path` (mode before the umask). */

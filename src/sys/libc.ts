@@ -55,6 +55,7 @@ const DECLS = {
   waitpid: { args: [i32, P, i32], returns: i32 },
   socketpair: { args: [i32, i32, i32, P], returns: i32 },
   pipe2: { args: [P, i32], returns: i32 },
+  poll: { args: [P, u64, i32], returns: i32 },
   mkfifo: { args: [P, u64], returns: i32 },
   execve: { args: [P, P, P], returns: i32 },
   getpid: { args: [], returns: i32 },
