@@ -143,6 +143,8 @@ describe.if(hybridOrV1)("v1 hierarchies (real)", () => {
     const ps = () => m.pids().filter((x) => x !== p.pid);
     await until(() => ps().length >= 3 && !m.pids().includes(p.pid), "3 sleeps and the shell's exit");
     expect(ps().length).toBe(3);
+    // pids.current counts the shell until it is reaped, not only until it has left cgroup.procs.
+    await p.exited;
     expect(m.stats().pids).toEqual({ current: 3, limit: 4 });
     m.killAll(9);
     expect(await new Response(p.stderr).text()).toMatch(/Cannot fork|Resource temporarily unavailable/i);
