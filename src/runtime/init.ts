@@ -58,6 +58,27 @@ export interface InitPlan {
   outer?: string;
 }
 
+/** The fields each plan must carry, by kind (checked on arrival: bunc and the init are one build, but a plan is still input). */
+const PLAN_FIELDS = {
+  init: {
+    id: "string", bundle: "string", rootfs: "string", config: "object", noPivot: "boolean", hostPid: "number", preserveFds: "number",
+    ociVersion: "string", inUserNs: "boolean", cgroupNs: "boolean", extraEnv: "object", noNewKeyring: "boolean", lateCgroups: "number",
+    newCgroupNs: "boolean", hostCanClone: "boolean", runtimeEnv: "object", nativeInit: "boolean",
+  },
+  exec: { kind: "string", process: "object", lateCgroups: "number", preserveFds: "number", state: "object" },
+} as const;
+
+/** The plan bunc sent, or an error naming the first field that is missing or of the wrong type. */
+export function checkPlan(x: unknown): (InitPlan & { kind?: undefined }) | ExecPlan {
+  if (typeof x !== "object" || x === null) throw new Error("bunc init: the plan is not an object");
+  const kind = (x as { kind?: unknown }).kind === "exec" ? "exec" : "init";
+  for (const [name, type] of Object.entries(PLAN_FIELDS[kind])) {
+    const v = (x as Record<string, unknown>)[name];
+    if (typeof v !== type || v === null) throw new Error(`bunc init: plan.${name}: expected ${type}, got ${v === null ? "null" : typeof v}`);
+  }
+  return x as InitPlan | ExecPlan;
+}
+
 export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
 
 const { PATH: O_PATH, DIRECTORY: O_DIRECTORY, CLOEXEC: O_CLOEXEC } = O;
@@ -71,8 +92,9 @@ export function runInit(fd: number): never {
   try {
     const first = channel.recv();
     if (first?.type !== "plan") process.exit(1);
-    if ((first.plan as ExecPlan).kind === "exec") return runExecInit(first.plan as ExecPlan, channel, fd);
-    plan = first.plan as InitPlan;
+    const checked = checkPlan(first.plan);
+    if (checked.kind === "exec") return runExecInit(checked, channel, fd);
+    plan = checked;
     const { path, args, env } = setup(plan, channel, fd);
     stage = "created";
     channel.send({ type: "ready" });
