@@ -27,8 +27,10 @@ const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
 const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;
 
 /** Whether a create can be set up from here (else the Bun init does it, as before). */
-export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean {
+export function canSetUpFromHost(c: Config, o: { nativeInit: boolean; procTakesPidns?: () => boolean }): boolean {
   if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || process.geteuid?.() !== 0) return false;
+  // proc for the container's PID namespace from here needs fsconfig's "pidns" (Linux 6.15+).
+  if (c.mounts.some((m) => m.type === "proc") && !(o.procTakesPidns ?? procTakesPidns)()) return false;
   const ns = c.linux.namespaces;
   const has = (t: string) => ns.some((n) => n.type === t);
   // A user namespace it joins, or createContainer hooks (run inside the container's user
@@ -40,6 +42,28 @@ export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean
   if (has("user") && (ownEffective() & ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) !== ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) return false;
   return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
     && !(has("user") && c.hooks?.createContainer?.length);
+}
+
+let procPidns: boolean | undefined;
+
+/** Whether this kernel's proc takes its PID namespace from fsconfig (probed once: a no-op on our own). */
+export function procTakesPidns(): boolean {
+  if (procPidns !== undefined) return procPidns;
+  const ns = openSync("/proc/self/ns/pid", "r");
+  let fs = -1;
+  try {
+    fs = fsopen("proc");
+    fsconfig(fs, FSCONFIG.SET_FD, "pidns", null, ns);
+    procPidns = true;
+  } catch (e) {
+    // EINVAL: an unknown parameter (before 6.15); ENOSYS: no fsopen at all.
+    if (!(e instanceof SyscallError)) throw e;
+    procPidns = false;
+  } finally {
+    if (fs >= 0) closeSync(fs);
+    closeSync(ns);
+  }
+  return procPidns;
 }
 
 type IdMap = { containerID: number; hostID: number; size: number };
