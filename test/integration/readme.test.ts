@@ -48,3 +48,21 @@ describe.skipIf(!isRoot || BUNC.length !== 1)("README usage (root)", () => {
     if (block.includes("bunc exec web ps")) expect(out).toContain("sleep 300");
   });
 });
+
+/** The "Try it" section's commands, as a newcomer types them in a clone. */
+describe.skipIf(!isRoot || process.env.BUNC_BIN !== undefined)("README: try it (root)", () => {
+  const tryIt = (() => {
+    const readme = readFileSync(join(PROJECT, "README.md"), "utf8");
+    const start = readme.indexOf("\n## Try it");
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+    return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n")).map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean);
+  })();
+
+  test("the one-command demo greets from Alpine, and runs a command given", () => {
+    expect(tryIt).toEqual(["bash scripts/demo.sh", "bash scripts/demo.sh cat /etc/os-release"]);
+    const hello = Bun.spawnSync(["bash", "-c", tryIt[0]!], { cwd: PROJECT, timeout: 120_000 });
+    expect(hello.stdout.toString()).toMatch(/^hello from Alpine 3\.\d+\.\d+: PID 1, hostname bunc, user root\n$/);
+    const os = Bun.spawnSync(["bash", "-c", tryIt[1]!], { cwd: PROJECT, timeout: 120_000 });
+    expect(os.stdout.toString()).toContain('ID=alpine');
+  });
+});
