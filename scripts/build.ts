@@ -60,8 +60,7 @@ async function build(target: string, out: string) {
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.
   const noAutoload = ["--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json"];
-  // --smol: a smaller heap to start with; every command is short-lived (~1 ms less start-up here).
-  await $`bun build --compile --format=esm --splitting --minify --bytecode --compile-exec-argv=--smol ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 
