@@ -8,9 +8,8 @@ import { asBuncError, BuncError, withContext } from "../sys/errors";
 import { MS, parseMountOptions, PROPAGATION } from "./mount-options";
 import { mountOne, remount, withPinned, type MountContext } from "./mounts";
 import { setupDev } from "./devices";
-import { mkdirAllInRoot } from "./path";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { resolveRelative } from "./path";
+import { mkdirAllInRoot, resolveRelative } from "./path";
 import { O } from "../sys/arch";
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */

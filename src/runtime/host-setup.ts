@@ -21,7 +21,6 @@ import { ownEffective } from "../linux/capabilities";
 import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
 import { moveTree } from "../linux/idmap";
-import { withContext } from "../sys/errors";
 
 const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
 const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;

@@ -4,7 +4,7 @@
 // travel to bunc over the sync channel, never to the container's stdio.
 import { openSync, closeSync, fchownSync, writeSync } from "node:fs";
 import type { Config, Process } from "../spec/schema";
-import { LinuxSyscalls } from "../sys/syscalls";
+import { LinuxSyscalls, linuxSyscalls, PR } from "../sys/syscalls";
 import { Channel } from "./channel";
 import { runHooks, type HookState } from "./hooks";
 import { type MountContext } from "../linux/mounts";
@@ -20,7 +20,6 @@ import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import { execveatFd, joinSessionKeyring as joinKeyring } from "../sys/proc";
 import { withContext } from "../sys/errors";
-import { linuxSyscalls, PR } from "../sys/syscalls";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";

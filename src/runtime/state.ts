@@ -5,8 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 import { O } from "../sys/arch";
 import type { Config } from "../spec/schema";
-import { BuncError } from "../sys/errors";
-import { oneLine } from "../sys/errors";
+import { BuncError, oneLine } from "../sys/errors";
 import type { Status } from "./status";
 
 export const OCI_VERSION = "1.3.0";
