@@ -11,7 +11,6 @@ const IPC_SYSCTLS = new Set([
   "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
   "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
 ]);
-const UTS_SYSCTLS: Record<string, "hostname" | "domainname"> = { "kernel.hostname": "hostname", "kernel.domainname": "domainname" };
 
 type Host = (type: NamespaceType, path: string) => boolean;
 
@@ -31,17 +30,21 @@ export function validateSysctl(config: Config, isHost: Host = isHostNamespace): 
     const ns = config.linux.namespaces.find((n) => n.type === type);
     return !!ns && !(ns.path && isHost(type, ns.path));
   };
-  for (const key of Object.keys(config.linux.sysctl ?? {})) {
-    const problem = sysctlProblem(key.replace(/\//g, "."), config, owns);
+  for (const [key, value] of Object.entries(config.linux.sysctl ?? {})) {
+    const problem = sysctlProblem(key.replace(/\//g, "."), value, config, owns);
     if (problem) throw new BuncError(`linux.sysctl[${oneLine(JSON.stringify(key), 80)}]: ${problem}`);
   }
 }
 
-function sysctlProblem(name: string, config: Config, owns: (t: NamespaceType) => boolean): string | undefined {
-  const field = UTS_SYSCTLS[name];
-  if (field) {
+function sysctlProblem(name: string, value: string, config: Config, owns: (t: NamespaceType) => boolean): string | undefined {
+  if (name === "kernel.hostname" || name === "kernel.domainname") {
     if (!owns("uts")) return "not allowed in the host's uts namespace";
-    if (config[field] !== undefined) return `conflicts with the OCI ${JSON.stringify(field)} field`;
+    // As runc and crun: the hostname field is the one way to set the hostname.
+    if (name === "kernel.hostname") return 'conflicts with the OCI "hostname" field, which is the way to set it';
+    // kernel.domainname may repeat the domainname field (runc, crun), not contradict it
+    // (crun; runc lets the sysctl win in silence).
+    if (config.domainname !== undefined && value !== config.domainname)
+      return `${oneLine(JSON.stringify(value), 80)} differs from the OCI "domainname" field (${oneLine(JSON.stringify(config.domainname), 80)})`;
     return undefined;
   }
   if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) return owns("ipc") ? undefined : "not allowed in the host's ipc namespace";

@@ -14,7 +14,7 @@ const hierarchies = () => readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs
 const cgroupLeftovers = (rel: string) => hierarchies().map((h) => join(h, rel)).filter(existsSync);
 const without = (type: string) => (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== type));
 
-const HOST_FILES = ["net/ipv4/ping_group_range", "fs/mqueue/queues_max", "kernel/hostname"].map((f) => `/proc/sys/${f}`);
+const HOST_FILES = ["net/ipv4/ping_group_range", "fs/mqueue/queues_max", "kernel/hostname", "kernel/domainname"].map((f) => `/proc/sys/${f}`);
 const hostValues = () => HOST_FILES.map((f) => readFileSync(f, "utf8"));
 
 /** create must fail with `message`, leaving no state dir and no cgroup. */
@@ -48,6 +48,12 @@ describe.skipIf(!isRoot)("linux.sysctl only in the container's own namespaces (r
       await refused((c) => (without("uts")(c), delete c.hostname, (c.linux.sysctl = { "kernel.hostname": "renamed" })),
         'linux.sysctl["kernel.hostname"]: not allowed in the host\'s uts namespace');
       await refused((c) => (c.linux.sysctl = { "kernel.hostname": "renamed" }), 'linux.sysctl["kernel.hostname"]: conflicts with the OCI "hostname" field');
+      // In the container's own uts namespace too: the hostname field is the way (runc, crun).
+      await refused((c) => (delete c.hostname, (c.linux.sysctl = { "kernel.hostname": "renamed" })),
+        'linux.sysctl["kernel.hostname"]: conflicts with the OCI "hostname" field, which is the way to set it');
+      // A kernel.domainname that differs from the domainname field: which one wins is not for bunc to guess (crun).
+      await refused((c) => ((c.domainname = "field.example"), (c.linux.sysctl = { "kernel.domainname": "sysctl.example" })),
+        'linux.sysctl["kernel.domainname"]: "sysctl.example" differs from the OCI "domainname" field ("field.example")');
       await refused((c) => (c.linux.sysctl = { "kernel.pid_max": "100000" }), 'linux.sysctl["kernel.pid_max"]: not in a separate kernel namespace');
       expect(hostValues()).toEqual(before);
       expect(hostname()).toBe(hostName);
@@ -60,12 +66,23 @@ describe.skipIf(!isRoot)("linux.sysctl only in the container's own namespaces (r
   test("a container with its own network, ipc and uts namespaces gets its sysctls", async () => {
     const before = hostValues();
     const id = uid();
-    const b = await sb.bundle(id, ["sh", "-c", "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/fs/mqueue/queues_max; hostname"], (c) => {
-      delete c.hostname;
-      c.linux.sysctl = { "net.ipv4.ping_group_range": "0 2147483647", "fs/mqueue/queues_max": "1234", "kernel.hostname": "fromsysctl" };
+    const b = await sb.bundle(id, ["sh", "-c", "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/fs/mqueue/queues_max /proc/sys/kernel/domainname"], (c) => {
+      c.linux.sysctl = { "net.ipv4.ping_group_range": "0 2147483647", "fs/mqueue/queues_max": "1234", "kernel.domainname": "fromsysctl.example" };
     });
     const out = sb.ok(["run", "-b", b, id]).trim().split("\n").map((l) => l.replace(/\s+/g, " "));
-    expect(out).toEqual(["0 2147483647", "1234", "fromsysctl"]);
+    expect(out).toEqual(["0 2147483647", "1234", "fromsysctl.example"]);
+    expect(hostValues()).toEqual(before);
+  });
+
+  test("a domainname field and an equal kernel.domainname sysctl: accepted, as runc and crun do", async () => {
+    const before = hostValues();
+    const id = uid();
+    const b = await sb.bundle(id, ["sh", "-c", "echo $(cat /proc/sys/kernel/domainname) $(hostname)"], (c) => {
+      c.hostname = "named";
+      c.domainname = "both.example";
+      c.linux.sysctl = { "kernel.domainname": "both.example" };
+    });
+    expect(sb.ok(["run", "-b", b, id]).trim()).toBe("both.example named");
     expect(hostValues()).toEqual(before);
   });
 });
