@@ -119,25 +119,30 @@ export function applyProcess(p: Process, warn: (m: string) => void, sys: Syscall
   }
 }
 
-const F_SETFD = 2, CLOSE_RANGE_CLOEXEC = 4;
+const F_SETFD = 2, FD_CLOEXEC = 1, CLOSE_RANGE_CLOEXEC = 4;
+
+/** --preserve-fds: how many slots after stdio, and which of them hold the caller's fds. */
+export interface PreservedFds { preserveFds: number; keepFds: number[] }
 
 /**
- * --preserve-fds: fds 3..3+n-1 stay open across execve. Bun marks every inherited fd above
- * 3 close-on-exec when it starts, so a Bun init must clear that again before it execs.
+ * --preserve-fds: the caller's fds among 3..3+n-1 stay open across execve. Bun marks every
+ * inherited fd above 3 close-on-exec when it starts, so a Bun init must clear that again;
+ * the other slots hold this Bun's own fds (its eventpoll, a plan), which must not go on.
  */
-export function keepPreservedFds(n: number, sys: Syscalls = linuxSyscalls): void {
-  for (let fd = 3; fd < 3 + n; fd++) {
+export function keepPreservedFds(fds: PreservedFds, sys: Syscalls = linuxSyscalls): void {
+  const keep = new Set(fds.keepFds);
+  for (let fd = 3; fd < 3 + fds.preserveFds; fd++) {
     try {
-      sys.fcntl(fd, F_SETFD, 0);
-    } catch {} // not open: nothing to keep
+      sys.fcntl(fd, F_SETFD, keep.has(fd) ? 0 : FD_CLOEXEC);
+    } catch {} // not open
   }
 }
 
 /** Closes (on exec) every fd but stdio and the preserved ones, then replaces this process. */
-export function execProcess(path: string, args: string[], env: string[], preserveFds: number, sys: Syscalls = linuxSyscalls): never {
-  keepPreservedFds(preserveFds, sys);
+export function execProcess(path: string, args: string[], env: string[], fds: PreservedFds, sys: Syscalls = linuxSyscalls): never {
+  keepPreservedFds(fds, sys);
   try {
-    sys.closeRange(3 + preserveFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    sys.closeRange(3 + fds.preserveFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   } catch {} // Linux before 5.11 has no CLOSE_RANGE_CLOEXEC: the exec goes ahead
   try {
     return sys.execve(path, args, env);

@@ -1,6 +1,7 @@
 // `create`, step 1: everything decided before anything is made. The bundle and config are
 // read and checked, warnings given once, the namespaces planned and the seccomp profile
 // compiled; nothing is left behind when this throws (only the joined namespaces are open).
+import { inheritedFds } from "../sys/inherited-fds";
 import { closeSync, existsSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { readConfig } from "../spec/parse";
@@ -49,6 +50,8 @@ export interface CreatePlan {
   /** Systemd socket activation: LISTEN_FDS passed on like --preserve-fds. */
   listenEnv: string[];
   preserveFds: number;
+  /** Of 3..3+preserveFds-1, the fds the caller had open: only these reach the container. */
+  keepFds: number[];
   seccomp: Seccomp | undefined;
   /** bunc's own thread sets the rootfs up (else the Bun init does, from inside). */
   fromHost: boolean;
@@ -109,6 +112,7 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
     hostCanClone: config.linux.namespaces.some((n) => n.type === "user") && process.geteuid?.() === 0 && canCloneMounts(),
     outer: detectOuterContainer(),
     preserveFds: (o.preserveFds ?? 0) + listen.count,
+    keepFds: inheritedFds((o.preserveFds ?? 0) + listen.count),
     fromHost: canSetUpFromHost(config, { nativeInit: hasNativeInit() }),
     relay: !!p.terminal && !o.consoleSocket,
   };

@@ -53,7 +53,7 @@ export function setUpByBunc(c: Creation): void {
     ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? runtimeEnv() })), { ...initState, status: "created" }),
     ...schedulingFields(p, config.linux, true),
     ...processFields({
-      process: p, env: setup.env, execPath: setup.path, preserveFds: plan.preserveFds, seccomp: plan.seccomp, setgroupsMayFail: false,
+      process: p, env: setup.env, execPath: setup.path, preserveFds: plan.preserveFds, keepFds: plan.keepFds, seccomp: plan.seccomp, setgroupsMayFail: false,
       seccompListenerSocket: c.layout().listener[0] ?? -1, seccompListenerState: listenerState({ ...initState, status: "running" }, plan.seccomp?.listenerMetadata),
     }),
   });
@@ -68,7 +68,7 @@ export function setUpByBunInit(c: Creation): void {
   const p = config.process!;
   const channel = new Channel(c.parentFd);
   const initPlan: InitPlan = {
-    id: c.o.id, bundle: plan.bundle, rootfs: plan.rootfs, config, noPivot: !!c.o.noPivot, hostPid: pid, preserveFds: plan.preserveFds,
+    id: c.o.id, bundle: plan.bundle, rootfs: plan.rootfs, config, noPivot: !!c.o.noPivot, hostPid: pid, preserveFds: plan.preserveFds, keepFds: plan.keepFds,
     ociVersion: OCI_VERSION, inUserNs: plan.ns.newUser || plan.ns.joins.some((j) => j.type === "user"),
     cgroupNs: plan.ns.has("cgroup"), extraEnv: plan.listenEnv, noNewKeyring: !!c.o.noNewKeyring, seccomp: plan.seccomp,
     lateCgroups: c.lateCgroupFds.length, cgroupPaths: c.state.cgroupPaths,

@@ -153,7 +153,7 @@ export class Creation {
     const self = selfCommand();
     const spawned = withOuterHint("namespaces", plan.outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
-      joins: plan.joins, syncFd: childFd, syncTarget: this.initFd, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds, cgroup2Dir: cgroup2Fd,
+      joins: plan.joins, syncFd: childFd, syncTarget: this.initFd, keepFds: plan.keepFds, setRoot: ns.newUser, execFd, cgroupJoinFds: earlyCgroupFds, cgroup2Dir: cgroup2Fd,
       passFds: plan.fromHost
         ? [this.fifoFd, ...this.lateCgroupFds, ...(this.listenerFd >= 0 ? [this.listenerFd] : []), this.requestFd]
         : [this.fifoFd, ...this.lateCgroupFds, ...(p.terminal ? [this.consolePair[1]!] : [])],

@@ -4,6 +4,7 @@
 // --process, and its exit status becomes ours unless detached.
 import { closeSync, existsSync, fchownSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
+import { inheritedFds } from "../sys/inherited-fds";
 import { namedErrnos } from "../sys/errno";
 import { normalize, resolve } from "node:path";
 import { relayTerminal } from "./tty-relay";
@@ -101,6 +102,7 @@ function setgroupsDeniedIn(pid: number): boolean {
 /** Starts the process; returns its pid once execve succeeded. */
 export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
   const trace = tracer(`exec ${o.id}`, ctx.log.debug);
+  const keepFds = inheritedFds(o.preserveFds ?? 0); // before this opens any
   const c = loadContainer(ctx.root, o.id);
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
@@ -183,13 +185,13 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         CGROUP_FDS: i32List(layout.cgroups), FROZEN_CGROUP_FDS: i32List(layout.frozen), TERMINAL_FD: layout.terminal[0] ?? 0,
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
-          process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, seccomp,
+          process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, keepFds, seccomp,
           seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState({ ...c.hookState("running"), pid: ownPid }, seccomp?.listenerMetadata),
           setgroupsMayFail: setgroupsDeniedIn(c.pid),
         }),
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
-        cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, setRoot: false,
+        cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, keepFds, setRoot: false,
         execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
@@ -212,7 +214,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     }
     const self = selfCommand();
     const spawned = spawnInit({
-      cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, setRoot: false,
+      cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, keepFds, setRoot: false,
       execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
     });
     pid = spawned.pid;
@@ -221,7 +223,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     for (const fd of opened.splice(0)) closeSync(fd);
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
-      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, seccomp,
+      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
       state: c.hookState("running"),
       console: o.process.terminal ? true : undefined,
     };

@@ -32,6 +32,8 @@ export interface InitPlan {
   noPivot: boolean;
   hostPid: number;
   preserveFds: number;
+  /** Of 3..3+preserveFds-1, the caller's fds; this Bun's own may sit between them. */
+  keepFds: number[];
   ociVersion: string;
   inUserNs: boolean;
   cgroupNs: boolean;
@@ -60,11 +62,11 @@ export interface InitPlan {
 /** The fields each plan must carry, by kind (checked on arrival: bunc and the init are one build, but a plan is still input). */
 const PLAN_FIELDS = {
   init: {
-    id: "string", bundle: "string", rootfs: "string", config: "object", noPivot: "boolean", hostPid: "number", preserveFds: "number",
+    id: "string", bundle: "string", rootfs: "string", config: "object", noPivot: "boolean", hostPid: "number", preserveFds: "number", keepFds: "object",
     ociVersion: "string", inUserNs: "boolean", cgroupNs: "boolean", extraEnv: "object", noNewKeyring: "boolean", lateCgroups: "number",
     newCgroupNs: "boolean", hostCanClone: "boolean", runtimeEnv: "object", nativeInit: "boolean",
   },
-  exec: { kind: "string", process: "object", lateCgroups: "number", preserveFds: "number", state: "object" },
+  exec: { kind: "string", process: "object", lateCgroups: "number", preserveFds: "number", keepFds: "object", state: "object" },
 } as const;
 
 /** The plan bunc sent, or an error naming the first field that is missing or of the wrong type. */
@@ -114,7 +116,7 @@ export function runInit(fd: number): never {
     runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"), { env: envObject(plan.runtimeEnv) });
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
-    enterProcess(c.process!, plan.seccomp, plan.preserveFds, path, args, env, hookState(plan, "running"));
+    enterProcess(c.process!, plan.seccomp, plan, path, args, env, hookState(plan, "running"));
   } catch (e: any) {
     const failure: InitFailure = { message: e?.message ?? String(e), exitCode: processExitCode(e) };
     if (stage === "setup") {
@@ -198,12 +200,12 @@ function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number }
  * no_new_privs the filter goes last; without it, it must be installed while
  * CAP_SYS_ADMIN is still held, before capabilities are dropped (as runc does).
  */
-function enterProcess(p: Process, seccomp: Seccomp | undefined, preserveFds: number, path: string, args: string[], env: string[], state: HookState): never {
+function enterProcess(p: Process, seccomp: Seccomp | undefined, fds: { preserveFds: number; keepFds: number[] }, path: string, args: string[], env: string[], state: HookState): never {
   if (ptySlave >= 0) takeTerminal(ptySlave);
   if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
   applyProcess(p, () => {});
   if (seccomp && p.noNewPrivileges) installFilter(seccomp, state);
-  return execProcess(path, args, env, preserveFds);
+  return execProcess(path, args, env, fds);
 }
 
 export interface ExecPlan {
@@ -213,6 +215,7 @@ export interface ExecPlan {
   /** fd+1 is the container's mount namespace; fd+2.. are late cgroup.procs. */
   lateCgroups: number;
   preserveFds: number;
+  keepFds: number[];
   state: HookState;
   console?: string | true;
 }
@@ -236,7 +239,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     const env = withHome(p.env, p.user?.uid ?? 0);
     const path = resolveExecutable(p.args[0]!, env, p.cwd);
     // The sync socket is close-on-exec: EOF tells bunc that execve succeeded.
-    enterProcess(p, plan.seccomp, plan.preserveFds, path, p.args, env, plan.state);
+    enterProcess(p, plan.seccomp, plan, path, p.args, env, plan.state);
   } catch (e: any) {
     const exitCode = processExitCode(e);
     try { channel.send({ type: "error", message: e?.message ?? String(e), exitCode }); } catch {}
@@ -359,13 +362,13 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
     ...hookFields(c.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? plan.runtimeEnv })), hookState(plan, "created")),
     ...schedulingFields(c.process!, c.linux, true),
     ...processFields({
-      process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, seccomp: plan.seccomp,
+      process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, keepFds: plan.keepFds, seccomp: plan.seccomp,
       seccompListenerSocket: listenerSocket, seccompListenerState: listenerState(hookState(plan, "running"), plan.seccomp?.listenerMetadata),
       setgroupsMayFail: setgroupsDenied(),
     }),
   });
   const req = memfd("bunc-init-request", request);
-  keepPreservedFds(plan.preserveFds);
+  keepPreservedFds(plan);
   for (const f of [req, fd, procFdDir, fd + 1, ...cgroupFds, listenerSocket]) if (f >= 0) linuxSyscalls.fcntl(f, 2 /* F_SETFD */, 0);
   return execveatFd(native, ["bunc-init", String(req)], [], "bunc-init");
 }

@@ -19,6 +19,8 @@ export interface ProcessRequest {
   /** The program's resolved path (init: resolved in the rootfs at create), or undefined: $PATH search. */
   execPath?: string;
   preserveFds: number;
+  /** Of 3..3+preserveFds-1, the caller's fds: the rest are made close-on-exec. */
+  keepFds: number[];
   seccomp?: Seccomp;
   seccompListenerSocket?: number;
   seccompListenerState?: string;
@@ -42,7 +44,7 @@ export function processFields(r: ProcessRequest): RequestValues {
     UID: user.uid, GID: user.gid, NO_NEW_PRIVS: p.noNewPrivileges ? 1 : 0, UMASK: user.umask ?? -1,
     CWD: p.cwd, EXEC_PATH: r.execPath ?? "", PATH: envPath,
     ARGV: stringList(p.args), ARGC: p.args.length, ENV: stringList(r.env), ENVC: r.env.length,
-    PRESERVE_FDS: r.preserveFds,
+    PRESERVE_FDS: r.preserveFds, KEEP_FDS: i32List(r.keepFds),
     SECCOMP_PROGRAM: r.seccomp ? encodeProgram(r.seccomp.program) : undefined, SECCOMP_FLAGS: r.seccomp?.flags ?? 0,
     SECCOMP_LISTENER_SOCKET: r.seccompListenerSocket ?? -1, SECCOMP_LISTENER_STATE: r.seccompListenerState ?? "",
   };

@@ -289,6 +289,19 @@ static __attribute__((noreturn)) void exec_program(void) {
       S1(NR_close, fd);
     }
   }
+  /* Of 3..3+PRESERVE_FDS-1 only the caller's fds (KEEP_FDS) go on: a Bun init before this
+     one put its own fds in the caller's gaps. */
+  u32 keep_len;
+  const unsigned char *keep = field(F_KEEP_FDS, &keep_len);
+  for (int fd = 3; fd < 3 + (int)slot[F_PRESERVE_FDS]; fd++) {
+    int kept = 0;
+    for (u32 off = 0; off + 4 <= keep_len; off += 4) {
+      int k;
+      memcpy(&k, keep + off, 4);
+      kept |= k == fd;
+    }
+    if (!kept) S3(NR_fcntl, fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+  }
   /* Everything but stdio and the preserved fds closes at execve, the report fd too: EOF
      on it tells bunc that execve succeeded. */
   S3(NR_close_range, 3 + (int)slot[F_PRESERVE_FDS], ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);

@@ -31,6 +31,7 @@ enum {
   R_GO_FD, R_REPORT_FD, R_SYNC_FD, R_SYNC_TARGET, R_SET_ROOT, R_PATH, R_ARGV, R_ENVP,
   R_SYS_EXECVEAT, R_EXEC_FD, R_N_PASS, R_PASS_FDS, R_N_CGROUP, R_CGROUP_FDS, R_SYS_CLONE3, R_CGROUP2_DIR,
   R_SYS_SETGROUPS, R_SYS_SETRESGID, R_SYS_SETRESUID, R_GO_WRITE_FD, R_REPORT_READ_FD,
+  R_KEEP_FDS, /* bytes: keep[fd] for fd < sync target */
   R_STDIN, R_STDOUT, R_STDERR, /* -1: bunc's own */
   R_N_JOIN, R_JOIN /* then n_join pairs of (fd, nstype) */
 };
@@ -77,7 +78,12 @@ static void stage2(long *r) {
     if (r[R_STDIN + i] >= 0 && dup2((int)r[R_STDIN + i], i) < 0) _exit(1);
   if (sync_fd != target && dup2(sync_fd, target) < 0) _exit(1);
   fcntl(target, 2 /* F_SETFD */, 0);
-  for (int fd = 3; fd < target; fd++) fcntl(fd, 2 /* F_SETFD */, 0); /* --preserve-fds */
+  /* --preserve-fds: of 3..target-1 only the caller's fds go on; the rest of that range is
+     bunc's or Bun's own (a state directory, an eventpoll) and must not reach the container. */
+  const char *keep = (const char *)r[R_KEEP_FDS];
+  for (int fd = 3; fd < target; fd++)
+    if (keep[fd]) fcntl(fd, 2 /* F_SETFD */, 0);
+    else close(fd);
   /* The fds init needs follow the sync socket: target+1 .. target+n. */
   int n_pass = (int)r[R_N_PASS];
   int *pass = (int *)r[R_PASS_FDS];

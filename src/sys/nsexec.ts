@@ -61,6 +61,7 @@ export interface SpawnInitOptions {
   setRoot: boolean;             // setresuid(0) in a new user namespace
   execFd: number;
   passFds: number[];            // fds init gets at syncTarget+1, +2, ...
+  keepFds: number[];            // of 3..syncTarget-1, the caller's fds (--preserve-fds); the rest are closed
   cgroupJoinFds?: number[];     // v1 `tasks` files init writes "0" to before exec
   cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
@@ -105,11 +106,13 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
   const pass = new Int32Array(Math.max(1, o.passFds.length));
   pass.set(o.passFds);
+  const keep = new Uint8Array(Math.max(1, o.syncTarget));
+  for (const fd of o.keepFds) keep[fd] = 1;
   const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
   cgfds.set(o.cgroupJoinFds ?? []);
   const head = [SYS.clone, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
     goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS.execveat, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
-    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
+    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ptr(keep), ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
   const req = new BigInt64Array(head.length + 2 * o.joins.length);
   head.forEach((v, i) => (req[i] = BigInt(v)));
   o.joins.forEach((j, i) => { req[head.length + 2 * i] = BigInt(j.fd); req[head.length + 1 + 2 * i] = BigInt(j.nstype); });
@@ -130,7 +133,7 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
     libc.waitpid(stage1, null, 0);
     // Stage 2 is ours now; stop adopting orphans (a library user's process stays as it was).
     if ((o.cgroup2Dir ?? -1) >= 0) libc.prctl(36 /* PR_SET_CHILD_SUBREAPER */, 0n, 0n, 0n, 0n);
-    void [path, argv, envp, offsets, pass, cgfds]; // kept alive until the children have copied them
+    void [path, argv, envp, offsets, pass, cgfds, keep]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
     closeSync(goWrite);

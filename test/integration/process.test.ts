@@ -23,11 +23,11 @@ const CAP = { CHOWN: 0, KILL: 5, NET_BIND_SERVICE: 10, NET_RAW: 13, AUDIT_WRITE:
 const hex = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, "0");
 
 /** bunc with extra fds (3, 4, ...) inherited from this process. */
-function runWithFds(args: string[], fds: number[], env: Record<string, string> = {}) {
+function runWithFds(args: string[], fds: (number | "ignore")[], env: Record<string, string> = {}) {
   const out = join(sb.dir, "fds.out"), err = join(sb.dir, "fds.err");
   const o = openSync(out, "w"), e = openSync(err, "w");
   try {
-    const p = Bun.spawnSync({ cmd: [...BUNC, "--root", sb.root, ...args], stdio: ["ignore", o, e, ...fds], env: { ...process.env, ...env } });
+    const p = Bun.spawnSync({ cmd: [...BUNC, "--root", sb.root, ...args], stdio: ["ignore", o, e, ...fds], env: { ...process.env, ...env }, timeout: 60_000 });
     return { code: p.exitCode, stdout: require("node:fs").readFileSync(out, "utf8") as string, stderr: require("node:fs").readFileSync(err, "utf8") as string };
   } finally {
     closeSync(o);
@@ -141,6 +141,52 @@ describe.skipIf(!isRoot)("process (root)", () => {
       expect(r.stdout.trim().split(/\s+/)).toEqual(["0", "1", "2", "3"]); // 3: ls's own directory fd
     } finally {
       closeSync(held);
+    }
+  });
+
+  // Issue 20.1: fds 3..3+N-1 that the caller did not have open are bunc's own (its state
+  // directory, memfds, Bun's eventpoll): none of them may reach the container (CVE-2024-21626).
+  for (const path of [{ name: "bunc's thread", env: {} }, { name: "the Bun init", env: { BUNC_HOST_SETUP: "0" } }])
+    test(`--preserve-fds larger than what is open passes exactly the caller's fds (${path.name})`, async () => {
+      const secret = join(sb.dir, "secret12");
+      writeFileSync(secret, "twelve\n");
+      const fd = openSync(secret, "r");
+      try {
+        // The caller has fd 3 and fd 5 (a gap at 4); everything else up to 14 is not theirs.
+        const b = await sb.bundle(`pfd12-${path.env.BUNC_HOST_SETUP ?? 1}`, ["sh", "-c", "cat <&5; cd /proc/$$/fd && for f in *; do echo $f $(readlink $f); done"]);
+        const r = runWithFds(["run", "--preserve-fds", "12", "-b", b, `pfd12-${path.env.BUNC_HOST_SETUP ?? 1}`], [fd, "ignore", fd], path.env);
+        expect(r.stderr).toBe("");
+        const [content, ...fds] = r.stdout.trim().split("\n");
+        expect(content).toBe("twelve");
+        const held = Object.fromEntries(fds.map((l) => l.split(" ")));
+        expect(held["3"]).toBe(secret);
+        expect(held["5"]).toBe(secret);
+        // The caller left 4 free: the shell's glob took it for its directory listing (read back
+        // as the $(...) pipe then). Nothing of bunc's or Bun's (a state directory, an eventpoll).
+        expect(Object.keys(held).filter((f) => !["0", "1", "2", "3", "4", "5"].includes(f))).toEqual([]);
+        if (held["4"] !== undefined) expect(held["4"]).toMatch(/^pipe:/);
+        expect(sb.containers()).toEqual([]);
+      } finally {
+        closeSync(fd);
+        sb.run(["delete", "--force", `pfd12-${path.env.BUNC_HOST_SETUP ?? 1}`]);
+      }
+    });
+
+  test("exec --preserve-fds larger than what is open passes exactly the caller's fds", async () => {
+    const secret = join(sb.dir, "secret-exec");
+    writeFileSync(secret, "exec-secret\n");
+    const fd = openSync(secret, "r");
+    const b = await sb.bundle("pfdx", ["sleep", "60"]);
+    try {
+      sb.ok(["run", "-d", "-b", b, "pfdx"]);
+      const r = runWithFds(["exec", "--preserve-fds", "12", "pfdx", "sh", "-c", "cat <&3; ls /proc/self/fd | tr '\\n' ' '"], [fd]);
+      expect(r.stderr).toBe("");
+      const [content, fds] = r.stdout.split("\n");
+      expect(content).toBe("exec-secret");
+      expect(fds!.trim().split(" ")).toEqual(["0", "1", "2", "3", "4"]); // 4: ls's directory fd
+    } finally {
+      closeSync(fd);
+      sb.run(["delete", "--force", "pfdx"]);
     }
   });
 

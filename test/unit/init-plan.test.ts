@@ -4,11 +4,11 @@ import { describe, expect, test } from "bun:test";
 import { checkPlan } from "../../src/runtime/init";
 
 const initPlan = {
-  id: "c", bundle: "/b", rootfs: "/b/rootfs", config: { process: {} }, noPivot: false, hostPid: 1, preserveFds: 0,
+  id: "c", bundle: "/b", rootfs: "/b/rootfs", config: { process: {} }, noPivot: false, hostPid: 1, preserveFds: 0, keepFds: [],
   ociVersion: "1.3.0", inUserNs: false, cgroupNs: true, extraEnv: [], noNewKeyring: false, lateCgroups: 2,
   newCgroupNs: true, hostCanClone: false, runtimeEnv: [], nativeInit: true,
 };
-const execPlan = { kind: "exec", process: { args: ["sh"] }, lateCgroups: 0, preserveFds: 0, state: { id: "c" } };
+const execPlan = { kind: "exec", process: { args: ["sh"] }, lateCgroups: 0, preserveFds: 0, keepFds: [], state: { id: "c" } };
 
 describe("checkPlan", () => {
   test("well-formed init and exec plans pass, told apart by kind", () => {

@@ -99,17 +99,17 @@ describe("applyProcess", () => {
 });
 
 describe("exec", () => {
-  test("preserved fds lose close-on-exec; every other fd above them gets it; then execve", () => {
+  test("the caller's preserved fds lose close-on-exec; the other slots and every fd above get it; then execve", () => {
     const sys = new RecordingSyscalls();
     let err: any;
     try {
-      execProcess("/bin/true", ["true"], ["A=1"], 2, sys);
+      execProcess("/bin/true", ["true"], ["A=1"], { preserveFds: 3, keepFds: [3, 5] }, sys);
     } catch (e) {
       err = e;
     }
     expect(ops(sys)).toEqual([
-      ["fcntl", 3, 2 /* F_SETFD */, 0], ["fcntl", 4, 2, 0],
-      ["closeRange", 5, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */],
+      ["fcntl", 3, 2 /* F_SETFD */, 0], ["fcntl", 4, 2, 1 /* FD_CLOEXEC: not the caller's */], ["fcntl", 5, 2, 0],
+      ["closeRange", 6, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */],
       ["execve", "/bin/true", ["true"], ["A=1"]],
     ]);
     // The double's execve fails with ENOENT: the shell's 127.
@@ -118,11 +118,11 @@ describe("exec", () => {
   });
   test("a program that cannot run is 126", () => {
     const sys = new RecordingSyscalls({ fail: (c) => (c.op === "execve" ? 13 /* EACCES */ : undefined) });
-    expect(() => execProcess("/x", ["x"], [], 0, sys)).toThrow(expect.objectContaining({ processExitCode: 126 }));
+    expect(() => execProcess("/x", ["x"], [], { preserveFds: 0, keepFds: [] }, sys)).toThrow(expect.objectContaining({ processExitCode: 126 }));
   });
   test("keepPreservedFds: nothing to do without --preserve-fds", () => {
     const sys = new RecordingSyscalls();
-    keepPreservedFds(0, sys);
+    keepPreservedFds({ preserveFds: 0, keepFds: [] }, sys);
     expect(sys.calls).toEqual([]);
   });
 });
