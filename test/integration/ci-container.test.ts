@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isRoot } from "../support/harness";
+import { skipping } from "../support/host";
 import { alpineTarball } from "../../scripts/alpine-tarball";
 import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
 import { defaultSpec } from "../../src/spec/default";
@@ -126,7 +127,9 @@ describe.skipIf(!!skipReason)("bunc inside a CI container (podman + runc, minima
   // the cgroup2 hierarchy itself, where the test delegated hugetlb to it.
   const unified = existsSync("/sys/fs/cgroup/unified/cgroup.controllers") ? "/sys/fs/cgroup/unified" : existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : undefined;
   const hugetlb = !!unified && readFileSync(join(unified, "cgroup.subtree_control"), "utf8").split(/\s+/).includes("hugetlb") && existsSync("/sys/kernel/mm/hugepages/hugepages-2048kB");
-  test.skipIf(!hugetlb)("privileged, cgroup v2 only: the outer's processes move to a leaf, so limits work", () => {
+  const noHugetlb = !skipReason && skipping(!hugetlb, "privileged, cgroup v2 only (ci-container.test.ts)",
+    !unified ? "no cgroup2 mount" : "hugetlb is not enabled in the cgroup2 root's subtree_control, or no 2 MB huge pages");
+  test.skipIf(noHugetlb)("privileged, cgroup v2 only: the outer's processes move to a leaf, so limits work", () => {
     // Delegate hugetlb to the outer container's cgroup (podman creates the rest below it).
     const parent = join(unified!, pm.cgroupParent);
     mkdirSync(parent, { recursive: true });
