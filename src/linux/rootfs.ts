@@ -123,7 +123,9 @@ export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/"): void
   for (const p of paths) {
     pinInRoot(sys, p, (target) => {
       if (statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, "size=0");
-      else sys.mount("/dev/null", target, null, MS.BIND, null);
+      // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
+      else if (!pinInRoot(sys, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null), root))
+        throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);
     }, root);
   }
 }

@@ -94,6 +94,8 @@ class HostSideSyscalls extends LinuxSyscalls {
     const fs = fsopen("proc", target);
     try {
       const conf = (cmd: number, key: string | null, value: string | null, aux: number) => fsconfig(fs, cmd, key, value, aux, `proc${key ? ` ${key}` : ""} on ${target}`);
+      // mount(2) names the source itself; here it is "none" unless told (runtimetest checks it).
+      conf(FSCONFIG.SET_STRING, "source", source ?? "proc", 0);
       conf(FSCONFIG.SET_FD, "pidns", null, this.pidns);
       for (const opt of (data ?? "").split(",").filter(Boolean)) {
         const eq = opt.indexOf("=");

@@ -218,9 +218,11 @@ describe("the root", () => {
     // The container's "/" is the host's here: mask real host paths (nothing is mounted).
     const sys = new RecordingSyscalls();
     maskPaths(sys, ["/etc", "/etc/hostname", "/nonexistent/bunc"]);
+    // Files get the container's /dev/null, pinned inside its root like the target.
+    expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["etc", "etc/hostname", "dev/null", "nonexistent/bunc"]);
     expect(sys.mounts()).toEqual([
       ["tmpfs", "/etc", "tmpfs", MS.RDONLY, "size=0"],
-      ["/dev/null", "/etc/hostname", null, MS.BIND, null],
+      [expect.stringMatching(/^\/proc\/self\/fd\/\d+$/), "/etc/hostname", null, MS.BIND, null],
     ]);
   });
   test("readonlyPaths: bind on itself, then remount ro,nosuid,nodev,noexec", () => {
