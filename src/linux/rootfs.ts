@@ -9,7 +9,7 @@ import { MS, parseMountOptions, PROPAGATION } from "./mount-options";
 import { mountOne, remount, withPinned, type MountContext } from "./mounts";
 import { setupDev } from "./devices";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { mkdirAllInRoot, resolveRelative } from "./path";
+import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { O } from "../sys/arch";
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
@@ -157,7 +157,7 @@ export function applySysctl(sysctl: Record<string, string> = {}): void {
 
 /**
  * The config's mounts in order, /dev (unless the config binds one) and a missing process.cwd,
- * into the pinned rootfs of `ctx`. A read-only /dev gets its nodes first and turns read-only
+ * into the pinned rootfs of `ctx`. A read-only /dev gets its nodes (and a terminal's /dev/console) first and turns read-only
  * after (as the root does). `trees`: ready-made mounts (idmapped clones) by index in `mounts`;
  * `failed` names a mount's failure (the caller adds what it knows, e.g. an outer container's hint).
  */
@@ -177,6 +177,9 @@ export function mountAll(ctx: MountContext, c: Config, o: {
     }
   }
   if (!devIsBound) setupDev(ctx, c.linux.devices);
+  // A terminal's /dev/console is the pty bound over it after pivot_root: its mount point is
+  // made now, while /dev is writable (runc binds it before finalizeRootfs remounts /dev ro).
+  if (!devIsBound && c.process?.terminal) touchInRoot(ctx.rootFd, "dev/console", 0o600, ctx.sys);
   if (devReadonly) withPinned(ctx, "dev", (t) => remount(ctx.sys, t, parseMountOptions(devReadonly.options, devReadonly.type).flags));
   // A missing process.cwd is made (as runc and crun), inside the rootfs, before the root turns read-only.
   try {
@@ -185,4 +188,24 @@ export function mountAll(ctx: MountContext, c: Config, o: {
     const err = asBuncError(e);
     throw new BuncError(`process.cwd: cannot create ${c.process!.cwd}: ${err.code ?? err.message}`, { errno: err.errno, code: err.code, cause: e });
   }
+}
+
+/**
+ * A container without a mount namespace of its own had its mounts made below its rootfs in
+ * the host's: detach them all (deepest first), so delete leaves the host as it found it.
+ */
+export function unmountBelow(sys: Syscalls, rootfs: string, mountinfo = readMountInfo): void {
+  const below = parseMountInfo(mountinfo()).map((m) => m.mountPoint).filter((p) => p.startsWith(rootfs.replace(/\/+$/, "") + "/"));
+  for (const target of below.reverse()) {
+    try {
+      sys.umount2(target, 2 /* MNT_DETACH */);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || ![2, 22].includes(e.errno)) throw e; // gone with its parent already
+    }
+  }
+}
+
+/** Whether the container shares the host's mount namespace (no entry of type mount). */
+export function sharesHostMounts(c: Config): boolean {
+  return !c.linux.namespaces.some((n) => n.type === "mount");
 }

@@ -4,6 +4,8 @@
 // and close() releases every fd whatever happened.
 import { chownSync, closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
+import { linuxSyscalls } from "../sys/syscalls";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../sys/errors";
 import { SyscallError } from "../sys/libc";
@@ -216,6 +218,9 @@ export class Creation {
     }
     const failure = decodeFailure(readToEnd(this.parentFd));
     if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
+    // EOF also comes from an init that died without a word: it must be waiting on the fifo now.
+    const ended = this.exitDescription();
+    if (ended) throw new BuncError(`container init exited during setup${ended}`);
     this.trace(`state.json written, init in its last cgroups: container created`);
     const made = this.container();
     made.consoleMaster = this.master;
@@ -229,6 +234,7 @@ export class Creation {
     this.trace(`failed: ${(e as Error)?.message ?? e}; undoing`);
     if (this.pid > 0 && this.state.netDevices) moveBack(this.pid, this.state.netDevices, warn);
     if (this.pid > 0) killAndReap(this.pid);
+    if (sharesHostMounts(this.config)) unmountBelow(linuxSyscalls, this.plan.rootfs);
     if (e instanceof HookError && this.dir)
       runHooksWarn("poststop", this.config.hooks?.poststop, this.container().hookState("stopped"), warn, { cwd: this.plan.bundle });
     try {

@@ -12,6 +12,8 @@ import { moveBack } from "../linux/net-devices";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
 import { waitGone } from "./wait";
+import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
+import { linuxSyscalls } from "../sys/syscalls";
 
 export function deleteContainer(ctx: RuntimeContext, id: string, force = false): void {
   const { root, log: { warn } } = ctx;
@@ -49,6 +51,10 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
       if (status === "paused") cg?.thaw();
       if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
       trace("processes killed (SIGKILL) and gone");
+    }
+    if (sharesHostMounts(c.state.config)) {
+      unmountBelow(linuxSyscalls, c.state.rootfs);
+      trace(`mounts below ${c.state.rootfs} removed (no mount namespace of its own)`);
     }
     // A create that never finished ran no container: no poststop hooks for it.
     if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn, { cwd: c.state.bundle });

@@ -274,6 +274,39 @@ function installFilter(seccomp: Seccomp, hs: HookState): void {
   }
 }
 
+/**
+ * The config's mounts, /dev and the cwd into the rootfs. Without a mount namespace of its own
+ * they go below the rootfs in the host's (as runc; delete takes them away again), and the
+ * host's "/" keeps its propagation.
+ */
+function mountRootfs(sys: LinuxSyscalls, plan: InitPlan, hasMountNs: boolean, channel: Channel, channelFd: number, debug: (m: string) => void): void {
+  const c = plan.config;
+  if (hasMountNs) prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
+  const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
+  // Idmapped bind mounts, and every bind of a user-namespace container, come ready-made from
+  // bunc: they need the host's privilege or reach (a root-only source directory).
+  const trees = new Map<number, number>();
+  const fromHost = c.mounts.filter((m) => preparedOnHost(c, m, plan.hostCanClone)).length;
+  if (fromHost) {
+    channel.send({ type: "idmap" });
+    for (let n = fromHost; n > 0; n--) {
+      const got = recvFd(channelFd);
+      trees.set(Number(got.data), got.fd);
+    }
+  }
+  try {
+    mountAll(ctx, c, {
+      trees,
+      mounted: (m) => debug(`mounted ${m.type ?? "bind"} on ${m.destination}`),
+      failed: (i, m, e: any) => new Error(`mounts[${i}] (${m.destination}): ${e?.message}${outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer)}`),
+    });
+  } finally {
+    closeSync(rootFd);
+    for (const fd of trees.values()) closeSync(fd);
+  }
+}
+
 function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   const sys = new LinuxSyscalls();
   const c = plan.config;
@@ -289,32 +322,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   if (plan.seccomp?.listenerPath) {
     listenerSocket = connectUnix(plan.seccomp.listenerPath);
   }
-  if (hasMountNs) {
-    prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
-    const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
-    // Idmapped bind mounts, and every bind of a user-namespace container, come ready-made from
-    // bunc: they need the host's privilege or reach (a root-only source directory).
-    const trees = new Map<number, number>();
-    const fromHost = c.mounts.filter((m) => preparedOnHost(c, m, plan.hostCanClone)).length;
-    if (fromHost) {
-      channel.send({ type: "idmap" });
-      for (let n = fromHost; n > 0; n--) {
-        const got = recvFd(channelFd);
-        trees.set(Number(got.data), got.fd);
-      }
-    }
-    try {
-      mountAll(ctx, c, {
-        trees,
-        mounted: (m) => debug(`mounted ${m.type ?? "bind"} on ${m.destination}`),
-        failed: (i, m, e: any) => new Error(`mounts[${i}] (${m.destination}): ${e?.message}${outerContainerHint(m.type === "proc" ? "proc" : "mount", e?.code, plan.outer)}`),
-      });
-    } finally {
-      closeSync(rootFd);
-      for (const fd of trees.values()) closeSync(fd);
-    }
-  }
+  mountRootfs(sys, plan, hasMountNs, channel, channelFd, debug);
   channel.send({ type: "hooks" });
   const reply = channel.recv();
   if (reply?.type !== "continue") process.exit(1);
@@ -332,10 +340,14 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     // Last of the binds: an (r)unbindable root refuses binds from it (as crun, after all mounts).
     applyRootPropagation(sys, c.linux.rootfsPropagation);
   } else {
+    // Masked and read-only paths pinned inside the rootfs while "/" is still the host's.
+    maskPaths(sys, c.linux.maskedPaths, plan.rootfs);
+    readonlyPaths(sys, c.linux.readonlyPaths, plan.rootfs);
     sys.chroot(plan.rootfs);
     sys.chdir("/");
+    handOverPty(sys, c.process!.consoleSize, true, c.process!.user?.uid ?? 0);
+    applySysctl(c.linux.sysctl);
   }
-  if (!hasMountNs) applySysctl(c.linux.sysctl);
   try {
     if (c.hostname !== undefined) sys.sethostname(c.hostname);
     if (c.domainname !== undefined) sys.setdomainname(c.domainname);

@@ -29,6 +29,26 @@ function cgroupDirsOf(id: string): string[] {
 }
 
 describe.skipIf(!isRoot)("init failures after create (root)", () => {
+  // Issue 20.4: a create whose init died in setup said nothing, exited 0 and left a `stopped` container.
+  test("an init that dies during setup fails create with one line; nothing is left", async () => {
+    const id = uid();
+    // No namespaces and no mounts: /dev is made in the rootfs directory itself, where its
+    // /dev/fd cannot be made through the rootfs's own symlink into a /proc it does not have.
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.linux.namespaces = [];
+      delete c.hostname;
+      c.mounts = [];
+      c.linux.maskedPaths = [];
+      c.linux.readonlyPaths = [];
+    }, true);
+    const r = sb.run(["create", "-b", b, id], { env: { BUNC_HOST_SETUP: "0" } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^bunc: /);
+    expect(sb.containers()).toEqual([]);
+    expect(cgroupDirsOf(id)).toEqual([]);
+  });
+
   test("start fails with the step when the program vanished after create; the container is stopped", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);

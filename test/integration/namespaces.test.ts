@@ -2,7 +2,8 @@
 // path, the errors of duplicate or mistyped namespaces, and the time namespace offsets.
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
-import { isRoot, mountsUnder, fileSandbox } from "../support/harness";
+import { join } from "node:path";
+import { isRoot, mountsUnder, fileSandbox, waitFor } from "../support/harness";
 
 const sb = fileSandbox();
 
@@ -15,6 +16,44 @@ function lines(out: string): Record<string, string> {
 }
 
 describe.skipIf(!isRoot)("namespaces (root)", () => {
+  // Issue 20.4 (runtime-tools linux_ns_itype): no namespace in the config means the host's,
+  // each of them. The config's mounts are made below the rootfs in the host's mount namespace
+  // (as runc), and delete takes them away again (runc leaves them).
+  for (const path of [{ name: "", env: {} }, { name: " (the Bun init)", env: { BUNC_HOST_SETUP: "0" } }])
+    test(`a config without namespaces runs in the host's; its mounts are gone after delete${path.name}`, async () => {
+      const id = `nons${path.name ? "-init" : ""}`;
+      const script = [
+        `for n in ${NS.filter((n) => n !== "time").join(" ")}; do echo ns-$n $(readlink /proc/self/ns/$n); done`,
+        "echo masked $(wc -c < /proc/timer_list)",
+        "echo devnull $(stat -c %t:%T /dev/null)",
+      ].join("; ");
+      const b = await sb.bundle(id, ["sh", "-c", `(${script}) > /report`], (c) => {
+        c.linux.namespaces = [];
+        delete c.hostname;
+        c.linux.maskedPaths = ["/proc/timer_list"];
+        c.linux.readonlyPaths = [];
+      }, true);
+      try {
+        const created = sb.run(["create", "-b", b, id], { env: path.env });
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+        const state = JSON.parse(sb.ok(["state", id]));
+        expect(state.status).toBe("created");
+        expect(state.pid).toBeGreaterThan(1);
+        expect(mountsUnder(b).length).toBeGreaterThan(0); // proc, /dev, ... below the rootfs, on the host
+        sb.ok(["start", id]);
+        waitFor(() => JSON.parse(sb.ok(["state", id])).status === "stopped", "the container to exit");
+        const out = lines(readFileSync(join(b, "rootfs/report"), "utf8"));
+        for (const n of NS.filter((n) => n !== "time")) expect(out[`ns-${n}`]).toBe(hostNs(n));
+        expect(out.masked).toBe("0");
+        expect(out.devnull).toBe("1:3");
+        sb.ok(["delete", id]);
+        expect(mountsUnder(b)).toEqual([]);
+      } finally {
+        sb.run(["delete", "--force", id]);
+      }
+    });
+
   test("every namespace type is new: links differ from the host's; PID 1, hostname, domainname, only lo", async () => {
     const script = [
       `for n in ${NS.join(" ")}; do echo ns-$n $(readlink /proc/self/ns/$n); done`,
