@@ -61,16 +61,26 @@ function nsexecMessage(bytes: Uint8Array): string {
   }
 }
 
-/** --cgroup values -> sub-cgroup per controller ("" for every hierarchy); ".." may not leave the container's cgroup. */
-export function subCgroups(values: string[] = []): Record<string, string> | undefined {
+/**
+ * --cgroup values -> sub-cgroup per controller ("" for every hierarchy); ".." may not leave the
+ * container's cgroup. As runc: a controller must be one of the container's (`known`), named
+ * once, and a path without one is the only --cgroup.
+ */
+export function subCgroups(values: string[] = [], known: string[] = []): Record<string, string> | undefined {
   if (!values.length) return undefined;
   const out: Record<string, string> = {};
   for (const v of values) {
     const colon = v.indexOf(":");
+    if (colon < 0 && values.length > 1) throw new BuncError(`--cgroup ${v}: missing <controller>: prefix (needed when --cgroup is given more than once)`);
     const [controllers, path] = colon < 0 ? [[""], v] : [v.slice(0, colon).split(","), v.slice(colon + 1)];
     const norm = normalize("/" + path).replace(/^\/+/, "");
     if (path.split("/").includes("..") || norm.startsWith("..")) throw new BuncError(`--cgroup ${v}: ${path} is not a sub cgroup path`);
-    for (const c of controllers) out[c] = norm;
+    for (const c of controllers) {
+      if (colon >= 0 && !c) throw new BuncError(`--cgroup ${v}: empty controller`);
+      if (c && !known.includes(c)) throw new BuncError(`--cgroup ${v}: unknown controller ${c} (the container's: ${known.join(", ") || "none"})`);
+      if (Object.hasOwn(out, c)) throw new BuncError(`--cgroup ${v}: controller ${c} given more than once`);
+      out[c] = norm;
+    }
   }
   return out;
 }
@@ -125,7 +135,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
     const frozen = status === "paused";
     const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
-    const sub = subCgroups(o.cgroup);
+    const sub = subCgroups(o.cgroup, cg?.controllers());
     const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub) ?? []).map((f) => open(f, "w"));
     const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, "w"));
     const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, "w")) : [];

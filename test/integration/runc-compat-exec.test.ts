@@ -110,4 +110,35 @@ describe.skipIf(!isRoot)("exec --cgroup (root)", () => {
       sb.run(["delete", "--force", id]);
     }
   });
+
+  // runc (libcontainer/container_linux.go newSetnsProcess): "unknown controller X in SubCgroupPaths",
+  // exec.go getSubCgroupPaths: an empty or repeated controller, several paths without a prefix.
+  test("an unknown controller, an empty or repeated one, or several unprefixed paths are refused, leaving nothing behind", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const paths = JSON.parse(require("node:fs").readFileSync(join(sb.root, id, "state.json"), "utf8")).cgroupPaths as Record<string, string>;
+      const known = Object.keys(paths).find(Boolean) ?? "memory";
+      const procs = () => require("node:fs").readFileSync(join(paths[known] ?? paths[""]!, "cgroup.procs"), "utf8");
+      const before = procs();
+      const refused = (args: string[], message: string) => {
+        const r = sb.run(["exec", ...args, id, "true"]);
+        expect(r.code).toBe(255);
+        expect(r.stderr).toContain(message);
+        expect(r.stderr.trim().split("\n").length).toBe(1);
+      };
+      refused(["--cgroup", "whaaat:/"], "--cgroup whaaat:/: unknown controller whaaat");
+      refused(["--cgroup", "whaaat:nosuch"], "--cgroup whaaat:nosuch: unknown controller whaaat");
+      refused(["--cgroup", `${known},whaaat:/`], `--cgroup ${known},whaaat:/: unknown controller whaaat`);
+      refused(["--cgroup", `${known}:nosuch`], "does not exist");
+      refused(["--cgroup", ":/"], "--cgroup :/: empty controller");
+      refused(["--cgroup", `${known}:/`, "--cgroup", `${known}:/`], `controller ${known} given more than once`);
+      refused(["--cgroup", "/", "--cgroup", "/"], "--cgroup /: missing <controller>: prefix");
+      expect(procs()).toBe(before); // no process was started, none is left in the container's cgroup
+      sb.ok(["exec", "--cgroup", `${known}:/`, id, "true"]); // a known controller, its own cgroup
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
 });

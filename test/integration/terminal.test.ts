@@ -62,6 +62,51 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     }
   });
 
+  // runc binds the pty over /dev/console before it remounts a read-only /dev (its finalizeRootfs):
+  // the mount point must exist before /dev turns read-only, on both setup paths.
+  const readonlyDev = (c: any) => {
+    c.process.terminal = true;
+    const dev = c.mounts.find((m: any) => m.destination === "/dev");
+    dev.options = [...dev.options, "ro"];
+  };
+  const roDevScript = "tty; ls -l /dev/console | cut -c1; touch /dev/x 2>&1; test -t 0 && echo stdin-is-tty";
+  for (const [how, env] of [["bunc sets up the rootfs", {}], ["the Bun init sets up the rootfs", { BUNC_HOST_SETUP: "0" }]] as const) {
+    const n = Object.keys(env).length;
+    test.skipIf(!hasPython)(`a read-only /dev with a terminal: --console-socket (${how})`, async () => {
+      const id = `rodevcs${n}`;
+      const b = await sb.bundle(id, ["sh", "-c", roDevScript], readonlyDev);
+      const sock = join(sb.dir, `${id}.sock`);
+      const recv = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe" });
+      try {
+        waitFor(() => existsSync(sock), "the console socket receiver to listen");
+        const r = sb.run(["create", "-b", b, "--console-socket", sock, id], { env });
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        sb.ok(["start", id]);
+        const out = (await new Response(recv.stdout).text()).replace(/\r/g, "");
+        expect(out).toContain("/dev/pts/0\n");
+        expect(out).toContain("c\n"); // /dev/console is the pty
+        expect(out).toContain("touch: /dev/x: Read-only file system");
+        expect(out).toContain("stdin-is-tty");
+      } finally {
+        recv.kill();
+        sb.run(["delete", "-f", id]);
+      }
+    });
+
+    test.skipIf(!hasScript)(`a read-only /dev with a terminal: run -t in the foreground (${how})`, async () => {
+      const id = `rodevfg${n}`;
+      const b = await sb.bundle(id, ["sh", "-c", roDevScript], readonlyDev);
+      const vars = Object.entries(env).map(([k, v]) => `${k}=${v} `).join("");
+      const r = underPty(vars + [...BUNC, "--root", sb.root, "run", "-b", b, id].join(" "));
+      expect(r.out).not.toContain("EROFS");
+      expect(r.out).toContain("/dev/pts/0\n");
+      expect(r.out).toContain("touch: /dev/x: Read-only file system");
+      expect(r.code).toBe(0);
+      expect(sb.containers()).toEqual([]);
+    });
+  }
+
   test("terminal without a console socket: create refuses, cleanly", async () => {
     const b = await sb.bundle("nocs", ["true"], (c) => (c.process.terminal = true));
     const r = sb.run(["create", "-b", b, "nocs"]);

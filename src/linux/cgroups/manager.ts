@@ -243,6 +243,11 @@ export class CgroupManager {
     for (const { h, dir } of this.members) if (only(h.controllers)) writeCgroupFile(dir, "cgroup.procs", pid, `cgroup ${dir}`);
   }
 
+  /** The controllers of the container's hierarchies (v1: those bound, "name=systemd" included; v2: cgroup.controllers). */
+  controllers(): string[] {
+    return [...new Set(this.members.flatMap(({ h }) => h.controllers))];
+  }
+
   /** The cgroup2 directory, when the container has one and `only` selects it (for CLONE_INTO_CGROUP). */
   cgroup2Dir(only: (controllers: string[]) => boolean, sub?: SubCgroup): string | undefined {
     if (this.skipped) return undefined;
