@@ -421,7 +421,6 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
   if (!argv[0] || !argv[1]) die(1);
   int req_fd = atoi_(argv[1]);
   read_request(req_fd);
-  int nnp = (int)slot[F_NO_NEW_PRIVS];
   if (slot[F_MODE] == MODE_EXEC) {
     S1(NR_close, req_fd);
     report_fd = (int)(i64)slot[F_REPORT_FD];
@@ -460,11 +459,20 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     report_fd = -1;
     wait_for_start(proc_fd_dir);
   }
-  /* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before the
-     capabilities are dropped, and the startContainer hooks run under it. */
+  /* Read only now: with host setup the request is whole only after the handover above. */
+  int nnp = (int)slot[F_NO_NEW_PRIVS];
+  /* The order from here, against runc's standard_init_linux.go:
+     - without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before apply_process
+       drops the capabilities (as runc, which also enters the cwd after it then);
+     - startContainer hooks run in the process's working directory (as runc), before the
+       process's user, capabilities and rlimits apply, so a hook keeps the init's privileges;
+     - apply_process: rlimits, scheduling and personality while the capabilities they may
+       need are held; the bounding set, then the cwd as root, groups, gid and uid (keepcaps
+       across the switch), capabilities, ambient, no_new_privs, umask (see there);
+     - with no_new_privs the filter goes on last, right before execve (as runc), so the
+       profile need not allow what the steps before it call, chdir included. */
   if (!nnp) install_seccomp();
   if (slot[F_MODE] != MODE_EXEC) {
-    /* As runc: startContainer hooks run in the process's working directory. */
     u32 cwd_len;
     const unsigned char *cwd = field(F_CWD, &cwd_len);
     if (cwd_len) S1(NR_chdir, cwd);

@@ -17,7 +17,33 @@ afterAll(() => {
 const mkdirEperm = () => JSON.parse(readFileSync(join(PROJECT, "fixtures/seccomp/mkdir-eperm.json"), "utf8"));
 const tmpfs = (c: any) => c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
 
+/** An allow list without chdir, ERRNO(ENXIO) for the rest (runc's seccomp bats test: defaultErrnoRet). */
+function allowListWithoutChdir() {
+  const names = ["read", "write", "writev", "exit", "exit_group", "execve", "execveat", "brk", "mmap", "munmap", "mprotect",
+    "arch_prctl", "set_tid_address", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "ioctl", "fstat", "newfstatat", "close",
+    "getpid", "getuid", "geteuid", "getgid", "getegid", "prctl", "capget", "capset", "setresuid", "setresgid", "setgroups", "futex",
+    "madvise", "open", "openat", "access", "faccessat", "faccessat2", "stat", "lstat", "uname", "prlimit64", "poll", "fcntl",
+    "getppid", "umask", "readlink", "set_robust_list", "rseq", "sigaltstack", "getrandom", "statx"];
+  return { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 6, architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"], syscalls: [{ names, action: "SCMP_ACT_ALLOW" }] };
+}
+
 describe.skipIf(!isRoot)("seccomp in containers (root)", () => {
+  // Issue 20.5: with no_new_privs the filter goes on last, right before execve (as runc), so
+  // the working directory is entered before it; host setup used to decide that from a request
+  // that did not yet hold process.noNewPrivileges, and loaded the filter first.
+  for (const path of [{ name: "bunc's thread", env: {} }, { name: "the Bun init", env: { BUNC_HOST_SETUP: "0" } }])
+    test(`with noNewPrivileges the cwd is entered before a profile that denies chdir (${path.name})`, async () => {
+      const id = `nochdir-${path.env.BUNC_HOST_SETUP ?? 1}`;
+      const b = await sb.bundle(id, ["/bin/echo", "hello"], (c) => {
+        c.process.noNewPrivileges = true;
+        c.process.cwd = "/etc";
+        c.linux.seccomp = allowListWithoutChdir();
+      });
+      const r = sb.run(["run", "-b", b, id], { env: path.env });
+      expect(r.stderr).toBe("");
+      expect(r).toMatchObject({ code: 0, stdout: "hello\n" });
+    });
+
   test("ERRNO(EPERM) for mkdir: mkdir fails with EPERM, everything else works", async () => {
     const script = "mkdir /tmp/d; echo mkdir=$?; echo hi > /tmp/f && cat /tmp/f && rm /tmp/f && echo rest=ok; grep -E '^Seccomp:' /proc/self/status";
     const b = await sb.bundle("eperm", ["sh", "-c", script], (c) => { tmpfs(c); c.linux.seccomp = mkdirEperm(); });
