@@ -17,7 +17,7 @@ import { isHostNamespace } from "../linux/sysctl";
 import { detectOuterContainer } from "../linux/outer-container";
 import { canSetUpFromHost } from "./host-setup";
 import type { RuntimeContext } from "./context";
-import type { Seccomp } from "./init";
+import type { Seccomp } from "../linux/seccomp/install";
 
 export interface CreateOptions {
   id: string;

@@ -7,6 +7,7 @@ import type { Config, Process } from "../spec/schema";
 import { LinuxSyscalls, linuxSyscalls, PR } from "../sys/syscalls";
 import { Channel } from "./channel";
 import { runHooks, type HookState } from "./hooks";
+import type { Seccomp } from "../linux/seccomp/install";
 import { type MountContext } from "../linux/mounts";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, mountAll, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied, withHome } from "../linux/process";
@@ -80,7 +81,6 @@ export function checkPlan(x: unknown): (InitPlan & { kind?: undefined }) | ExecP
   return x as InitPlan | ExecPlan;
 }
 
-export interface Seccomp { program: { code: number; jt: number; jf: number; k: number }[]; flags: number; listenerPath?: string; listenerMetadata?: string }
 
 const { PATH: O_PATH, DIRECTORY: O_DIRECTORY, CLOEXEC: O_CLOEXEC } = O;
 

@@ -7,7 +7,7 @@ import { encodeProgram } from "../linux/seccomp/install";
 import { hookList, i32List, rlimitList, stringList, type RequestValues } from "../sys/native-request";
 import type { HookState } from "./hooks";
 import type { Hook } from "../spec/schema";
-import type { Seccomp } from "./init";
+import type { Seccomp } from "../linux/seccomp/install";
 
 const U64_MAX = (1n << 64n) - 1n;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

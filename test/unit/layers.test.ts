@@ -39,6 +39,12 @@ describe("layers", () => {
     expect(wrong).toEqual([]);
   });
 
+  test("no two modules import each other, even for a type", () => {
+    const imports = new Map(all.map((f) => [f, new Set([...readFileSync(f, "utf8").matchAll(/(?:from|require\(|import\()\s*"(\.[^"]+)"/g)].map((m) => resolve(dirname(f), m[1]!).replace(/(\.ts)?$/, ".ts")))]));
+    const mutual = all.flatMap((f) => [...imports.get(f)!].filter((g) => f < g && imports.get(g)?.has(f)).map((g) => `${relative(SRC, f)} <-> ${relative(SRC, g)}`));
+    expect(mutual).toEqual([]);
+  });
+
   test("only src/sys imports bun:ffi", () => {
     const ffi = files(SRC).filter((f) => /from "bun:ffi"|require\("bun:ffi"\)/.test(readFileSync(f, "utf8")));
     expect(ffi.filter((f) => layerOf(f) !== "sys").map((f) => relative(SRC, f))).toEqual([]);

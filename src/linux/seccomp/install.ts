@@ -8,6 +8,9 @@ import { seccompActionAvailable, seccompFlagSupported, seccompSetFilter } from "
 import type { BpfInstruction } from "./bpf";
 import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
 
+/** A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags, the agent. */
+export interface Seccomp { program: BpfInstruction[]; flags: number; listenerPath?: string; listenerMetadata?: string }
+
 /** Flag names (as the profile's `flags`) or a number -> the seccomp(2) flags word. */
 export function filterFlags(flags: readonly SeccompFlagName[] | number = 0): number {
   if (typeof flags === "number") return flags;
