@@ -61,7 +61,7 @@ export interface SpawnInitOptions {
   setRoot: boolean;             // setresuid(0) in a new user namespace
   execFd: number;
   passFds: number[];            // fds init gets at syncTarget+1, +2, ...
-  keepFds: number[];            // of 3..syncTarget-1, the caller's fds (--preserve-fds); the rest are closed
+  keepFds?: number[];           // of 3..syncTarget-1, the caller's fds (--preserve-fds); the rest are closed
   cgroupJoinFds?: number[];     // v1 `tasks` files init writes "0" to before exec
   cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
   argv: string[];
@@ -107,7 +107,7 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const pass = new Int32Array(Math.max(1, o.passFds.length));
   pass.set(o.passFds);
   const keep = new Uint8Array(Math.max(1, o.syncTarget));
-  for (const fd of o.keepFds) keep[fd] = 1;
+  for (const fd of o.keepFds ?? []) keep[fd] = 1;
   const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
   cgfds.set(o.cgroupJoinFds ?? []);
   const head = [SYS.clone, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
