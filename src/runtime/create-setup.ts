@@ -2,11 +2,11 @@
 // or, where bunc cannot join the container's namespaces, by the Bun init from inside (init.ts),
 // which bunc drives over the sync channel. Either way the runtime hooks run in order and
 // oomScoreAdj and the rlimits are applied from outside before the go.
-import { ftruncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, writeFileSync, writeSync } from "node:fs";
 import type { Config } from "../spec/schema";
 import { BuncError, withContext } from "../sys/errors";
 import { readToEnd, readUpTo } from "../sys/io";
-import { recvFd, sendFd } from "../sys/socket";
+import { recvFd, recvMaybeFd, sendFd } from "../sys/socket";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { hasNativeInit } from "../sys/native-init";
 import { idmappedTrees } from "../linux/idmap";
@@ -15,7 +15,7 @@ import { setRlimits } from "../linux/process";
 import { schedulingFields } from "../linux/scheduling";
 import { Channel } from "./channel";
 import { runHooks } from "./hooks";
-import { setUpFromHost } from "./host-setup";
+import { procMounts, setUpFromHost } from "./host-setup";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { OCI_VERSION } from "./state";
 import type { Creation } from "./create-steps";
@@ -25,16 +25,29 @@ import type { InitPlan } from "./init";
 export function setUpByBunc(c: Creation): void {
   const { config, plan, pid } = c;
   const p = config.process!;
-  const first = readUpTo(c.parentFd, 1);
+  // First the proc contexts the init opened in its PID namespace ("P" + fd each), then "R".
+  const procContexts: number[] = [];
+  let first: Uint8Array;
+  for (;;) {
+    const got = recvMaybeFd(c.parentFd);
+    if (got.fd === undefined || procContexts.length === procMounts(config)) {
+      if (got.fd !== undefined) closeSync(got.fd);
+      first = got.data;
+      break;
+    }
+    procContexts.push(got.fd);
+  }
   if (first.length !== 1 || first[0] !== 0x52 /* R */) {
+    for (const fd of procContexts) closeSync(fd);
     const rest = first.length ? Buffer.concat([first, readToEnd(c.parentFd)]) : first;
     const f = decodeFailure(rest);
     throw new BuncError(f ? `container init failed: ${describeFailure(f)}` : `container init exited during setup${c.exitDescription()}`);
   }
+  c.trace(`${procContexts.length} proc context(s) received from the init (its PID namespace)`);
   c.idmapTrees = idmappedTrees(config, plan.bundle, pid, false);
   const hs = () => c.container().hookState("creating");
   const setup = setUpFromHost(config, {
-    trees: c.idmapTrees,
+    trees: c.idmapTrees, procContexts,
     pid, rootfs: plan.rootfs, bundle: plan.bundle, cgroupPaths: c.state.cgroupPaths, extraEnv: plan.listenEnv, noPivot: c.o.noPivot, debug: c.trace,
     userns: plan.ns.newUser ? {
       uidMappings: config.linux.uidMappings ?? [], gidMappings: config.linux.gidMappings ?? [],

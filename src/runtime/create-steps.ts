@@ -5,6 +5,7 @@
 import { chownSync, closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
+import { procMounts } from "./host-setup";
 import { linuxSyscalls } from "../sys/syscalls";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../sys/errors";
@@ -112,7 +113,7 @@ export class Creation {
     return encodeRequest({
       MODE: MODES.INIT_HOST, SYNC_FD: this.initFd, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: -1, FIFO_FD: layout.fifo[0],
       CGROUP_FDS: i32List(layout.cgroups), NEW_CGROUP_NS: (this.plan.ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0 ? 1 : 0,
-      KEYRING: this.o.noNewKeyring ? "" : `_ses.${this.o.id}`, REQUEST_FD: layout.request[0], ...full,
+      KEYRING: this.o.noNewKeyring ? "" : `_ses.${this.o.id}`, REQUEST_FD: layout.request[0], PROC_CONTEXTS: procMounts(this.config), ...full,
     });
   }
 

@@ -2,16 +2,16 @@
 // the thread gets an fs struct of its own (unshare(CLONE_FS)), joins the container's mount,
 // network, IPC, UTS and cgroup namespaces (a thread may, even in a multithreaded process),
 // mounts, builds /dev, masks paths and pivot_roots — moving the waiting native init's root
-// with it — then comes back. proc is made for the container's PID namespace with fsopen
-// (a task outside it would get its own); sysfs, mqueue and cgroup2 take the namespaces the
-// thread joined. A terminal is opened here from the container's devpts and handed to the
+// with it — then comes back. proc takes the PID namespace of whoever opens its context, so
+// the native init opens one inside the container's and hands it over; this thread configures
+// and mounts it (Linux 5.2+); sysfs, mqueue and cgroup2 take the namespaces the thread joined. A terminal is opened here from the container's devpts and handed to the
 // native init with the go. In a user namespace of the container's own, what the thread makes
 // belongs to the container's root (fsuid), and uid=/gid= mount options are its ids.
 import { closeSync, fchownSync, openSync, readFileSync } from "node:fs";
 import type { Config } from "../spec/schema";
 import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
-import { FSCONFIG, fsconfig, fsmount, fsopen } from "../sys/mount-api";
+import { FSCONFIG, fsconfig, fsmount } from "../sys/mount-api";
 import { raiseEffectiveCaps, setFsIds } from "../sys/creds";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { remount, type MountContext } from "../linux/mounts";
@@ -26,10 +26,8 @@ const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
 const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;
 
 /** Whether a create can be set up from here (else the Bun init does it, as before). */
-export function canSetUpFromHost(c: Config, o: { nativeInit: boolean; procTakesPidns?: () => boolean }): boolean {
+export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean {
   if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || process.geteuid?.() !== 0) return false;
-  // proc for the container's PID namespace from here needs fsconfig's "pidns" (Linux 6.15+).
-  if (c.mounts.some((m) => m.type === "proc") && !(o.procTakesPidns ?? procTakesPidns)()) return false;
   const ns = c.linux.namespaces;
   const has = (t: string) => ns.some((n) => n.type === t);
   // A user namespace it joins, or createContainer hooks (run inside the container's user
@@ -41,28 +39,6 @@ export function canSetUpFromHost(c: Config, o: { nativeInit: boolean; procTakesP
   if (has("user") && (ownEffective() & ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) !== ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) return false;
   return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
     && !(has("user") && c.hooks?.createContainer?.length);
-}
-
-let procPidns: boolean | undefined;
-
-/** Whether this kernel's proc takes its PID namespace from fsconfig (probed once: a no-op on our own). */
-export function procTakesPidns(): boolean {
-  if (procPidns !== undefined) return procPidns;
-  const ns = openSync("/proc/self/ns/pid", "r");
-  let fs = -1;
-  try {
-    fs = fsopen("proc");
-    fsconfig(fs, FSCONFIG.SET_FD, "pidns", null, ns);
-    procPidns = true;
-  } catch (e) {
-    // EINVAL: an unknown parameter (before 6.15); ENOSYS: no fsopen at all.
-    if (!(e instanceof SyscallError)) throw e;
-    procPidns = false;
-  } finally {
-    if (fs >= 0) closeSync(fs);
-    closeSync(ns);
-  }
-  return procPidns;
 }
 
 type IdMap = { containerID: number; hostID: number; size: number };
@@ -83,7 +59,8 @@ export function toHostId(maps: IdMap[], id: number): number | undefined {
  * container's own are refused as the kernel would refuse them there (mountOne binds the host's).
  */
 class HostSideSyscalls extends LinuxSyscalls {
-  constructor(private readonly pidns: number, private readonly userns?: UserNs) { super(); }
+  /** `procContexts`: proc contexts the init opened in the container's PID namespace, one per proc mount, in order. */
+  constructor(private readonly procContexts: number[], private readonly userns?: UserNs) { super(); }
   override mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
     const u = this.userns;
     if (u && !(flags & (MS.REMOUNT | MS.BIND | MS.MOVE))) {
@@ -91,12 +68,12 @@ class HostSideSyscalls extends LinuxSyscalls {
       if (data && (fstype === "tmpfs" || fstype === "devpts")) data = hostIdOptions(data, u);
     }
     if (fstype !== "proc" || flags & MS.REMOUNT || flags & MS.BIND) return super.mount(source, target, fstype, flags, data);
-    const fs = fsopen("proc", target);
+    const fs = this.procContexts.shift();
+    if (fs === undefined) throw new SyscallError("fsopen", 22 /* EINVAL */, `${target}: no proc context from the init`);
     try {
       const conf = (cmd: number, key: string | null, value: string | null, aux: number) => fsconfig(fs, cmd, key, value, aux, `proc${key ? ` ${key}` : ""} on ${target}`);
       // mount(2) names the source itself; here it is "none" unless told (runtimetest checks it).
       conf(FSCONFIG.SET_STRING, "source", source ?? "proc", 0);
-      conf(FSCONFIG.SET_FD, "pidns", null, this.pidns);
       for (const opt of (data ?? "").split(",").filter(Boolean)) {
         const eq = opt.indexOf("=");
         if (eq < 0) conf(FSCONFIG.SET_FLAG, opt, null, 0);
@@ -203,11 +180,13 @@ export function setUpFromHost(c: Config, o: {
   pid: number; rootfs: string; bundle: string; cgroupPaths?: Record<string, string>; extraEnv: string[]; noPivot?: boolean; userns?: UserNs;
   /** Idmapped bind mounts, cloned on the host (linux/idmap.ts) by index in `mounts`. */
   trees?: Map<number, number>;
+  /** proc contexts the init opened in its PID namespace (procMounts of them), closed here. */
+  procContexts: number[];
   runtimeHooks: () => void; containerHooks: () => void; debug?: (m: string) => void;
 }): HostSetupResult {
-  const pidns = openSync(`/proc/${o.pid}/ns/pid`, "r");
+  const contexts = [...o.procContexts];
   try {
-    const sys = new HostSideSyscalls(pidns, o.userns);
+    const sys = new HostSideSyscalls(contexts, o.userns);
     inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
       const rootFd = openSync(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
@@ -243,8 +222,13 @@ export function setUpFromHost(c: Config, o: {
       return { path: resolveExecutable(p.args[0]!, env, p.cwd), env, pty, rootFd };
     }));
   } finally {
-    closeSync(pidns);
+    for (const fs of contexts) closeSync(fs); // not taken by a mount
   }
+}
+
+/** How many proc mounts the config makes (not binds or remounts): each takes a context from the init. */
+export function procMounts(c: Config): number {
+  return c.mounts.filter((m) => m.type === "proc" && !m.options?.some((o) => o === "bind" || o === "rbind" || o === "remount")).length;
 }
 
 function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): void {

@@ -189,6 +189,15 @@ static void run_hooks(void) {
   }
 }
 
+/* One byte `tag` with `fd` attached (SCM_RIGHTS). */
+static long send_fd(int sock, int fd, const void *data, unsigned long len) {
+  struct { const void *base; unsigned long len; } iov = { data, len };
+  struct { u64 len; int level, type; int fd; int pad; } cmsg = { 20, 1 /* SOL_SOCKET */, 1 /* SCM_RIGHTS */, fd, 0 };
+  struct { void *name; u32 namelen; void *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; } msg =
+    { 0, 0, &iov, 1, &cmsg, 24, 0 };
+  return S3(NR_sendmsg, sock, &msg, 0x4000 /* MSG_NOSIGNAL */);
+}
+
 static void install_seccomp(void) {
   u32 len;
   const unsigned char *prog = field(F_SECCOMP_PROGRAM, &len);
@@ -200,11 +209,7 @@ static void install_seccomp(void) {
   /* runtime-spec: the listener fd with the container process state, SCM_RIGHTS. */
   u32 state_len;
   const unsigned char *state = text(F_SECCOMP_LISTENER_STATE, &state_len);
-  struct { const void *base; unsigned long len; } iov = { state, state_len };
-  struct { u64 len; int level, type; int fd; int pad; } cmsg = { 20, 1 /* SOL_SOCKET */, 1 /* SCM_RIGHTS */, (int)listener, 0 };
-  struct { void *name; u32 namelen; void *iov; unsigned long iovlen; void *control; unsigned long controllen; int flags; } msg =
-    { 0, 0, &iov, 1, &cmsg, 24, 0 };
-  check(S3(NR_sendmsg, sock, &msg, 0x4000 /* MSG_NOSIGNAL */), STEP_SECCOMP_LISTENER);
+  check(send_fd(sock, (int)listener, state, state_len), STEP_SECCOMP_LISTENER);
   S1(NR_close, listener);
   S1(NR_close, sock);
 }
@@ -447,6 +452,14 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
       if (klen) S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
       S1(NR_chdir, "/");
       proc_fd_dir = check(S4(NR_openat, -100, "/proc/self/fd", 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | 02000000, 0), STEP_REQUEST);
+      /* A proc context opened here takes this PID namespace (the kernel reads the opener's);
+         bunc configures and mounts it from the host side. fsconfig "pidns" would do it from
+         there, but only from Linux 6.15; this works from 5.2. One per proc mount. */
+      for (u64 i = 0; i < slot[F_PROC_CONTEXTS]; i++) {
+        long fs = check(S2(NR_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */), STEP_PROC);
+        check(send_fd(report_fd, (int)fs, "P", 1), STEP_PROC);
+        S1(NR_close, fs);
+      }
       char b = 'R';
       S3(NR_write, report_fd, &b, 1);
       take_handover(report_fd);

@@ -23,7 +23,7 @@ export const FIELDS = {
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
-  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", BLOB_LEN: "u64",
+  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
@@ -34,7 +34,7 @@ export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3 } as const;
 export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
-  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE",
+  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -48,6 +48,7 @@ const STEP_TEXT: Record<Step, string> = {
   SCHEDULER: "process.scheduler: sched_setattr", IOPRIO: "process.ioPriority: ioprio_set", AFFINITY: "process.execCPUAffinity.final: sched_setaffinity",
   PERSONALITY: "linux.personality: personality", MEMPOLICY: "linux.memoryPolicy: set_mempolicy",
   ROOT: "entering the moved root (--no-pivot)", CONSOLE: "taking the terminal (setsid, TIOCSCTTY)",
+  PROC: "fsopen(proc) in the container's PID namespace",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }

@@ -58,6 +58,13 @@ export function sendFd(sock: number, fd: number, payload: string | Uint8Array, w
 
 /** Receives one message and the fd attached to it (blocking). */
 export function recvFd(sock: number): { fd: number; data: string } {
+  const got = recvMaybeFd(sock);
+  if (got.fd === undefined) throw new Error("no fd received on the socket");
+  return { fd: got.fd, data: new TextDecoder().decode(got.data) };
+}
+
+/** Receives one message (blocking; empty at EOF) and the fd attached to it, if any. */
+export function recvMaybeFd(sock: number): { fd?: number; data: Uint8Array } {
   const buf = new Uint8Array(4096);
   const iov = new BigUint64Array([BigInt(ptr(buf)), BigInt(buf.length)]);
   const control = new Uint8Array(24);
@@ -68,8 +75,8 @@ export function recvFd(sock: number): { fd: number; data: string } {
   msg[5] = 24n;
   const n = Number(check("recvmsg", libc.recvmsg(sock, ptr(msg), MSG_CMSG_CLOEXEC)));
   const cv = new DataView(control.buffer);
-  if (cv.getInt32(12, true) !== SCM_RIGHTS) throw new Error("no fd received on the socket");
-  return { fd: cv.getInt32(16, true), data: new TextDecoder().decode(buf.subarray(0, n)) };
+  const fd = msg[5]! >= 20n && cv.getInt32(12, true) === SCM_RIGHTS ? cv.getInt32(16, true) : undefined;
+  return { fd, data: buf.subarray(0, n) };
 }
 
 /** runc's --pidfd-socket: a pidfd of `pid` sent over SCM_RIGHTS to the socket at `path`. */
