@@ -15,7 +15,7 @@ import { checkSchedulingConfig, usesSchedulingFields } from "../linux/scheduling
 import { checkNetDevices, plannedNetDevices, type NetDevices } from "../linux/net-devices";
 import { isHostNamespace } from "../linux/sysctl";
 import { detectOuterContainer } from "../linux/outer-container";
-import { canSetUpFromHost } from "./host-setup";
+import { whyNotFromHost } from "./host-setup";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
 
@@ -55,6 +55,8 @@ export interface CreatePlan {
   seccomp: Seccomp | undefined;
   /** bunc's own thread sets the rootfs up (else the Bun init does, from inside). */
   fromHost: boolean;
+  /** Why not (for --debug). */
+  whyNotFromHost: string | undefined;
   /** process.terminal without a console socket: bunc keeps the pty master (run in the foreground). */
   relay: boolean;
   close(): void;
@@ -113,12 +115,17 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
     outer: detectOuterContainer(),
     preserveFds: (o.preserveFds ?? 0) + listen.count,
     keepFds: inheritedFds((o.preserveFds ?? 0) + listen.count),
-    fromHost: canSetUpFromHost(config, { nativeInit: hasNativeInit() }),
+    ...setupPath(config),
     relay: !!p.terminal && !o.consoleSocket,
   };
   // Last: the one thing here that needs closing.
   const joins = openJoins(ns);
   return { ...decided, joins, close: () => joins.forEach((j) => closeSync(j.fd)) };
+}
+
+function setupPath(config: Config): { fromHost: boolean; whyNotFromHost: string | undefined } {
+  const why = whyNotFromHost(config, { nativeInit: hasNativeInit() });
+  return { fromHost: why === undefined, whyNotFromHost: why };
 }
 
 /** Systemd socket activation: LISTEN_FDS are passed on like --preserve-fds. */

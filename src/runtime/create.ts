@@ -15,7 +15,7 @@ export type { CreateOptions } from "./create-plan";
 export function createContainer(ctx: RuntimeContext, o: CreateOptions): Container {
   const trace = tracer(`create ${o.id}`, ctx.log.debug);
   const plan = planCreate(ctx, o);
-  trace(`config read and checked; the rootfs set up by ${plan.fromHost ? "bunc" : "the Bun init"}`);
+  trace(`config read and checked; the rootfs set up by ${plan.fromHost ? "bunc's own thread (no second Bun)" : `the Bun init (${plan.whyNotFromHost})`}`);
   const c = new Creation(ctx, o, plan, trace);
   try {
     c.claimState();

@@ -25,20 +25,24 @@ import { moveTree } from "../linux/idmap";
 const MOUNT_ATTR = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 };
 const NS = { mnt: 0x00020000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, pid: 0x20000000 } as const;
 
-/** Whether a create can be set up from here (else the Bun init does it, as before). */
-export function canSetUpFromHost(c: Config, o: { nativeInit: boolean }): boolean {
-  if (process.env.BUNC_HOST_SETUP === "0" || !o.nativeInit || process.geteuid?.() !== 0) return false;
+/** Why the Bun init sets this container up rather than bunc's own thread (undefined: bunc's thread does). */
+export function whyNotFromHost(c: Config, o: { nativeInit: boolean }): string | undefined {
+  if (process.env.BUNC_HOST_SETUP === "0") return "BUNC_HOST_SETUP=0";
+  if (!o.nativeInit) return "this build has no native init";
+  if (process.geteuid?.() !== 0) return "not root";
   const ns = c.linux.namespaces;
   const has = (t: string) => ns.some((n) => n.type === t);
-  // A user namespace it joins, or createContainer hooks (run inside the container's user
-  // namespace, which a multithreaded process cannot enter), are left to the Bun init.
-  const joinsUser = ns.some((n) => n.type === "user" && n.path);
+  if (!has("mount") || ns.some((n) => n.type === "mount" && n.path)) return "no mount namespace of its own";
+  if (!has("pid")) return "no PID namespace of its own";
+  // A multithreaded process cannot enter a user namespace: one given by path, or createContainer
+  // hooks (run inside the container's user namespace), are left to the Bun init.
+  if (ns.some((n) => n.type === "user" && n.path)) return "a user namespace given by path";
+  if (has("user") && c.hooks?.createContainer?.length) return "createContainer hooks in a user namespace";
   // Joining a mount namespace takes CAP_SYS_ADMIN and CAP_SYS_CHROOT here (an outer container
   // may have dropped them while still letting a user namespace be made: its init does it then).
-  const CAP_SYS_CHROOT = 18n, CAP_SYS_ADMIN = 21n;
-  if (has("user") && (ownEffective() & ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) !== ((1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT))) return false;
-  return has("mount") && has("pid") && !ns.some((n) => n.type === "mount" && n.path) && !joinsUser
-    && !(has("user") && c.hooks?.createContainer?.length);
+  const CAP_SYS_CHROOT = 18n, CAP_SYS_ADMIN = 21n, both = (1n << CAP_SYS_ADMIN) | (1n << CAP_SYS_CHROOT);
+  if (has("user") && (ownEffective() & both) !== both) return "no CAP_SYS_ADMIN and CAP_SYS_CHROOT to join a user namespace's mounts";
+  return undefined;
 }
 
 type IdMap = { containerID: number; hostID: number; size: number };
