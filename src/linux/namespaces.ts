@@ -1,6 +1,6 @@
 // Namespaces of config.json: which are created fresh (clone flags), which are joined by
 // path (setns, user first), and the checks that the joined file has the right type.
-import { openSync, closeSync } from "node:fs";
+import { openSync, closeSync, readFileSync } from "node:fs";
 import { namespaceType } from "../sys/nsfs";
 import type { Config, NamespaceType } from "../spec/schema";
 import { BuncError } from "../sys/errors";
@@ -67,6 +67,15 @@ export function openJoins(plan: NamespacePlan): { fd: number; nstype: number; pa
     for (const o of opened) closeSync(o.fd);
     throw e;
   }
+}
+
+/** A container id as the host sees it, through /proc/<pid>/uid_map or gid_map ("inside outside count" lines); undefined when unmapped. */
+export function hostIdOf(pid: number, kind: "uid" | "gid", id: number): number | undefined {
+  for (const line of readFileSync(`/proc/${pid}/${kind}_map`, "utf8").trim().split("\n")) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
+    if (id >= inside && id < inside + count) return outside + (id - inside);
+  }
+  return undefined;
 }
 
 export function idMapText(maps: { containerID: number; hostID: number; size: number }[]): string {

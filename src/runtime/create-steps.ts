@@ -18,7 +18,7 @@ import { openSelfForExec } from "../sys/self-exe";
 import { openNativeInit } from "../sys/native-init";
 import { connectUnix, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { decodeFailure, describeFailure, encodeRequest, i32List, layoutFds, MODES, type RequestValues } from "../sys/native-request";
-import { CLONE_FLAGS, idMapText, timeOffsetsText } from "../linux/namespaces";
+import { CLONE_FLAGS, hostIdOf, idMapText, timeOffsetsText } from "../linux/namespaces";
 import { moveBack, moveInto } from "../linux/net-devices";
 import { CgroupError, type CgroupManager } from "../linux/cgroups";
 import { outerContainerHint, type OuterFailure } from "../linux/outer-container";
@@ -170,6 +170,9 @@ export class Creation {
     writeStateAtomically(this.dir!, this.state);
     try {
       if (ns.newUser) writeIdMaps(this.pid, config);
+      // A user namespace joined by path: nsexec made the init its root, which reopens the fifo.
+      else if (ns.joins.some((j) => j.type === "user") && process.geteuid?.() === 0)
+        chownSync(join(this.dir!, FIFO), hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
       this.cgroups!.apply(effectiveResources(config));
       if (Object.keys(plan.netDevices).length) {
         this.state.netDevices = plan.netDevices;

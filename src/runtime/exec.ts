@@ -13,7 +13,7 @@ import { O } from "../sys/arch";
 import { killAndReap, sendSignal } from "../sys/proc";
 import { memfd, spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { CLONE_FLAGS, PROC_NS_NAME } from "../linux/namespaces";
+import { CLONE_FLAGS, hostIdOf, PROC_NS_NAME } from "../linux/namespaces";
 import { Channel } from "./channel";
 import { asBuncError, BuncError } from "../sys/errors";
 import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
@@ -266,9 +266,10 @@ function openContainerPty(initPid: number, p: Process): Pty {
   try {
     const pty = openPtyInRoot(root, p.consoleSize);
     try {
-      const uid = p.user?.uid ?? 0;
-      // The process's own terminal, as a login's (runc); its uid as the host sees it.
-      if (uid !== 0) fchownSync(pty.slave, hostUid(initPid, uid), -1);
+      // The process's own terminal, as a login's (runc); its uid as the host sees it (in a
+      // user namespace of the container's that is so for root too: the host's root is nobody there).
+      const uid = hostUid(initPid, p.user?.uid ?? 0);
+      if (uid !== 0) fchownSync(pty.slave, uid, -1);
       return pty;
     } catch (e) {
       closeSync(pty.master);
@@ -280,13 +281,11 @@ function openContainerPty(initPid: number, p: Process): Pty {
   }
 }
 
-/** Container uid -> host uid through the init's uid_map ("inside outside count" lines). */
+/** Container uid -> host uid through the init's uid_map. */
 function hostUid(initPid: number, uid: number): number {
-  for (const line of readFileSync(`/proc/${initPid}/uid_map`, "utf8").trim().split("\n")) {
-    const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
-    if (uid >= inside && uid < inside + count) return outside + (uid - inside);
-  }
-  throw new BuncError(`process.user.uid ${uid} is not mapped in the container's user namespace`);
+  const host = hostIdOf(initPid, "uid", uid);
+  if (host === undefined) throw new BuncError(`process.user.uid ${uid} is not mapped in the container's user namespace`);
+  return host;
 }
 
 export async function execInContainer(ctx: RuntimeContext, o: ExecOptions): Promise<number> {

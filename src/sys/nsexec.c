@@ -48,6 +48,9 @@ static int write_all(int fd, const char *s) {
   return write(fd, s, n) == (long)n ? 0 : -1;
 }
 
+/* Set by stage 1 when it joined a user namespace; stage 2 is a copy of its memory. */
+static int joined_user;
+
 static void stage2(long *r) {
   char go;
   int sync_fd = (int)r[R_SYNC_FD], target = (int)r[R_SYNC_TARGET];
@@ -65,13 +68,21 @@ static void stage2(long *r) {
       write_all(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot join the container's cgroup\"}\n");
       _exit(1);
     }
-  if (r[R_SET_ROOT]) {
+  if (r[R_SET_ROOT] || joined_user) {
     /* Become root of the new user namespace when 0 is mapped; harmless when not. Raw
        syscalls: glibc's wrappers broadcast to the threads of the process this one was
        cloned from, which do not exist here, and wait for them forever. */
     syscall(r[R_SYS_SETGROUPS], 0L, 0L);
     syscall(r[R_SYS_SETRESGID], 0L, 0L, 0L);
-    syscall(r[R_SYS_SETRESUID], 0L, 0L, 0L);
+    /* A joined user namespace (exec, or `path`): setns gave this process every capability
+       in it, but execve keeps them only for its root, and the host's root is not mapped
+       there (bunc as root), so the init would lose them and could not join the mount
+       namespace or mount. As runc. After the clone: CLONE_INTO_CGROUP checks the caller's
+       uid against the host-owned cgroup.procs. */
+    if (syscall(r[R_SYS_SETRESUID], 0L, 0L, 0L) < 0 && joined_user) {
+      write_all(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot become root (uid 0) in the joined user namespace: is 0 mapped?\"}\n");
+      _exit(1);
+    }
   }
   /* The container's stdio when the caller gave its own (the library's pipes). */
   for (int i = 0; i < 3; i++)
@@ -130,6 +141,7 @@ static void stage1(long *r) {
       report(report_fd, -(long)*__errno_location(), 1 + i);
       _exit(1);
     }
+    if (r[R_JOIN + 2 * i + 1] == 0x10000000L /* CLONE_NEWUSER */) joined_user = 1;
   }
   if (r[R_UNSHARE_FLAGS] && unshare((int)r[R_UNSHARE_FLAGS]) < 0) {
     report(report_fd, -(long)*__errno_location(), -1);

@@ -130,6 +130,93 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     expect(out).toContain("EXIT=0");
   });
 
+  /** The first line of uid_map and gid_map as fields ("0 100000 65536"). */
+  const mapOf = (text: string) => text.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+  const CONTAINER_MAP = `0 ${BASE} ${SIZE}`;
+
+  test("exec into a user-namespace container: root inside, its maps and user namespace; --user; detached", async () => {
+    const id = "uexec" + Math.random().toString(36).slice(2, 6);
+    const b = await usernsBundle(id, ["sleep", "60"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const initPid = JSON.parse(sb.ok(["state", id])).pid;
+      const r = sb.run(["exec", id, "sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; readlink /proc/self/ns/user; readlink /proc/self/ns/mnt; touch /tmp/by-exec"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const [uid, gid, uidMap, gidMap, userNs, mntNs] = r.stdout.trim().split("\n");
+      expect([uid, gid]).toEqual(["0", "0"]);
+      expect(mapOf(uidMap!)).toEqual([CONTAINER_MAP]);
+      expect(mapOf(gidMap!)).toEqual([CONTAINER_MAP]);
+      expect(userNs).toBe(readlinkSync(`/proc/${initPid}/ns/user`));
+      expect(mntNs).toBe(readlinkSync(`/proc/${initPid}/ns/mnt`));
+      expect(statSync(join(rootfs, "tmp/by-exec"))).toMatchObject({ uid: BASE, gid: BASE });
+      // The exit status passes through.
+      expect(sb.run(["exec", id, "sh", "-c", "exit 7"]).code).toBe(7);
+
+      expect(sb.ok(["exec", "--user", "1000", id, "sh", "-c", "id -u; id -g"])).toBe("1000\n0\n");
+      expect(sb.ok(["exec", "--user", "1000:1000", id, "id", "-u"])).toBe("1000\n");
+
+      // Detached: the process lives on, with the mapped credentials as the host sees them.
+      const pidFile = join(sb.dir, `${id}.pid`);
+      sb.ok(["exec", "-d", "--pid-file", pidFile, id, "sleep", "30"]);
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      expect(status).toMatch(new RegExp(`^Uid:\\s+${BASE}\\s+${BASE}\\s+${BASE}\\s+${BASE}$`, "m"));
+      expect(readlinkSync(`/proc/${pid}/ns/user`)).toBe(readlinkSync(`/proc/${initPid}/ns/user`));
+      expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(readlinkSync(`/proc/${initPid}/ns/mnt`));
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
+  test.skipIf(!Bun.which("script"))("exec --tty into a user-namespace container: a controlling terminal that is the process user's inside (as runc)", async () => {
+    const id = "uexect" + Math.random().toString(36).slice(2, 6);
+    const b = await usernsBundle(id, ["sleep", "60"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const tty = (user: string[]) => {
+        const cmd = [...BUNC, "--root", sb.root, "exec", "-t", ...user, id, "sh", "-c", "'id -u; test -t 0 && tty; stat -c %u:%g $(tty); cat /proc/self/uid_map'"].join(" ");
+        const p = Bun.spawnSync(["script", "-qec", `${cmd}; echo "EXIT=$?"`, "/dev/null"], { stdin: "ignore", timeout: 30_000 });
+        // script's own stdin at EOF may echo as ^@ anywhere in the output (runc's too).
+        return p.stdout.toString().replace(/\r|\^@/g, "");
+      };
+      const root = tty([]);
+      expect(root).toContain("EXIT=0");
+      expect(root).toMatch(/^0\n\/dev\/pts\/\d+\n0:5\n/m);
+      expect(root.replace(/\s+/g, " ")).toContain(` ${CONTAINER_MAP} `);
+      const user = tty(["--user", "1000"]);
+      expect(user).toContain("EXIT=0");
+      expect(user).toMatch(/^1000\n\/dev\/pts\/\d+\n1000:5\n/m);
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
+  test("a user namespace given by path: create joins it, exec joins it as its root", async () => {
+    const owner = "uowner" + Math.random().toString(36).slice(2, 6), joined = "ujoined" + Math.random().toString(36).slice(2, 6);
+    sb.ok(["run", "-d", "-b", await usernsBundle(owner, ["sleep", "60"]), owner]);
+    try {
+      const ownerPid = JSON.parse(sb.ok(["state", owner])).pid;
+      const b = await usernsBundle(joined, ["sleep", "60"], (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: any) => (n.type === "user" ? { type: "user", path: `/proc/${ownerPid}/ns/user` } : n));
+      });
+      sb.ok(["run", "-d", "-b", b, joined]);
+      const initPid = JSON.parse(sb.ok(["state", joined])).pid;
+      expect(readlinkSync(`/proc/${initPid}/ns/user`)).toBe(readlinkSync(`/proc/${ownerPid}/ns/user`));
+      const r = sb.run(["exec", joined, "sh", "-c", "id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; readlink /proc/self/ns/mnt"]);
+      expect(r.stderr).toBe("");
+      const [uid, uidMap, userNs, mntNs] = r.stdout.trim().split("\n");
+      expect(uid).toBe("0");
+      expect(mapOf(uidMap!)).toEqual([CONTAINER_MAP]);
+      expect(userNs).toBe(readlinkSync(`/proc/${ownerPid}/ns/user`));
+      expect(mntNs).toBe(readlinkSync(`/proc/${initPid}/ns/mnt`));
+      expect(mntNs).not.toBe(readlinkSync(`/proc/${ownerPid}/ns/mnt`));
+    } finally {
+      sb.run(["delete", "--force", joined]);
+      sb.run(["delete", "--force", owner]);
+    }
+  });
+
   test("many user-namespace starts in a row all finish (no libc set*id in the native stages)", async () => {
     const b = await usernsBundle("many-userns", ["true"]);
     for (let i = 0; i < 60; i++) {
