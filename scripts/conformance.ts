@@ -138,48 +138,52 @@ async function runOne(suite: string, test: string, bunc: string, env: Record<str
   const scratch = mkdtempSync(join(tmpdir(), `bunc-conf-${test}-`));
   chmodSync(scratch, 0o755); // no stricter than /tmp: user-namespace tests traverse it
   const root = join(scratch, "state"), tmp = join(scratch, "tmp"), runtime = join(scratch, "bunc");
-  mkdirSync(tmp);
-  // The suite runs RUNTIME with no global flags of its own, so a wrapper can add --root.
-  writeFileSync(runtime, `#!/bin/sh\nexec '${bunc}' --root '${root}' "$@"\n`);
-  chmodSync(runtime, 0o755);
   const out = join(scratch, "out"), errf = join(scratch, "err");
-  const t0 = Date.now();
-  // setsid: the program leads its own process group, killed whole on a hang. Files, not pipes:
-  // a leftover container must not hold our reads open.
-  const p = Bun.spawn(["setsid", join(suite, "validation", test, `${test}.t`)], {
-    cwd: suite,
-    env: { ...process.env, BUNC_HOST_SETUP: undefined, ...env, RUNTIME: runtime, TMPDIR: tmp }, // the pass alone picks the path
-    stdin: "ignore",
-    stdout: Bun.file(out),
-    stderr: Bun.file(errf),
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      process.kill(-p.pid, "SIGKILL");
-    } catch {}
-  }, TEST_TIMEOUT_MS);
-  const code = await p.exited;
-  clearTimeout(timer);
-  const ms = Date.now() - t0;
   const cleaned: string[] = [];
-  const stray = groupMembers(p.pid);
-  for (const pid of stray) try { process.kill(pid, "SIGKILL"); } catch {}
-  if (stray.length) cleaned.push(`processes ${stray.join(" ")}`);
-  for (const id of existsSync(root) ? readdirSync(root) : []) {
-    Bun.spawnSync([bunc, "--root", root, "delete", "--force", id], { stdout: "ignore", stderr: "ignore" });
-    cleaned.push(`container ${id}`);
+  let pgid = 0;
+  try {
+    mkdirSync(tmp);
+    // The suite runs RUNTIME with no global flags of its own, so a wrapper can add --root.
+    writeFileSync(runtime, `#!/bin/sh\nexec '${bunc}' --root '${root}' "$@"\n`);
+    chmodSync(runtime, 0o755);
+    const t0 = Date.now();
+    // setsid: the program leads its own process group, killed whole on a hang. Files, not pipes:
+    // a leftover container must not hold our reads open.
+    const p = Bun.spawn([Bun.which("setsid")!, join(suite, "validation", test, `${test}.t`)], {
+      cwd: suite,
+      env: { ...process.env, BUNC_HOST_SETUP: undefined, ...env, RUNTIME: runtime, TMPDIR: tmp }, // the pass alone picks the path
+      stdin: "ignore",
+      stdout: Bun.file(out),
+      stderr: Bun.file(errf),
+    });
+    pgid = p.pid;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-p.pid, "SIGKILL");
+      } catch {}
+    }, TEST_TIMEOUT_MS);
+    const code = await p.exited;
+    clearTimeout(timer);
+    const ms = Date.now() - t0;
+    const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+    return { ...failuresOf(test, read(out), read(errf), timedOut ? null : code, timedOut), ms, cleaned }; // `cleaned` is filled below
+  } finally {
+    const stray = pgid ? groupMembers(pgid) : [];
+    for (const pid of stray) try { process.kill(pid, "SIGKILL"); } catch {}
+    if (stray.length) cleaned.push(`processes ${stray.join(" ")}`);
+    for (const id of existsSync(root) ? readdirSync(root) : []) {
+      Bun.spawnSync([bunc, "--root", root, "delete", "--force", id], { stdout: "ignore", stderr: "ignore" });
+      cleaned.push(`container ${id}`);
+    }
+    for (const m of mountsUnder(scratch).reverse()) {
+      Bun.spawnSync(["umount", "-l", m]);
+      cleaned.push(`mount ${m}`);
+    }
+    cleaned.push(...removeSuiteCgroups().map((c) => `cgroup ${c}`));
+    if (!mountsUnder(scratch).length) rmSync(scratch, { recursive: true, force: true });
   }
-  for (const m of mountsUnder(scratch).reverse()) {
-    Bun.spawnSync(["umount", "-l", m]);
-    cleaned.push(`mount ${m}`);
-  }
-  cleaned.push(...removeSuiteCgroups().map((c) => `cgroup ${c}`));
-  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
-  const r = failuresOf(test, read(out), read(errf), timedOut ? null : code, timedOut);
-  if (!mountsUnder(scratch).length) rmSync(scratch, { recursive: true, force: true });
-  return { ...r, ms, cleaned };
 }
 
 /** Runs the programs one at a time on one setup path. */
