@@ -1,0 +1,146 @@
+#!/usr/bin/env bun
+// Boots a guest image (scripts/guests/build.ts) under QEMU's TCG with a 9p share holding
+// dist/bunc, the Alpine tarball and the in-guest checks (scripts/guests/checks.sh); the guest's
+// unit runs the checks at boot, writes TAP to the share and powers off. QEMU gets a hard
+// deadline and is killed by its PID on every path.
+//
+//   bun scripts/guests/boot.ts [bookworm|trixie ...]    (root; prints each guest's TAP)
+//
+// Test tooling, not bunc: it shells out to qemu-system-x86_64.
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { alpineTarball } from "../alpine-tarball";
+import { buildImage, type GuestImage, SUITES, type Suite } from "./build";
+
+const PROJECT = resolve(import.meta.dir, "../..");
+export const CHECKS = join(import.meta.dir, "checks.sh");
+
+export interface BootOptions {
+  /** Hard deadline for QEMU, boot to power-off. */
+  timeoutMs: number;
+  memMiB?: number;
+  smp?: number;
+}
+
+export interface BootResult {
+  /** QEMU's exit code (null when killed). */
+  qemuExit: number | null;
+  timedOut: boolean;
+  seconds: number;
+  /** The serial console: kernel, systemd and the unit's lines. */
+  console: string;
+}
+
+const live = new Set<number>();
+process.on("exit", () => {
+  for (const pid of live) try { process.kill(pid, "SIGKILL"); } catch {}
+});
+
+export function qemuBinary(): string {
+  const q = Bun.which("qemu-system-x86_64");
+  if (!q) throw new Error("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86 qemu-utils; .ci/run installs it)");
+  return q;
+}
+
+/** Boots image with share as the 9p tag "share"; resolves when QEMU exits or is killed at the deadline. */
+export async function bootGuest(image: GuestImage, share: string, opts: BootOptions): Promise<BootResult> {
+  const args = [
+    qemuBinary(), "-nodefaults", "-no-user-config",
+    "-accel", "tcg,thread=multi", "-cpu", "max", "-m", String(opts.memMiB ?? 4096), "-smp", String(opts.smp ?? 2),
+    "-kernel", image.kernel, "-initrd", image.initrd,
+    "-append", "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=auto mitigations=off",
+    "-drive", `file=${image.disk},format=raw,if=virtio,cache=unsafe,snapshot=on`,
+    "-virtfs", `local,path=${share},mount_tag=share,security_model=none`,
+    "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+  ];
+  const t0 = performance.now();
+  const p = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  live.add(p.pid);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try { process.kill(p.pid, "SIGKILL"); } catch {}
+  }, opts.timeoutMs);
+  try {
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    const code = await p.exited;
+    return { qemuExit: timedOut ? null : code, timedOut, seconds: (performance.now() - t0) / 1000, console: out + (err ? `\n[qemu stderr]\n${err}` : "") };
+  } finally {
+    clearTimeout(timer);
+    try { process.kill(p.pid, "SIGKILL"); } catch {}
+    await p.exited;
+    live.delete(p.pid);
+  }
+}
+
+export interface GuestRun extends BootResult {
+  suite: Suite;
+  kernel: string;
+  /** The checks' TAP (empty when they never ran). */
+  tap: string;
+  /** The checks' own stdout and stderr. */
+  guestLog: string;
+  /** The checks script's exit code, undefined when it never finished. */
+  checksExit?: number;
+}
+
+/** Builds (or reuses) the suite's image, boots it with the checks and brings back their TAP. */
+export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: string; smp?: number } = {}): Promise<GuestRun> {
+  const image = await buildImage(suite);
+  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  const share = mkdtempSync(join(tmpdir(), `bunc-guest-${suite}-`));
+  try {
+    copyFileSync(opts.bunc ?? join(PROJECT, "dist/bunc"), join(share, "bunc"));
+    copyFileSync(alpineTarball(), join(share, "alpine.tar.gz"));
+    copyFileSync(CHECKS, join(share, "run.sh"));
+    // the in-guest deadline comes before the host's, so the TAP and the log are whole
+    writeFileSync(join(share, "timeout"), String(Math.max(60, Math.floor(timeoutMs / 1000) - 120)));
+    const r = await bootGuest(image, share, { timeoutMs, smp: opts.smp });
+    const read = (f: string) => (existsSync(join(share, f)) ? readFileSync(join(share, f), "utf8") : "");
+    const exit = read("exit-code").trim();
+    if (process.env.BUNC_GUEST_KEEP) {
+      const keep = join(process.env.BUNC_GUEST_KEEP, suite);
+      cpSync(share, keep, { recursive: true, filter: (f) => !/\/(bunc|alpine\.tar\.gz)$/.test(f) });
+      writeFileSync(join(keep, "console.log"), r.console);
+    }
+    return {
+      ...r, suite, kernel: readFileSync(join(image.dir, "kernel-version"), "utf8").trim(),
+      tap: read("results.tap"), guestLog: read("guest.log"), checksExit: exit === "" ? undefined : Number(exit),
+    };
+  } finally {
+    rmSync(share, { recursive: true, force: true });
+  }
+}
+
+export interface TapLine {
+  ok: boolean;
+  name: string;
+  skip?: string;
+  detail: string;
+}
+
+/** "ok N - name # SKIP reason" / "not ok N - name", with the "#" lines after each as its detail. */
+export function parseTap(tap: string): TapLine[] {
+  const out: TapLine[] = [];
+  for (const line of tap.split("\n")) {
+    const m = /^(not ok|ok)\s+\d+\s*-?\s*(.*?)(?:\s+#\s*SKIP\s*(.*))?$/i.exec(line);
+    if (m) out.push({ ok: m[1] === "ok", name: m[2]!.trim(), skip: m[3]?.trim(), detail: "" });
+    else if (line.startsWith("#") && out.length) out[out.length - 1]!.detail += line.replace(/^#\s?/, "") + "\n";
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const suites = (args.length ? args : [...SUITES]) as Suite[];
+  const serial = process.env.BUNC_GUEST_SERIAL === "1";
+  const go = async (s: Suite) => {
+    const r = await runGuest(s);
+    console.log(`# ${s} (kernel ${r.kernel}): qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit}`);
+    console.log(r.tap || `# no TAP; console tail:\n${r.console.split("\n").slice(-60).join("\n")}`);
+    if (process.env.BUNC_GUEST_VERBOSE) console.log(r.guestLog);
+  };
+  if (serial) for (const s of suites) await go(s);
+  else await Promise.all(suites.map(go));
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bun
+// Builds the Debian guests the tests boot under QEMU (issue 21): a disk image, its kernel and
+// initrd per suite, from Debian's archive (the mirror apt uses on this machine), cached under
+// /var/cache/bunc-guests/<suite>-<hash>, where the hash covers the package list and this file;
+// a change to either rebuilds, nothing else does. A build goes into a temporary folder renamed
+// into place when whole; the older images of that suite are then removed.
+//
+//   bun scripts/guests/build.ts [bookworm|trixie ...]    (root; prints the image folders)
+//
+// Test tooling, not bunc: it shells out to debootstrap, chroot and mkfs.ext4.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+
+export const SUITES = ["bookworm", "trixie"] as const;
+export type Suite = (typeof SUITES)[number];
+
+export const CACHE_DIR = process.env.BUNC_GUEST_CACHE ?? "/var/cache/bunc-guests";
+
+/** What goes into every guest besides minbase: boot, the in-guest checks' tools, runc and podman to compare with. */
+export const PACKAGES = [
+  // boot: systemd as PID 1, a distribution kernel with its initramfs
+  "systemd-sysv", "udev", "linux-image-amd64", "initramfs-tools", "kmod",
+  // the checks' tools (util-linux and bsdutils' `script` are in minbase)
+  "iproute2", "procps", "jq", "uidmap",
+  // runtimes and engines a user of these hosts has; podman's container-network-stack is netavark
+  "runc", "podman", "netavark",
+];
+
+/** The systemd unit that runs the share's script at boot and powers off whatever happens. */
+const UNIT = `[Unit]
+Description=bunc guest checks
+After=local-fs.target systemd-modules-load.service
+Wants=systemd-modules-load.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/bunc-guest-run
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** Mounts the 9p share at /share, runs /share/run.sh with its output in /share/guest.log. */
+const RUNNER = `#!/bin/sh
+modprobe 9pnet_virtio 2>/dev/null; modprobe 9p 2>/dev/null
+mkdir -p /share
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 share /share || { echo "bunc-guest: 9p mount failed" >/dev/console; exit 1; }
+echo "bunc-guest: running /share/run.sh" >/dev/console
+# bounded inside too: the host kills QEMU at its own deadline, this one leaves the log whole
+t=$(cat /share/timeout 2>/dev/null || echo 1200)
+cd /share && timeout -k 10 "$t" /bin/bash /share/run.sh >/share/guest.log 2>&1
+echo $? >/share/exit-code
+sync
+echo "bunc-guest: done (exit $(cat /share/exit-code))" >/dev/console
+# off now: the results are on the share, the disk is a throwaway snapshot
+systemctl poweroff --force --force
+`;
+
+/** The mirror apt uses here (deb822 .sources or one-line sources.list); $BUNC_GUEST_MIRROR overrides. */
+export function debianMirror(): string {
+  if (process.env.BUNC_GUEST_MIRROR) return process.env.BUNC_GUEST_MIRROR;
+  const files: string[] = [];
+  if (existsSync("/etc/apt/sources.list")) files.push("/etc/apt/sources.list");
+  if (existsSync("/etc/apt/sources.list.d"))
+    for (const f of readdirSync("/etc/apt/sources.list.d").sort())
+      if (f.endsWith(".sources") || f.endsWith(".list")) files.push(join("/etc/apt/sources.list.d", f));
+  for (const f of files) {
+    const text = readFileSync(f, "utf8");
+    for (const m of text.matchAll(/^\s*URIs:\s*(\S+)/gim)) if (isDebianMain(m[1]!)) return m[1]!;
+    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm)) if (isDebianMain(m[1]!)) return m[1]!;
+  }
+  return "http://deb.debian.org/debian";
+}
+function isDebianMain(uri: string): boolean {
+  return /^https?:\/\//.test(uri) && /\/debian\/?$/.test(uri) && !/security/.test(uri);
+}
+
+/** The key of a suite's image: the suite, the packages and this file's text. */
+export function imageHash(suite: Suite): string {
+  const self = readFileSync(import.meta.path, "utf8");
+  return createHash("sha256").update(JSON.stringify({ suite, PACKAGES })).update(self).digest("hex").slice(0, 16);
+}
+
+export interface GuestImage {
+  suite: Suite;
+  dir: string;
+  disk: string;
+  kernel: string;
+  initrd: string;
+}
+
+function imageAt(suite: Suite, dir: string): GuestImage {
+  return { suite, dir, disk: join(dir, "disk.img"), kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img") };
+}
+
+/** The cached image of a suite if it is current, else undefined. */
+export function cachedImage(suite: Suite): GuestImage | undefined {
+  const dir = join(CACHE_DIR, `${suite}-${imageHash(suite)}`);
+  return existsSync(join(dir, "complete")) ? imageAt(suite, dir) : undefined;
+}
+
+async function run(cmd: string[], log: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+  const t = performance.now();
+  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C" } });
+  const timer = opts.timeoutMs ? setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs) : undefined;
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  const code = await p.exited;
+  if (timer) clearTimeout(timer);
+  log.push(`$ ${cmd.join(" ")}  (${((performance.now() - t) / 1000).toFixed(1)} s, exit ${code})`);
+  if (code !== 0) throw new Error(`${cmd.join(" ")} failed (exit ${code}):\n${(out + err).split("\n").slice(-40).join("\n")}`);
+}
+
+/** Writes a file into the guest tree. */
+function put(tree: string, path: string, text: string, mode = 0o644) {
+  const p = join(tree, path);
+  mkdirSync(join(p, ".."), { recursive: true });
+  writeFileSync(p, text);
+  chmodSync(p, mode);
+}
+
+/** Builds (or returns the cached) image of a suite. Root only. */
+export async function buildImage(suite: Suite, opts: { log?: (line: string) => void } = {}): Promise<GuestImage> {
+  const cached = cachedImage(suite);
+  if (cached) return cached;
+  const say = opts.log ?? ((l: string) => console.error(`[guest ${suite}] ${l}`));
+  const hash = imageHash(suite);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const tmp = join(CACHE_DIR, `.tmp-${suite}-${process.pid}-${Date.now()}`);
+  const tree = join(tmp, "tree");
+  mkdirSync(tmp, { recursive: true });
+  const log: string[] = [];
+  const t0 = performance.now();
+  try {
+    // .debs stay between builds of a suite (a package-list change downloads only what is new)
+    const debs = join(CACHE_DIR, `debs-${suite}`);
+    mkdirSync(debs, { recursive: true });
+    const mirror = debianMirror();
+    say(`debootstrap ${suite} from ${mirror}`);
+    await run(["debootstrap", "--variant=minbase", `--include=${PACKAGES.join(",")}`, `--cache-dir=${debs}`, suite, tree, mirror], log, { timeoutMs: 20 * 60_000 });
+    say(`debootstrap done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+
+    put(tree, "etc/hostname", `bunc-${suite}\n`);
+    put(tree, "etc/hosts", `127.0.0.1 localhost bunc-${suite}\n`);
+    put(tree, "etc/fstab", "/dev/vda / ext4 rw,errors=remount-ro 0 1\n");
+    put(tree, "etc/modules-load.d/bunc-guest.conf", "9pnet_virtio\n9p\n");
+    put(tree, "etc/systemd/system/bunc-guest.service", UNIT);
+    put(tree, "usr/local/sbin/bunc-guest-run", RUNNER, 0o755);
+    put(tree, "etc/containers/registries.conf.d/bunc.conf", 'unqualified-search-registries = []\n');
+    mkdirSync(join(tree, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
+    await run(["ln", "-sf", "/etc/systemd/system/bunc-guest.service", join(tree, "etc/systemd/system/multi-user.target.wants/bunc-guest.service")], log);
+    // nothing else at boot: no timers, no getty on the serial console
+    for (const unit of ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "dpkg-db-backup.timer", "serial-getty@ttyS0.service", "getty@tty1.service", "systemd-timesyncd.service"])
+      await run(["ln", "-sf", "/dev/null", join(tree, "etc/systemd/system", unit)], log);
+    // a user for the rootless checks (useradd gives it /etc/subuid and /etc/subgid ranges)
+    await run(["chroot", tree, "useradd", "-m", "-u", "1000", "-s", "/bin/bash", "tester"], log);
+    await run(["chroot", tree, "passwd", "-d", "root"], log);
+    put(tree, "var/lib/systemd/linger/tester", ""); // its user manager starts at boot (what loginctl enable-linger writes)
+    rmSync(join(tree, "var/cache/apt/archives"), { recursive: true, force: true });
+    mkdirSync(join(tree, "var/cache/apt/archives/partial"), { recursive: true });
+    rmSync(join(tree, "var/lib/apt/lists"), { recursive: true, force: true });
+    mkdirSync(join(tree, "var/lib/apt/lists/partial"), { recursive: true });
+
+    const boot = readdirSync(join(tree, "boot"));
+    const kernel = boot.find((f) => f.startsWith("vmlinuz-"));
+    const initrd = boot.find((f) => f.startsWith("initrd.img-"));
+    if (!kernel || !initrd) throw new Error(`no kernel or initrd in ${tree}/boot: ${boot.join(" ")}`);
+    const out = imageAt(suite, tmp);
+    copyFileSync(join(tree, "boot", kernel), out.kernel);
+    copyFileSync(join(tree, "boot", initrd), out.initrd);
+    writeFileSync(join(tmp, "kernel-version"), kernel.replace("vmlinuz-", "") + "\n");
+
+    // the disk: the tree plus 3 GiB for what the checks write (a sparse file; QEMU's snapshot=on keeps it pristine)
+    const used = Number((await Bun.$`du -sb ${tree}`.text()).split(/\s/)[0]);
+    const size = Math.ceil((used * 1.2 + 3 * 2 ** 30) / 2 ** 20);
+    await run(["truncate", "-s", `${size}M`, out.disk], log);
+    await run(["mkfs.ext4", "-q", "-F", "-L", "bunc-guest", "-d", tree, out.disk], log);
+    removeTree(tree);
+    writeFileSync(join(tmp, "build.log"), log.join("\n") + "\n");
+    writeFileSync(join(tmp, "complete"), `${new Date().toISOString()} ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+
+    const dest = join(CACHE_DIR, `${suite}-${hash}`);
+    try {
+      renameSync(tmp, dest);
+    } catch (e) {
+      // another build of the same inputs won the race: use it
+      if (!existsSync(join(dest, "complete"))) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    // keep only the current image of this suite
+    for (const f of readdirSync(CACHE_DIR))
+      if (f.startsWith(`${suite}-`) && f !== `${suite}-${hash}`) rmSync(join(CACHE_DIR, f), { recursive: true, force: true });
+    say(`image ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${dest}`);
+    return imageAt(suite, dest);
+  } catch (e) {
+    removeTree(tmp);
+    throw e;
+  }
+}
+
+/** Mount points at or below dir (debootstrap mounts proc and sys in its target; a killed one leaves them). */
+function mountsBelow(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "")
+    .filter((m) => m === dir || m.startsWith(dir + "/")).sort((a, b) => b.length - a.length);
+}
+
+/** Removes a build folder, unmounting what is mounted below it first (never recurse into a proc or sys). */
+function removeTree(dir: string) {
+  for (const m of mountsBelow(dir)) Bun.spawnSync(["umount", "-l", m]);
+  if (mountsBelow(dir).length) throw new Error(`mounts left below ${dir}: not removing it`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes leftover temporary builds (a killed build) older than an hour. */
+export function cleanStaleBuilds() {
+  if (!existsSync(CACHE_DIR)) return;
+  for (const f of readdirSync(CACHE_DIR))
+    if (f.startsWith(".tmp-")) {
+      const p = join(CACHE_DIR, f);
+      if (Date.now() - statSync(p).mtimeMs > 3600_000) removeTree(p);
+    }
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const suites = (args.length ? args : [...SUITES]) as Suite[];
+  for (const s of suites) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s}; one of ${SUITES.join(", ")}`);
+  cleanStaleBuilds();
+  const images = await Promise.all(suites.map((s) => buildImage(s)));
+  for (const i of images) console.log(i.dir);
+}

@@ -1,0 +1,387 @@
+#!/bin/bash
+# The checks run inside each Debian guest (scripts/guests/boot.ts copies this file to the 9p
+# share as run.sh; the guest's unit runs it as root at boot). Each `check "name" fn` line is one
+# TAP line in /share/results.tap and one bun test in test/guests/guests.test.ts, which reads the
+# names from this file: keep every name a literal on a line of its own. A check passes when its
+# function returns 0; `skip "reason"` (exit 77) reports it as skipped, with the reason.
+set -u
+export SHARE=${SHARE:-/share}
+TAP=$SHARE/results.tap
+: >"$TAP"
+N=0
+export W=/var/lib/bunc-checks
+export ROOTFS=$W/rootfs
+export CG=/sys/fs/cgroup
+
+log() { echo "[$(date +%T)] $*"; }
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+# expect_eq what got want
+expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
+
+# A bundle in $W/c/<name> over the shared read-only Alpine rootfs; jq filters edit its config.
+mkb() {
+  local name=$1; shift
+  local d=$W/c/$name
+  rm -rf "$d"; mkdir -p "$d"
+  jq --arg root "$ROOTFS" --arg name "$name" '
+    .root = {path: $root, readonly: true}
+    | .process.terminal = false
+    | .hostname = $name
+    | .linux.cgroupsPath = "/bunc-checks/" + $name' "$W/base.json" >"$d/config.json"
+  local f
+  for f in "$@"; do jq "$f" "$d/config.json" >"$d/c.tmp" && mv "$d/c.tmp" "$d/config.json" || fail "jq $f"; done
+  echo "$d"
+}
+# args '["sh","-c","..."]' as a jq filter
+args() { printf '.process.args = %s' "$1"; }
+export sleeper='.process.args = ["sleep","1000"]'
+state() { bunc state "$1" | jq -r .status; }
+pid_of() { bunc state "$1" | jq -r .pid; }
+# the container's cgroup directory, from its init's /proc/<pid>/cgroup
+cgdir() { echo "$CG$(sed -n 's/^0:://p' /proc/"$(pid_of "$1")"/cgroup)"; }
+cleanup() { bunc delete --force "$1" >/dev/null 2>&1 || true; }
+# run detached, its stdio away from the check's output pipe: rund <bundle> <id>
+rund() { bunc run -d -b "$1" "$2" </dev/null >/dev/null 2>"$W/$2.err" || { cat "$W/$2.err"; fail "run -d $2"; }; }
+
+check() {
+  local name=$1 fn=$2 t=${3:-240} out rc start=$SECONDS
+  N=$((N + 1))
+  log "check $N: $name"
+  export -f $(declare -F | awk '{print $3}')
+  # into a file, not $(...): a container left running would hold a pipe open
+  (cd /tmp && timeout -k 5 "$t" bash -c "set -o pipefail; $fn" </dev/null >"$W/out" 2>&1)
+  rc=$?
+  out=$(cat "$W/out")
+  # nothing a check leaves running outlives it
+  for id in $(bunc list -q 2>/dev/null); do bunc delete --force "$id" >/dev/null 2>&1 || echo "  (could not delete $id)"; done
+  for id in $(runc list -q 2>/dev/null); do runc delete --force "$id" >/dev/null 2>&1; done
+  log "  exit $rc in $((SECONDS - start)) s"
+  [ -n "$out" ] && echo "$out" | sed 's/^/  | /'
+  if [ $rc = 0 ]; then
+    echo "ok $N - $name" >>"$TAP"
+  elif [ $rc = 77 ]; then
+    echo "ok $N - $name # SKIP $(echo "$out" | sed -n 's/^SKIP: //p' | tail -1)" >>"$TAP"
+  else
+    { echo "not ok $N - $name"; [ $rc = 124 ] && echo "# timed out after $t s"; echo "$out" | tail -60 | sed 's/^/# /'; } >>"$TAP"
+  fi
+}
+
+# --- setup -------------------------------------------------------------------------------------
+log "kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), PID 1 $(cat /proc/1/comm), $(nproc) CPUs"
+install -m 755 "$SHARE/bunc" /usr/local/bin/bunc
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+rm -rf "$W"; mkdir -p "$ROOTFS" "$W/c"
+tar -xzf "$SHARE/alpine.tar.gz" -C "$ROOTFS"
+(cd "$W" && bunc spec && jq . config.json >base.json && rm config.json)
+
+# --- the host ----------------------------------------------------------------------------------
+t_host() {
+  [ "$(stat -fc %T $CG)" = cgroup2fs ] || fail "/sys/fs/cgroup is $(stat -fc %T $CG), not cgroup2"
+  [ "$(cat /proc/1/comm)" = systemd ] || fail "PID 1 is $(cat /proc/1/comm)"
+  echo "kernel $(uname -r); controllers: $(cat $CG/cgroup.controllers); own cgroup $(cat /proc/self/cgroup)"
+  bunc --version
+}
+check "host: cgroup v2 only, systemd as PID 1, bunc runs" t_host
+
+# --- lifecycle ---------------------------------------------------------------------------------
+t_run_exit() {
+  local d; d=$(mkb run-exit "$(args '["sh","-c","echo hello from $(hostname); exit 3"]')")
+  local out rc; out=$(bunc run -b "$d" run-exit); rc=$?
+  echo "$out"
+  expect_eq "exit code" "$rc" 3
+  expect_eq "output" "$out" "hello from run-exit"
+  bunc state run-exit 2>/dev/null && fail "run left the container behind" || true
+}
+check "lifecycle: run prints and exits with the process's code" t_run_exit
+
+t_lifecycle() {
+  local d; d=$(mkb life "$sleeper")
+  bunc create -b "$d" life </dev/null >/dev/null || fail create
+  expect_eq "state after create" "$(state life)" created
+  bunc list | grep -q '^life ' || fail "list: $(bunc list)"
+  bunc start life || fail start
+  expect_eq "state after start" "$(state life)" running
+  local pid; pid=$(pid_of life)
+  expect_eq "init's comm" "$(cat /proc/"$pid"/comm)" sleep
+  bunc ps life | grep -q sleep || fail "ps: $(bunc ps life)"
+  bunc kill life KILL || fail kill
+  for _ in $(seq 50); do [ "$(state life)" = stopped ] && break; sleep 0.2; done
+  expect_eq "state after kill" "$(state life)" stopped
+  bunc delete life || fail delete
+  bunc state life 2>/dev/null && fail "state after delete succeeded" || true
+  [ -d "$CG/bunc-checks/life" ] && fail "cgroup left after delete" || true
+}
+check "lifecycle: create, start, state, ps, kill, delete" t_lifecycle
+
+t_oneshot() {
+  local out; out=$(cd $W && bunc run --rm --rootfs "$SHARE/alpine.tar.gz" -- cat /etc/alpine-release) || fail "exit $?: $out"
+  expect_eq "alpine release" "$out" "$(cat $ROOTFS/etc/alpine-release)"
+}
+check "lifecycle: one-shot run --rm --rootfs tarball" t_oneshot
+
+# --- exec --------------------------------------------------------------------------------------
+t_exec() {
+  local d; d=$(mkb ex "$sleeper")
+  rund "$d" ex
+  trap 'cleanup ex' EXIT
+  local out; out=$(bunc exec ex sh -c 'echo $(hostname) $(id -u)') || fail "exec: $out"
+  expect_eq "exec output" "$out" "ex 0"
+  bunc exec ex sh -c 'exit 5'; expect_eq "exec exit code" "$?" 5
+  bunc exec --env FOO=bar --cwd /etc ex sh -c 'echo $FOO $PWD' | grep -qx 'bar /etc' || fail "exec --env --cwd"
+}
+check "exec: output, exit code, env and cwd" t_exec
+
+t_exec_tty() {
+  local d; d=$(mkb extty "$sleeper")
+  rund "$d" extty
+  trap 'cleanup extty' EXIT
+  local out; out=$(script -qec "bunc exec -t extty sh -c 'tty; stty size'" /dev/null </dev/null) || fail "script: $out"
+  echo "$out"
+  echo "$out" | grep -q '^/dev/pts/' || fail "no /dev/pts tty in: $out"
+}
+check "exec: with a terminal (-t, under script)" t_exec_tty
+
+t_exec_userns() {
+  local d; d=$(mkb exuser "$sleeper" \
+    '.linux.namespaces += [{type:"user"}] | .linux.uidMappings = [{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings = [{containerID:0,hostID:100000,size:65536}]')
+  rund "$d" exuser
+  trap 'cleanup exuser' EXIT
+  local pid; pid=$(pid_of exuser)
+  expect_eq "init's uid on the host" "$(stat -c %u /proc/"$pid")" 100000
+  local out; out=$(bunc exec exuser sh -c 'id -u; cat /proc/self/uid_map') || fail "exec: $out"
+  echo "$out"
+  expect_eq "uid inside" "$(echo "$out" | head -1)" 0
+  echo "$out" | tail -1 | grep -Eq '^ *0 +100000 +65536$' || fail "uid_map: $out"
+  expect_eq "exec'd process in the container's user ns" "$(readlink /proc/"$pid"/ns/user)" "$(bunc exec exuser readlink /proc/self/ns/user)"
+}
+check "exec: into a container with a user namespace" t_exec_userns
+
+# --- cgroup v2 on real controllers -------------------------------------------------------------
+t_oom() {
+  local d; d=$(mkb oom '.linux.resources.memory = {limit: 33554432, swap: 33554432}' "$(args '["dd","if=/dev/zero","of=/dev/null","bs=128M","count=1"]')")
+  local rc; bunc run -b "$d" oom; rc=$?
+  expect_eq "exit code of the OOM-killed init" "$rc" 137
+}
+check "cgroup: memory.max OOM-kills (exit 137)" t_oom
+
+t_memory_files() {
+  local d; d=$(mkb mem "$sleeper" '.linux.resources.memory = {limit: 67108864, reservation: 16777216, swap: 100663296} | .linux.resources.unified = {"memory.high": "50331648"}')
+  rund "$d" mem
+  trap 'cleanup mem' EXIT
+  local c; c=$(cgdir mem)
+  expect_eq memory.max "$(cat "$c/memory.max")" 67108864
+  expect_eq memory.low "$(cat "$c/memory.low")" 16777216
+  expect_eq memory.high "$(cat "$c/memory.high")" 50331648
+  if [ -e "$c/memory.swap.max" ]; then expect_eq memory.swap.max "$(cat "$c/memory.swap.max")" 33554432; else echo "no memory.swap.max (no swap accounting)"; fi
+}
+check "cgroup: memory.max, memory.low, memory.high, memory.swap.max" t_memory_files
+
+t_pids() {
+  local d; d=$(mkb pids '.linux.resources.pids = {limit: 4}' "$(args '["sh","-c","for i in 1 2 3 4 5 6 7 8; do sleep 30 & done 2>&1; echo forked $(jobs -p | wc -l); kill $(jobs -p) 2>/dev/null; true"]')")
+  local out; out=$(bunc run -b "$d" pids 2>&1)
+  echo "$out"
+  echo "$out" | grep -Eqi "can't fork|resource temporarily unavailable" || fail "no fork was refused"
+}
+check "cgroup: pids.max refuses fork" t_pids
+
+t_cpu() {
+  local d; d=$(mkb cpu "$sleeper" '.linux.resources.cpu = {quota: 50000, period: 100000, shares: 512}')
+  rund "$d" cpu
+  trap 'cleanup cpu' EXIT
+  local c w; c=$(cgdir cpu)
+  expect_eq cpu.max "$(cat "$c/cpu.max")" "50000 100000"
+  w=$(cat "$c/cpu.weight"); echo "cpu.weight for shares 512: $w"
+  [ "$w" != 100 ] && [ "$w" -ge 1 ] && [ "$w" -le 10000 ] || fail "cpu.weight $w"
+  bunc update --cpu-quota 20000 cpu || fail "update --cpu-quota"
+  expect_eq "cpu.max after update" "$(cat "$c/cpu.max")" "20000 100000"
+}
+check "cgroup: cpu.max and cpu.weight" t_cpu
+
+t_cpuset() {
+  local d; d=$(mkb cpuset "$sleeper" '.linux.resources.cpu = {cpus: "0", mems: "0"}')
+  rund "$d" cpuset
+  trap 'cleanup cpuset' EXIT
+  local c; c=$(cgdir cpuset)
+  expect_eq cpuset.cpus "$(cat "$c/cpuset.cpus")" 0
+  expect_eq cpuset.mems "$(cat "$c/cpuset.mems")" 0
+  expect_eq "Cpus_allowed_list inside" "$(bunc exec cpuset sh -c 'grep Cpus_allowed_list /proc/self/status | cut -f2')" 0
+}
+check "cgroup: cpuset" t_cpuset
+
+t_io() {
+  grep -qw io $CG/cgroup.controllers || skip "no io controller"
+  local dev; dev=$(cat /sys/block/vda/dev)
+  local major=${dev%%:*} minor=${dev##*:}
+  local d; d=$(mkb io "$sleeper" ".linux.resources.blockIO = {weight: 500, throttleReadBpsDevice: [{major: $major, minor: $minor, rate: 1048576}]}")
+  rund "$d" io
+  trap 'cleanup io' EXIT
+  local c; c=$(cgdir io)
+  grep -q "^$major:$minor rbps=1048576 " "$c/io.max" || fail "io.max: $(cat "$c/io.max")"
+  if [ -e "$c/io.weight" ]; then
+    grep -Eq '^default (500|[0-9]+)$' "$c/io.weight" && echo "io.weight: $(cat "$c/io.weight")"
+    [ "$(sed -n 's/^default //p' "$c/io.weight")" != 100 ] || fail "io.weight not written: $(cat "$c/io.weight")"
+  elif [ -e "$c/io.bfq.weight" ]; then echo "io.bfq.weight: $(cat "$c/io.bfq.weight")"
+  else echo "no io.weight file (no iocost or bfq)"; fi
+}
+check "cgroup: io.max and io.weight on the guest's disk" t_io
+
+t_hugetlb() {
+  grep -qw hugetlb $CG/cgroup.controllers || skip "no hugetlb controller"
+  local d; d=$(mkb huge "$sleeper" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]')
+  rund "$d" huge
+  trap 'cleanup huge' EXIT
+  local c; c=$(cgdir huge)
+  expect_eq hugetlb.2MB.max "$(cat "$c/hugetlb.2MB.max")" 4194304
+}
+check "cgroup: hugetlb" t_hugetlb
+
+t_freeze() {
+  local d; d=$(mkb frz "$sleeper")
+  rund "$d" frz
+  trap 'cleanup frz' EXIT
+  local c; c=$(cgdir frz)
+  bunc pause frz || fail pause
+  expect_eq "state after pause" "$(state frz)" paused
+  grep -qx 'frozen 1' "$c/cgroup.events" || fail "cgroup.events: $(cat "$c/cgroup.events")"
+  grep -q '^State:.*stopped' /proc/"$(pid_of frz)"/status || grep -q 'T (stopped)' /proc/"$(pid_of frz)"/status || echo "init status: $(grep State /proc/"$(pid_of frz)"/status)"
+  bunc resume frz || fail resume
+  expect_eq "state after resume" "$(state frz)" running
+  grep -qx 'frozen 0' "$c/cgroup.events" || fail "cgroup.events after resume: $(cat "$c/cgroup.events")"
+}
+check "cgroup: pause and resume freeze the cgroup" t_freeze
+
+t_kill_all() {
+  local d; d=$(mkb kall "$(args '["sh","-c","sleep 1000 & sleep 1000 & wait"]')")
+  rund "$d" kall
+  trap 'cleanup kall' EXIT
+  local c; c=$(cgdir kall)
+  sleep 1
+  expect_eq "processes before" "$(wc -l <"$c/cgroup.procs")" 3
+  bunc kill --all kall KILL || fail "kill --all"
+  for _ in $(seq 50); do [ -s "$c/cgroup.procs" ] || break; sleep 0.2; done
+  [ -s "$c/cgroup.procs" ] && fail "left: $(cat "$c/cgroup.procs")"
+  bunc delete kall || fail delete
+  # delete --force on a running container with children
+  d=$(mkb kforce "$(args '["sh","-c","sleep 1000 & sleep 1000 & wait"]')")
+  rund "$d" kforce
+  c=$(cgdir kforce); sleep 1
+  local pids; pids=$(cat "$c/cgroup.procs")
+  bunc delete --force kforce || fail "delete --force"
+  for p in $pids; do [ -e /proc/"$p" ] && fail "process $p survived delete --force"; done
+  [ -d "$c" ] && fail "cgroup $c left" || true
+}
+check "cgroup: kill --all and delete --force kill every process" t_kill_all
+
+t_events() {
+  local d; d=$(mkb ev "$sleeper" '.linux.resources.memory = {limit: 67108864} | .linux.resources.pids = {limit: 50}')
+  rund "$d" ev
+  trap 'cleanup ev' EXIT
+  local out; out=$(bunc events --stats ev) || fail "events --stats: $out"
+  echo "$out" | head -c 1500; echo
+  local mem pids; mem=$(echo "$out" | jq -r '.data.memory.usage.usage // .data.memory.usage // empty')
+  pids=$(echo "$out" | jq -r '.data.pids.current // empty')
+  [ -n "$mem" ] && [ "$mem" -gt 0 ] || fail "no memory usage"
+  expect_eq "pids.current" "$pids" 1
+  expect_eq "memory limit" "$(echo "$out" | jq -r '.data.memory.usage.limit // empty')" 67108864
+}
+check "cgroup: events --stats" t_events
+
+t_update() {
+  local d; d=$(mkb upd "$sleeper" '.linux.resources.memory = {limit: 134217728}')
+  rund "$d" upd
+  trap 'cleanup upd' EXIT
+  local c; c=$(cgdir upd)
+  bunc update --memory 64m --pids-limit 20 upd || fail update
+  expect_eq memory.max "$(cat "$c/memory.max")" 67108864
+  expect_eq pids.max "$(cat "$c/pids.max")" 20
+  echo '{"memory":{"limit":100663296}}' | bunc update -r - upd || fail "update -r -"
+  expect_eq "memory.max after -r" "$(cat "$c/memory.max")" 100663296
+}
+check "cgroup: update --memory, --pids-limit, -r" t_update
+
+t_relative() {
+  # runc puts a relative cgroupsPath below its own cgroup: compare where each goes from here
+  trap 'cleanup rel; runc delete -f rel-runc >/dev/null 2>&1' EXIT
+  echo "own cgroup: $(sed -n 's/^0:://p' /proc/self/cgroup)"
+  local theirs="" r; r=$(mkb rel-runc "$sleeper" '.linux.cgroupsPath = "bunc-rel/c2"')
+  if runc run -d -b "$r" rel-runc </dev/null >/dev/null 2>"$W/runc.err"; then
+    theirs=$(sed -n 's/^0:://p' /proc/"$(runc state rel-runc | jq -r .pid)"/cgroup)
+    echo "runc $(runc --version | head -1): $theirs"
+  else
+    echo "runc refused it: $(tail -2 "$W/runc.err")"
+  fi
+  local d; d=$(mkb rel "$sleeper" '.linux.cgroupsPath = "bunc-rel/c1"')
+  rund "$d" rel
+  local mine; mine=$(sed -n 's/^0:://p' /proc/"$(pid_of rel)"/cgroup)
+  echo "bunc: $mine"
+  case $mine in */bunc-rel/c1) ;; *) fail "cgroup $mine does not end in bunc-rel/c1" ;; esac
+  [ -z "$theirs" ] || expect_eq "bunc's cgroup beside runc's" "${mine%/c1}" "${theirs%/c2}"
+}
+check "cgroup: relative cgroupsPath" t_relative
+
+t_cgroupns() {
+  local d; d=$(mkb cgns 'if any(.linux.namespaces[]; .type == "cgroup") then . else .linux.namespaces += [{type:"cgroup"}] end' "$(args '["cat","/proc/self/cgroup"]')")
+  local out; out=$(bunc run -b "$d" cgns) || fail "run: $out"
+  expect_eq "/proc/self/cgroup inside" "$out" "0::/"
+  d=$(mkb cgns2 'if any(.linux.namespaces[]; .type == "cgroup") then . else .linux.namespaces += [{type:"cgroup"}] end' "$(args '["sh","-c","cat /sys/fs/cgroup/memory.max; ls /sys/fs/cgroup | grep -c ."]')" '.linux.resources.memory = {limit: 67108864}')
+  out=$(bunc run -b "$d" cgns2) || fail "run: $out"
+  expect_eq "memory.max seen inside" "$(echo "$out" | head -1)" 67108864
+}
+check "cgroup: the cgroup namespace shows /" t_cgroupns
+
+# --- rootless -----------------------------------------------------------------------------------
+# as the guest's user "tester" (uid 1000, its /etc/subuid range from useradd, a lingering user manager)
+as_tester() { runuser -u tester -- env -i HOME=/home/tester USER=tester PATH="$PATH" XDG_RUNTIME_DIR=/run/user/1000 bash -c "$1"; }
+t_rootless() {
+  for _ in $(seq 50); do [ -d /run/user/1000 ] && break; sleep 0.2; done
+  [ -d /run/user/1000 ] || fail "no /run/user/1000 (tester's user manager did not start)"
+  install -m 644 "$SHARE/alpine.tar.gz" $W/alpine.tar.gz
+  local out; out=$(as_tester 'set -e; cd ~; rm -rf rl; mkdir rl; cd rl; mkdir rootfs; tar -xzf '$W'/alpine.tar.gz -C rootfs
+    bunc spec --rootless
+    sed -i "s/\"terminal\": true/\"terminal\": false/" config.json
+    jq ".process.args = [\"sh\",\"-c\",\"id -u; cat /proc/self/uid_map; hostname\"] | .hostname = \"rl\"" config.json > c && mv c config.json
+    bunc run rl-$$ </dev/null' 2>&1) || fail "exit $?: $out"
+  echo "$out"
+  expect_eq "uid inside" "$(echo "$out" | sed -n 1p)" 0
+  echo "$out" | sed -n 2p | grep -Eq '^ *0 +1000 +1$' || fail "uid_map: $(echo "$out" | sed -n 2p)"
+  expect_eq hostname "$(echo "$out" | sed -n 3p)" rl
+}
+check "rootless: a user's bunc spec --rootless container" t_rootless
+
+t_rootless_oneshot() {
+  local out; out=$(as_tester 'cd ~ && bunc run --rm --rootfs '$W'/alpine.tar.gz -- sh -c "id -u; cat /etc/alpine-release" </dev/null' 2>&1) || fail "exit $?: $out"
+  echo "$out"
+  expect_eq "uid inside" "$(echo "$out" | sed -n 1p)" 0
+}
+check "rootless: a user's one-shot run --rootfs tarball" t_rootless_oneshot
+
+# --- podman with --runtime bunc ----------------------------------------------------------------
+P="podman --runtime /usr/local/bin/bunc --cgroup-manager cgroupfs --events-backend file"
+export P
+t_podman_run() {
+  podman import -q "$SHARE/alpine.tar.gz" localhost/alpine:bunc >/dev/null || fail "podman import"
+  local out; out=$($P run --rm --network none localhost/alpine:bunc sh -c 'cat /etc/alpine-release; cat /proc/self/cgroup' </dev/null 2>&1) || fail "podman run: exit $?: $out"
+  echo "$out"
+  expect_eq "alpine release" "$(echo "$out" | head -1)" "$(cat $ROOTFS/etc/alpine-release)"
+  $P run --rm --network none localhost/alpine:bunc sh -c 'exit 7' </dev/null; expect_eq "podman run exit code" "$?" 7
+}
+check "podman: run --runtime bunc --cgroup-manager cgroupfs" t_podman_run
+
+t_podman_exec() {
+  podman image exists localhost/alpine:bunc || podman import -q "$SHARE/alpine.tar.gz" localhost/alpine:bunc >/dev/null || fail "podman import"
+  trap '$P rm -f -t 0 pc >/dev/null 2>&1' EXIT
+  $P run -d --name pc --network none --memory 64m --pids-limit 30 localhost/alpine:bunc sleep 1000 </dev/null >/dev/null || fail "podman run -d"
+  local out; out=$($P exec pc sh -c 'echo $(hostname) $(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max)' </dev/null 2>&1) || fail "podman exec: $out"
+  echo "$out"
+  echo "$out" | grep -q ' 67108864 30$' || fail "limits inside: $out"
+  $P stop -t 1 pc >/dev/null || fail "podman stop"
+  $P rm pc >/dev/null || fail "podman rm"
+}
+check "podman: run -d, exec, limits, stop, rm" t_podman_exec
+
+# --- done --------------------------------------------------------------------------------------
+log "done: $N checks, $(grep -c '^not ok' "$TAP") failed"
+bunc list
+ls $CG/bunc-checks 2>/dev/null
+exit 0

@@ -1,0 +1,67 @@
+// Issue 21: the hosts users run. Builds (or reuses, cached in /var/cache/bunc-guests) a Debian 12
+// and a Debian 13 guest, boots each under QEMU's TCG with dist/bunc, the Alpine tarball and
+// scripts/guests/checks.sh on a 9p share, and turns the checks' TAP into one test per check.
+// Root only (debootstrap, QEMU with a 9p share); a missing QEMU or a guest that fails to boot is a
+// failure with the console's tail, never a skip.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type GuestRun, CHECKS, parseTap, runGuest } from "../../scripts/guests/boot";
+import { SUITES, type Suite } from "../../scripts/guests/build";
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.log("guests.test.ts: skipped (not root: building and booting the Debian guests needs root)");
+
+/** The checks' names, each a literal `check "name" fn` line in checks.sh. */
+const NAMES = [...readFileSync(CHECKS, "utf8").matchAll(/^check "([^"]+)"/gm)].map((m) => m[1]!);
+/** Per guest: build (fresh ~2 min each) + boot and checks; the host kills QEMU at this deadline. */
+const GUEST_TIMEOUT_MS = Number(process.env.BUNC_GUEST_TIMEOUT_MS ?? 12 * 60_000);
+/** Both guests at once unless BUNC_GUEST_SERIAL=1. */
+const SERIAL = process.env.BUNC_GUEST_SERIAL === "1";
+
+const runs = new Map<Suite, Promise<GuestRun>>();
+let chain: Promise<unknown> = Promise.resolve();
+function guest(suite: Suite): Promise<GuestRun> {
+  if (!runs.has(suite)) {
+    if (SERIAL) {
+      // one after the other, in SUITES order, whichever test asks first
+      for (const s of SUITES) {
+        const p = chain.then(() => runGuest(s, { timeoutMs: GUEST_TIMEOUT_MS }));
+        chain = p.catch(() => {});
+        runs.set(s, p);
+      }
+    } else for (const s of SUITES) runs.set(s, runGuest(s, { timeoutMs: GUEST_TIMEOUT_MS }));
+  }
+  return runs.get(suite)!;
+}
+
+function tail(text: string, lines: number): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+function bootReport(r: GuestRun): string {
+  return `${r.suite} (kernel ${r.kernel}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit ?? "none (never finished)"}`;
+}
+
+for (const suite of SUITES) {
+  describe.skipIf(!isRoot)(`guest ${suite}`, () => {
+    test(`${suite}: boots under QEMU and runs the checks`, async () => {
+      const r = await guest(suite);
+      console.log(`guest ${bootReport(r)}; ${parseTap(r.tap).length} of ${NAMES.length} checks reported`);
+      if (r.checksExit === undefined || r.timedOut)
+        throw new Error(`guest ${bootReport(r)}\n--- console (tail) ---\n${tail(r.console, 120)}\n--- checks' log (tail) ---\n${tail(r.guestLog, 60)}`);
+      expect(r.checksExit).toBe(0);
+    }, GUEST_TIMEOUT_MS * (SERIAL ? 2 : 1) + 20 * 60_000);
+
+    for (const name of NAMES) {
+      test(`${suite}: ${name}`, async () => {
+        const r = await guest(suite);
+        const line = parseTap(r.tap).find((l) => l.name === name);
+        if (!line)
+          throw new Error(`the check did not report (${bootReport(r)})\n--- checks' log (tail) ---\n${tail(r.guestLog, 40)}\n--- console (tail) ---\n${tail(r.console, 40)}`);
+        if (line.skip !== undefined) console.log(`${suite}: ${name}: skipped in the guest: ${line.skip}`);
+        if (!line.ok) throw new Error(`${suite}: ${name} failed in the guest (kernel ${r.kernel}):\n${line.detail}`);
+      }, GUEST_TIMEOUT_MS * 2 + 20 * 60_000);
+    }
+  });
+}
