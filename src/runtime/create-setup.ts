@@ -2,23 +2,22 @@
 // or, where bunc cannot join the container's namespaces, by the Bun init from inside (init.ts),
 // which bunc drives over the sync channel. Either way the runtime hooks run in order and
 // oomScoreAdj and the rlimits are applied from outside before the go.
-import { closeSync, ftruncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, writeSync } from "node:fs";
 import type { Config } from "../spec/schema";
-import { BuncError, withContext } from "../sys/errors";
+import { BuncError } from "../sys/errors";
 import { readToEnd, readUpTo } from "../sys/io";
 import { recvFd, recvMaybeFd, sendFd } from "../sys/socket";
 import { decodeFailure, describeFailure } from "../sys/native-request";
 import { hasNativeInit } from "../sys/native-init";
 import { idmappedTrees } from "../linux/idmap";
 import { CLONE_FLAGS } from "../linux/namespaces";
-import { setRlimits } from "../linux/process";
 import { schedulingFields } from "../linux/scheduling";
 import { Channel } from "./channel";
 import { runHooks } from "./hooks";
 import { procMounts, setUpFromHost } from "./host-setup";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { OCI_VERSION } from "./state";
-import type { Creation } from "./create-steps";
+import { applyFromOutside, type Creation } from "./create-steps";
 import type { InitPlan } from "./init";
 
 /** Host setup: the native init waits ("R"), bunc makes the rootfs, then writes the whole request. */
@@ -108,8 +107,10 @@ export function setUpByBunInit(c: Creation): void {
     }
     if (m.type === "ready") break;
   }
-  // What the init could only fail at after `start` is applied now, from outside (as runc).
-  applyFromOutside(pid, p);
+  // What the init could only fail at after `start` is applied from outside (as runc): the
+  // rlimits only once the native init has replaced this Bun (Creation.finish), since a Bun
+  // under a 1 GiB RLIMIT_AS crashes; the Bun init alone (BUNC_NATIVE_INIT=0) sets them itself.
+  applyFromOutside(pid, { ...p, rlimits: undefined });
   if (plan.relay) c.master = recvFd(c.consolePair[0]!).fd;
   c.trace(`init ready: rootfs ${plan.rootfs} set up with ${config.mounts?.length ?? 0} mounts (${c.o.noPivot ? "MS_MOVE" : "pivot_root"})`);
 }
@@ -127,18 +128,3 @@ function runtimeEnv(): string[] {
   return Object.entries(process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
 }
 
-/** process.oomScoreAdj and process.rlimits, set on the init by bunc: a value bunc may not set fails `create`, not the container after `start`. */
-function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void {
-  if (p.oomScoreAdj !== undefined) {
-    try {
-      writeFileSync(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
-    } catch (e: any) {
-      throw new BuncError(`process.oomScoreAdj: cannot set ${p.oomScoreAdj}: ${e.code ?? e.message}${e.code === "EACCES" ? " (lowering it needs CAP_SYS_RESOURCE)" : ""}`);
-    }
-  }
-  try {
-    setRlimits(p.rlimits, pid);
-  } catch (e: any) {
-    throw withContext("process.rlimits", e);
-  }
-}

@@ -8,14 +8,15 @@ import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
 import { procMounts } from "./host-setup";
 import { linuxSyscalls } from "../sys/syscalls";
 import type { Config } from "../spec/schema";
-import { BuncError } from "../sys/errors";
+import { BuncError, withContext } from "../sys/errors";
 import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import { dupAbove, mkfifo, readToEnd } from "../sys/io";
 import { killAndReap, waitpid, WNOHANG } from "../sys/proc";
 import { memfd, spawnInit } from "../sys/nsexec";
 import { openSelfForExec } from "../sys/self-exe";
-import { openNativeInit } from "../sys/native-init";
+import { hasNativeInit, openNativeInit } from "../sys/native-init";
+import { setRlimits } from "../linux/process";
 import { connectUnix, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { decodeFailure, describeFailure, encodeRequest, i32List, layoutFds, MODES, type RequestValues } from "../sys/native-request";
 import { CLONE_FLAGS, hostIdOf, idMapText, timeOffsetsText } from "../linux/namespaces";
@@ -220,11 +221,17 @@ export class Creation {
     } catch {
       throw new BuncError(`container init exited during setup${this.exitDescription()}`);
     }
-    const failure = decodeFailure(readToEnd(this.parentFd));
-    if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
-    // EOF also comes from an init that died without a word: it must be waiting on the fifo now.
-    const ended = this.exitDescription();
-    if (ended) throw new BuncError(`container init exited during setup${ended}`);
+    // "K" from the init that waits on the fifo (native or Bun); else a native failure, a Bun
+    // init's error line, or nothing: an init that died without a word.
+    const reply = readToEnd(this.parentFd);
+    if (!(reply.length === 1 && reply[0] === 0x4b /* K */)) {
+      const failure = decodeFailure(reply);
+      if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
+      const said = new TextDecoder().decode(reply).match(/"message":"((?:[^"\\]|\\.)*)"/)?.[1];
+      throw new BuncError(said ? `container init failed: ${JSON.parse(`"${said}"`)}` : `container init exited during setup${this.exitDescription()}`);
+    }
+    // The Bun init has become the native init by now (its EOF): the rlimits can go on (create-setup.ts).
+    if (!this.plan.fromHost && hasNativeInit()) applyFromOutside(this.pid, { ...this.config.process!, oomScoreAdj: undefined });
     this.trace(`state.json written, init in its last cgroups: container created`);
     const made = this.container();
     made.consoleMaster = this.master;
@@ -337,4 +344,20 @@ function ownerName(): string {
   const uid = process.getuid?.() ?? 0;
   const { userName } = require("../linux/passwd") as typeof import("../linux/passwd");
   return userName(uid) ?? String(uid);
+}
+
+/** process.oomScoreAdj and process.rlimits, set on the init by bunc: a value bunc may not set fails `create`, not the container after `start`. */
+export function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void {
+  if (p.oomScoreAdj !== undefined) {
+    try {
+      writeFileSync(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
+    } catch (e: any) {
+      throw new BuncError(`process.oomScoreAdj: cannot set ${p.oomScoreAdj}: ${e.code ?? e.message}${e.code === "EACCES" ? " (lowering it needs CAP_SYS_RESOURCE)" : ""}`);
+    }
+  }
+  try {
+    setRlimits(p.rlimits, pid);
+  } catch (e: any) {
+    throw withContext("process.rlimits", e);
+  }
 }

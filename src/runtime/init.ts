@@ -109,6 +109,7 @@ export function runInit(fd: number): never {
     if (native !== undefined) execNativeInit(native, plan, fd, path, env);
     // Without the native init (built without a C compiler), this Bun init waits: it joins
     // memory/pids only at the end, or its own ~40 MB would count against the container.
+    writeSync(fd, ARRIVED);
     closeSync(fd);
     waitForStart(fd + 1);
     stage = "start";
@@ -119,7 +120,8 @@ export function runInit(fd: number): never {
     enterProcess(c.process!, plan.seccomp, plan, path, args, env, hookState(plan, "running"));
   } catch (e: any) {
     const failure: InitFailure = { message: e?.message ?? String(e), exitCode: processExitCode(e) };
-    if (stage === "setup") {
+    if (stage === "setup" || stage === "created") {
+      // After "created" bunc reads to EOF for the native init's mark: this says why there is none.
       try { channel.send({ type: "error", ...failure }); } catch {}
     } else if (stage === "start") {
       // `start` reads the exec fifo until EOF: bytes after its go byte are this failure.
@@ -128,6 +130,9 @@ export function runInit(fd: number): never {
     process.exit(failure.exitCode);
   }
 }
+
+/** Written by whichever init waits on the fifo, right before it closes its channel: EOF without it is a death. */
+const ARRIVED = "K";
 
 /** Why the init gave up, and the exit status it ends with (127/126: the program, 1: setup). */
 export interface InitFailure { message: string; exitCode: number }

@@ -468,6 +468,8 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
       read_request(req_fd);
     }
     S1(NR_close, req_fd);
+    /* "K": arrived, in every cgroup. An EOF without it is an init that died on the way. */
+    S3(NR_write, report_fd, "K", 1);
     S1(NR_close, report_fd);
     report_fd = -1;
     wait_for_start(proc_fd_dir);

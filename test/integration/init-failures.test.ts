@@ -32,8 +32,8 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
   // Issue 20.4: a create whose init died in setup said nothing, exited 0 and left a `stopped` container.
   test("an init that dies during setup fails create with one line; nothing is left", async () => {
     const id = uid();
-    // No namespaces and no mounts: /dev is made in the rootfs directory itself, where its
-    // /dev/fd cannot be made through the rootfs's own symlink into a /proc it does not have.
+    // No namespaces and no mounts: the init is chrooted into a rootfs without /proc, which it
+    // reads on its way to the fifo (the native init's request: its capabilities, /proc/self/status).
     const b = await sb.bundle(id, ["true"], (c) => {
       c.linux.namespaces = [];
       delete c.hostname;

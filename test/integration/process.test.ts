@@ -90,6 +90,25 @@ describe.skipIf(!isRoot)("process (root)", () => {
     expect(out).toMatch(/^Max stack size\s+4194304\s+unlimited\s+bytes/m);
   });
 
+  // runtime-tools process_rlimits: a 1 GiB RLIMIT_AS set on the init while it was still the Bun
+  // init crashed it (Bun reserves more address space than that) about half the time.
+  test("RLIMIT_AS of 1 GiB (runtime-tools process_rlimits) on both setup paths: applied, and the Bun init survives it", async () => {
+    const b = await sb.bundle("rlimas", ["cat", "/proc/self/limits"], (c) => {
+      const G = 1073741824; // the suite's values
+      c.process.rlimits = [
+        { type: "RLIMIT_AS", soft: G, hard: 2 * G }, { type: "RLIMIT_DATA", soft: 5 * G, hard: 6 * G },
+        { type: "RLIMIT_STACK", soft: 9 * G, hard: 10 * G }, { type: "RLIMIT_CPU", soft: 60, hard: 120 },
+      ];
+    });
+    // A race: one run in ten or so crashed, so the Bun init path is tried often.
+    for (const [env, runs] of [[{}, 2], [{ BUNC_HOST_SETUP: "0" }, 15]] as const)
+      for (let i = 0; i < runs; i++) {
+        const r = sb.run(["run", "-b", b, `rlimas${i}`], { env });
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toMatch(/^Max address space\s+1073741824\s+2147483648\s+bytes/m);
+      }
+  });
+
   test("a hard RLIMIT_NOFILE the host cannot grant is an error, not a silent clamp", async () => {
     const b = await sb.bundle("rlimbig", ["true"], (c) => (c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1 << 22, hard: 1 << 22 }]));
     const r = sb.run(["run", "-b", b, "rlimbig"]);
