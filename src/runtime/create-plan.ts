@@ -16,6 +16,7 @@ import { checkNetDevices, plannedNetDevices, type NetDevices } from "../linux/ne
 import { isHostNamespace } from "../linux/sysctl";
 import { detectOuterContainer } from "../linux/outer-container";
 import { whyNotFromHost } from "./host-setup";
+import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
 
@@ -81,6 +82,7 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; con
 
 export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   const { warn, debug } = ctx.log;
+  requireKernel();
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)

@@ -5,6 +5,7 @@
 import { closeSync, existsSync, fchownSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
 import { inheritedFds } from "../sys/inherited-fds";
+import { requireKernel } from "../linux/kernel";
 import { namedErrnos } from "../sys/errno";
 import { normalize, resolve } from "node:path";
 import { relayTerminal } from "./tty-relay";
@@ -113,6 +114,7 @@ function setgroupsDeniedIn(pid: number): boolean {
 export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
   const trace = tracer(`exec ${o.id}`, ctx.log.debug);
   const keepFds = inheritedFds(o.preserveFds ?? 0); // before this opens any
+  requireKernel();
   const c = loadContainer(ctx.root, o.id);
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
