@@ -73,8 +73,11 @@ export class CgroupManager {
     const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
     const members = layout.hierarchies.map((h) => {
       if (absolute) return { h, dir: posix.join(h.mountPoint, path) };
-      // Relative: under our own cgroup, seen from this mount's root (as runc does).
-      const own = self[procKey(h)] ?? "/";
+      // Relative: under our own cgroup, seen from this mount's root (as runc does). On a pure
+      // v2 host, under its parent: our own holds processes (a systemd unit), so no controller
+      // can be enabled below it (runc's fs2 defaultDirPath; joining failed EIO in Debian 12 and 13).
+      const self0 = self[procKey(h)] ?? "/";
+      const own = layout.mode === "v2" ? posix.dirname(self0) : self0;
       const rel = posix.relative(h.root, own).startsWith("..") ? own : posix.relative(h.root, own);
       return { h, dir: posix.join(h.mountPoint, rel, path) };
     });
