@@ -11,7 +11,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../alpine-tarball";
-import { buildImage, type GuestImage, SUITES, type Suite } from "./build";
+import { buildImage, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
 
 const PROJECT = resolve(import.meta.dir, "../..");
 export const CHECKS = join(import.meta.dir, "checks.sh");
@@ -87,6 +87,7 @@ export interface GuestRun extends BootResult {
 
 /** Builds (or reuses) the suite's image, boots it with the checks and brings back their TAP. */
 export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: string; smp?: number } = {}): Promise<GuestRun> {
+  cleanStaleBuilds();
   const image = await buildImage(suite);
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   const share = mkdtempSync(join(tmpdir(), `bunc-guest-${suite}-`));

@@ -160,7 +160,6 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     // a user for the rootless checks (useradd gives it /etc/subuid and /etc/subgid ranges)
     await run(["chroot", tree, "useradd", "-m", "-u", "1000", "-s", "/bin/bash", "tester"], log);
     await run(["chroot", tree, "passwd", "-d", "root"], log);
-    put(tree, "var/lib/systemd/linger/tester", ""); // its user manager starts at boot (what loginctl enable-linger writes)
     rmSync(join(tree, "var/cache/apt/archives"), { recursive: true, force: true });
     mkdirSync(join(tree, "var/cache/apt/archives/partial"), { recursive: true });
     rmSync(join(tree, "var/lib/apt/lists"), { recursive: true, force: true });

@@ -330,13 +330,28 @@ t_cgroupns() {
 }
 check "cgroup: the cgroup namespace shows /" t_cgroupns
 
+t_devices() {
+  # the eBPF device filter: a block device node the config does not allow can be made (CAP_MKNOD)
+  # but not opened; allowed by a linux.resources.devices rule, it reads
+  local dev; dev=$(cat /sys/block/vda/dev); local major=${dev%%:*} minor=${dev##*:}
+  local try='["sh","-c","mknod /mnt/disk b '$major' '$minor' 2>&1 || exit 0; head -c 512 /mnt/disk >/dev/null 2>&1 && echo READ || echo DENIED"]'
+  local caps='.process.capabilities |= with_entries(.value += ["CAP_MKNOD"]) | .mounts += [{destination:"/mnt",type:"tmpfs",source:"tmpfs",options:["rw","mode=755"]}]'
+  local d out; d=$(mkb devdeny "$caps" "$(args "$try")")
+  out=$(bunc run -b "$d" devdeny 2>&1); echo "not allowed: $out"
+  case $out in *READ*) fail "read a block device the config does not allow" ;; esac
+  d=$(mkb devallow "$caps" "$(args "$try")" ".linux.resources.devices += [{allow:true,type:\"b\",major:$major,minor:$minor,access:\"rwm\"}]")
+  out=$(bunc run -b "$d" devallow 2>&1); echo "allowed: $out"
+  expect_eq "allowed device" "$out" READ
+}
+check "cgroup: the eBPF device filter denies and allows" t_devices
+
 # --- rootless -----------------------------------------------------------------------------------
-# as the guest's user "tester" (uid 1000, its /etc/subuid range from useradd, a lingering user manager)
+# as the guest's user "tester" (uid 1000, its /etc/subuid range from useradd), with the runtime
+# directory a login would give it (no logind in the guest: made here)
+install -d -m 700 -o tester -g tester /run/user/1000
+install -m 644 "$SHARE/alpine.tar.gz" $W/alpine.tar.gz
 as_tester() { runuser -u tester -- env -i HOME=/home/tester USER=tester PATH="$PATH" XDG_RUNTIME_DIR=/run/user/1000 bash -c "$1"; }
 t_rootless() {
-  for _ in $(seq 50); do [ -d /run/user/1000 ] && break; sleep 0.2; done
-  [ -d /run/user/1000 ] || fail "no /run/user/1000 (tester's user manager did not start)"
-  install -m 644 "$SHARE/alpine.tar.gz" $W/alpine.tar.gz
   local out; out=$(as_tester 'set -e; cd ~; rm -rf rl; mkdir rl; cd rl; mkdir rootfs; tar -xzf '$W'/alpine.tar.gz -C rootfs
     bunc spec --rootless
     sed -i "s/\"terminal\": true/\"terminal\": false/" config.json
@@ -350,7 +365,9 @@ t_rootless() {
 check "rootless: a user's bunc spec --rootless container" t_rootless
 
 t_rootless_oneshot() {
-  local out; out=$(as_tester 'cd ~ && bunc run --rm --rootfs '$W'/alpine.tar.gz -- sh -c "id -u; cat /etc/alpine-release" </dev/null' 2>&1) || fail "exit $?: $out"
+  local out; out=$(as_tester 'cd ~ && bunc run --rm --rootfs '$W'/alpine.tar.gz -- sh -c "id -u; cat /etc/alpine-release" </dev/null' 2>&1) || {
+    echo "--- again with --debug:"; as_tester 'cd ~ && bunc --debug run --rm --rootfs '$W'/alpine.tar.gz -- sh -c "id -u" </dev/null' 2>&1 | grep -v 'debug: syscall' | tail -25
+    echo "--- tester's /etc/subuid: $(grep tester /etc/subuid)"; fail "exit $?: $out"; }
   echo "$out"
   expect_eq "uid inside" "$(echo "$out" | sed -n 1p)" 0
 }

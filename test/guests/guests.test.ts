@@ -31,6 +31,8 @@ function guest(suite: Suite): Promise<GuestRun> {
         runs.set(s, p);
       }
     } else for (const s of SUITES) runs.set(s, runGuest(s, { timeoutMs: GUEST_TIMEOUT_MS }));
+    // a guest that fails before its tests await it is their failure, not an unhandled rejection
+    for (const p of runs.values()) p.catch(() => {});
   }
   return runs.get(suite)!;
 }
