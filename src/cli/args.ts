@@ -28,3 +28,24 @@ export function preserveFds(v: string | undefined): number {
   if (!Number.isInteger(n) || n < 0) throw new (require("../sys/errors").BuncError)(`invalid --preserve-fds "${v}"`);
   return n;
 }
+
+/**
+ * Every value of a repeatable string flag, in order (citty keeps only the last): `-v A -v B`,
+ * `--volume=A`. `args` is the command's declaration, so that other flags' values are skipped.
+ */
+export function repeatedValues(own: string[], args: Record<string, any>, name: string): string[] {
+  const names = new Set([name, ...[args[name]?.alias ?? []].flat()]);
+  const valued = new Set<string>();
+  for (const [n, d] of Object.entries(args)) if (d.type === "string") for (const a of [n, ...[d.alias ?? []].flat()]) valued.add(a);
+  const out: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const a = own[i]!;
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") continue;
+    const eq = a.indexOf("=");
+    const flag = a.replace(/^--?/, "").split("=")[0]!;
+    const value = eq < 0 ? (valued.has(flag) ? own[++i] : undefined) : a.slice(eq + 1);
+    if (names.has(flag) && value !== undefined) out.push(value);
+  }
+  return out;
+}

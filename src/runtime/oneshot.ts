@@ -1,6 +1,6 @@
 // `bunc run --rootfs <tarball|dir> -- <cmd>`: a container straight from a rootfs tarball,
 // a rootfs directory or a bundle, removed with everything it made once it exits.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { runContainer } from "./run";
@@ -9,6 +9,7 @@ import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
 import { cachedRootfs, writableView } from "./rootfs-cache";
 import type { RuntimeContext } from "./context";
+import type { OneShotPlan } from "./oneshot-options";
 
 export interface OneShotOptions {
   source: string;
@@ -16,10 +17,14 @@ export interface OneShotOptions {
   args: string[];
   tty?: boolean;
   detach?: boolean;
+  /** The checked docker-like options (oneshot-options.ts). */
+  plan?: OneShotPlan;
+  /** Keep stdin open (docker's -i); without it the command's stdin is /dev/null. */
+  interactive?: boolean;
 }
 
 /** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under the context's root. */
-export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; args: string[]; tty?: boolean; edit?: (config: any) => void; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
+export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; args: string[]; tty?: boolean; edit?: (config: any) => void; plan?: OneShotPlan; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
   const source = resolve(o.source);
   if (!existsSync(source)) throw new BuncError(`${o.source}: no such tarball, rootfs or bundle`);
   mkdirSync(ctx.root, { recursive: true, mode: 0o700 });
@@ -32,8 +37,9 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
     for (const u of undo.splice(0).reverse()) u();
     rmSync(work, { recursive: true, force: true });
   };
-  const write = (dir: string, c: any) => {
+  const write = async (dir: string, c: any) => {
     o.edit?.(c);
+    if (o.plan) (await import("./oneshot-options")).applyOneShot(c, o.plan);
     writeFileSync(join(dir, "config.json"), JSON.stringify(c));
   };
   try {
@@ -45,9 +51,9 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
         c.root.path = resolve(source, c.root?.path ?? "rootfs");
         if (o.args.length) c.process = { ...c.process, args: o.args };
         if (o.tty) c.process = { ...c.process, terminal: true };
-        write(work, c);
+        await write(work, c);
       } else {
-        write(work, defaultSpec({ rootfs: source, args, terminal: !!o.tty, rootless }));
+        await write(work, defaultSpec({ rootfs: source, args, terminal: !!o.tty, rootless }));
       }
     } else if (process.geteuid?.() === 0 && !o.noCache) {
       // A tarball seen before is not unpacked again: a private overlay over the cached tree.
@@ -56,7 +62,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
       undo.push(view.undo, cached.release);
       const c = defaultSpec({ rootfs: view.rootfs, args, terminal: !!o.tty, rootless });
       c.root.readonly = false;
-      write(work, c);
+      await write(work, c);
     } else {
       const { createBundle } = await import("../bundle");
       const r = await createBundle(source, join(work, "bundle"), { args, terminal: !!o.tty, rootless });
@@ -64,7 +70,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
       bundle = join(work, "bundle");
       const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
       c.root.readonly = false; // a private copy: let the command write to it
-      write(bundle, c);
+      await write(bundle, c);
     }
     return { bundle, cleanup };
   } catch (e) {
@@ -80,11 +86,14 @@ export async function runFromRootfs(ctx: RuntimeContext, o: OneShotOptions): Pro
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
   const trace = tracer(`run --rootfs ${id}`, ctx.log.debug);
   trace(`from ${resolve(o.source)}`);
-  const { bundle, cleanup } = await prepareOneShot(ctx, { source: o.source, args: o.args, tty: o.tty });
+  const { bundle, cleanup } = await prepareOneShot(ctx, { source: o.source, args: o.args, tty: o.tty, plan: o.plan });
+  // As docker: stdin is /dev/null unless -i (with -t the terminal carries the input).
+  const devnull = o.interactive || o.tty ? undefined : openSync("/dev/null", "r");
   try {
     trace(`bundle ready in ${bundle}`);
-    return await runContainer(ctx, { id, bundle });
+    return await runContainer(ctx, { id, bundle, ...(devnull === undefined ? {} : { stdio: [devnull, 1, 2] as [number, number, number] }) });
   } finally {
+    if (devnull !== undefined) closeSync(devnull);
     cleanup();
   }
 }
