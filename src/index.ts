@@ -37,5 +37,5 @@ export async function waitForExit(ctx: RuntimeContext, id: string): Promise<numb
 }
 
 // The Bun.spawn-like API: run() and create() (see docs/library.md).
-export { run, create, type RunOptions, type RunResult, type ContainerHandle, type Stdio } from "./api";
+export { run, create, type RunOptions, type RunResult, type RunProcess, type ContainerHandle, type Stdio, type MountOption, type BindMount, type TmpfsMount, type ResourceOptions } from "./api";
 export { SyscallError } from "./sys/libc";
