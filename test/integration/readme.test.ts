@@ -46,6 +46,7 @@ describe.skipIf(!isRoot || BUNC.length !== 1)("README usage (root)", () => {
     if (block.includes("/bin/echo hi")) expect(out).toContain("hi\n");
     if (block.includes("./hello")) expect(out).toMatch(/hello from Alpine 3\.\d+/);
     if (block.includes("bunc exec web ps")) expect(out).toContain("sleep 300");
+    if (block.includes("-v ./project:/src:ro")) expect(out).toMatch(/^tests pass in 3\.\d+\.\d+\nfrom stdin\n[\s\S]*localhost/);
   });
 });
 
