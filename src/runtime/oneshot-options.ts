@@ -87,7 +87,10 @@ function bind(label: string, raw: unknown, source: unknown, dest: unknown, reado
   if (typeof source !== "string" || !source) return fail(label, raw, "the source is missing");
   const abs = resolve(base, source);
   if (!existsSync(abs)) return fail(label, raw, `the source ${source} does not exist${isAbsolute(source) ? "" : ` (looked for ${abs})`}`);
-  return { destination: destination(label, raw, dest), type: "bind", source: realpathSync(abs), options: ["rbind", readonly ? "ro" : "rw"] };
+  const m = { destination: destination(label, raw, dest), type: "bind", source: realpathSync(abs), options: ["rbind", readonly ? "ro" : "rw"] };
+  // For the check against the image (applyOneShot), not written to config.json.
+  Object.defineProperty(m, "checkedAs", { value: `${label} ${typeof raw === "string" ? raw : JSON.stringify(raw)}`, enumerable: false });
+  return m;
 }
 
 /** docker's `-v SRC:DST[:ro|rw]`. */
@@ -315,6 +318,7 @@ export function applyOneShot(c: any, plan: OneShotPlan): void {
   } else if (plan.network === "none") {
     c.linux.namespaces = [...ns.filter((n) => n.type !== "network"), { type: "network" }];
   }
+  for (const m of plan.mounts) if (m.type === "bind") checkKind(c.root.path, m);
   c.mounts = [...(c.mounts ?? []), ...plan.mounts];
   if (plan.memory !== undefined || plan.cpus !== undefined || plan.pids !== undefined) {
     const r = (c.linux.resources ??= {});
@@ -325,6 +329,22 @@ export function applyOneShot(c: any, plan: OneShotPlan): void {
   if (plan.readOnly !== undefined) {
     c.root.readonly = plan.readOnly;
   }
+}
+
+/** A file cannot go on the image's directory, nor a directory on its file: say so before create. */
+function checkKind(rootfs: string, m: any): void {
+  let inImage;
+  try {
+    const root = realpathSync(rootfs);
+    const real = realpathSync(join(root, m.destination));
+    if (real !== root && !real.startsWith(`${root}/`)) return;
+    inImage = lstatSync(real);
+  } catch {
+    return; // not in the image: made at create
+  }
+  const dir = lstatSync(m.source).isDirectory();
+  if (dir && !inImage.isDirectory()) throw new BuncError(`${m.checkedAs}: ${m.destination} is not a directory in the image (the source is one)`);
+  if (!dir && inImage.isDirectory()) throw new BuncError(`${m.checkedAs}: ${m.destination} is a directory in the image (the source is not)`);
 }
 
 function passwdGid(rootfs: string, uid: number): number | undefined {

@@ -159,6 +159,8 @@ describe.skipIf(!isRoot)("one-shot options (root)", () => {
     [["-v", "/tmp"], /^bunc: -v\/--volume \/tmp: expected SRC:DST/],
     [["-v", "/tmp:relative"], /^bunc: -v\/--volume \/tmp:relative: the destination relative must be an absolute path/],
     [["-v", "/tmp:/x:rx"], /^bunc: -v\/--volume \/tmp:\/x:rx: unknown option "rx"/],
+    [["-v", `${project}/src/main.txt:/bin`], /^bunc: -v\/--volume \S+main.txt:\/bin: \/bin is a directory in the image \(the source is not\)$/m],
+    [["-v", `${project}:/etc/hostname`], /^bunc: -v\/--volume \S+project:\/etc\/hostname: \/etc\/hostname is not a directory in the image/],
     [["-v", "/tmp:/x", "-v", "/etc:/x/"], /^bunc: -v\/--volume: \/x is mounted twice/],
     [["--tmpfs", "/t:size=lots"], /^bunc: --tmpfs \/t:size=lots: size lots is not a size/],
     [["--tmpfs", "/t:nosuchopt"], /^bunc: --tmpfs \/t:nosuchopt: unknown tmpfs option "nosuchopt"/],
