@@ -84,6 +84,13 @@ export function checkFlags(rawArgs: string[], args: Record<string, any>, stopAtF
       if (stopAtFirstPositional) break;
       continue;
     }
+    // A group of one-letter flags (-it), as docker and getopt take it: booleans, the last may take a value.
+    if (/^-[a-zA-Z]{2,}$/.test(a)) {
+      const types = [...a.slice(1)].map((c) => known.get(c));
+      if (types.some((t, j) => t !== "boolean" && !(t === "string" && j === types.length - 1))) throw new BuncError(`unknown flag ${a}`);
+      if (types.at(-1) === "string") i++;
+      continue;
+    }
     const name = a.replace(/^--?/, "").split("=")[0]!;
     const type = known.get(name) ?? (name.startsWith("no-") ? known.get(name.slice(3)) : undefined);
     if (type === undefined || type === "positional") throw new BuncError(`unknown flag ${a.split("=")[0]}`);
