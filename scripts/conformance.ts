@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EXPECTED, judge, type Verdict } from "./conformance-expected";
 import { parseTap, summarize } from "./conformance-tap";
+import { cgroupDirs } from "./cgroup-dirs";
 
 const PROJECT = resolve(import.meta.dir, "..");
 const SUITES = process.env.BUNC_SUITES_DIR ?? join(PROJECT, "../shared/suites");
@@ -89,21 +90,7 @@ export function failuresOf(test: string, out: string, err: string, code: number 
 /** Cgroups the suite makes (AbsCgroupPath /cgrouptest, RelCgroupPath testdir/cgrouptest/container), at any depth. */
 function removeSuiteCgroups(): string[] {
   const left: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: import("node:fs").Dirent[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(dir, e.name);
-      if (e.name === "cgrouptest" || e.name === "testdir") removeTree(p, left);
-      else if (depth < 4) walk(p, depth + 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 0);
+  for (const dir of cgroupDirs((n) => n === "cgrouptest" || n === "testdir", 4)) removeTree(dir, left);
   return left;
 }
 

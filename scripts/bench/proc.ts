@@ -2,6 +2,7 @@
 // and the memory a process holds (/proc/<pid>/smaps_rollup).
 import { dlopen, ptr } from "bun:ffi";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { cgroupDirs } from "../cgroup-dirs";
 
 const SYS_pidfd_open = 434; // same number on x86_64 and arm64
 
@@ -104,22 +105,5 @@ export function memoryCgroupLimit(pid: number): { path: string; limit: number | 
 
 /** Directories under /sys/fs/cgroup (depth <= 4) whose name contains `needle`. */
 export function cgroupLeftovers(needle: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (depth > 4) return;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = `${dir}/${e.name}`;
-      if (e.name.includes(needle)) found.push(p);
-      else walk(p, depth + 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 0);
-  return found;
+  return cgroupDirs((n) => n.includes(needle), 4);
 }

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { isRoot } from "../support/harness";
 import { BUNC_BINARY, ensureInstalled, pidsWithCmdline } from "../support/engines";
 import { CATATONIT, ContainerdCri, HANDLER } from "../support/cri";
+import { cgroupDirs } from "../../scripts/cgroup-dirs";
 
 const skipReason = !isRoot
   ? "not root"
@@ -22,22 +23,7 @@ if (skipReason) console.warn(`CRI tests skipped: ${skipReason}`);
 
 /** Cgroup directories (any hierarchy, any depth) whose name is one of `names`. */
 function cgroupsNamed(names: string[]): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: import("node:fs").Dirent[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      if (names.includes(e.name)) found.push(join(dir, e.name));
-      if (depth < 6) walk(join(dir, e.name), depth + 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 0);
-  return found;
+  return cgroupDirs((n) => names.includes(n));
 }
 
 /** Mount points whose path names one of `ids`. */

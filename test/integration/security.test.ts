@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { BUNC, isRoot, mountsUnder, Sandbox } from "../support/harness";
 import { mutateConfig } from "../support/fuzz";
 import { parseConfig } from "../../src/spec/parse";
+import { cgroupDirs } from "../../scripts/cgroup-dirs";
 
 const sb = new Sandbox();
 afterAll(() => {
@@ -37,8 +38,7 @@ function processesIn(dir: string): number[] {
 
 /** Cgroup directories whose name contains `id`, in every hierarchy. */
 function cgroupsNamed(id: string): string[] {
-  const r = Bun.spawnSync(["find", "/sys/fs/cgroup", "-maxdepth", "5", "-type", "d", "-name", `*${id}*`]);
-  return r.stdout.toString().trim().split("\n").filter(Boolean);
+  return cgroupDirs((n) => n.includes(id), 5);
 }
 
 describe.skipIf(!isRoot)("CVE-2019-5736: /proc/<pid>/exe of a runtime process", () => {
