@@ -31,6 +31,7 @@ import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark,
 export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
+import { validateApparmorProfile } from "../linux/lsm";
 import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
@@ -121,6 +122,10 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
+  // As runc: the process gets the container's AppArmor profile unless it has its own
+  // (exec --apparmor, or apparmorProfile in --process); one that is not loaded fails here.
+  if (!o.process.apparmorProfile && config.process?.apparmorProfile) o = { ...o, process: { ...o.process, apparmorProfile: config.process.apparmorProfile } };
+  validateApparmorProfile(o.process.apparmorProfile);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
   const open = (p: string, flags: string | number = "r") => keep(openSync(p, flags as any));
@@ -214,7 +219,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
-      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd })}`);
+      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd, apparmorProfile: o.process.apparmorProfile })}`);
       // nsexec's own stage reports in JSON (e.g. it could not join a cgroup).
       if (reply.length && !isFreezingMark(reply)) throw new BuncError(`exec failed: ${nsexecMessage(reply)}`);
       trace(`execve of ${o.process.args[0]} done`);

@@ -23,7 +23,10 @@ export function features() {
       capabilities: CAPABILITIES.slice(0, lastCap() + 1),
       cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: false, systemdUser: false, rdma: false },
       seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
-      apparmor: { enabled: false },
+      // features.md: whether this build supports it, whatever the host runs. AppArmor profiles
+      // are applied (src/linux/lsm.ts); SELinux labels are not (a label is refused on a host
+      // without SELinux, and not applied on one with it).
+      apparmor: { enabled: true },
       selinux: { enabled: false },
       intelRdt: { enabled: false, schemata: false, monitoring: false },
       mountExtensions: { idmap: { enabled: true } },

@@ -209,8 +209,43 @@ function enterProcess(p: Process, seccomp: Seccomp | undefined, fds: { preserveF
   if (ptySlave >= 0) takeTerminal(ptySlave);
   if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
   applyProcess(p, () => {});
+  applyApparmor(p.apparmorProfile);
   if (seccomp && p.noNewPrivileges) installFilter(seccomp, state);
   return execProcess(path, args, env, fds);
+}
+
+let apparmorFd = -1;
+
+/**
+ * process.apparmorProfile's attr file, opened as native-init.c's open_apparmor does (see
+ * there): through the host's /proc, before pivot_root or setns(mnt), by this thread (the one
+ * that execs: the kernel takes the write only from the opener, and the profile is per thread).
+ */
+function openApparmor(profile: string | undefined): void {
+  if (!profile) return;
+  try {
+    apparmorFd = openSync("/proc/thread-self/attr/apparmor/exec", O.WRONLY | O_CLOEXEC);
+  } catch (e: any) {
+    if (e?.code !== "ENOENT") throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"`, e);
+    // No attr/apparmor/ before Linux 5.8.
+    try {
+      apparmorFd = openSync("/proc/thread-self/attr/exec", O.WRONLY | O_CLOEXEC);
+    } catch (e2: any) {
+      throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"`, e2);
+    }
+  }
+}
+
+/** "exec <profile>": the profile applies at the execve that follows (runc's apparmor.ApplyProfile). */
+function applyApparmor(profile: string | undefined): void {
+  if (!profile) return;
+  try {
+    writeSync(apparmorFd, `exec ${profile}`);
+  } catch (e: any) {
+    throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"${e?.code === "ENOENT" ? " (not loaded)" : ""}`, e);
+  }
+  closeSync(apparmorFd);
+  apparmorFd = -1;
 }
 
 export interface ExecPlan {
@@ -236,6 +271,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     const sys = new LinuxSyscalls();
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
+    openApparmor(plan.process.apparmorProfile);
     sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
     closeSync(fd + 1);
     handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
@@ -322,6 +358,8 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.
   procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // The native init opens its own (a file opened by this process is not its to write).
+  if (!plan.nativeInit) openApparmor(c.process?.apparmorProfile);
   connectConsole(plan.console, channelFd + 2 + plan.lateCgroups);
   // The seccomp agent's socket is a host path: connect while the host is still visible.
   if (plan.seccomp?.listenerPath) {

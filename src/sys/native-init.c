@@ -273,6 +273,44 @@ static void apply_process(void) {
   if (cwd_rc < 0) check(S1(NR_chdir, cwd), STEP_CWD);
 }
 
+/*
+ * process.apparmorProfile, as runc's apparmor.ApplyProfile: "exec <profile>" written to this
+ * task's attr/apparmor/exec (attr/exec before Linux 5.8), so the profile applies at execve.
+ * The file is opened through the host's /proc, never through the container's: a /proc that
+ * the image or a mount provides can be a fake, and writing there would leave the process
+ * unconfined without an error (runc's CVE-2019-16884). Nor can bunc hand over a file it
+ * opened: the kernel takes writes to attr files only from the task that opened them (the
+ * opener's mm, which execve replaces). So this process opens it itself, before it enters the
+ * container's filesystem: exec before setns(mnt), the init relative to the host's
+ * /proc/<pid>/fd it holds from before pivot_root; it writes right before execve.
+ */
+static int aa_fd = -1;
+static long aa_err;
+
+static void open_apparmor(long dirfd, const char *path, const char *old_path) {
+  u32 len;
+  field(F_APPARMOR_PROFILE, &len);
+  if (!len) return;
+  long fd = S4(NR_openat, dirfd, path, 1 /* O_WRONLY */ | 02000000 /* O_CLOEXEC */, 0);
+  if (fd == -2 /* ENOENT: no attr/apparmor/ before 5.8 */) fd = S4(NR_openat, dirfd, old_path, 1 | 02000000, 0);
+  if (fd < 0) aa_err = fd; else aa_fd = (int)fd;
+}
+
+static void apply_apparmor(void) {
+  u32 len;
+  const unsigned char *name = text(F_APPARMOR_PROFILE, &len);
+  if (!len) return;
+  if (aa_fd < 0) fail(STEP_APPARMOR, aa_err ? aa_err : -2, 1);
+  static char buf[5 + 4096];
+  if (len > 4096) fail(STEP_APPARMOR, -36 /* ENAMETOOLONG */, 1);
+  memcpy(buf, "exec ", 5);
+  memcpy(buf + 5, name, len);
+  long r = S3(NR_write, aa_fd, buf, 5 + len);
+  if (r < 0) fail(STEP_APPARMOR, r, 1);
+  S1(NR_close, aa_fd);
+  aa_fd = -1;
+}
+
 /* execve, or through $PATH as execvp does: the first entry that exists and runs. */
 static __attribute__((noreturn)) void exec_program(void) {
   list(F_ARGV, F_ARGC, argv_v, 4096);
@@ -431,6 +469,8 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     report_fd = (int)(i64)slot[F_REPORT_FD];
     /* nsexec's stage 2 dies with `bunc exec` until here; the process must outlive `exec -d`. */
     S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
+    /* Still in bunc's mount namespace: its /proc (see open_apparmor). */
+    open_apparmor(-100 /* AT_FDCWD */, "/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec");
     if ((i64)slot[F_MNT_NS_FD] >= 0) {
       check(S2(NR_setns, slot[F_MNT_NS_FD], 0x00020000 /* CLONE_NEWNS */), STEP_SETNS_MNT);
       S1(NR_close, slot[F_MNT_NS_FD]);
@@ -469,6 +509,9 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     }
     S1(NR_close, req_fd);
     /* "K": arrived, in every cgroup. An EOF without it is an init that died on the way. */
+    /* proc_fd_dir is the host's /proc/<pid>/fd, opened before pivot_root; the process is
+       single-threaded, so its attr files are this task's. */
+    open_apparmor(proc_fd_dir, "../attr/apparmor/exec", "../attr/exec");
     S3(NR_write, report_fd, "K", 1);
     S1(NR_close, report_fd);
     report_fd = -1;
@@ -494,6 +537,9 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     run_hooks();
   }
   apply_process();
+  /* Last before the no_new_privs filter (which need not allow the write), nothing is
+     executed between this and the program's execve. */
+  apply_apparmor();
   if (nnp) install_seccomp();
   exec_program();
 }

@@ -11,6 +11,8 @@ export const REQUEST_VERSION = 1;
  * Field name -> kind: a number (u64 slot) or bytes (offset<<32 | length into the blob).
  * TERMINAL_FD (exec): the pty slave to take as controlling terminal and stdio; 0 is none
  * (stdio holds 0-2, so a passed fd is never 0).
+ * APPARMOR_PROFILE: process.apparmorProfile, written as "exec <profile>" to the init's own
+ * attr/apparmor/exec right before execve (empty: left alone).
  */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
@@ -23,7 +25,8 @@ export const FIELDS = {
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
-  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64", BLOB_LEN: "u64",
+  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64",
+  APPARMOR_PROFILE: "bytes", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
@@ -34,7 +37,7 @@ export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3 } as const;
 export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
-  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC",
+  "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC", "APPARMOR",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -49,6 +52,7 @@ const STEP_TEXT: Record<Step, string> = {
   PERSONALITY: "linux.personality: personality", MEMPOLICY: "linux.memoryPolicy: set_mempolicy",
   ROOT: "entering the moved root (--no-pivot)", CONSOLE: "taking the terminal (setsid, TIOCSCTTY)",
   PROC: "fsopen(proc) in the container's PID namespace",
+  APPARMOR: "process.apparmorProfile: applying the profile (attr/apparmor/exec)",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
@@ -69,8 +73,10 @@ export function decodeFailure(bytes: Uint8Array): NativeFailure | undefined {
 }
 
 /** One line for the user, naming the step and what the kernel said. */
-export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[] }): string {
+export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[]; apparmorProfile?: string }): string {
   const what = STEP_TEXT[f.step];
+  if (f.step === "APPARMOR" && subject?.apparmorProfile)
+    return `process.apparmorProfile: cannot apply AppArmor profile "${subject.apparmorProfile}": ${errnoName(f.errno)}${f.errno === 2 ? " (not loaded)" : ""}`;
   if (f.step === "HOOK_STATUS") {
     const st = f.errno;
     return `${what}${subject?.hooks?.length ? ` ${subject.hooks.join(", ")}` : ""} failed: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { parseConfig } from "../../src/spec/parse";
 import { defaultSpec } from "../../src/spec/default";
 import { validateSysctl, isHostNamespace } from "../../src/linux/sysctl";
-import { validateLabels, selinuxEnabled } from "../../src/linux/lsm";
+import { APPARMOR_PROFILES, loadedApparmorProfiles, parseApparmorProfiles, validateApparmorProfile, validateLabels, selinuxEnabled } from "../../src/linux/lsm";
 import { CgroupManager } from "../../src/linux/cgroups";
 import { prepareRoot } from "../../src/linux/rootfs";
 import { MS } from "../../src/linux/mount-options";
@@ -105,6 +105,32 @@ describe("AppArmor and SELinux settings", () => {
   });
   test("SELinux counts as enabled only with selinuxfs mounted at /sys/fs/selinux", () => {
     expect(selinuxEnabled(() => "25 23 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw")).toBe(false);
+  });
+  test("an AppArmor profile must be loaded: the profiles list (a fake file) names it", () => {
+    const dir = mkdtempSync(`${tmpdir()}/bunc-test-aa-`);
+    try {
+      const file = `${dir}/profiles`;
+      writeFileSync(file, "docker-default (enforce)\nbunc-test (complain)\n/usr/bin/man (enforce)\nlsb_release//null-/usr/bin/x (enforce)\n");
+      const loaded = loadedApparmorProfiles(file)!;
+      expect([...loaded]).toEqual(["docker-default", "bunc-test", "/usr/bin/man", "lsb_release//null-/usr/bin/x"]);
+      expect(parseApparmorProfiles("a name with spaces (kill)\n")).toEqual(new Set(["a name with spaces"]));
+      const host = { apparmor: () => true, selinux: () => false, apparmorProfiles: () => loadedApparmorProfiles(file) };
+      const aa = (profile: string) => check((c) => (c.process.apparmorProfile = profile), host);
+      expect(aa("docker-default")).toBe("(accepted)");
+      expect(aa("bunc-test")).toBe("(accepted)");
+      expect(aa("unconfined")).toBe("(accepted)");
+      expect(aa("no-such-profile")).toBe(`process.apparmorProfile: AppArmor profile "no-such-profile" is not loaded (${APPARMOR_PROFILES}; load it with apparmor_parser)`);
+      // stacks and other policy namespaces are the kernel's to check, at start
+      expect(aa("docker-default//&other")).toBe("(accepted)");
+      expect(aa(":ns:p")).toBe("(accepted)");
+      // an unreadable list (not the policy admin): cannot tell, not refused
+      expect(loadedApparmorProfiles(`${dir}/missing`)).toBeUndefined();
+      expect(check((c) => (c.process.apparmorProfile = "x"), { ...host, apparmorProfiles: () => undefined })).toBe("(accepted)");
+      // AppArmor off: refused whether or not the name is listed
+      expect(message(() => validateApparmorProfile("docker-default", { ...host, apparmor: () => false }))).toBe("process.apparmorProfile: AppArmor is not enabled on this host");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

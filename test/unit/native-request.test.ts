@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeFailure, describeFailure, encodeRequest, FIELDS, generateHeader, hookList, REQUEST_MAGIC, REQUEST_VERSION, STEPS, stringList } from "../../src/sys/native-request";
 import { layoutFds } from "../../src/runtime/exec";
+import { processFields } from "../../src/runtime/native-launch";
 
 const names = Object.keys(FIELDS);
 
@@ -33,6 +34,23 @@ describe("native request", () => {
     expect(new TextDecoder().decode(at("ARGV"))).toBe("sh\0-c\0x\0");
     expect(get("EXEC_PATH") & 0xffffffffn).toBe(0n);
     expect(get("BLOB_LEN")).toBe(BigInt(blob.length));
+  });
+
+  test("process.apparmorProfile: a NUL-terminated string in APPARMOR_PROFILE, unset when absent or empty", () => {
+    const at = (req: Uint8Array) => { const { get, blob } = slots(req); const v = get("APPARMOR_PROFILE"); return new TextDecoder().decode(blob.subarray(Number(v >> 32n), Number(v >> 32n) + Number(v & 0xffffffffn))); };
+    const p = { args: ["sh"], cwd: "/", env: [] };
+    const fields = (apparmorProfile?: string) => processFields({ process: { ...p, apparmorProfile }, env: [], preserveFds: 0, keepFds: [], setgroupsMayFail: false });
+    expect(at(encodeRequest(fields("docker-default")))).toBe("docker-default\0");
+    expect(at(encodeRequest(fields("")))).toBe("");
+    expect(at(encodeRequest(fields()))).toBe("");
+    expect(generateHeader()).toContain("F_APPARMOR_PROFILE");
+    expect(generateHeader()).toContain("STEP_APPARMOR");
+  });
+
+  test("an AppArmor failure names the profile", () => {
+    const f = { step: "APPARMOR" as const, errno: 2, exitCode: 1 };
+    expect(describeFailure(f, { apparmorProfile: "bunc-x" })).toBe('process.apparmorProfile: cannot apply AppArmor profile "bunc-x": ENOENT (not loaded)');
+    expect(describeFailure({ ...f, errno: 13 }, { apparmorProfile: "bunc-x" })).toBe('process.apparmorProfile: cannot apply AppArmor profile "bunc-x": EACCES');
   });
 
   test("hooks: timeout, argc, envc, then path, args and env", () => {
