@@ -25,6 +25,8 @@ export const PACKAGES = [
   "iproute2", "procps", "jq", "uidmap",
   // runtimes and engines a user of these hosts has; podman's container-network-stack is netavark
   "runc", "podman", "netavark",
+  // AppArmor's userspace (apparmor_parser; the engines load their default profiles with it) for the AppArmor checks
+  "apparmor",
 ];
 
 /** The systemd unit that runs the share's script at boot and powers off whatever happens. */

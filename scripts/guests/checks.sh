@@ -400,6 +400,120 @@ t_podman_exec() {
 }
 check "podman: run -d, exec, limits, stop, rm" t_podman_exec
 
+# --- AppArmor (issue 22): process.apparmorProfile confines, as with runc -----------------------
+# A small test profile, loaded here with apparmor_parser (Debian's apparmor package): everything
+# allowed but reading /etc/alpine-release, so a check sees the profile enforced, not only named.
+export AA_PROFILE=bunc-test
+aa_load() {
+  [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || fail "AppArmor is not enabled in the guest's kernel"
+  grep -qx "$AA_PROFILE (enforce)" /sys/kernel/security/apparmor/profiles && return 0
+  command -v apparmor_parser >/dev/null || fail "no apparmor_parser (Debian's apparmor package)"
+  cat >"$W/$AA_PROFILE.aa" <<EOF
+abi <abi/3.0>,
+profile $AA_PROFILE flags=(attach_disconnected,mediate_deleted) {
+  file,
+  capability,
+  network,
+  signal,
+  ptrace,
+  unix,
+  umount,
+  deny /etc/alpine-release r,
+}
+EOF
+  apparmor_parser -r "$W/$AA_PROFILE.aa" || fail "apparmor_parser -r $W/$AA_PROFILE.aa"
+  grep -qx "$AA_PROFILE (enforce)" /sys/kernel/security/apparmor/profiles || fail "not loaded: $(cat /sys/kernel/security/apparmor/profiles)"
+}
+# the label a process reads in /proc/self/attr/current, then READ or DENIED for the denied file
+export aa_try='["sh","-c","tr -d \"\\\\0\" </proc/self/attr/current; cat /etc/alpine-release >/dev/null 2>&1 && echo READ || echo DENIED"]'
+aa_expect() { # what output
+  expect_eq "$1: attr/current" "$(echo "$2" | head -1)" "$AA_PROFILE (enforce)"
+  expect_eq "$1: the denied read" "$(echo "$2" | sed -n 2p)" DENIED
+}
+t_apparmor_run() {
+  aa_load
+  local d out; d=$(mkb aarun "$(args "$aa_try")" ".process.apparmorProfile = \"$AA_PROFILE\"")
+  out=$(bunc run -b "$d" aarun 2>&1) || fail "run: exit $?: $out"
+  echo "native init: $out"; aa_expect "native init" "$out"
+  out=$(BUNC_NATIVE_INIT=0 bunc run -b "$d" aarun 2>&1) || fail "BUNC_NATIVE_INIT=0 run: exit $?: $out"
+  echo "Bun init: $out"; aa_expect "Bun init (BUNC_NATIVE_INIT=0)" "$out"
+  d=$(mkb aauser "$(args "$aa_try")" ".process.apparmorProfile = \"$AA_PROFILE\"" \
+    '.linux.namespaces += [{type:"user"}] | .linux.uidMappings = [{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings = [{containerID:0,hostID:100000,size:65536}]')
+  out=$(bunc run -b "$d" aauser 2>&1) || fail "run (user namespace): exit $?: $out"
+  echo "user namespace: $out"; aa_expect "user namespace" "$out"
+  d=$(mkb aanone "$(args "$aa_try")")
+  out=$(bunc run -b "$d" aanone 2>&1) || fail "run without a profile: exit $?: $out"
+  echo "no profile: $out"
+  expect_eq "without a profile" "$out" "unconfined"$'\n'"READ"
+}
+check "apparmor: process.apparmorProfile confines the container (native and Bun init, user namespace)" t_apparmor_run
+
+t_apparmor_rootless() {
+  aa_load
+  echo "$aa_try" >"$W/aa-args.json"
+  echo '.process.terminal = false | .process.args = $a[0] | .process.apparmorProfile = $p' >"$W/aa-rootless.jq"
+  chmod 644 "$W/aa-args.json" "$W/aa-rootless.jq"
+  local out; out=$(as_tester 'set -e; cd ~; rm -rf aa; mkdir aa; cd aa; mkdir rootfs; tar -xzf '$W'/alpine.tar.gz -C rootfs
+    bunc spec --rootless
+    jq --slurpfile a '$W'/aa-args.json --arg p '$AA_PROFILE' -f '$W'/aa-rootless.jq config.json > c && mv c config.json
+    bunc run aa-$$ </dev/null' 2>&1) || fail "exit $?: $out"
+  echo "rootless: $out"; aa_expect "rootless (Bun init, then the native init)" "$out"
+}
+check "apparmor: a rootless container gets its profile too" t_apparmor_rootless
+
+t_apparmor_exec() {
+  aa_load
+  local d; d=$(mkb aaex "$sleeper" ".process.apparmorProfile = \"$AA_PROFILE\"")
+  rund "$d" aaex
+  trap 'cleanup aaex; cleanup aaexu' EXIT
+  local cur='["sh","-c","tr -d \"\\\\0\" </proc/self/attr/current"]'
+  expect_eq "the init, seen from the host" "$(tr -d '\0' </proc/"$(pid_of aaex)"/attr/current)" "$AA_PROFILE (enforce)"
+  local out; out=$(bunc exec aaex sh -c "$(echo "$aa_try" | jq -r '.[2]')" 2>&1) || fail "exec: $out"
+  aa_expect "exec" "$out"
+  out=$(BUNC_NATIVE_INIT=0 bunc exec aaex sh -c "$(echo "$aa_try" | jq -r '.[2]')" 2>&1) || fail "exec (Bun): $out"
+  aa_expect "exec (BUNC_NATIVE_INIT=0)" "$out"
+  jq -n --argjson a "$cur" '{args: $a, cwd: "/", env: ["PATH=/usr/bin:/bin"]}' >"$W/aa-process.json"
+  expect_eq "exec -p without a profile gets the container's" "$(bunc exec -p "$W/aa-process.json" aaex)" "$AA_PROFILE (enforce)"
+  expect_eq "exec --apparmor unconfined" "$(bunc exec --apparmor unconfined aaex sh -c 'tr -d "\0" </proc/self/attr/current')" unconfined
+  local err; err=$(bunc exec --apparmor bunc-no-such-profile aaex true 2>&1) && fail "exec with an unknown profile succeeded"
+  echo "unknown profile at exec: $err"
+  expect_eq "lines of exec's error" "$(echo "$err" | wc -l)" 1
+  echo "$err" | grep -q '"bunc-no-such-profile"' || fail "the profile is not named: $err"
+  d=$(mkb aaexu "$sleeper" ".process.apparmorProfile = \"$AA_PROFILE\"" \
+    '.linux.namespaces += [{type:"user"}] | .linux.uidMappings = [{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings = [{containerID:0,hostID:100000,size:65536}]')
+  rund "$d" aaexu
+  expect_eq "exec into a user namespace" "$(bunc exec aaexu sh -c 'tr -d "\0" </proc/self/attr/current')" "$AA_PROFILE (enforce)"
+}
+check "apparmor: exec gets the container's profile, or its own (--apparmor, -p)" t_apparmor_exec
+
+t_apparmor_unknown() {
+  aa_load
+  local d err; d=$(mkb aaunk "$sleeper" '.process.apparmorProfile = "bunc-no-such-profile"')
+  bunc create -b "$d" aaunk </dev/null >/dev/null 2>"$W/aaunk.err" && fail "create succeeded"
+  err=$(cat "$W/aaunk.err"); echo "$err"
+  expect_eq "lines of the error" "$(echo "$err" | wc -l)" 1
+  echo "$err" | grep -q '"bunc-no-such-profile"' || fail "the profile is not named"
+  bunc state aaunk >/dev/null 2>&1 && fail "a container was left"
+  [ -d "$CG/bunc-checks/aaunk" ] && fail "a cgroup was left" || true
+}
+check "apparmor: an unknown profile fails create with one line, nothing left" t_apparmor_unknown
+
+t_apparmor_podman() {
+  aa_load
+  podman image exists localhost/alpine:bunc || podman import -q "$SHARE/alpine.tar.gz" localhost/alpine:bunc >/dev/null || fail "podman import"
+  local R="podman --runtime runc --cgroup-manager cgroupfs --events-backend file"
+  local theirs; theirs=$($R run --rm --network none localhost/alpine:bunc sh -c 'tr -d "\0" </proc/self/attr/current' </dev/null 2>&1)
+  local out; out=$($P run --rm --network none localhost/alpine:bunc sh -c 'tr -d "\0" </proc/self/attr/current' </dev/null 2>&1) || fail "podman run: exit $?: $out"
+  echo "bunc: $out; runc: $theirs"
+  case $out in containers-default-*" (enforce)") ;; *) fail "podman's default profile not applied: $out" ;; esac
+  expect_eq "the same as with runc" "$out" "$theirs"
+  trap '$P rm -f -t 0 paa >/dev/null 2>&1' EXIT
+  $P run -d --name paa --network none localhost/alpine:bunc sleep 1000 </dev/null >/dev/null || fail "podman run -d"
+  expect_eq "podman exec" "$($P exec paa sh -c 'tr -d "\0" </proc/self/attr/current' </dev/null 2>&1)" "$out"
+}
+check "apparmor: podman's default profile with --runtime bunc (as with runc)" t_apparmor_podman
+# --- end of AppArmor ---------------------------------------------------------------------------
+
 # --- done --------------------------------------------------------------------------------------
 log "done: $N checks, $(grep -c '^not ok' "$TAP") failed"
 bunc list
