@@ -60,7 +60,10 @@ async function build(target: string, out: string) {
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.
   const noAutoload = ["--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json"];
-  await $`bun build --compile --format=esm --splitting --minify --bytecode ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  // dbus-next's optional modules (the systemd driver's D-Bus client): without them it takes
+  // net sockets (usocket is a native addon for fd passing; x11 finds a session bus).
+  const optional = ["--external", "usocket", "--external", "x11"];
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${noAutoload} ${optional} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 

@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     const { globals, rest } = parseGlobals(argv);
     cli.globals = globals;
     configureLog({ file: globals.log, format: globals.logFormat, debug: globals.debug });
-    cli.runtime = runtimeContext(globals.root, cliLogger());
+    cli.runtime = { ...runtimeContext(globals.root, cliLogger()), systemdCgroup: globals.systemdCgroup };
     // --debug: every checked system call too (loads the FFI module only then).
     if (globals.debug) (require("../sys/libc") as typeof import("../sys/libc")).traceSyscalls((line) => cli.runtime.log.debug?.(`syscall ${line}`));
     const [name, ...rawArgs] = rest;

@@ -18,14 +18,21 @@ export function effectiveResources(config: Config): LinuxResources {
   return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES] };
 }
 
-export function newCgroups(id: string, config: Config, warn: Warn): CgroupManager {
-  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn });
+/** The container's cgroups to make; `systemd`: the systemd driver (--systemd-cgroup), its unit saved in the state. */
+export function newCgroups(id: string, config: Config, warn: Warn, systemd = false): CgroupManager {
+  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn, systemd });
+}
+
+/** bunc as the systemd driver's D-Bus helper (_BUNC_SYSTEMD set): loads the D-Bus client only then. */
+export async function serveSystemdHelper(): Promise<void> {
+  const { serve } = await import("../linux/cgroups/systemd-dbus");
+  await serve();
 }
 
 /** The cgroups of an existing container, from the paths saved at create. */
 export function containerCgroups(state: StoredState, warn: Warn): CgroupManager | undefined {
   if (!state.cgroupPaths || !Object.keys(state.cgroupPaths).length) return undefined;
-  return CgroupManager.fromPaths(state.cgroupPaths, { warn });
+  return CgroupManager.fromPaths(state.cgroupPaths, { warn, systemdUnit: state.systemdUnit });
 }
 
 /** The container's cgroups, for the operations that need them: pause, resume, update, events. */

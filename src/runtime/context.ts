@@ -14,6 +14,8 @@ export interface RuntimeContext {
   root: string;
   /** Its methods are called detached (passed on as callbacks): make it with runtimeContext(). */
   log: Logger;
+  /** --systemd-cgroup: create puts the container in a systemd scope (runc's systemd driver). */
+  systemdCgroup?: boolean;
 }
 
 /** A context for `root` whose logger is `log` (default: silent), its methods bound to it. */

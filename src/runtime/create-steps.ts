@@ -91,8 +91,9 @@ export class Creation {
     // Held until create returns: `delete` waits, and once bunc is gone (killed half-way)
     // the lock is free and the record below tells `delete` what to undo.
     this.unlock = lockStateDir(dir);
-    const cg = newCgroups(this.o.id, config, this.ctx.log.warn);
+    const cg = newCgroups(this.o.id, config, this.ctx.log.warn, this.ctx.systemdCgroup);
     this.state.cgroupPaths = cg.paths();
+    if (cg.systemd) this.state.systemdUnit = cg.systemd.unit;
     writeStateAtomically(dir, this.state);
     const fifo = join(dir, FIFO);
     mkfifo(fifo, 0o622);
@@ -174,7 +175,7 @@ export class Creation {
       // A user namespace joined by path: nsexec made the init its root, which reopens the fifo.
       else if (ns.joins.some((j) => j.type === "user") && process.geteuid?.() === 0)
         chownSync(join(this.dir!, FIFO), hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
-      this.cgroups!.apply(effectiveResources(config));
+      this.cgroups!.apply(effectiveResources(config), this.pid);
       if (Object.keys(plan.netDevices).length) {
         this.state.netDevices = plan.netDevices;
         writeStateAtomically(this.dir!, this.state); // before the move: a killed create still moves them back

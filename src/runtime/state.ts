@@ -25,6 +25,8 @@ export interface StoredState {
   config: Config;
   /** Cgroup directory per hierarchy ("" = cgroup2), as created. */
   cgroupPaths?: Record<string, string>;
+  /** The systemd driver's unit (--systemd-cgroup at create): update, delete go through systemd. */
+  systemdUnit?: string;
   /** linux.netDevices moved into the container (host name -> container name), moved back at delete. */
   netDevices?: Record<string, string>;
   /** Extra fds passed to the container (for exec). */

@@ -10,6 +10,7 @@ import * as v2 from "./v2";
 import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
+import { callHelper, SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
 
 export interface ManagerOptions {
   /** Hierarchies to use; default: detected from /proc/self/mountinfo. */
@@ -20,6 +21,12 @@ export interface ManagerOptions {
   selfCgroup?: string;
   /** Where warnings go (settings ignored, a non-empty cgroup); default: nowhere. */
   warn?: Warn;
+  /** forContainer: the systemd driver (--systemd-cgroup), cgroupsPath "slice:prefix:name". */
+  systemd?: boolean;
+  /** fromPaths: the systemd unit the container's cgroup is (saved at create). */
+  systemdUnit?: string;
+  /** How the systemd driver reaches D-Bus (unit tests record it). */
+  systemdCall?: SystemdCaller;
 }
 
 const ignore: Warn = () => {};
@@ -63,10 +70,21 @@ export class CgroupManager {
     readonly layout: CgroupLayout,
     private readonly members: Member[],
     private readonly warn: Warn,
+    /** The systemd driver's unit (the cgroup is its scope), else undefined. */
+    readonly systemd?: SystemdUnit,
   ) {}
 
   static forContainer(id: string, cgroupsPath: string | undefined, opts: ManagerOptions = {}): CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
+    if (opts.systemd) {
+      // runc's systemd driver: the scope systemd will make (at apply, with the init in it).
+      const h = layout.unified;
+      if (layout.mode !== "v2" || !h)
+        throw new CgroupError(`--systemd-cgroup: bunc's systemd driver needs a cgroup v2 host (this one is ${layout.mode})`, "linux.cgroupsPath");
+      const placement = systemdPlacement(id, cgroupsPath, process.geteuid?.() !== 0);
+      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callHelper);
+      return new CgroupManager(layout, [{ h, dir: posix.join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
+    }
     const path = cgroupsPath || `/bunc/${id}`;
     if (path.split("/").includes("..")) throw new CgroupError(`linux.cgroupsPath: "${path}" must not contain ".."`, "linux.cgroupsPath");
     const absolute = path.startsWith("/");
@@ -88,7 +106,10 @@ export class CgroupManager {
   static fromPaths(paths: Record<string, string>, opts: ManagerOptions = {}): CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
     const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
-    return new CgroupManager(layout, members, opts.warn ?? ignore);
+    const unit = opts.systemdUnit && members[0]
+      ? new SystemdUnit("", { slice: "", unit: opts.systemdUnit, path: "" }, true, opts.systemdCall ?? callHelper)
+      : undefined;
+    return new CgroupManager(layout, members, opts.warn ?? ignore, unit);
   }
 
   /** Hierarchy key ("" for cgroup2, else each v1 controller, e.g. "memory", "name=systemd") -> directory. */
@@ -107,6 +128,8 @@ export class CgroupManager {
    * access, or with `optional` (a container with a user namespace of its own) anyone.
    */
   create(opts: { join?: boolean; optional?: boolean } = {}): boolean {
+    // systemd makes the scope, with the init in it (apply); a unit of that name is its error then.
+    if (this.systemd) return true;
     for (const m of this.members) {
       // As runc: a warning, not an error (engines put a pod's processes there first).
       const there = existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
@@ -191,11 +214,23 @@ export class CgroupManager {
     return this.members.find((m) => m.h.version === 2)?.dir;
   }
 
-  /** Write the limits. Returns false when create() skipped cgroups (rootless). */
-  apply(r: LinuxResources): boolean {
+  /**
+   * Write the limits. Returns false when create() skipped cgroups (rootless). With the
+   * systemd driver, create's call (`initPid`) starts the scope with the init in it and the
+   * limits as properties, later ones (update) set them as properties; the files follow.
+   */
+  apply(r: LinuxResources, initPid?: number): boolean {
     if (this.skipped) {
       if (isSet(r)) this.warn("cgroups: linux.resources ignored (no write access to the cgroup tree)");
       return false;
+    }
+    if (this.systemd) {
+      if (!this.systemd.started) {
+        if (!initPid) throw new CgroupError(`systemd: unit ${this.systemd.unit} has no process to start with`, "linux.cgroupsPath");
+        this.systemd.start(initPid, r);
+        // As runc: the init written to the scope too (a no-op when systemd moved it already).
+        writeCgroupFile(this.members[0]!.dir, "cgroup.procs", initPid, `cgroup ${this.members[0]!.dir}`);
+      } else this.systemd.set(r);
     }
     const warn = this.warn;
     if (isSet(r.memory)) {
@@ -253,7 +288,7 @@ export class CgroupManager {
 
   /** The cgroup2 directory, when the container has one and `only` selects it (for CLONE_INTO_CGROUP). */
   cgroup2Dir(only: (controllers: string[]) => boolean, sub?: SubCgroup): string | undefined {
-    if (this.skipped) return undefined;
+    if (this.skipped || (this.systemd && !this.systemd.started)) return undefined;
     const m = this.members.find(({ h }) => h.version === 2 && only(h.controllers));
     return m && subDir(m, sub);
   }
@@ -265,7 +300,8 @@ export class CgroupManager {
    * is all that matters. On v2 it is cgroup.procs.
    */
   selfJoinFiles(only: (controllers: string[]) => boolean, versions: (1 | 2)[] = [1, 2], sub?: SubCgroup): string[] {
-    if (this.skipped) return [];
+    // Before its scope exists (create), the init is put there by systemd, not by itself.
+    if (this.skipped || (this.systemd && !this.systemd.started)) return [];
     const files = this.members.filter(({ h }) => only(h.controllers) && versions.includes(h.version)).map((m) => join(subDir(m, sub), m.h.version === 1 ? "tasks" : "cgroup.procs"));
     return [...new Set(files)];
   }
@@ -370,6 +406,14 @@ export class CgroupManager {
   destroy(timeoutMs = 2000): void {
     const deadline = Date.now() + timeoutMs;
     const errors: string[] = [];
+    if (this.systemd?.started) {
+      // StopUnit (a unit already gone is fine); systemd removes the scope's cgroup.
+      try {
+        this.systemd.stop();
+      } catch (e: any) {
+        errors.push(e?.message ?? String(e));
+      }
+    } else if (this.systemd) return; // never started: nothing was made
     for (const { h, dir } of this.members) {
       try {
         removeTree(dir, deadline);
