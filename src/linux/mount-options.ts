@@ -88,3 +88,23 @@ export function parseMountOptions(options: string[] = [], type?: string): Parsed
   }
   return { flags, cleared, propagation, data, bind, recursive: (flags & MS.REC) !== 0n, recursiveSet, recursiveClear };
 }
+
+/**
+ * Filesystems that take no context= of linux.mountLabel, as runc: proc and sysfs (SELinux
+ * labels them itself), mqueue (labelled after the mount through its root's xattr: older
+ * kernels refuse context= there), cgroup hierarchies (runc mounts cgroup2 with its data
+ * alone; cgroup v1's tmpfs is labelled, its binds are binds). A bind mount takes no data.
+ */
+const UNLABELLED = new Set(["proc", "sysfs", "mqueue", "cgroup", "cgroup2"]);
+
+/**
+ * The mount data with linux.mountLabel as `context="<label>"` appended (runc's
+ * label.FormatMountLabel; quoted, MCS categories have commas), for the mounts runc labels:
+ * tmpfs, devpts and every other new filesystem but those above. `label` is undefined
+ * without SELinux (lsm.ts effectiveMountLabel): the data is left as it is.
+ */
+export function withMountLabel(data: string | null, type: string, label: string | undefined, bind = false): string | null {
+  if (!label || bind || UNLABELLED.has(type)) return data;
+  const context = `context="${label}"`;
+  return data ? `${data},${context}` : context;
+}

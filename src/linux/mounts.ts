@@ -6,7 +6,7 @@ import type { Mount } from "../spec/schema";
 import { RESOLVE, type Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
-import { MS, parseMountOptions } from "./mount-options";
+import { MS, parseMountOptions, withMountLabel } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { parseProcCgroup } from "./cgroups/layout";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
@@ -19,6 +19,8 @@ export interface MountContext {
   inUserNs: boolean;
   /** The container's cgroup per hierarchy ("" = cgroup2); what `type: cgroup` mounts show. */
   cgroupPaths?: Record<string, string>;
+  /** linux.mountLabel when SELinux is enabled (lsm.ts effectiveMountLabel): context= of the mounts runc labels. */
+  mountLabel?: string;
 }
 
 /**
@@ -87,7 +89,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
   const pin = type === "proc" || type === "sysfs" ? pinNoSymlinks : withPinned;
   pin(ctx, rel, (target) => {
     try {
-      ctx.sys.mount(m.source ?? type, target, type, o.flags, o.data.length ? o.data.join(",") : null);
+      ctx.sys.mount(m.source ?? type, target, type, o.flags, withMountLabel(o.data.length ? o.data.join(",") : null, type, ctx.mountLabel));
     } catch (e) {
       // Without their own namespace, sysfs and mqueue cannot be mounted in a user
       // namespace; bind the host's instead, as runc does.
@@ -97,6 +99,16 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
       bound = true;
     }
   });
+  // mqueue takes its label on its root (runc: label.SetFileLabel), not as context=; the
+  // host's, bound in its place, is not the container's to relabel.
+  if (type === "mqueue" && ctx.mountLabel && !bound) {
+    const fd = ctx.sys.openInRoot(ctx.rootFd, rel, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+    try {
+      ctx.sys.fsetxattr(fd, "security.selinux", ctx.mountLabel, `/${rel}`);
+    } finally {
+      ctx.sys.close(fd);
+    }
+  }
   if (bound || o.propagation.length || o.recursiveSet || o.recursiveClear)
     withPinned(ctx, rel, (target) => {
       if (bound) remount(ctx.sys, target, o.flags);
@@ -165,7 +177,7 @@ function mountCgroup(ctx: MountContext, dest: string, flags: bigint): void {
   const flat = flags & ~MS.RDONLY;
   if (!unifiedOnly) {
     const rel = prepareMountpoint(ctx, dest, false);
-    withPinned(ctx, rel, (t) => ctx.sys.mount("tmpfs", t, "tmpfs", flat, "mode=755"));
+    withPinned(ctx, rel, (t) => ctx.sys.mount("tmpfs", t, "tmpfs", flat, withMountLabel("mode=755", "tmpfs", ctx.mountLabel)));
   }
   for (const h of hosts) {
     const rel = prepareMountpoint(ctx, dest + h.mountpoint.slice("/sys/fs/cgroup".length), false);

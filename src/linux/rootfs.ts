@@ -5,7 +5,7 @@ import type { Syscalls } from "../sys/syscalls";
 import { SyscallError } from "../sys/libc";
 import type { Config, Mount } from "../spec/schema";
 import { asBuncError, BuncError, withContext } from "../sys/errors";
-import { MS, parseMountOptions, PROPAGATION } from "./mount-options";
+import { MS, parseMountOptions, PROPAGATION, withMountLabel } from "./mount-options";
 import { mountOne, remount, withPinned, type MountContext } from "./mounts";
 import { setupDev } from "./devices";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
@@ -118,11 +118,11 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
 }
 
 /** maskedPaths: an empty read-only tmpfs over directories, /dev/null over files. */
-/** `root`: where the container's "/" is now (its rootfs path when bunc sets it up before pivot_root). */
-export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/"): void {
+/** `root`: where the container's "/" is now (its rootfs path when bunc sets it up before pivot_root); `mountLabel`: the tmpfs's context= (as runc). */
+export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/", mountLabel?: string): void {
   for (const p of paths) {
     pinInRoot(sys, p, (target) => {
-      if (statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, "size=0");
+      if (statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
       // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
       else if (!pinInRoot(sys, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null), root))
         throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);

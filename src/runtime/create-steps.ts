@@ -115,7 +115,9 @@ export class Creation {
     return encodeRequest({
       MODE: MODES.INIT_HOST, SYNC_FD: this.initFd, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: -1, FIFO_FD: layout.fifo[0],
       CGROUP_FDS: i32List(layout.cgroups), NEW_CGROUP_NS: (this.plan.ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0 ? 1 : 0,
-      KEYRING: this.o.noNewKeyring ? "" : `_ses.${this.o.id}`, REQUEST_FD: layout.request[0], PROC_CONTEXTS: procMounts(this.config), ...full,
+      KEYRING: this.o.noNewKeyring ? "" : `_ses.${this.o.id}`, REQUEST_FD: layout.request[0], PROC_CONTEXTS: procMounts(this.config),
+      // The keyring is joined before the rest arrives: made under the process's SELinux label.
+      SELINUX_LABEL: this.config.process?.selinuxLabel ?? "", ...full,
     });
   }
 

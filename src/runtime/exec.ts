@@ -31,7 +31,7 @@ import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark,
 export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
-import { validateApparmorProfile } from "../linux/lsm";
+import { validateApparmorProfile, validateSelinuxLabel } from "../linux/lsm";
 import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
@@ -122,10 +122,13 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
   if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
-  // As runc: the process gets the container's AppArmor profile unless it has its own
-  // (exec --apparmor, or apparmorProfile in --process); one that is not loaded fails here.
+  // As runc: the process gets the container's AppArmor profile and SELinux label unless it
+  // has its own (exec --apparmor / --process-label, or --process); one that is not loaded,
+  // or a label on a host without SELinux, fails here.
   if (!o.process.apparmorProfile && config.process?.apparmorProfile) o = { ...o, process: { ...o.process, apparmorProfile: config.process.apparmorProfile } };
+  if (!o.process.selinuxLabel && config.process?.selinuxLabel) o = { ...o, process: { ...o.process, selinuxLabel: config.process.selinuxLabel } };
   validateApparmorProfile(o.process.apparmorProfile);
+  validateSelinuxLabel(o.process.selinuxLabel);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
   const open = (p: string, flags: string | number = "r") => keep(openSync(p, flags as any));
@@ -219,7 +222,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
-      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd, apparmorProfile: o.process.apparmorProfile })}`);
+      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd, apparmorProfile: o.process.apparmorProfile, selinuxLabel: o.process.selinuxLabel })}`);
       // nsexec's own stage reports in JSON (e.g. it could not join a cgroup).
       if (reply.length && !isFreezingMark(reply)) throw new BuncError(`exec failed: ${nsexecMessage(reply)}`);
       trace(`execve of ${o.process.args[0]} done`);

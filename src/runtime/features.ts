@@ -24,10 +24,10 @@ export function features() {
       cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: true, systemdUser: false, rdma: false },
       seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
       // features.md: whether this build supports it, whatever the host runs. AppArmor profiles
-      // are applied (src/linux/lsm.ts); SELinux labels are not (a label is refused on a host
-      // without SELinux, and not applied on one with it).
+      // and SELinux labels (exec label, context= of mounts, the keyring) are applied
+      // (src/linux/lsm.ts); one asked for on a host without that LSM is refused.
       apparmor: { enabled: true },
-      selinux: { enabled: false },
+      selinux: { enabled: true },
       intelRdt: { enabled: false, schemata: false, monitoring: false },
       mountExtensions: { idmap: { enabled: true } },
       // Spec 1.3: applied by the native init (process.scheduler, ioPriority, execCPUAffinity, personality too).

@@ -15,6 +15,7 @@ import { FSCONFIG, fsconfig, fsmount } from "../sys/mount-api";
 import { raiseEffectiveCaps, setFsIds } from "../sys/creds";
 import { LinuxSyscalls } from "../sys/syscalls";
 import { remount, type MountContext } from "../linux/mounts";
+import { effectiveMountLabel } from "../linux/lsm";
 import { applyRootPropagation, maskPaths, mountAll, moveRoot, pivotRoot, prepareRoot, readonlyPaths } from "../linux/rootfs";
 import { bindConsole, openPtyInRoot, type Pty } from "../linux/terminal";
 import { ownEffective } from "../linux/capabilities";
@@ -189,12 +190,13 @@ export function setUpFromHost(c: Config, o: {
   runtimeHooks: () => void; containerHooks: () => void; debug?: (m: string) => void;
 }): HostSetupResult {
   const contexts = [...o.procContexts];
+  const mountLabel = effectiveMountLabel(c);
   try {
     const sys = new HostSideSyscalls(contexts, o.userns);
     inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
       const rootFd = openSync(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
-      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths };
+      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths, mountLabel };
       try {
         mountAll(ctx, c, { trees: o.trees, mounted: (m) => o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`) });
       } finally {
@@ -207,7 +209,7 @@ export function setUpFromHost(c: Config, o: {
       // Sysctls through the container's /proc/sys, in its network and IPC namespaces; then
       // masked and read-only paths and the read-only root, all while "/" is still the host's.
       applySysctlIn(o.rootfs, c.linux.sysctl);
-      maskPaths(sys, c.linux.maskedPaths, o.rootfs);
+      maskPaths(sys, c.linux.maskedPaths, o.rootfs, mountLabel);
       readonlyPaths(sys, c.linux.readonlyPaths, o.rootfs);
       if (c.hostname !== undefined) sys.sethostname(c.hostname);
       if (c.domainname !== undefined) sys.setdomainname(c.domainname);

@@ -24,6 +24,7 @@ import { withContext } from "../sys/errors";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";
+import { effectiveMountLabel, execAttrs, openExecAttrs, setKeyCreateLabel, writeExecAttrs, type ExecAttr } from "../linux/lsm";
 
 export interface InitPlan {
   id: string;
@@ -209,43 +210,21 @@ function enterProcess(p: Process, seccomp: Seccomp | undefined, fds: { preserveF
   if (ptySlave >= 0) takeTerminal(ptySlave);
   if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
   applyProcess(p, () => {});
-  applyApparmor(p.apparmorProfile);
+  writeExecAttrs(new LinuxSyscalls(), execAttrFiles);
   if (seccomp && p.noNewPrivileges) installFilter(seccomp, state);
   return execProcess(path, args, env, fds);
 }
 
-let apparmorFd = -1;
-
 /**
- * process.apparmorProfile's attr file, opened as native-init.c's open_apparmor does (see
- * there): through the host's /proc, before pivot_root or setns(mnt), by this thread (the one
- * that execs: the kernel takes the write only from the opener, and the profile is per thread).
+ * process.apparmorProfile's and process.selinuxLabel's attr files (lsm.ts), opened as
+ * native-init.c's open_attrs does (see there): through the host's /proc, before pivot_root
+ * or setns(mnt), by this thread (the one that execs: the kernel takes the write only from
+ * the opener, and the attributes are per thread); written right before execve.
  */
-function openApparmor(profile: string | undefined): void {
-  if (!profile) return;
-  try {
-    apparmorFd = openSync("/proc/thread-self/attr/apparmor/exec", O.WRONLY | O_CLOEXEC);
-  } catch (e: any) {
-    if (e?.code !== "ENOENT") throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"`, e);
-    // No attr/apparmor/ before Linux 5.8.
-    try {
-      apparmorFd = openSync("/proc/thread-self/attr/exec", O.WRONLY | O_CLOEXEC);
-    } catch (e2: any) {
-      throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"`, e2);
-    }
-  }
-}
+let execAttrFiles: ExecAttr[] = [];
 
-/** "exec <profile>": the profile applies at the execve that follows (runc's apparmor.ApplyProfile). */
-function applyApparmor(profile: string | undefined): void {
-  if (!profile) return;
-  try {
-    writeSync(apparmorFd, `exec ${profile}`);
-  } catch (e: any) {
-    throw withContext(`process.apparmorProfile: cannot apply AppArmor profile "${profile}"${e?.code === "ENOENT" ? " (not loaded)" : ""}`, e);
-  }
-  closeSync(apparmorFd);
-  apparmorFd = -1;
+function openLsmAttrs(p: Pick<Process, "apparmorProfile" | "selinuxLabel"> | undefined): void {
+  if (p) execAttrFiles = openExecAttrs(new LinuxSyscalls(), execAttrs(p));
 }
 
 export interface ExecPlan {
@@ -271,7 +250,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     const sys = new LinuxSyscalls();
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
-    openApparmor(plan.process.apparmorProfile);
+    openLsmAttrs(plan.process);
     sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
     closeSync(fd + 1);
     handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
@@ -324,7 +303,7 @@ function mountRootfs(sys: LinuxSyscalls, plan: InitPlan, hasMountNs: boolean, ch
   const c = plan.config;
   if (hasMountNs) prepareRoot(sys, plan.rootfs, c.linux.rootfsPropagation);
   const rootFd = openSync(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths };
+  const ctx: MountContext = { sys, rootfs: plan.rootfs, rootFd, bundle: plan.bundle, inUserNs: plan.inUserNs, cgroupPaths: plan.cgroupPaths, mountLabel: effectiveMountLabel(c) };
   // Idmapped bind mounts, and every bind of a user-namespace container, come ready-made from
   // bunc: they need the host's privilege or reach (a root-only source directory).
   const trees = new Map<number, number>();
@@ -353,13 +332,19 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   const c = plan.config;
   const hasMountNs = c.linux.namespaces.some((n) => n.type === "mount");
   const debug = (message: string) => plan.debug && channel.send({ type: "debug", message });
-  // A session keyring of its own, so keys do not leak between containers (as runc).
-  if (!plan.noNewKeyring) joinSessionKeyring(`_ses.${plan.id}`);
+  // Read while the host's mounts are visible (selinuxfs is not the container's after pivot_root).
+  const mountLabel = effectiveMountLabel(c);
+  // A session keyring of its own, so keys do not leak between containers (as runc), made
+  // under the process's SELinux label.
+  if (!plan.noNewKeyring) {
+    setKeyCreateLabel(sys, c.process?.selinuxLabel);
+    joinSessionKeyring(`_ses.${plan.id}`);
+  }
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.
   procFdDir = openSync("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   // The native init opens its own (a file opened by this process is not its to write).
-  if (!plan.nativeInit) openApparmor(c.process?.apparmorProfile);
+  if (!plan.nativeInit) openLsmAttrs(c.process);
   connectConsole(plan.console, channelFd + 2 + plan.lateCgroups);
   // The seccomp agent's socket is a host path: connect while the host is still visible.
   if (plan.seccomp?.listenerPath) {
@@ -377,14 +362,14 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
     handOverPty(sys, c.process!.consoleSize, true, c.process!.user?.uid ?? 0);
     // Sysctls before /proc/sys turns read-only (as runc).
     applySysctl(c.linux.sysctl);
-    maskPaths(sys, c.linux.maskedPaths);
+    maskPaths(sys, c.linux.maskedPaths, "/", mountLabel);
     readonlyPaths(sys, c.linux.readonlyPaths);
     debug(`${plan.noPivot ? "moved" : "pivot_root to"} ${plan.rootfs}; /dev, sysctls, masked and read-only paths done`);
     // Last of the binds: an (r)unbindable root refuses binds from it (as crun, after all mounts).
     applyRootPropagation(sys, c.linux.rootfsPropagation);
   } else {
     // Masked and read-only paths pinned inside the rootfs while "/" is still the host's.
-    maskPaths(sys, c.linux.maskedPaths, plan.rootfs);
+    maskPaths(sys, c.linux.maskedPaths, plan.rootfs, mountLabel);
     readonlyPaths(sys, c.linux.readonlyPaths, plan.rootfs);
     sys.chroot(plan.rootfs);
     sys.chdir("/");

@@ -274,41 +274,84 @@ static void apply_process(void) {
 }
 
 /*
- * process.apparmorProfile, as runc's apparmor.ApplyProfile: "exec <profile>" written to this
- * task's attr/apparmor/exec (attr/exec before Linux 5.8), so the profile applies at execve.
- * The file is opened through the host's /proc, never through the container's: a /proc that
+ * The LSM attributes of this task that apply at execve, as runc: process.apparmorProfile
+ * ("exec <profile>" to attr/apparmor/exec, attr/exec before Linux 5.8: apparmor.ApplyProfile)
+ * and process.selinuxLabel (the label to SELinux's attr/exec: selinux.SetExecLabel).
+ * The files are opened through the host's /proc, never through the container's: a /proc that
  * the image or a mount provides can be a fake, and writing there would leave the process
  * unconfined without an error (runc's CVE-2019-16884). Nor can bunc hand over a file it
  * opened: the kernel takes writes to attr files only from the task that opened them (the
- * opener's mm, which execve replaces). So this process opens it itself, before it enters the
- * container's filesystem: exec before setns(mnt), the init relative to the host's
+ * opener's mm, which execve replaces). So this process opens them itself, before it enters
+ * the container's filesystem: exec before setns(mnt), the init relative to the host's
  * /proc/<pid>/fd it holds from before pivot_root; it writes right before execve.
  */
-static int aa_fd = -1;
-static long aa_err;
+static struct lsm_attr {
+  int field, step;
+  const char *prefix, *name, *old_name;
+  int fd;
+  long err;
+} attrs[] = {
+  { F_APPARMOR_PROFILE, STEP_APPARMOR, "exec ", "apparmor/exec", "exec", -1, 0 },
+  { F_SELINUX_LABEL, STEP_SELINUX, "", "exec", 0, -1, 0 },
+};
+#define N_ATTRS (int)(sizeof attrs / sizeof attrs[0])
 
-static void open_apparmor(long dirfd, const char *path, const char *old_path) {
-  u32 len;
-  field(F_APPARMOR_PROFILE, &len);
-  if (!len) return;
-  long fd = S4(NR_openat, dirfd, path, 1 /* O_WRONLY */ | 02000000 /* O_CLOEXEC */, 0);
-  if (fd == -2 /* ENOENT: no attr/apparmor/ before 5.8 */) fd = S4(NR_openat, dirfd, old_path, 1 | 02000000, 0);
-  if (fd < 0) aa_err = fd; else aa_fd = (int)fd;
+/* dir + name into buf (both short, fixed strings). */
+static const char *join_path(char *buf, const char *dir, const char *name) {
+  unsigned long d = slen(dir), n = slen(name);
+  memcpy(buf, dir, d);
+  memcpy(buf + d, name, n + 1);
+  return buf;
 }
 
-static void apply_apparmor(void) {
-  u32 len;
-  const unsigned char *name = text(F_APPARMOR_PROFILE, &len);
-  if (!len) return;
-  if (aa_fd < 0) fail(STEP_APPARMOR, aa_err ? aa_err : -2, 1);
+/* `dir`: the task's attr directory ("/proc/thread-self/attr/"), relative to dirfd. */
+static void open_attrs(long dirfd, const char *dir) {
+  char path[64];
+  for (int i = 0; i < N_ATTRS; i++) {
+    struct lsm_attr *a = &attrs[i];
+    u32 len;
+    field(a->field, &len);
+    if (!len) continue;
+    long fd = S4(NR_openat, dirfd, join_path(path, dir, a->name), 1 /* O_WRONLY */ | 02000000 /* O_CLOEXEC */, 0);
+    if (fd == -2 /* ENOENT */ && a->old_name) fd = S4(NR_openat, dirfd, join_path(path, dir, a->old_name), 1 | 02000000, 0);
+    if (fd < 0) a->err = fd; else a->fd = (int)fd;
+  }
+}
+
+static void apply_attrs(void) {
   static char buf[5 + 4096];
-  if (len > 4096) fail(STEP_APPARMOR, -36 /* ENAMETOOLONG */, 1);
-  memcpy(buf, "exec ", 5);
-  memcpy(buf + 5, name, len);
-  long r = S3(NR_write, aa_fd, buf, 5 + len);
-  if (r < 0) fail(STEP_APPARMOR, r, 1);
-  S1(NR_close, aa_fd);
-  aa_fd = -1;
+  for (int i = 0; i < N_ATTRS; i++) {
+    struct lsm_attr *a = &attrs[i];
+    u32 len;
+    const unsigned char *value = text(a->field, &len);
+    if (!len) continue;
+    if (a->fd < 0) fail(a->step, a->err ? a->err : -2, 1);
+    unsigned long p = slen(a->prefix);
+    if (len > 4096) fail(a->step, -36 /* ENAMETOOLONG */, 1);
+    memcpy(buf, a->prefix, p);
+    memcpy(buf + p, value, len);
+    long r = S3(NR_write, a->fd, buf, p + len);
+    if (r < 0) fail(a->step, r, 1);
+    S1(NR_close, a->fd);
+    a->fd = -1;
+  }
+}
+
+/*
+ * The session keyring about to be joined is made under process.selinuxLabel (runc:
+ * selinux.SetKeyLabel). Still in the host's /proc (before pivot_root); a kernel without
+ * attr/keycreate is left alone, as go-selinux does.
+ */
+static void label_keyring(void) {
+  u32 len;
+  const unsigned char *label = text(F_SELINUX_LABEL, &len);
+  if (!len) return;
+  long fd = S4(NR_openat, -100 /* AT_FDCWD */, "/proc/thread-self/attr/keycreate", 1 | 02000000, 0);
+  if (fd == -2) return;
+  check(fd, STEP_KEYCREATE);
+  long r = S3(NR_write, fd, label, len);
+  S1(NR_close, fd);
+  check(r, STEP_KEYCREATE);
 }
 
 /* execve, or through $PATH as execvp does: the first entry that exists and runs. */
@@ -469,8 +512,8 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     report_fd = (int)(i64)slot[F_REPORT_FD];
     /* nsexec's stage 2 dies with `bunc exec` until here; the process must outlive `exec -d`. */
     S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
-    /* Still in bunc's mount namespace: its /proc (see open_apparmor). */
-    open_apparmor(-100 /* AT_FDCWD */, "/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec");
+    /* Still in bunc's mount namespace: its /proc (see open_attrs). */
+    open_attrs(-100 /* AT_FDCWD */, "/proc/thread-self/attr/");
     if ((i64)slot[F_MNT_NS_FD] >= 0) {
       check(S2(NR_setns, slot[F_MNT_NS_FD], 0x00020000 /* CLONE_NEWNS */), STEP_SETNS_MNT);
       S1(NR_close, slot[F_MNT_NS_FD]);
@@ -489,7 +532,10 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
          Its cwd goes to "/" so that pivot_root moves it along with its root. */
       u32 klen;
       const unsigned char *key = field(F_KEYRING, &klen);
-      if (klen) S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
+      if (klen) {
+        label_keyring();
+        S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
+      }
       S1(NR_chdir, "/");
       proc_fd_dir = check(S4(NR_openat, -100, "/proc/self/fd", 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | 02000000, 0), STEP_REQUEST);
       /* A proc context opened here takes this PID namespace (the kernel reads the opener's);
@@ -511,7 +557,7 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     /* "K": arrived, in every cgroup. An EOF without it is an init that died on the way. */
     /* proc_fd_dir is the host's /proc/<pid>/fd, opened before pivot_root; the process is
        single-threaded, so its attr files are this task's. */
-    open_apparmor(proc_fd_dir, "../attr/apparmor/exec", "../attr/exec");
+    open_attrs(proc_fd_dir, "../attr/");
     S3(NR_write, report_fd, "K", 1);
     S1(NR_close, report_fd);
     report_fd = -1;
@@ -539,7 +585,7 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
   apply_process();
   /* Last before the no_new_privs filter (which need not allow the write), nothing is
      executed between this and the program's execve. */
-  apply_apparmor();
+  apply_attrs();
   if (nnp) install_seccomp();
   exec_program();
 }

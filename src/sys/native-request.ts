@@ -13,6 +13,9 @@ export const REQUEST_VERSION = 1;
  * (stdio holds 0-2, so a passed fd is never 0).
  * APPARMOR_PROFILE: process.apparmorProfile, written as "exec <profile>" to the init's own
  * attr/apparmor/exec right before execve (empty: left alone).
+ * SELINUX_LABEL: process.selinuxLabel, written to the init's own attr/exec right before
+ * execve, and (init with host setup, which joins the keyring itself) to attr/keycreate
+ * before the session keyring is joined (empty: left alone; bunc sends it only with SELinux).
  */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
@@ -26,7 +29,7 @@ export const FIELDS = {
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
   FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64",
-  APPARMOR_PROFILE: "bytes", BLOB_LEN: "u64",
+  APPARMOR_PROFILE: "bytes", SELINUX_LABEL: "bytes", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
@@ -38,6 +41,7 @@ export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
   "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC", "APPARMOR",
+  "SELINUX", "KEYCREATE",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -53,6 +57,8 @@ const STEP_TEXT: Record<Step, string> = {
   ROOT: "entering the moved root (--no-pivot)", CONSOLE: "taking the terminal (setsid, TIOCSCTTY)",
   PROC: "fsopen(proc) in the container's PID namespace",
   APPARMOR: "process.apparmorProfile: applying the profile (attr/apparmor/exec)",
+  SELINUX: "process.selinuxLabel: applying the label (attr/exec)",
+  KEYCREATE: "process.selinuxLabel: labelling the session keyring (attr/keycreate)",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
@@ -73,10 +79,12 @@ export function decodeFailure(bytes: Uint8Array): NativeFailure | undefined {
 }
 
 /** One line for the user, naming the step and what the kernel said. */
-export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[]; apparmorProfile?: string }): string {
+export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[]; apparmorProfile?: string; selinuxLabel?: string }): string {
   const what = STEP_TEXT[f.step];
   if (f.step === "APPARMOR" && subject?.apparmorProfile)
     return `process.apparmorProfile: cannot apply AppArmor profile "${subject.apparmorProfile}": ${errnoName(f.errno)}${f.errno === 2 ? " (not loaded)" : ""}`;
+  if (f.step === "SELINUX" && subject?.selinuxLabel)
+    return `process.selinuxLabel: cannot apply SELinux label "${subject.selinuxLabel}": ${errnoName(f.errno)}${f.errno === 22 ? " (not a context of the loaded policy)" : ""}`;
   if (f.step === "HOOK_STATUS") {
     const st = f.errno;
     return `${what}${subject?.hooks?.length ? ` ${subject.hooks.join(", ")}` : ""} failed: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;

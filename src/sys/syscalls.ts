@@ -44,6 +44,10 @@ export interface Syscalls {
   openat(dirFd: number, name: string, flags: number, mode: number, context?: string): number;
   mkdirat(dirFd: number, name: string, mode: number, context?: string): void;
   close(fd: number): void;
+  /** write(2) of `data` whole in one call (an LSM attribute takes one write); errors carry `context`. */
+  write(fd: number, data: string, context?: string): void;
+  /** fsetxattr(2): the extended attribute `name` of the file open as `fd` (e.g. security.selinux). */
+  fsetxattr(fd: number, name: string, value: string, context?: string): void;
   dup2(oldFd: number, newFd: number): void;
   fcntl(fd: number, cmd: number, arg: number): number;
   /** close_range(2) of first..last with `flags` (CLOSE_RANGE_CLOEXEC: 4). */
@@ -148,6 +152,15 @@ export class LinuxSyscalls implements Syscalls {
   }
   close(fd: number): void {
     libc.close(fd);
+  }
+  write(fd: number, data: string, context?: string): void {
+    const bytes = new TextEncoder().encode(data);
+    const n = check("write", libc.write(fd, bytes.length ? ptr(bytes) : null, BigInt(bytes.length)), context);
+    if (Number(n) !== bytes.length) throw new SyscallError("write", 5 /* EIO */, context);
+  }
+  fsetxattr(fd: number, name: string, value: string, context?: string): void {
+    const bytes = new TextEncoder().encode(value);
+    check("fsetxattr", libc.fsetxattr(fd, ptr(cstr(name)), ptr(bytes), BigInt(bytes.length), 0), context);
   }
   dup2(oldFd: number, newFd: number): void {
     check("dup2", libc.dup2(oldFd, newFd));

@@ -105,6 +105,24 @@ describe.skipIf(!isRoot)("other config checks (root)", () => {
     const b = await sb.bundle(id, ["true"], (c) => ((c.process.selinuxLabel = ""), (c.linux.mountLabel = ""), (c.process.apparmorProfile = "")));
     sb.ok(["run", "-b", b, id]);
   });
+  test.skipIf(selinux)("exec --process-label (and a label in --process) without SELinux is refused; the container runs on", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const r = sb.run(["exec", "--process-label", "system_u:system_r:container_t:s0", id, "true"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim()).toMatch(/process\.selinuxLabel: SELinux is not enabled on this host$/);
+      const proc = join(b, "process.json");
+      writeFileSync(proc, JSON.stringify({ args: ["true"], cwd: "/", env: ["PATH=/bin:/usr/bin"], user: { uid: 0, gid: 0 }, selinuxLabel: "system_u:system_r:container_t:s0" }));
+      const p = sb.run(["exec", "--process", proc, id]);
+      expect(p.code).not.toBe(0);
+      expect(p.stderr).toContain("process.selinuxLabel: SELinux is not enabled on this host");
+      sb.ok(["exec", id, "true"]);
+    } finally {
+      sb.run(["delete", "-f", id]);
+    }
+  });
 
   test("rootfsPropagation unbindable and runbindable: the container's / is unbindable", async () => {
     for (const p of ["unbindable", "runbindable"]) {

@@ -131,6 +131,12 @@ export class RecordingSyscalls implements Syscalls {
   fchdir(fd: number): void {
     this.rec("fchdir", [fd]);
   }
+  write(fd: number, data: string): void {
+    this.rec("write", [fd, data]);
+  }
+  fsetxattr(fd: number, name: string, value: string): void {
+    this.rec("fsetxattr", [fd, name, value]);
+  }
   dup2(oldFd: number, newFd: number): void {
     this.rec("dup2", [oldFd, newFd]);
   }

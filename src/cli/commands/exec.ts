@@ -24,13 +24,14 @@ const args = {
   cap: { type: "string", alias: "c", description: "add a capability (repeatable)" },
   "no-new-privs": { type: "boolean", description: "set no_new_privs" },
   apparmor: { type: "string", description: "the AppArmor profile of the process (default: the container's)" },
+  "process-label": { type: "string", description: "the SELinux label of the process (default: the container's)" },
   "ignore-paused": { type: "boolean", description: "allow exec in a paused container" },
   cgroup: { type: "string", description: "run in an existing sub-cgroup: [controller:]path (repeatable)" },
   "preserve-fds": { type: "string", description: "pass N extra fds", default: "0" },
 } as const;
 
 /** Flags that take a value, by every spelling, to split argv at the container id. */
-const VALUED = new Set(["--console-socket", "--pidfd-socket", "--cgroup", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds", "--apparmor"]);
+const VALUED = new Set(["--console-socket", "--pidfd-socket", "--cgroup", "--pid-file", "--process", "-p", "--env", "-e", "--cwd", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds", "--apparmor", "--process-label"]);
 
 /** bunc's own flags end at the container id; everything after it (past an optional "--") is the command. */
 export function splitExecArgv(raw: string[]): { own: string[]; id?: string; command: string[] } {
@@ -108,6 +109,7 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
       }
       if (a["no-new-privs"]) p.noNewPrivileges = true;
       if (a.apparmor) p.apparmorProfile = a.apparmor;
+      if (a["process-label"]) p.selinuxLabel = a["process-label"];
     }
     cli.exitCode = await execInContainer(cli.runtime, {
       id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"], cgroup: repeated(own, ["--cgroup"]),
