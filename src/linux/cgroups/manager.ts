@@ -81,6 +81,9 @@ export class CgroupManager {
       const h = layout.unified;
       if (layout.mode !== "v2" || !h)
         throw new CgroupError(`--systemd-cgroup: bunc's systemd driver needs a cgroup v2 host (this one is ${layout.mode})`, "linux.cgroupsPath");
+      // runc talks to the user's own systemd then (systemdUser); bunc does not yet.
+      if (process.geteuid?.() !== 0 && !opts.systemdCall)
+        throw new CgroupError("--systemd-cgroup: rootless containers in systemd's user instance are not supported yet (use the cgroupfs driver)", "linux.cgroupsPath");
       const placement = systemdPlacement(id, cgroupsPath, process.geteuid?.() !== 0);
       const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callHelper);
       return new CgroupManager(layout, [{ h, dir: posix.join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);

@@ -36,11 +36,18 @@ export async function connect(address: string, timeoutMs = 10_000): Promise<Bus>
   const dbus: any = await import("dbus-next");
   const { Message, Variant } = dbus;
   const bus = dbus.sessionBus({ busAddress: address });
-  // dbus-next reports a failed connect or Hello as an 'error' event: wait for either.
+  // dbus-next reports a failed connect or Hello as an 'error' event: wait for either. On
+  // systemd's private socket there is no bus daemon, so Hello gets a D-Bus error reply:
+  // that connection works all the same (dbus-next also rethrows it, unhandled: ignored here).
+  process.on("unhandledRejection", () => {});
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer on ${address} within ${timeoutMs} ms`)), timeoutMs);
     bus.once("connect", () => { clearTimeout(t); resolve(); });
-    bus.once("error", (e: any) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e?.message ?? e))); });
+    bus.once("error", (e: any) => {
+      clearTimeout(t);
+      if (String(e?.type ?? "").startsWith("org.freedesktop.DBus.Error.")) resolve();
+      else reject(e instanceof Error ? e : new Error(String(e?.message ?? e)));
+    });
   });
   bus.on("error", () => {});
   const toDbus = (sig: string, v: unknown): unknown => {
