@@ -514,6 +514,83 @@ t_apparmor_podman() {
 check "apparmor: podman's default profile with --runtime bunc (as with runc)" t_apparmor_podman
 # --- end of AppArmor ---------------------------------------------------------------------------
 
+# --- systemd cgroup driver (--systemd-cgroup) ----------------------------------------------------
+export SD="bunc --systemd-cgroup"
+t_sd_run() {
+  local d; d=$(mkb sdrun "$sleeper" '.linux.cgroupsPath = "system.slice:bunc:sdrun" | .linux.resources = {memory: {limit: 33554432}, pids: {limit: 64}}')
+  trap 'cleanup sdrun' EXIT
+  $SD run -d -b "$d" sdrun </dev/null >/dev/null 2>"$W/sdrun.err" || { cat "$W/sdrun.err"; fail "run -d"; }
+  expect_eq "is-active" "$(systemctl is-active bunc-sdrun.scope)" active
+  expect_eq "MemoryMax" "$(systemctl show -p MemoryMax --value bunc-sdrun.scope)" 33554432
+  expect_eq "TasksMax" "$(systemctl show -p TasksMax --value bunc-sdrun.scope)" 64
+  expect_eq "Delegate" "$(systemctl show -p Delegate --value bunc-sdrun.scope)" yes
+  expect_eq "the init's cgroup" "$(sed -n 's/^0:://p' /proc/"$(pid_of sdrun)"/cgroup)" /system.slice/bunc-sdrun.scope
+  expect_eq "memory.max" "$(cat $CG/system.slice/bunc-sdrun.scope/memory.max)" 33554432
+  expect_eq "exec's cgroup" "$(bunc exec sdrun cat /proc/self/cgroup)" "0::/"
+  bunc ps sdrun | grep -q sleep || fail "ps: $(bunc ps sdrun)"
+  bunc pause sdrun || fail pause
+  expect_eq "paused" "$(state sdrun)" paused
+  expect_eq "cgroup.freeze" "$(cat $CG/system.slice/bunc-sdrun.scope/cgroup.freeze)" 1
+  bunc resume sdrun || fail resume
+  expect_eq "resumed" "$(state sdrun)" running
+  bunc update --memory 64m sdrun || fail "update"
+  expect_eq "MemoryMax after update" "$(systemctl show -p MemoryMax --value bunc-sdrun.scope)" 67108864
+  expect_eq "memory.max after update" "$(cat $CG/system.slice/bunc-sdrun.scope/memory.max)" 67108864
+  bunc delete --force sdrun || fail delete
+  systemctl is-active -q bunc-sdrun.scope && fail "the scope is still active after delete"
+  [ -d $CG/system.slice/bunc-sdrun.scope ] && fail "the scope's cgroup is left" || true
+}
+check "systemd cgroup: run in a scope with MemoryMax, exec, pause/resume, update, delete" t_sd_run
+
+t_sd_default() {
+  local d; d=$(mkb sddef "$sleeper" 'del(.linux.cgroupsPath) | .linux.resources = {cpu: {shares: 512, quota: 50000, period: 100000}}')
+  trap 'cleanup sddef' EXIT
+  $SD run -d -b "$d" sddef </dev/null >/dev/null 2>"$W/sddef.err" || { cat "$W/sddef.err"; fail "run -d"; }
+  expect_eq "default unit" "$(systemctl is-active bunc-sddef.scope)" active
+  expect_eq "Slice" "$(systemctl show -p Slice --value bunc-sddef.scope)" system.slice
+  expect_eq "CPUQuotaPerSecUSec" "$(systemctl show -p CPUQuotaPerSecUSec --value bunc-sddef.scope)" 500ms
+  expect_eq "cpu.max" "$(cat $CG/system.slice/bunc-sddef.scope/cpu.max)" "50000 100000"
+  expect_eq "cpu.weight" "$(cat $CG/system.slice/bunc-sddef.scope/cpu.weight)" 20
+  # a nested slice, expanded as systemd does
+  d=$(mkb sdpod "$sleeper" '.linux.cgroupsPath = "bunctest-burstable-pod1.slice:cri:sdpod"')
+  trap 'cleanup sddef; cleanup sdpod; systemctl stop bunctest.slice >/dev/null 2>&1' EXIT
+  $SD run -d -b "$d" sdpod </dev/null >/dev/null 2>"$W/sdpod.err" || { cat "$W/sdpod.err"; fail "run -d sdpod"; }
+  expect_eq "nested slice" "$(sed -n 's/^0:://p' /proc/"$(pid_of sdpod)"/cgroup)" /bunctest.slice/bunctest-burstable.slice/bunctest-burstable-pod1.slice/cri-sdpod.scope
+}
+check "systemd cgroup: default cgroupsPath (system.slice:bunc:<id>), cpu properties, nested slices" t_sd_default
+
+t_sd_fail() {
+  local d err; d=$(mkb sdbad "$sleeper" '.linux.cgroupsPath = "system.slice:bunc:sdbad"')
+  DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent $SD create -b "$d" sdbad </dev/null >/dev/null 2>"$W/sdbad.err" && fail "create succeeded"
+  err=$(cat "$W/sdbad.err"); echo "$err"
+  expect_eq "lines of the error" "$(echo "$err" | wc -l)" 1
+  echo "$err" | grep -q 'systemd' || fail "systemd not named"
+  bunc state sdbad >/dev/null 2>&1 && fail "a container was left"
+  systemctl is-active -q bunc-sdbad.scope && fail "a scope was left"
+  [ -d $CG/system.slice/bunc-sdbad.scope ] && fail "a cgroup was left" || true
+}
+check "systemd cgroup: unreachable systemd fails create with one line, nothing left" t_sd_fail
+
+t_sd_podman() {
+  podman image exists localhost/alpine:bunc || podman import -q "$SHARE/alpine.tar.gz" localhost/alpine:bunc >/dev/null || fail "podman import"
+  local R="podman --runtime runc --cgroup-manager systemd --events-backend file"
+  local theirs; theirs=$($R run --rm --network none --memory 32m localhost/alpine:bunc sh -c 'cat /sys/fs/cgroup/memory.max; cat /proc/self/cgroup' </dev/null 2>&1)
+  local B="podman --runtime /usr/local/bin/bunc --cgroup-manager systemd --events-backend file"
+  local out; out=$($B run --rm --network none --memory 32m localhost/alpine:bunc sh -c 'cat /sys/fs/cgroup/memory.max; cat /proc/self/cgroup' </dev/null 2>&1) || fail "podman run: exit $?: $out (runc: $theirs)"
+  echo "bunc: $out; runc: $theirs"
+  expect_eq "memory.max in the container" "$(echo "$out" | head -1)" 33554432
+  trap '$B rm -f -t 0 psd >/dev/null 2>&1' EXIT
+  local id; id=$($B run -d --name psd --network none --memory 32m localhost/alpine:bunc sleep 1000 </dev/null) || fail "podman run -d"
+  expect_eq "the scope's MemoryMax" "$(systemctl show -p MemoryMax --value "libpod-$id.scope")" 33554432
+  $B exec psd true </dev/null || fail "podman exec"
+  $B pause psd >/dev/null && $B unpause psd >/dev/null || fail "pause/unpause"
+  $B stop -t 1 psd >/dev/null || fail stop
+  $B rm psd >/dev/null || fail rm
+  systemctl is-active -q "libpod-$id.scope" && fail "the scope outlived rm" || true
+}
+check "systemd cgroup: podman --cgroup-manager systemd --runtime bunc, --memory 32m (as runc)" t_sd_podman
+# --- end of systemd cgroup driver ----------------------------------------------------------------
+
 # --- done --------------------------------------------------------------------------------------
 log "done: $N checks, $(grep -c '^not ok' "$TAP") failed"
 bunc list
