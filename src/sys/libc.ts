@@ -97,7 +97,10 @@ export const libc: Symbols = new Proxy(loaded as Symbols, {
     if (have) return have;
     const decl = (DECLS as Record<string, any>)[name];
     if (!decl) return undefined;
-    const fn = dlopen(soname, { [name]: decl }).symbols[name];
+    // glibc before 2.33 (Debian 11) exports mknod and mknodat only as __xmknod*: the raw syscall
+    const fn = name === "mknodat" ? (dirfd: number, path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, dirfd, path, mode, dev))
+      : name === "mknod" ? (path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, -100, path, mode, dev))
+      : dlopen(soname, { [name]: decl }).symbols[name];
     (target as any)[name] = fn;
     return fn;
   },
