@@ -11,10 +11,12 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../alpine-tarball";
-import { buildImage, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
+import { buildImage, CHECKS_ONLY, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
 
 const PROJECT = resolve(import.meta.dir, "../..");
 export const CHECKS = join(import.meta.dir, "checks.sh");
+/** The CRI pod lifecycle the checks run with the bunc binary as the bun CLI, bundled into the share. */
+const CRI = join(import.meta.dir, "cri.ts");
 
 export interface BootOptions {
   /** Hard deadline for QEMU, boot to power-off. */
@@ -83,6 +85,8 @@ export interface GuestRun extends BootResult {
   guestLog: string;
   /** The checks script's exit code, undefined when it never finished. */
   checksExit?: number;
+  /** The in-guest benchmark's table (markdown), empty when it did not run. */
+  bench: string;
 }
 
 /** Builds (or reuses) the suite's image, boots it with the checks and brings back their TAP. */
@@ -95,6 +99,10 @@ export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: 
     copyFileSync(opts.bunc ?? join(PROJECT, "dist/bunc"), join(share, "bunc"));
     copyFileSync(alpineTarball(), join(share, "alpine.tar.gz"));
     copyFileSync(CHECKS, join(share, "run.sh"));
+    if (CHECKS_ONLY[suite]) writeFileSync(join(share, "only"), CHECKS_ONLY[suite]!);
+    const cri = await Bun.build({ entrypoints: [CRI], target: "bun", outdir: share, naming: "cri.js" });
+    if (!cri.success) throw new Error(`bundling ${CRI}: ${cri.logs.join("\n")}`);
+    copyFileSync(join(PROJECT, "test/support/cri.proto"), join(share, "cri.proto"));
     // the in-guest deadline comes before the host's, so the TAP and the log are whole
     writeFileSync(join(share, "timeout"), String(Math.max(60, Math.floor(timeoutMs / 1000) - 120)));
     const r = await bootGuest(image, share, { timeoutMs, smp: opts.smp });
@@ -107,7 +115,7 @@ export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: 
     }
     return {
       ...r, suite, kernel: readFileSync(join(image.dir, "kernel-version"), "utf8").trim(),
-      tap: read("results.tap"), guestLog: read("guest.log"), checksExit: exit === "" ? undefined : Number(exit),
+      tap: read("results.tap"), guestLog: read("guest.log"), bench: read("bench.md"), checksExit: exit === "" ? undefined : Number(exit),
     };
   } finally {
     rmSync(share, { recursive: true, force: true });
@@ -140,6 +148,7 @@ if (import.meta.main) {
     const r = await runGuest(s);
     console.log(`# ${s} (kernel ${r.kernel}): qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit}`);
     console.log(r.tap || `# no TAP; console tail:\n${r.console.split("\n").slice(-60).join("\n")}`);
+    if (r.bench) console.log(r.bench);
     if (process.env.BUNC_GUEST_VERBOSE) console.log(r.guestLog);
   };
   if (serial) for (const s of suites) await go(s);

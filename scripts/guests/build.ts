@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 
-export const SUITES = ["bookworm", "trixie"] as const;
+export const SUITES = ["bookworm", "trixie", "bullseye"] as const;
 export type Suite = (typeof SUITES)[number];
 
 export const CACHE_DIR = process.env.BUNC_GUEST_CACHE ?? "/var/cache/bunc-guests";
@@ -22,12 +22,24 @@ export const PACKAGES = [
   // boot: systemd as PID 1, a distribution kernel with its initramfs
   "systemd-sysv", "udev", "linux-image-amd64", "initramfs-tools", "kmod",
   // the checks' tools (util-linux and bsdutils' `script` are in minbase)
-  "iproute2", "procps", "jq", "uidmap",
+  "iproute2", "procps", "jq", "uidmap", "strace",
   // runtimes and engines a user of these hosts has; podman's container-network-stack is netavark
   "runc", "podman", "netavark",
+  // Docker (the checks start dockerd themselves) and containerd's CRI with catatonit as the pause
+  "docker.io", "containerd", "catatonit",
   // AppArmor's userspace (apparmor_parser; the engines load their default profiles with it) for the AppArmor checks
   "apparmor",
 ];
+
+/** A suite's packages: trixie splits Docker's CLI out; bullseye (Debian 11, kernel 5.10) has no netavark and runs no engine checks. */
+export function packagesFor(suite: Suite): string[] {
+  if (suite === "bullseye") return PACKAGES.filter((p) => !["podman", "netavark", "docker.io", "containerd", "catatonit"].includes(p));
+  if (suite === "trixie") return [...PACKAGES, "docker-cli"];
+  return PACKAGES;
+}
+
+/** The checks a suite runs (an ERE over their names), all of them when absent: Debian 11 runs the lifecycle, exec and fast-path ones. */
+export const CHECKS_ONLY: Partial<Record<Suite, string>> = { bullseye: "^(host|lifecycle|exec|fast path):" };
 
 /** The systemd unit that runs the share's script at boot and powers off whatever happens. */
 const UNIT = `[Unit]
@@ -86,7 +98,7 @@ function isDebianMain(uri: string): boolean {
 /** The key of a suite's image: the suite, the packages and this file's text. */
 export function imageHash(suite: Suite): string {
   const self = readFileSync(import.meta.path, "utf8");
-  return createHash("sha256").update(JSON.stringify({ suite, PACKAGES })).update(self).digest("hex").slice(0, 16);
+  return createHash("sha256").update(JSON.stringify({ suite, PACKAGES: packagesFor(suite) })).update(self).digest("hex").slice(0, 16);
 }
 
 export interface GuestImage {
@@ -144,7 +156,7 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     mkdirSync(debs, { recursive: true });
     const mirror = debianMirror();
     say(`debootstrap ${suite} from ${mirror}`);
-    await run(["debootstrap", "--variant=minbase", `--include=${PACKAGES.join(",")}`, `--cache-dir=${debs}`, suite, tree, mirror], log, { timeoutMs: 20 * 60_000 });
+    await run(["debootstrap", "--variant=minbase", `--include=${packagesFor(suite).join(",")}`, `--cache-dir=${debs}`, suite, tree, mirror], log, { timeoutMs: 20 * 60_000 });
     say(`debootstrap done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
     put(tree, "etc/hostname", `bunc-${suite}\n`);
@@ -157,7 +169,9 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     mkdirSync(join(tree, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
     await run(["ln", "-sf", "/etc/systemd/system/bunc-guest.service", join(tree, "etc/systemd/system/multi-user.target.wants/bunc-guest.service")], log);
     // nothing else at boot: no timers, no getty on the serial console
-    for (const unit of ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "dpkg-db-backup.timer", "serial-getty@ttyS0.service", "getty@tty1.service", "systemd-timesyncd.service"])
+    for (const unit of ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "dpkg-db-backup.timer", "serial-getty@ttyS0.service", "getty@tty1.service", "systemd-timesyncd.service",
+      // the engines' daemons: the checks start their own, with bunc as a runtime
+      "docker.service", "docker.socket", "containerd.service"])
       await run(["ln", "-sf", "/dev/null", join(tree, "etc/systemd/system", unit)], log);
     // a user for the rootless checks (useradd gives it /etc/subuid and /etc/subgid ranges)
     await run(["chroot", tree, "useradd", "-m", "-u", "1000", "-s", "/bin/bash", "tester"], log);

@@ -44,8 +44,11 @@ cleanup() { bunc delete --force "$1" >/dev/null 2>&1 || true; }
 # run detached, its stdio away from the check's output pipe: rund <bundle> <id>
 rund() { bunc run -d -b "$1" "$2" </dev/null >/dev/null 2>"$W/$2.err" || { cat "$W/$2.err"; fail "run -d $2"; }; }
 
+# the checks this guest runs (an ERE over the names; boot.ts writes it for a suite that runs a part)
+ONLY=$(cat "$SHARE/only" 2>/dev/null)
 check() {
   local name=$1 fn=$2 t=${3:-240} out rc start=$SECONDS
+  if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then return 0; fi
   N=$((N + 1))
   log "check $N: $name"
   export -f $(declare -F | awk '{print $3}')
@@ -399,6 +402,159 @@ t_podman_exec() {
   $P rm pc >/dev/null || fail "podman rm"
 }
 check "podman: run -d, exec, limits, stop, rm" t_podman_exec
+
+# --- the fast path: no second Bun (issue 21, item 3) -------------------------------------------
+# as root without a user namespace, run and exec execute bunc itself, the native init (execveat
+# by fd) and the container's program, nothing else: the rootfs is set up by bunc's own thread
+# (proc made inside the container's PID namespace by the native init), not by a re-executed Bun
+execs() { grep -E 'execve(at)?\(' "$1" | grep -Ev 'resumed|ENOENT'; }
+# only_bunc_init_prog <strace file> <program path>
+only_bunc_init_prog() {
+  local calls; calls=$(execs "$1"); echo "$calls"
+  expect_eq "execve calls (bunc, then the program)" "$(echo "$calls" | grep -c 'execve(')" 2
+  echo "$calls" | grep 'execve(' | head -1 | grep -q 'execve("/usr/local/bin/bunc",' || fail "the first execve is not bunc"
+  echo "$calls" | grep 'execve(' | tail -1 | grep -q "execve(\"$2\"," || fail "the second execve is not $2"
+  expect_eq "execveat calls (the native init by fd)" "$(echo "$calls" | grep -c 'execveat(')" 1
+  echo "$calls" | grep 'execveat(' | grep -q '"bunc-init"' || fail "the execveat is not the native init"
+  if echo "$calls" | grep -q _BUNC_INIT; then fail "a Bun init was started"; fi
+}
+export probe='["sh","-c","echo $$; read -r l < /proc/1/stat && echo ${l%% *}"]'
+t_nosecond_run() {
+  local d; d=$(mkb nsb "$(args "$probe")")
+  local out; out=$(strace -f -qq -e trace=execve,execveat -o $W/nsb.strace bunc run -b "$d" nsb) || fail "run: exit $?: $out"
+  expect_eq "the program's pid and proc's pid 1 inside" "$(echo $out)" "1 1"
+  only_bunc_init_prog $W/nsb.strace /bin/sh
+  local dbg; dbg=$(bunc --debug run -b "$d" nsb 2>&1 >/dev/null)
+  echo "$dbg" | grep -F "the rootfs set up by"
+  echo "$dbg" | grep -qF "the rootfs set up by bunc's own thread (no second Bun)" || fail "--debug names another path: $(echo "$dbg" | tail -5)"
+}
+check "fast path: run starts no second Bun (strace), --debug says so" t_nosecond_run
+
+t_nosecond_exec() {
+  local d; d=$(mkb nse "$sleeper")
+  rund "$d" nse
+  trap 'cleanup nse' EXIT
+  local out; out=$(strace -f -qq -e trace=execve,execveat -o $W/nse.strace bunc exec nse sh -c 'echo in') || fail "exec: exit $?: $out"
+  expect_eq "exec output" "$out" in
+  only_bunc_init_prog $W/nse.strace /bin/sh
+}
+check "fast path: exec starts no second Bun (strace)" t_nosecond_exec
+
+t_host_setup_off() {
+  # BUNC_HOST_SETUP=0: the Bun init sets the rootfs up, as before the fast path
+  local d; d=$(mkb hso "$(args "$probe")")
+  local out; out=$(BUNC_HOST_SETUP=0 strace -f -qq -e trace=execve,execveat -o $W/hso.strace bunc --debug run -b "$d" hso 2>$W/hso.err) || { tail -20 $W/hso.err; fail "run: exit $?: $out"; }
+  expect_eq "the program's pid and proc's pid 1 inside" "$(echo $out)" "1 1"
+  grep -F "the rootfs set up by" $W/hso.err
+  grep -qF "the rootfs set up by the Bun init (BUNC_HOST_SETUP=0)" $W/hso.err || fail "--debug names another path"
+  local calls; calls=$(execs $W/hso.strace); echo "$calls"
+  [ "$(echo "$calls" | grep -c 'execveat(')" -ge 2 ] || fail "no Bun init executed besides the native init"
+  d=$(mkb hso2 "$sleeper")
+  BUNC_HOST_SETUP=0 bunc create -b "$d" hso2 </dev/null >/dev/null || fail create
+  trap 'cleanup hso2' EXIT
+  BUNC_HOST_SETUP=0 bunc start hso2 || fail start
+  out=$(BUNC_HOST_SETUP=0 bunc exec hso2 sh -c 'echo $(hostname) $(cat /proc/1/comm)') || fail "exec: $out"
+  expect_eq "exec output" "$out" "hso2 sleep"
+  bunc delete --force hso2 || fail delete
+}
+check "fast path: BUNC_HOST_SETUP=0 takes the Bun init, run/create/start/exec work" t_host_setup_off
+
+# --- Docker (Debian's docker.io) with --add-runtime bunc ---------------------------------------
+# dockerd started here with the cgroupfs driver, no bridge and no iptables; its own containerd
+log "starting dockerd"
+DOCKERD_PID=
+if command -v dockerd >/dev/null; then
+  dockerd --add-runtime bunc=/usr/local/bin/bunc --exec-opt native.cgroupdriver=cgroupfs \
+    --bridge=none --iptables=false --ip-masq=false </dev/null >$W/dockerd.log 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  log "dockerd $(docker version -f '{{.Server.Version}}' 2>/dev/null), storage driver $(docker info -f '{{.Driver}}' 2>/dev/null)"
+fi
+export DOCKERD_PID
+docker_up() {
+  [ -n "$DOCKERD_PID" ] || fail "no dockerd (docker.io not installed)"
+  docker info >/dev/null 2>&1 || { tail -20 $W/dockerd.log; fail "dockerd is not answering"; }
+  docker info -f '{{json .Runtimes}}' | grep -q '"bunc"' || fail "no bunc runtime in: $(docker info -f '{{json .Runtimes}}')"
+  docker image inspect alpine:bunc >/dev/null 2>&1 || docker import "$SHARE/alpine.tar.gz" alpine:bunc >/dev/null || fail "docker import"
+}
+t_docker_run() {
+  docker_up
+  echo "docker $(docker version -f '{{.Server.Version}}'), storage $(docker info -f '{{.Driver}}'), cgroup driver $(docker info -f '{{.CgroupDriver}}') v$(docker info -f '{{.CgroupVersion}}')"
+  local out; out=$(docker run --rm --runtime bunc --network none alpine:bunc sh -c 'cat /etc/alpine-release; cat /proc/self/cgroup' </dev/null 2>&1) || fail "docker run: exit $?: $out"
+  echo "$out"
+  expect_eq "alpine release" "$(echo "$out" | head -1)" "$(cat $ROOTFS/etc/alpine-release)"
+  docker run --rm --runtime bunc --network none alpine:bunc sh -c 'exit 7' </dev/null; expect_eq "docker run exit code" "$?" 7
+}
+check "docker: run --rm --runtime bunc, exit code" t_docker_run
+
+t_docker_exec() {
+  docker_up
+  trap 'docker rm -f dc >/dev/null 2>&1' EXIT
+  local id; id=$(docker run -d --name dc --runtime bunc --network none --memory 32m alpine:bunc sleep 1000 </dev/null) || fail "docker run -d"
+  expect_eq "runtime" "$(docker inspect -f '{{.HostConfig.Runtime}}' dc)" bunc
+  # the shim's --root (docker 20.10 and 26: /run/docker/runtime-runc/moby whatever the runtime)
+  local root; root=$(dirname "$(find /run/docker -maxdepth 3 -type d -name "$id" -path '*runtime-*' | head -1)")
+  [ "$root" != . ] && bunc --root "$root" state "$id" | jq -c '{status, pid}' || fail "bunc has no state for $id under /run/docker/runtime-*: $(find /run/docker -maxdepth 3 -type d | head -20)"
+  local out; out=$(docker exec dc sh -c 'echo $(cat /sys/fs/cgroup/memory.max) $(cat /proc/1/comm)' </dev/null 2>&1) || fail "docker exec: $out"
+  expect_eq "memory.max and PID 1 inside" "$out" "33554432 sleep"
+  docker exec dc sh -c 'exit 4' </dev/null; expect_eq "docker exec exit code" "$?" 4
+  docker stop -t 1 dc >/dev/null || fail "docker stop"
+  expect_eq "state after stop" "$(docker inspect -f '{{.State.Status}}' dc)" exited
+  docker rm dc >/dev/null || fail "docker rm"
+  [ -e "$root/$id" ] && fail "bunc state left after rm" || true
+}
+check "docker: run -d --memory 32m, exec, stop, rm" t_docker_exec
+
+if [ -n "$DOCKERD_PID" ]; then
+  docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
+  kill "$DOCKERD_PID"; for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
+  log "dockerd stopped"
+fi
+
+# --- CRI: one pod through containerd with the RuntimeClass handler bunc -------------------------
+t_cri() {
+  command -v containerd >/dev/null || fail "no containerd"
+  [ -e "$SHARE/cri.js" ] || fail "no cri.js on the share"
+  # the CRI driver of the host tests (test/support/cri.ts), run by the bunc binary as the bun CLI
+  BUN_BE_BUN=1 BUNC_BIN=/usr/local/bin/bunc BUNC_ROOTFS_TARBALL="$SHARE/alpine.tar.gz" bunc "$SHARE/cri.js"
+}
+check "cri: a pod through containerd's CRI with the handler bunc" t_cri 300
+
+# --- figures: bunc against the guest's runc (issue 21, item 5) ---------------------------------
+# in one run, alternating, each with a private --root; TCG: compare within one guest only
+t_bench() {
+  local n=${BUNC_GUEST_BENCH_RUNS:-5} rt i t
+  mkdir -p $W/bench
+  for rt in bunc runc; do
+    mkb bench-run-$rt "$(args '["/bin/true"]')" >/dev/null
+    mkb bench-ex-$rt "$sleeper" >/dev/null
+    $rt --root $W/bench/root-$rt run -d -b $W/c/bench-ex-$rt ex </dev/null >/dev/null 2>&1 || fail "$rt run -d"
+    : >$W/bench/$rt.run; : >$W/bench/$rt.exec; : >$W/bench/$rt.version
+  done
+  trap 'for rt in bunc runc; do $rt --root $W/bench/root-$rt delete --force ex >/dev/null 2>&1; done' EXIT
+  us() { echo $(( $(date +%s%N) / 1000 )); }
+  for i in $(seq 0 "$n"); do
+    for rt in bunc runc; do
+      t=$(us); $rt --root $W/bench/root-$rt run -b $W/c/bench-run-$rt r$i </dev/null >/dev/null 2>&1 || fail "$rt run"
+      [ $i = 0 ] || echo $(( $(us) - t )) >>$W/bench/$rt.run
+      t=$(us); $rt --root $W/bench/root-$rt exec ex /bin/true </dev/null >/dev/null 2>&1 || fail "$rt exec"
+      [ $i = 0 ] || echo $(( $(us) - t )) >>$W/bench/$rt.exec
+      t=$(us); $rt --version >/dev/null 2>&1
+      [ $i = 0 ] || echo $(( $(us) - t )) >>$W/bench/$rt.version
+    done
+  done
+  med() { sort -n "$1" | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.0f", m / 1000}'; }
+  local f out
+  out="Debian $(cat /etc/debian_version) guest (kernel $(uname -r), QEMU TCG, $(nproc) vCPUs), bunc $(bunc --version | head -1 | awk '{print $3}') against runc $(runc --version | head -1 | awk '{print $3}'): median of $n runs each, alternating, in ms"$'\n\n'
+  out+="| figure | bunc | runc | bunc/runc |"$'\n'"|---|---:|---:|---:|"$'\n'
+  for f in "run:run + delete of /bin/true (\`run\`)" "exec:exec of /bin/true into a running container" "version:--version (start-up)"; do
+    local b r; b=$(med $W/bench/bunc.${f%%:*}); r=$(med $W/bench/runc.${f%%:*})
+    out+="| ${f#*:} | $b | $r | $(awk -v b="$b" -v r="$r" 'BEGIN {printf "%.2f×", b / r}') |"$'\n'
+  done
+  echo "$out" | tee "$SHARE/bench.md"
+}
+check "bench: bunc against runc in this guest (figures, no assertions)" t_bench 600
 
 # --- AppArmor (issue 22): process.apparmorProfile confines, as with runc -----------------------
 # A small test profile, loaded here with apparmor_parser (Debian's apparmor package): everything
