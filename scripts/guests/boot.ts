@@ -51,7 +51,7 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
     qemuBinary(), "-nodefaults", "-no-user-config",
     "-accel", "tcg,thread=multi", "-cpu", "max", "-m", String(opts.memMiB ?? 4096), "-smp", String(opts.smp ?? 2),
     "-kernel", image.kernel, "-initrd", image.initrd,
-    "-append", "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=auto mitigations=off",
+    "-append", "root=/dev/vda rw console=ttyS0 panic=-1 no_timer_check loglevel=4 systemd.show_status=auto mitigations=off",
     "-drive", `file=${image.disk},format=raw,if=virtio,cache=unsafe,snapshot=on`,
     "-virtfs", `local,path=${share},mount_tag=share,security_model=none`,
     "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
