@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot, mountsUnder } from "../support/harness";
 import { alpineTarball } from "../../scripts/alpine-tarball";
+import { cgroupDirs as findCgroupDirs } from "../../scripts/cgroup-dirs";
 
 const sb = fileSandbox();
 const T = alpineTarball();
@@ -16,18 +17,7 @@ const oneShot = (opts: string[], script: string, o: Parameters<typeof sb.run>[1]
 
 /** The container's cgroup directories on the host (v1: one per controller; v2: one). */
 function cgroupDirs(id: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (depth > 3) return;
-    let names: string[] = [];
-    try { names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name); } catch { return; }
-    for (const n of names) {
-      if (n === id) found.push(join(dir, n));
-      else walk(join(dir, n), depth + 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 0);
-  return found;
+  return findCgroupDirs((n) => n === id, 3);
 }
 
 /** Everything a one-shot could leave: state and scratch dirs, mounts, cgroups, cache temporaries. */
