@@ -22,7 +22,11 @@ describe("cgroupsPath under --systemd-cgroup (runc's rules)", () => {
   test("slice:prefix:name, defaults and a slice as the unit", () => {
     expect(systemdPlacement("abc", "system.slice:docker:abc")).toEqual({ slice: "system.slice", unit: "docker-abc.scope", path: "/system.slice/docker-abc.scope" });
     expect(systemdPlacement("abc", undefined)).toEqual({ slice: "system.slice", unit: "bunc-abc.scope", path: "/system.slice/bunc-abc.scope" });
-    expect(systemdPlacement("abc", undefined, true).slice).toBe("user.slice");
+    // rootless: the user's own instance, its units below user@UID.service (runc's systemdUser)
+    expect(systemdPlacement("abc", undefined, { uid: 1000 })).toEqual({
+      slice: "user.slice", unit: "bunc-abc.scope", path: "/user.slice/user-1000.slice/user@1000.service/user.slice/bunc-abc.scope",
+    });
+    expect(systemdPlacement("abc", "-.slice:p:abc", { uid: 1000 }).path).toBe("/user.slice/user-1000.slice/user@1000.service/p-abc.scope");
     expect(systemdPlacement("abc", ":crio:abc").path).toBe("/system.slice/crio-abc.scope");
     expect(systemdPlacement("x", "kubepods-burstable-pod1.slice:cri-containerd:x").path).toBe(
       "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-x.scope");
@@ -105,7 +109,7 @@ describe("resources as systemd properties", () => {
 });
 
 /** A systemd on a fake bus: records calls, answers jobs with JobRemoved. */
-function fakeBus(o: { result?: string; version?: string; startError?: string[]; signalFirst?: boolean } = {}) {
+function fakeBus(o: { result?: string; version?: string; startError?: string[]; signalFirst?: boolean; controlGroup?: string } = {}) {
   const calls: [string, unknown[]][] = [];
   let listener: ((s: Signal) => void) | undefined;
   let n = 0;
@@ -125,6 +129,7 @@ function fakeBus(o: { result?: string; version?: string; startError?: string[]; 
     },
     async managerProperty(name) {
       calls.push([`Get ${name}`, []]);
+      if (name === "ControlGroup") return o.controlGroup ?? "/user.slice/user-1000.slice/user@1000.service";
       return o.version ?? "252.19-1~deb12u1";
     },
     async subscribe(on) {
@@ -158,6 +163,16 @@ describe("the D-Bus conversation (fake bus)", () => {
     expect(again.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit", "ResetFailedUnit", "StartTransientUnit"]);
   });
 
+  test("a user's instance: its cgroup checked against where bunc will write", async () => {
+    const path = "/user.slice/user-1000.slice/user@1000.service/user.slice/bunc-a.scope";
+    const f = fakeBus();
+    await handle(f.bus, { ...start, user: true, path });
+    expect(f.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit", "Get ControlGroup"]);
+    const elsewhere = fakeBus({ controlGroup: "/somewhere/else" });
+    await expect(handle(elsewhere.bus, { ...start, user: true, path })).rejects.toThrow(/runs in \/somewhere\/else, not where bunc expects it/);
+    expect(elsewhere.calls.map(([m]) => m)).toContain("StopUnit");
+  });
+
   test("stop (a unit already gone is fine) and set", async () => {
     const f = fakeBus();
     await handle(f.bus, { op: "stop", unit: "u.scope", timeoutMs: 1000 });
@@ -174,6 +189,10 @@ describe("the D-Bus conversation (fake bus)", () => {
     expect(busAddresses({ DBUS_SYSTEM_BUS_ADDRESS: "unix:path=/x" })).toEqual(["unix:path=/x"]);
     expect(busAddresses({}, (p) => p === "/run/systemd/private" || p === "/run/dbus/system_bus_socket")).toEqual(["unix:path=/run/dbus/system_bus_socket", "unix:path=/run/systemd/private"]);
     expect(busAddresses({}, () => false)).toEqual([]);
+    // a user's instance: the session bus, else the user's bus or the instance's private socket
+    expect(busAddresses({ DBUS_SESSION_BUS_ADDRESS: "unix:path=/s", DBUS_SYSTEM_BUS_ADDRESS: "unix:path=/x" }, () => true, true)).toEqual(["unix:path=/s"]);
+    expect(busAddresses({ XDG_RUNTIME_DIR: "/run/user/7" }, (p) => p === "/run/user/7/systemd/private", true)).toEqual(["unix:path=/run/user/7/systemd/private"]);
+    expect(busAddresses({}, () => true, true)).toEqual([]);
   });
 });
 
@@ -198,7 +217,7 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
 
   test("create makes nothing, apply starts the scope with the init and writes the files, destroy stops it", () => {
     const { root, reqs, call } = setup();
-    const cg = CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: call });
+    const cg = CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: call, euid: 0 });
     expect(cg.paths()).toEqual({ "": join(root, "system.slice/bunc-c1.scope") });
     expect(cg.create()).toBe(true);
     expect(cg.selfJoinFiles(() => true)).toEqual([]);
@@ -211,7 +230,7 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
     expect(readFileSync(join(dir, "memory.max"), "utf8")).toBe("33554432");
     expect(readFileSync(join(dir, "cgroup.procs"), "utf8")).toBe("4242");
     // update: a later container's manager, from the saved state.
-    const again = CgroupManager.fromPaths(cg.paths(), { root, systemdUnit: "bunc-c1.scope", systemdCall: call });
+    const again = CgroupManager.fromPaths(cg.paths(), { root, systemdUnit: "bunc-c1.scope", systemdCall: call, euid: 0 });
     again.apply({ pids: { limit: 10 } } as any);
     expect(reqs[1]).toEqual({ op: "set", unit: "bunc-c1.scope", props: [["TasksMax", "t", "10"]] });
     expect(readFileSync(join(dir, "pids.max"), "utf8")).toBe("10");
@@ -223,10 +242,28 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
   test("an unreachable systemd is one line; a never-started unit is not stopped", () => {
     const { root } = setup();
     const reqs: SystemdRequest[] = [];
-    const cg = CgroupManager.forContainer("c1", "system.slice:bunc:c1", { root, systemd: true, systemdCall: (r) => (reqs.push(r), { ok: false, error: "systemd is not reachable over D-Bus (x)" }) });
+    const cg = CgroupManager.forContainer("c1", "system.slice:bunc:c1", { root, systemd: true, euid: 0, systemdCall: (r) => (reqs.push(r), { ok: false, error: "systemd is not reachable over D-Bus (x)" }) });
     expect(() => cg.apply({} as any, 1)).toThrow("systemd: cannot start unit bunc-c1.scope: systemd is not reachable over D-Bus (x)");
     cg.destroy();
     expect(reqs.map((r) => r.op)).toEqual(["start"]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("rootless: the user's instance, below user@UID.service; every request says so", () => {
+    const reqs: SystemdRequest[] = [];
+    const root = mkdtempSync(join(tmpdir(), "bunc-sd-"));
+    writeFileSync(join(root, "cgroup.controllers"), "");
+    const call = (r: SystemdRequest) => (reqs.push(r), { ok: false, error: "x" } as const);
+    const cg = CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: call, euid: 1000 });
+    expect(cg.paths()).toEqual({ "": join(root, "user.slice/user-1000.slice/user@1000.service/user.slice/bunc-c1.scope") });
+    expect(() => cg.apply({} as any, 1)).toThrow(/cannot start unit/);
+    expect(reqs[0]).toMatchObject({ op: "start", user: true, path: "/user.slice/user-1000.slice/user@1000.service/user.slice/bunc-c1.scope" });
+    const later = CgroupManager.fromPaths(cg.paths(), { root, systemdUnit: "bunc-c1.scope", systemdCall: call, euid: 1000 });
+    expect(() => later.destroy()).toThrow(/cannot stop unit bunc-c1.scope: x/);
+    expect(reqs[1]).toMatchObject({ op: "stop", user: true });
+    // root's go to the system instance
+    expect(() => CgroupManager.forContainer("c2", undefined, { root, systemd: true, systemdCall: call, euid: 0 }).apply({} as any, 1)).toThrow(/cannot start unit bunc-c2.scope/);
+    expect(reqs[2]!.user).toBeUndefined();
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -27,6 +27,8 @@ export interface ManagerOptions {
   systemdUnit?: string;
   /** How the systemd driver reaches D-Bus (unit tests record it). */
   systemdCall?: SystemdCaller;
+  /** Whose systemd instance: root's is the system's, any other user's is its own (default: geteuid). */
+  euid?: number;
 }
 
 const ignore: Warn = () => {};
@@ -81,11 +83,10 @@ export class CgroupManager {
       const h = layout.unified;
       if (layout.mode !== "v2" || !h)
         throw new CgroupError(`--systemd-cgroup: bunc's systemd driver needs a cgroup v2 host (this one is ${layout.mode})`, "linux.cgroupsPath");
-      // runc talks to the user's own systemd then (systemdUser); bunc does not yet.
-      if (process.geteuid?.() !== 0 && !opts.systemdCall)
-        throw new CgroupError("--systemd-cgroup: rootless containers in systemd's user instance are not supported yet (use the cgroupfs driver)", "linux.cgroupsPath");
-      const placement = systemdPlacement(id, cgroupsPath, process.geteuid?.() !== 0);
-      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callHelper);
+      // Rootless: the user's own systemd instance, as runc's systemdUser.
+      const uid = opts.euid ?? process.geteuid?.() ?? 0;
+      const placement = systemdPlacement(id, cgroupsPath, uid !== 0 ? { uid } : undefined);
+      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callHelper, uid !== 0);
       return new CgroupManager(layout, [{ h, dir: posix.join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
     }
     const path = cgroupsPath || `/bunc/${id}`;
@@ -110,7 +111,7 @@ export class CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
     const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
     const unit = opts.systemdUnit && members[0]
-      ? new SystemdUnit("", { slice: "", unit: opts.systemdUnit, path: "" }, true, opts.systemdCall ?? callHelper)
+      ? new SystemdUnit("", { slice: "", unit: opts.systemdUnit, path: "" }, true, opts.systemdCall ?? callHelper, (opts.euid ?? process.geteuid?.()) !== 0)
       : undefined;
     return new CgroupManager(layout, members, opts.warn ?? ignore, unit);
   }

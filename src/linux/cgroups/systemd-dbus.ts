@@ -22,8 +22,17 @@ export interface Bus {
   close(): void;
 }
 
-/** The bus to talk to systemd on: $DBUS_SYSTEM_BUS_ADDRESS, the system bus, or (root) systemd's private socket. */
-export function busAddresses(env = process.env, exists = existsSync): string[] {
+/**
+ * The bus to talk to systemd on: $DBUS_SYSTEM_BUS_ADDRESS, the system bus, or (root) systemd's
+ * private socket; for a user's instance, $DBUS_SESSION_BUS_ADDRESS, the user's bus or its
+ * instance's private socket in $XDG_RUNTIME_DIR.
+ */
+export function busAddresses(env = process.env, exists = existsSync, user = false): string[] {
+  if (user) {
+    if (env.DBUS_SESSION_BUS_ADDRESS) return [env.DBUS_SESSION_BUS_ADDRESS];
+    const run = env.XDG_RUNTIME_DIR;
+    return run ? [`${run}/bus`, `${run}/systemd/private`].filter((p) => exists(p)).map((p) => `unix:path=${p}`) : [];
+  }
   if (env.DBUS_SYSTEM_BUS_ADDRESS) return [env.DBUS_SYSTEM_BUS_ADDRESS];
   const out: string[] = [];
   for (const p of ["/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"]) if (exists(p)) { out.push(`unix:path=${p}`); break; }
@@ -138,6 +147,14 @@ export async function handle(bus: Bus, req: SystemdRequest): Promise<void> {
       await bus.callManager("ResetFailedUnit", "s", [req.unit]).catch(() => {});
       throw new Error(`the job ended "${result}"`);
     }
+    // A user's instance elsewhere than logind puts it: bunc would write the wrong directory.
+    if (req.user && req.path) {
+      const own = String(await bus.managerProperty("ControlGroup").catch(() => ""));
+      if (own && !req.path.startsWith(`${own}/`)) {
+        await runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs).catch(() => {});
+        throw new Error(`your systemd instance runs in ${own}, not where bunc expects it (${req.path})`);
+      }
+    }
   } else if (req.op === "stop") {
     try {
       const result = await runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs);
@@ -164,8 +181,11 @@ export async function serve(): Promise<void> {
   let reply: SystemdReply;
   try {
     const req = JSON.parse(await Bun.stdin.text()) as SystemdRequest;
-    const addresses = busAddresses();
-    if (!addresses.length) throw new Error("systemd is not reachable: no system bus socket (/run/dbus/system_bus_socket) and no /run/systemd/private");
+    const addresses = busAddresses(process.env, existsSync, !!req.user);
+    if (!addresses.length)
+      throw new Error(req.user
+        ? `your systemd instance is not reachable: no $DBUS_SESSION_BUS_ADDRESS, and no bus or systemd/private in $XDG_RUNTIME_DIR (${process.env.XDG_RUNTIME_DIR ?? "unset"})`
+        : "systemd is not reachable: no system bus socket (/run/dbus/system_bus_socket) and no /run/systemd/private");
     let bus: Bus | undefined;
     const tried: string[] = [];
     for (const a of addresses) {

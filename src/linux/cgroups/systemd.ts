@@ -41,10 +41,19 @@ export function expandSlice(slice: string): string {
 }
 
 /**
- * runc's rules for `linux.cgroupsPath` under the systemd driver: "slice:prefix:name"; an empty
- * slice is system.slice (user.slice for rootless); no cgroupsPath at all is ":bunc:<id>".
+ * Where a user's systemd instance (user@UID.service, started by logind) keeps its units: its
+ * slices and scopes are below this cgroup, not below the root.
  */
-export function systemdPlacement(id: string, cgroupsPath: string | undefined, rootless = false): SystemdPlacement {
+export function userManagerCgroup(uid: number): string {
+  return `/user.slice/user-${uid}.slice/user@${uid}.service`;
+}
+
+/**
+ * runc's rules for `linux.cgroupsPath` under the systemd driver: "slice:prefix:name"; an empty
+ * slice is system.slice (user.slice in a user's instance); no cgroupsPath at all is ":bunc:<id>".
+ * `user`: rootless, the unit goes to that user's systemd instance (runc's systemdUser).
+ */
+export function systemdPlacement(id: string, cgroupsPath: string | undefined, user?: { uid: number }): SystemdPlacement {
   let parent = "", prefix = "bunc", name = id;
   if (cgroupsPath) {
     const parts = cgroupsPath.split(":");
@@ -55,10 +64,10 @@ export function systemdPlacement(id: string, cgroupsPath: string | undefined, ro
   }
   if (name.includes("/") || prefix.includes("/"))
     throw new CgroupError(`${SETTING}: "${cgroupsPath}": a unit name has no "/"`, SETTING);
-  const slice = parent || (rootless ? "user.slice" : "system.slice");
+  const slice = parent || (user ? "user.slice" : "system.slice");
   const unit = name.endsWith(".slice") ? name : `${prefix}-${name}.scope`;
   const base = expandSlice(slice);
-  return { slice, unit, path: `${base === "/" ? "" : base}/${unit}` };
+  return { slice, unit, path: `${user ? userManagerCgroup(user.uid) : ""}${base === "/" ? "" : base}/${unit}` };
 }
 
 /** A unit property as sent over D-Bus: name, D-Bus signature, JSON-safe value ("t" as a decimal string). */
@@ -213,10 +222,11 @@ export function unitProperties(id: string, p: SystemdPlacement, pid: number, r: 
 export const MIN_VERSION: Record<string, number> = { CPUQuotaPeriodUSec: 242, AllowedCPUs: 244, AllowedMemoryNodes: 244 };
 
 /** What the D-Bus helper is asked to do. */
-export type SystemdRequest =
-  | { op: "start"; unit: string; props: Prop[]; timeoutMs: number }
+export type SystemdRequest = (
+  | { op: "start"; unit: string; props: Prop[]; timeoutMs: number; /** the unit's cgroup bunc expects (checked in a user's instance) */ path?: string }
   | { op: "stop"; unit: string; timeoutMs: number }
-  | { op: "set"; unit: string; props: Prop[] };
+  | { op: "set"; unit: string; props: Prop[] }
+) & { /** the caller's own systemd instance (rootless), not the system's */ user?: boolean };
 
 /** The helper's one JSON line back. */
 export type SystemdReply = { ok: true } | { ok: false; error: string };
@@ -251,6 +261,8 @@ export class SystemdUnit {
     /** False until create's StartTransientUnit: nothing to join, stop or set before. */
     public started: boolean,
     private readonly call: SystemdCaller = callHelper,
+    /** Rootless: the unit lives in the caller's own systemd instance (systemd --user). */
+    readonly user = false,
   ) {}
 
   get unit(): string {
@@ -258,13 +270,13 @@ export class SystemdUnit {
   }
 
   private run(req: SystemdRequest, what: string): void {
-    const r = this.call(req);
+    const r = this.call(this.user ? { ...req, user: true } : req);
     if (!r.ok) throw new CgroupError(`systemd: ${what} ${this.unit}: ${r.error}`, SETTING, "ESYSTEMD");
   }
 
   /** The transient unit with the init in it, and the resources systemd has properties for; waits for the job. */
   start(pid: number, r: LinuxResources, timeoutMs = 30_000): void {
-    this.run({ op: "start", unit: this.unit, props: unitProperties(this.id, this.placement, pid, r), timeoutMs }, "cannot start unit");
+    this.run({ op: "start", unit: this.unit, props: unitProperties(this.id, this.placement, pid, r), timeoutMs, path: this.placement.path }, "cannot start unit");
     this.started = true;
   }
 
