@@ -10,6 +10,8 @@ import { BuncError } from "../sys/errors";
 import { progressBar, type ProgressOutput } from "./progress";
 import { RootDir, type Attrs } from "../sys/rootdir";
 import { installPaxDecoder, xattrBytes } from "./pax";
+import { applyDeletions, isOverlayXattr, isWhiteout, OPAQUE_XATTR, whiteoutTarget, type WhiteoutMode } from "./whiteouts";
+import { indexTarBytes } from "./tar-index";
 
 installPaxDecoder();
 
@@ -56,6 +58,24 @@ export async function unpackRootfs(input: string | Uint8Array, target: string, o
     throw new UnpackError(`cannot unpack ${label}: ${reason}`, { cause: e });
   } finally {
     root?.close();
+  }
+}
+
+/**
+ * One image layer (an uncompressed tar) into `target`, with the same safety as a rootfs
+ * tarball; its whiteouts as overlay markers or applied to what `target` holds (whiteouts.ts).
+ * The caller owns `target` (a temporary directory it removes on failure).
+ */
+export async function unpackLayer(tarBytes: Uint8Array, target: string, opts: UnpackOptions & { whiteouts: WhiteoutMode }): Promise<UnpackResult> {
+  mkdirSync(target, { recursive: true, mode: 0o755 });
+  const root = new RootDir(target);
+  try {
+    if (opts.whiteouts === "apply") applyDeletions(root, indexTarBytes(tarBytes, "layer"));
+    return await extract(tarBytes, root, opts);
+  } catch (e) {
+    throw e instanceof BuncError ? e : new UnpackError(`corrupt layer: ${(e as Error).message}`, { cause: e });
+  } finally {
+    root.close();
   }
 }
 
@@ -109,7 +129,7 @@ function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
 
 const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
 
-async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions): Promise<UnpackResult> {
+async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode }): Promise<UnpackResult> {
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -120,6 +140,7 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions):
   const asRoot = process.geteuid?.() === 0;
   let chown = asRoot;
   const dirs = new Map<string, Attrs>();
+  const opaque = new Map<string, Attrs>(); // overlay mode: directories to mark opaque once written
   const bar = progressBar(archive.length, opts.progress);
   let entries = 0, bytes = 0;
 
@@ -136,6 +157,22 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions):
     const parts = splitName(h.name, warn);
     if (!parts || (parts.length === 0 && h.type !== "directory")) continue;
     const attrs = attrsOf(h, chown);
+    if (opts.whiteouts) {
+      if (attrs.xattrs) attrs.xattrs = attrs.xattrs.filter(([k]) => !isOverlayXattr(k));
+      if (parts.length && isWhiteout(parts.at(-1)!)) {
+        const t = whiteoutTarget(parts);
+        if (opts.whiteouts === "apply") continue; // done before the first entry
+        if (t.name === undefined) {
+          if (t.dir.length) root.mkdir(t.dir, 0o755);
+          opaque.set(t.dir.join("/"), { ...attrs, mode: 0o755, isDir: true });
+        } else {
+          const at = [...t.dir, t.name];
+          root.mknod(at, "char", 0, 0, 0);
+          root.setAttrs(at, { ...attrs, mode: 0, xattrs: undefined });
+        }
+        continue;
+      }
+    }
     switch (h.type) {
       case "file":
       case "contiguous-file":
@@ -186,6 +223,10 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions):
       delete attrs.uid;
       root.setAttrs(parts, attrs);
     }
+  }
+  for (const [d, a] of opaque) {
+    const own = dirs.get(d) ?? a;
+    dirs.set(d, { ...own, xattrs: [...(own.xattrs ?? []), OPAQUE_XATTR] });
   }
   // Deepest directories first, so a parent made read-only does not block its children.
   const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));

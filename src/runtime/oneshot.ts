@@ -7,7 +7,8 @@ import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
 import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
-import { cachedRootfs, writableView } from "./rootfs-cache";
+import { cacheDir, cachedRootfs, writableView } from "./rootfs-cache";
+import { splitImageRef } from "../image/ref";
 import type { RuntimeContext } from "./context";
 import type { OneShotPlan } from "./oneshot-options";
 
@@ -25,8 +26,9 @@ export interface OneShotOptions {
 
 /** A bundle to run `args` from a tarball, a rootfs directory or a bundle, in a scratch directory under the context's root. */
 export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; args: string[]; tty?: boolean; edit?: (config: any) => void; plan?: OneShotPlan; noCache?: boolean }): Promise<{ bundle: string; cleanup: () => void }> {
-  const source = resolve(o.source);
-  if (!existsSync(source)) throw new BuncError(`${o.source}: no such tarball, rootfs or bundle`);
+  const ref = splitImageRef(o.source); // an image may be named PATH:TAG
+  const source = resolve(ref.path);
+  if (!existsSync(source)) throw new BuncError(`${o.source}: no such image, tarball, rootfs or bundle`);
   mkdirSync(ctx.root, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(ctx.root, ".oneshot-"));
   // Not root: a rootless config (the caller mapped to root in a user namespace), as a user would pick.
@@ -37,14 +39,34 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
     for (const u of undo.splice(0).reverse()) u();
     rmSync(work, { recursive: true, force: true });
   };
+  let plan = o.plan;
   const write = async (dir: string, c: any) => {
     o.edit?.(c);
-    if (o.plan) (await import("./oneshot-options")).applyOneShot(c, o.plan);
+    if (plan) (await import("./oneshot-options")).applyOneShot(c, plan);
     writeFileSync(join(dir, "config.json"), JSON.stringify(c));
   };
   try {
     let bundle = work;
-    if (statSync(source).isDirectory()) {
+    const image = (await import("../image/files")).openImage(source, ref.path);
+    if (ref.tag !== undefined && !image) throw new BuncError(`${o.source}: ${ref.path} is not an image (OCI layout, OCI or docker archive): a :TAG names an image in one`);
+    if (image) {
+      const { prepareImage, imageProcess } = await import("../image");
+      const asRoot = process.geteuid?.() === 0 && !o.noCache;
+      const p = await prepareImage(image, { tag: ref.tag, scratch: join(work, "view"), cache: asRoot ? cacheDir() : undefined, source, warn: ctx.log.warn });
+      undo.push(p.undo);
+      const proc = imageProcess(p.image.config, o.args, o.source);
+      const c = defaultSpec({ rootfs: p.rootfs, args: proc.args, terminal: !!o.tty, rootless });
+      c.root.readonly = false;
+      c.process.env = [...proc.env, ...c.process.env.filter((e: string) => e.startsWith("TERM=") && !proc.env.some((x) => x.startsWith("TERM=")))];
+      c.process.cwd = proc.cwd;
+      // The image's User unless -u/user was given; names are looked up in the image's /etc/passwd.
+      if (proc.user && !plan?.user) {
+        const { planOneShot, CLI_LABELS } = await import("./oneshot-options");
+        const imageUser = planOneShot({ user: proc.user }, { ...CLI_LABELS, user: `${o.source}: the config's User` }).user;
+        plan = { ...(plan ?? { mounts: [], env: [] }), user: imageUser };
+      }
+      await write(work, c);
+    } else if (statSync(source).isDirectory()) {
       if (existsSync(join(source, "config.json"))) {
         // A bundle: its config, with the command replaced when one is given.
         const c = JSON.parse(readFileSync(join(source, "config.json"), "utf8"));
@@ -80,7 +102,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
 }
 
 export async function runFromRootfs(ctx: RuntimeContext, o: OneShotOptions): Promise<number> {
-  if (!existsSync(resolve(o.source))) throw new BuncError(`--rootfs ${o.source} does not exist`);
+  if (!existsSync(resolve(splitImageRef(o.source).path))) throw new BuncError(`--rootfs ${o.source} does not exist`);
   if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   // Unique, so that one-shots run side by side (the user's command never names it).
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;

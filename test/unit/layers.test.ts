@@ -1,4 +1,4 @@
-// The architecture as a test: imports flow cli -> runtime -> linux, bundle -> sys, with spec
+// The architecture as a test: imports flow cli -> runtime -> linux, image -> bundle -> sys, with spec
 // beside them (linux, bundle and runtime read the schemas; spec reads only sys), and bun:ffi
 // is imported by src/sys alone.
 import { describe, expect, test } from "bun:test";
@@ -11,8 +11,9 @@ const ALLOWED: Record<string, string[]> = {
   spec: ["spec", "sys"],
   linux: ["linux", "spec", "sys"],
   bundle: ["bundle", "spec", "sys"],
-  runtime: ["runtime", "linux", "bundle", "spec", "sys"],
-  cli: ["cli", "runtime", "bundle", "spec", "sys"],
+  image: ["image", "bundle", "spec", "sys"],
+  runtime: ["runtime", "linux", "image", "bundle", "spec", "sys"],
+  cli: ["cli", "runtime", "image", "bundle", "spec", "sys"],
 };
 
 function files(dir: string): string[] {

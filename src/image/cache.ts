@@ -1,0 +1,116 @@
+// Unpacked layers, kept by their diff_id (the digest of the uncompressed tar) under
+// <cache>/layers/<hex>/tree, so that images sharing a base share its trees, and a run of an
+// image seen before unpacks nothing. A layer is stored as an overlayfs lower directory with
+// its whiteouts as overlay markers (whiteouts.ts), and each run stacks the trees, top layer
+// first, under its own upper directory: stacking costs one mount whatever the image, where
+// a flattened tree per image would copy every shared base again for each image built on it.
+// Missing layers of an image are all unpacked into one temporary directory and renamed into
+// place only once every one of them has been checked and unpacked: a broken image leaves
+// nothing. <cache>/images/<hex>.json records the images seen, for `bunc cache ls`.
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { unpackLayer } from "../bundle/unpack";
+import { DEFAULT_MAX_BYTES } from "../bundle/unpack";
+import { flock } from "../sys/flock";
+import { O } from "../sys/arch";
+import { BuncError } from "../sys/errors";
+import type { ImageFiles } from "./files";
+import type { ResolvedImage } from "./manifest";
+import { layerTar } from "./layers";
+
+const hex = (digest: string) => digest.slice("sha256:".length);
+
+export const layersDir = (cache: string) => join(cache, "layers");
+export const layerTree = (cache: string, diffId: string) => join(layersDir(cache), hex(diffId), "tree");
+
+/** A shared lock on a layer while a run uses it (pruning takes an exclusive one and skips busy entries). */
+function lockShared(dir: string): number {
+  const fd = openSync(dir, O.DIRECTORY | O.CLOEXEC);
+  flock(fd, { exclusive: false, wait: true, path: dir });
+  return fd;
+}
+
+export interface ImageRecord { id: string; source: string; tags: string[]; layers: string[]; lastUsed: string }
+
+/**
+ * The layer trees of `image` (bottom first), unpacking the missing ones, each locked shared
+ * until `release`. Throws one line naming the image and the layer on any problem, with
+ * nothing added to the cache.
+ */
+export async function cachedLayers(cache: string, files: ImageFiles, image: ResolvedImage, opts: { source: string; warn?: (m: string) => void; maxBytes?: number }): Promise<{ trees: string[]; release: () => void }> {
+  const base = layersDir(cache);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const missing = new Map<string, number>();
+  image.layers.forEach((l, i) => {
+    if (!existsSync(layerTree(cache, l.diffId)) && !missing.has(l.diffId)) missing.set(l.diffId, i);
+  });
+  if (missing.size) {
+    const tmp = mkdtempSync(join(base, ".tmp-"));
+    try {
+      for (const [diffId, i] of missing) {
+        const tar = layerTar(files, image.layers[i]!, i, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+        try {
+          await unpackLayer(tar, join(tmp, hex(diffId), "tree"), { whiteouts: "overlay", onWarning: opts.warn });
+        } catch (e: any) {
+          throw new BuncError(`${files.label}: layer ${i + 1} (${diffId.slice(0, 19)}…): ${e.message.replace(/^cannot unpack [^:]*: /, "")}`, { cause: e });
+        }
+      }
+      for (const diffId of missing.keys()) {
+        try {
+          renameSync(join(tmp, hex(diffId)), join(base, hex(diffId)));
+        } catch (e: any) {
+          if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e; // another run unpacked it first
+        }
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const fds: number[] = [];
+  const release = () => fds.splice(0).forEach((fd) => closeSync(fd));
+  try {
+    const now = new Date();
+    for (const l of image.layers) {
+      const dir = join(base, hex(l.diffId));
+      fds.push(lockShared(dir));
+      if (!existsSync(join(dir, "tree"))) throw new BuncError(`${files.label}: layer ${l.diffId.slice(0, 19)}… was pruned from the cache while starting; run again`);
+      try { utimesSync(dir, now, now); } catch {}
+    }
+    writeRecord(cache, { id: image.id, source: opts.source, tags: image.tags, layers: image.layers.map((l) => l.diffId), lastUsed: now.toISOString() });
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { trees: image.layers.map((l) => layerTree(cache, l.diffId)), release };
+}
+
+function writeRecord(cache: string, r: ImageRecord): void {
+  const dir = join(cache, "images");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${hex(r.id)}.json`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(r));
+  renameSync(tmp, file);
+}
+
+/** The images seen (most recent first) with the bytes of their layers still cached; records whose layers were pruned go. */
+export function listImages(cache: string, layerBytes: (diffId: string) => number | undefined): (ImageRecord & { bytes: number })[] {
+  const dir = join(cache, "images");
+  let names: string[] = [];
+  try { names = readdirSync(dir).filter((n) => /^[0-9a-f]{64}\.json$/.test(n)); } catch {}
+  const out: (ImageRecord & { bytes: number })[] = [];
+  for (const n of names) {
+    let r: ImageRecord;
+    try { r = JSON.parse(readFileSync(join(dir, n), "utf8")); } catch { continue; }
+    const sizes = (r.layers ?? []).map(layerBytes);
+    if (sizes.some((s) => s === undefined)) {
+      rmSync(join(dir, n), { force: true });
+      continue;
+    }
+    out.push({ ...r, bytes: sizes.reduce((a: number, b) => a + b!, 0) });
+  }
+  return out.sort((a, b) => b.lastUsed.localeCompare(a.lastUsed));
+}
+
+/** Whether `dir` holds a finished layer (for listings). */
+export const isLayerEntry = (dir: string) => existsSync(join(dir, "tree")) && statSync(dir).isDirectory();
