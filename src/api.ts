@@ -25,9 +25,13 @@ export type Stdio = "pipe" | "inherit" | "ignore";
 export type { MountOption, BindMount, TmpfsMount, ResourceOptions } from "./runtime/oneshot-options";
 
 export interface RunOptions extends OneShotSettings {
-  /** A rootfs tarball (gzip or plain tar), a rootfs directory, or a bundle directory. */
+  /**
+   * An image — an OCI layout directory, an OCI archive or a docker archive (`podman save`,
+   * `docker save`), `PATH:TAG` when it holds several — or a rootfs tarball (gzip or plain
+   * tar), a rootfs directory, or a bundle directory.
+   */
   image: string;
-  /** The command; default: the bundle's, or `sh`. */
+  /** The command; default: the image's Entrypoint + Cmd (a cmd replaces Cmd), the bundle's, or `sh`. */
   cmd?: string[];
   /** Files of KEY=VALUE lines (docker's --env-file), applied before `env`. */
   envFile?: string | string[];
@@ -109,7 +113,7 @@ function stdinFor(input: RunOptions["stdin"], opened: number[]): { child: number
 /** Checks every option before anything is made (one line naming the option). */
 function planOf(o: RunOptions): OneShotPlan {
   if (o === null || typeof o !== "object") throw new BuncError("options: expected an object with at least { image }");
-  if (typeof o.image !== "string" || !o.image) throw new BuncError("image: expected a path to a rootfs tarball, a rootfs directory or a bundle");
+  if (typeof o.image !== "string" || !o.image) throw new BuncError("image: expected a path to an image (OCI layout, OCI or docker archive), a rootfs tarball, a rootfs directory or a bundle");
   if (o.cmd !== undefined && (!Array.isArray(o.cmd) || o.cmd.some((a) => typeof a !== "string"))) throw new BuncError(`cmd ${JSON.stringify(o.cmd)}: expected an array of strings`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new BuncError("signal: expected an AbortSignal");
   if (o.timeout !== undefined && !(typeof o.timeout === "number" && Number.isFinite(o.timeout) && o.timeout > 0)) throw new BuncError(`timeout ${o.timeout}: expected a positive number of milliseconds`);

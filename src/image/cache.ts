@@ -37,7 +37,7 @@ export interface ImageRecord { id: string; source: string; tags: string[]; layer
  * until `release`. Throws one line naming the image and the layer on any problem, with
  * nothing added to the cache.
  */
-export async function cachedLayers(cache: string, files: ImageFiles, image: ResolvedImage, opts: { source: string; warn?: (m: string) => void; maxBytes?: number }): Promise<{ trees: string[]; release: () => void }> {
+export async function cachedLayers(cache: string, files: ImageFiles, image: ResolvedImage, opts: { source: string; warn?: (m: string) => void; maxBytes?: number }): Promise<{ trees: string[]; release: () => void; added: number }> {
   const base = layersDir(cache);
   mkdirSync(base, { recursive: true, mode: 0o700 });
   const missing = new Map<string, number>();
@@ -81,7 +81,7 @@ export async function cachedLayers(cache: string, files: ImageFiles, image: Reso
     release();
     throw e;
   }
-  return { trees: image.layers.map((l) => layerTree(cache, l.diffId)), release };
+  return { trees: image.layers.map((l) => layerTree(cache, l.diffId)), release, added: missing.size };
 }
 
 function writeRecord(cache: string, r: ImageRecord): void {

@@ -22,6 +22,8 @@ export interface PreparedImage {
   image: ResolvedImage;
   /** Unmounts the view and releases the layers (the scratch directory is the caller's). */
   undo: () => void;
+  /** Layers added to the cache (the caller enforces its size limit). */
+  added: number;
 }
 
 /** Every layer applied in order onto `target` (whiteouts deleting), for runs without the cache. */
@@ -47,12 +49,12 @@ export async function prepareImage(files: ImageFiles, o: { tag?: string; scratch
     if (!o.cache) {
       const rootfs = join(o.scratch, "rootfs");
       await flattenImage(files, image, rootfs, o.warn);
-      return { rootfs, image, undo: () => {} };
+      return { rootfs, image, undo: () => {}, added: 0 };
     }
     const layers = await cachedLayers(o.cache, files, image, { source: o.source, warn: o.warn });
     try {
       const view = overlayView(layers.trees, o.scratch);
-      return { rootfs: view.rootfs, image, undo: () => { view.undo(); layers.release(); } };
+      return { rootfs: view.rootfs, image, undo: () => { view.undo(); layers.release(); }, added: layers.added };
     } catch (e) {
       layers.release();
       throw e;

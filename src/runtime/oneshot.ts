@@ -7,7 +7,7 @@ import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
 import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
-import { cacheDir, cachedRootfs, writableView } from "./rootfs-cache";
+import { cacheDir, cachedRootfs, DEFAULT_MAX_BYTES, pruneCache, writableView } from "./rootfs-cache";
 import { splitImageRef } from "../image/ref";
 import type { RuntimeContext } from "./context";
 import type { OneShotPlan } from "./oneshot-options";
@@ -54,6 +54,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
       const asRoot = process.geteuid?.() === 0 && !o.noCache;
       const p = await prepareImage(image, { tag: ref.tag, scratch: join(work, "view"), cache: asRoot ? cacheDir() : undefined, source, warn: ctx.log.warn });
       undo.push(p.undo);
+      if (p.added) pruneCache(DEFAULT_MAX_BYTES); // this run's layers are locked: kept
       const proc = imageProcess(p.image.config, o.args, o.source);
       const c = defaultSpec({ rootfs: p.rootfs, args: proc.args, terminal: !!o.tty, rootless });
       c.root.readonly = false;

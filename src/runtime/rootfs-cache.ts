@@ -17,7 +17,7 @@ export function cacheDir(): string {
 /** Past this many bytes, the least recently used entries go after each new one. */
 export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
 
-export interface CacheEntry { digest: string; dir: string; bytes: number; lastUsed: Date }
+export interface CacheEntry { digest: string; dir: string; bytes: number; lastUsed: Date; kind: "rootfs" | "layer" }
 
 function digestOf(tarball: string): string {
   const h = new Bun.CryptoHasher("sha256");
@@ -99,13 +99,16 @@ export function writableView(lower: string, scratch: string): { rootfs: string; 
   }
 }
 
+/** Unpacked tarballs (rootfs/) and image layers (layers/, src/image/cache.ts): one size limit for both. */
 export function listCache(): CacheEntry[] {
-  const base = join(cacheDir(), "rootfs");
-  let names: string[] = [];
-  try { names = readdirSync(base).filter((n) => /^[0-9a-f]{64}$/.test(n)); } catch {}
-  return names.map((digest) => {
-    const dir = join(base, digest);
-    return { digest, dir, bytes: duSync(dir), lastUsed: statSync(dir).mtime };
+  return (["rootfs", "layers"] as const).flatMap((sub) => {
+    const base = join(cacheDir(), sub);
+    let names: string[] = [];
+    try { names = readdirSync(base).filter((n) => /^[0-9a-f]{64}$/.test(n)); } catch {}
+    return names.map((digest) => {
+      const dir = join(base, digest);
+      return { digest, dir, bytes: duSync(dir), lastUsed: statSync(dir).mtime, kind: sub === "rootfs" ? "rootfs" as const : "layer" as const };
+    });
   }).sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
 }
 

@@ -27,7 +27,7 @@ const ONE_SHOT_ARGS = {
 const RUN_ARGS = {
   id: { type: "positional", description: "container id (optional with --rootfs: a unique bunc-<random> one)", required: false },
   ...createArgs,
-  rootfs: { type: "string", alias: "image", valueHint: "path", description: "run `-- <cmd>` in a fresh container from a rootfs tarball, rootfs dir or bundle, removed afterwards (--image: the same)" },
+  rootfs: { type: "string", alias: "image", valueHint: "path", description: "run `-- <cmd>` in a fresh container from an image (OCI layout dir, OCI or docker archive; PATH:TAG picks a tag), a rootfs tarball, rootfs dir or bundle, removed afterwards (--image: the same)" },
   rm: { type: "boolean", description: "remove the container when it exits (the default; kept for docker-like use)" },
   tty: { type: "boolean", alias: "t", description: "with --rootfs: give the command a terminal (a bundle's is process.terminal)" },
   detach: { type: "boolean", alias: "d", description: "do not wait for the container" },
@@ -38,7 +38,7 @@ const RUN_ARGS = {
 export default defineCommand({
   meta: {
     name: "run", description: "create and start a container; wait for it unless --detach",
-    usage: ["[options] <id>", "--rootfs|--image <tarball|dir> [-i] [-t] [-v SRC:DST[:ro]] [-e K=V] [options] [id] -- <cmd> [args...]"], commandAfterDashes: true,
+    usage: ["[options] <id>", "--rootfs|--image <image[:tag]|tarball|dir> [-i] [-t] [-v SRC:DST[:ro]] [-e K=V] [options] [id] -- <cmd> [args...]"], commandAfterDashes: true,
   } as any,
   args: RUN_ARGS,
   async run({ args, data }) {
