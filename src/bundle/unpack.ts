@@ -154,6 +154,8 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
     bytes += h.size ?? 0;
     bar.update((h as { byteOffset?: number }).byteOffset ?? 0, entries); // set by tar-stream, not in its types
 
+    // A rootfs tarball's ".." member is skipped with a warning, as GNU tar does; an image layer is refused whole (a hostile image).
+    if (opts.whiteouts && h.name.split("/").includes("..")) throw new UnpackError(`member ${h.name} leaves the root`);
     const parts = splitName(h.name, warn);
     if (!parts || (parts.length === 0 && h.type !== "directory")) continue;
     const attrs = attrsOf(h, chown);
@@ -187,6 +189,7 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
         attrs.isSymlink = true;
         break;
       case "link": {
+        if (opts.whiteouts && (h.linkname ?? "").split("/").includes("..")) throw new UnpackError(`hard link ${h.name} -> ${h.linkname} leaves the root`);
         const target = splitName(h.linkname ?? "", warn);
         if (!target?.length) continue;
         root.link(parts, target);
