@@ -39,3 +39,5 @@ export async function waitForExit(ctx: RuntimeContext, id: string): Promise<numb
 // The Bun.spawn-like API: run() and create() (see docs/library.md).
 export { run, create, type RunOptions, type RunResult, type RunProcess, type ContainerHandle, type Stdio, type MountOption, type BindMount, type TmpfsMount, type ResourceOptions } from "./api";
 export { SyscallError } from "./sys/libc";
+// A throwaway container per `bun test` test, removed when the test ends, fails or times out.
+export { useContainer, withContainer, type ContainerOptions } from "./testing";

@@ -178,6 +178,13 @@ describe.skipIf(!!skipReason)("images (root, podman, skopeo)", () => {
     expect(r.stdout).toBe("hello from bar as tester in /data\n");
   }, 60_000);
 
+  test("useContainer: a test's container from an image, exec'd in as the image's user", async () => {
+    const { useContainer } = await import("../../src/index");
+    const box = await useContainer({ image: img.dockerArchive, root: sb.root });
+    const r = await box.exec(["sh", "-c", "id -un; pwd; cat /data/a"]);
+    expect(r.stdout).toBe("tester\n/data\ntwo\n");
+  }, 60_000);
+
   test("several images in one layout: a tag picks one; without one or with an unknown one, one line naming the tags", () => {
     const env = { BUNC_CACHE_DIR: cache };
     const base = sb.run(["run", "--image", `${img.layout}:base`, "--", "cat", "/etc/alpine-release"], { env });
