@@ -16,6 +16,7 @@ import { alpineTarball } from "./alpine-tarball";
 import { defaultSeccompProfile } from "../src/linux/seccomp";
 import { cgroupLeftovers, memoryCgroupLimit, memoryHeld, pidfdOpen, pidfdWait } from "./bench/proc";
 import { cell, ratio, stat, table, type Stat } from "./bench/stats";
+import { imageFigure } from "./bench/images";
 
 const PROJECT = resolve(import.meta.dir, "..");
 const argv = process.argv.slice(2);
@@ -436,6 +437,15 @@ try {
     rmSync(cache, { recursive: true, force: true });
   }
 
+  // (8) an image (OCI archive) against podman (and docker when its daemon answers): scripts/bench/images.ts.
+  log("bench: (8) run an image: bunc cached / first vs podman run / podman load + run");
+  {
+    const bunc = RUNTIMES.find((r) => r.name === "bunc")!;
+    const f = imageFigure({ bunc: bunc.bin, buncRoot: bunc.root, base: BASE, tarball: TARBALL, runs: RUNS, checkInterrupt, log });
+    if ("skipped" in f) notes.push(`(8) skipped: ${f.skipped}`);
+    else figures.image = f as unknown as Figure;
+  }
+
   // (6) N containers created concurrently, then started (concurrently), waited for, deleted (concurrently).
   log("bench: (6) concurrent lifecycles (10 and 50)");
   const conc = async (r: Runtime, n: number) => {
@@ -605,6 +615,11 @@ function printReport(rep: any) {
   if (f.oneShot) {
     const o = f.oneShot;
     out.push(`(5b) one-shot run of a tarball seen before, ms: \`run --rootfs <tarball>\` ${cell(o.results["oneshot-cached"])} (first run, unpacking: ${o.firstRunMs.toFixed(1)}), \`run\` of a prepared bundle + delete ${cell(o.results["prepared-bundle"])}; cached/prepared ${r3(o.ratios["cached/prepared"])}`);
+  }
+  if (f.image) {
+    const i = f.image;
+    const c = (k: string) => (i.results[k] ? cell(i.results[k]) : "n/a");
+    out.push(`(8) an image (OCI archive of the Alpine minirootfs), ms: seen before: \`bunc run --image\` ${c("bunc-cached")}, \`podman run --rm\` ${c("podman-run")}${i.results["docker-run"] ? `, \`docker run --rm\` ${c("docker-run")}` : ` (${i.docker})`}; bunc/podman ${r3(i.ratios["bunc-cached/podman-run"])} (goal <= 0.25). First run: bunc ${c("bunc-first")}, \`podman load\` + run ${c("podman-load-run")}; bunc/podman ${r3(i.ratios["bunc-first/podman-load-run"])}`);
   }
   out.push(`(5) unpack Alpine minirootfs, ms: \`bunc bundle\` ${cell(u.results.bunc)}, GNU tar -xzf ${cell(u.results["gnu-tar"])}, bunc library in-process ${cell(u.results["bunc-library"])}; bunc/tar ${r3(u.ratios["bunc/gnu-tar"])} (library/tar ${r3(u.ratios["bunc-library/gnu-tar"])}); peak RSS bunc ${u.peakRssMiB.bunc.toFixed(1)} MiB, tar ${u.peakRssMiB["gnu-tar"].toFixed(1)} MiB`);
   const s = rep.startup;

@@ -55,6 +55,12 @@ describe.skipIf(!runnable)("bench --quick", () => {
       // one-shot of a cached tarball vs a prepared bundle
       for (const who of ["oneshot-cached", "prepared-bundle"]) expect(statOk(f.oneShot.results[who]), `oneShot ${who}`).toBe(true);
       expect(isNum(f.oneShot.ratios["cached/prepared"])).toBe(true);
+      // an image against podman, when podman is installed (docker only when its daemon answers)
+      if (Bun.which("podman")) {
+        for (const who of ["bunc-cached", "podman-run", "bunc-first", "podman-load-run"]) expect(statOk(f.image.results[who]), `image ${who}`).toBe(true);
+        expect(isNum(f.image.ratios["bunc-cached/podman-run"]) && isNum(f.image.ratios["bunc-first/podman-load-run"])).toBe(true);
+        expect(log).toContain("(8) docker");
+      }
       // concurrency: all lifecycles counted, linearity ratio present
       for (const rt of ["bunc", "runc", "crun"]) {
         expect(f.concurrent10.succeeded[rt]).toMatch(/^\d+\/\d+$/);

@@ -51,3 +51,34 @@ export class Layout {
 
   removeBlob = (digest: string) => rmSync(this.blobPath(digest));
 }
+
+/**
+ * An OCI archive of one image made of the rootfs tarball `tarball` (one gzip layer), tagged
+ * `tag`: what `podman save --format oci-archive` gives, without podman.
+ */
+export function ociArchiveOf(tarball: string, out: string, tag: string): void {
+  const { mkdtempSync, mkdirSync } = require("node:fs") as typeof import("node:fs");
+  const dir = mkdtempSync(`${out}.layout-`);
+  try {
+    mkdirSync(join(dir, "blobs/sha256"), { recursive: true });
+    const l = new Layout(dir);
+    const gz = readFileSync(tarball);
+    const layer = l.putBlob(gz);
+    const config = l.putBlob(JSON.stringify({
+      architecture: ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch, os: "linux",
+      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"] },
+      rootfs: { type: "layers", diff_ids: [sha256(Bun.gunzipSync(gz))] },
+    }));
+    const manifest = l.putBlob(JSON.stringify({
+      schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+    }));
+    writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest, annotations: { "org.opencontainers.image.ref.name": tag } }] }));
+    const p = Bun.spawnSync(["tar", "-C", dir, "-cf", out, "oci-layout", "index.json", "blobs"]);
+    if (p.exitCode !== 0) throw new Error(`tar -cf ${out}: ${p.stderr.toString()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,81 @@
+// The image pieces that need no root: tags as users write them, PATH:TAG, what the config
+// decides, the tar header index (ustar, PAX and GNU long names), schema errors.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tagMatches, ociArch } from "../../src/image/manifest";
+import { splitImageRef } from "../../src/image/ref";
+import { imageProcess } from "../../src/image/config";
+import { indexTarBytes } from "../../src/bundle/tar-index";
+import { ImageConfigSchema, IndexSchema, parseJson } from "../../src/image/schema";
+import { whiteoutTarget } from "../../src/bundle/whiteouts";
+import { pack } from "../support/tar";
+
+const config = (c: object) => parseJson(ImageConfigSchema, new TextEncoder().encode(JSON.stringify({ rootfs: { type: "layers", diff_ids: [] }, config: c })), "t");
+
+describe("image", () => {
+  test("tags match as users write them", () => {
+    expect(tagMatches("localhost/app:v1", "v1")).toBe(true);
+    expect(tagMatches("localhost/app:v1", "app:v1")).toBe(true);
+    expect(tagMatches("localhost/app:v1", "localhost/app:v1")).toBe(true);
+    expect(tagMatches("docker.io/library/alpine:latest", "alpine")).toBe(true);
+    expect(tagMatches("localhost/app:v1", "v2")).toBe(false);
+    expect(tagMatches("localhost/app:v1", "pp:v1")).toBe(false);
+    expect(tagMatches("localhost/app:v1", "app")).toBe(false);
+  });
+
+  test("PATH:TAG splits at the longest existing path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bunc-ref-"));
+    try {
+      writeFileSync(join(dir, "a.tar"), "");
+      writeFileSync(join(dir, "odd:name.tar"), "");
+      expect(splitImageRef(join(dir, "a.tar"))).toEqual({ path: join(dir, "a.tar") });
+      expect(splitImageRef(join(dir, "a.tar:v1"))).toEqual({ path: join(dir, "a.tar"), tag: "v1" });
+      expect(splitImageRef(join(dir, "a.tar:localhost/app:v1"))).toEqual({ path: join(dir, "a.tar"), tag: "localhost/app:v1" });
+      expect(splitImageRef(join(dir, "odd:name.tar"))).toEqual({ path: join(dir, "odd:name.tar") });
+      expect(splitImageRef(join(dir, "missing:v1"))).toEqual({ path: join(dir, "missing:v1") });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("Entrypoint + Cmd, a command replacing Cmd; Env with a default PATH; WorkingDir; User", () => {
+    const c = config({ Entrypoint: ["/bin/sh", "-c"], Cmd: ["echo hi"], Env: ["A=1"], WorkingDir: "/w", User: "app" });
+    expect(imageProcess(c, [], "img")).toEqual({ args: ["/bin/sh", "-c", "echo hi"], env: [expect.stringMatching(/^PATH=/), "A=1"], cwd: "/w", user: "app" });
+    expect(imageProcess(c, ["id"], "img").args).toEqual(["/bin/sh", "-c", "id"]);
+    expect(imageProcess(config({ Cmd: ["sh"], Env: ["PATH=/x"] }), [], "img")).toEqual({ args: ["sh"], env: ["PATH=/x"], cwd: "/", user: undefined });
+    expect(() => imageProcess(config({}), [], "img")).toThrow("img: the image has no Entrypoint or Cmd: give the command after --");
+  });
+
+  test("this machine's architecture in OCI's names", () => {
+    expect(ociArch("x64")).toBe("amd64");
+    expect(ociArch("arm64")).toBe("arm64");
+  });
+
+  test("the tar index reads ustar, PAX and GNU long names and links", async () => {
+    const long = `dir/${"x".repeat(150)}`;
+    const tar = await pack([
+      [{ name: "a", mode: 0o644 }, "hello"],
+      [{ name: long, mode: 0o644 }, "long"],
+      [{ name: "l", type: "symlink", linkname: "a" }],
+    ]);
+    const m = indexTarBytes(tar, "t");
+    expect(m.map((e) => [e.name, e.type, e.linkname, e.size])).toEqual([["a", "0", "", 5], [long, "0", "", 4], ["l", "2", "a", 0]]);
+    expect(new TextDecoder().decode(tar.subarray(m[1]!.offset, m[1]!.offset + m[1]!.size))).toBe("long");
+    const bad = new Uint8Array(tar);
+    bad[0] ^= 1;
+    expect(() => indexTarBytes(bad, "t")).toThrow("t: not a tar archive (bad header checksum at byte 0)");
+  });
+
+  test("schema errors name the file and the field", () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: "md5:1", size: 1 }] }));
+    expect(() => parseJson(IndexSchema, bytes, "img: index.json")).toThrow(/^img: index\.json: manifests\[0\]\.digest: expected sha256:<64 hex digits>/);
+  });
+
+  test("a whiteout naming no file is refused", () => {
+    expect(whiteoutTarget(["etc", ".wh.motd"])).toEqual({ dir: ["etc"], name: "motd" });
+    expect(whiteoutTarget(["etc", ".wh..wh..opq"])).toEqual({ dir: ["etc"] });
+    expect(() => whiteoutTarget(["etc", ".wh.."])).toThrow("names no file");
+  });
+});
