@@ -63,6 +63,22 @@ function memberReader(fd: number, members: Map<string, TarMember>) {
   };
 }
 
+/** `docker save | gzip` would otherwise run as a rootfs holding manifest.json: its first member says what it is. */
+function refuseCompressedImage(fd: number, label: string): void {
+  const start = new Uint8Array(64 * 1024);
+  const n = readSync(fd, start, 0, start.length, 0);
+  let first: Uint8Array;
+  try {
+    first = require("node:zlib").gunzipSync(start.subarray(0, n), { finishFlush: require("node:zlib").constants.Z_SYNC_FLUSH });
+  } catch {
+    return; // not readable this way: left to the tarball unpacker, which says what is wrong
+  }
+  const name = cleanName(new TextDecoder().decode(first.subarray(0, 100)).replace(/\0.*$/s, ""));
+  if (/^(manifest\.json|index\.json|oci-layout|repositories|blobs(\/.*)?|[0-9a-f]{64}(\.tar|\.json|\/.*)?)$/.test(name)) {
+    throw new BuncError(`${label}: a compressed image archive; give it uncompressed (gunzip it), as docker save and podman save write it`);
+  }
+}
+
 /** An archive (a tar holding index.json, or manifest.json); undefined when the tar is neither (a rootfs tarball). */
 function archive(path: string, label: string): ImageFiles | undefined {
   const fd = openSync(path, "r");
@@ -71,6 +87,7 @@ function archive(path: string, label: string): ImageFiles | undefined {
     readSync(fd, head, 0, 512, 0);
     // gzip, zstd or too short: a rootfs tarball (image archives are plain tar, as `docker save` writes them).
     if (head[0] === 0x1f || head[0] === 0x28 || new TextDecoder().decode(head.subarray(257, 262)) !== "ustar") {
+      if (head[0] === 0x1f && head[1] === 0x8b) refuseCompressedImage(fd, label);
       closeSync(fd);
       return undefined;
     }

@@ -56,7 +56,7 @@ describe("help", () => {
   test("bunc help <cmd> is that command's help, and the same as <cmd> --help", () => {
     const h = sb.ok(["help", "run"]);
     expect(h).toContain("Usage: bunc run [options] <id>");
-    expect(h).toContain("bunc run --rootfs|--image <tarball|dir> [-i] [-t] [-v SRC:DST[:ro]] [-e K=V] [options] [id] -- <cmd> [args...]");
+    expect(h).toContain("bunc run --rootfs|--image <image[:tag]|tarball|dir> [-i] [-t] [-v SRC:DST[:ro]] [-e K=V] [options] [id] -- <cmd> [args...]");
     expect(sb.ok(["run", "--help"])).toBe(h);
   });
 

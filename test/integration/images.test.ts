@@ -259,6 +259,12 @@ describe.skipIf(!!skipReason)("images (root, podman, skopeo)", () => {
       refused(m.dir, /is for linux\/arm64 only, this machine is linux\/amd64/);
     });
 
+    test("a compressed docker archive is named as such, not run as a rootfs tarball", () => {
+      const t = join(dir, "docker.tar.gz");
+      writeFileSync(t, Bun.gzipSync(readFileSync(img.dockerArchive)));
+      refused(t, /docker\.tar\.gz: a compressed image archive; give it uncompressed/);
+    });
+
     test("a docker archive whose layer file is not what its config says", () => {
       const t = join(dir, "docker-bad.tar");
       cpSync(img.dockerArchive, t);
