@@ -1,7 +1,9 @@
 // Unpack an untrusted rootfs tarball (gzip or plain tar, detected by magic bytes) into a directory,
 // matching GNU tar's extraction: modes incl. setuid/setgid/sticky, owners (as root), mtimes, links,
 // device nodes (as root), FIFOs and xattrs. All writes go through RootDir (openat2 confinement).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tryOpenInRoot } from "../sys/openat2";
+import { O } from "../sys/arch";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as tar from "tar-stream";
@@ -12,6 +14,7 @@ import { RootDir, type Attrs } from "../sys/rootdir";
 import { installPaxDecoder, xattrBytes } from "./pax";
 import { applyDeletions, isOverlayXattr, isWhiteout, OPAQUE_XATTR, whiteoutTarget, type WhiteoutMode } from "./whiteouts";
 import { indexTarBytes } from "./tar-index";
+import { Below } from "./copy-up";
 
 installPaxDecoder();
 
@@ -34,6 +37,14 @@ export interface UnpackResult {
   entries: number;
   bytes: number;
   warnings: string[];
+  /** Overlay layers: whether a hard link named a file of the layers below (copied up: the tree depends on them). */
+  usedBelow?: boolean;
+}
+
+interface LayerOptions extends UnpackOptions {
+  whiteouts: WhiteoutMode;
+  /** "overlay": the trees of the layers below, top first, where a hard link's target not in this layer is found (copy-up.ts). */
+  below?: string[];
 }
 
 export class UnpackError extends BuncError {
@@ -66,15 +77,19 @@ export async function unpackRootfs(input: string | Uint8Array, target: string, o
  * tarball; its whiteouts as overlay markers or applied to what `target` holds (whiteouts.ts).
  * The caller owns `target` (a temporary directory it removes on failure).
  */
-export async function unpackLayer(tarBytes: Uint8Array, target: string, opts: UnpackOptions & { whiteouts: WhiteoutMode }): Promise<UnpackResult> {
+export async function unpackLayer(tarBytes: Uint8Array, target: string, opts: LayerOptions): Promise<UnpackResult> {
   mkdirSync(target, { recursive: true, mode: 0o755 });
   const root = new RootDir(target);
+  let below: Below | undefined;
+  const getBelow = () => (below ??= new Below(opts.below ?? [], indexTarBytes(tarBytes, "layer")));
   try {
     if (opts.whiteouts === "apply") applyDeletions(root, indexTarBytes(tarBytes, "layer"));
-    return await extract(tarBytes, root, opts);
+    const r = await extract(tarBytes, root, { ...opts, below: opts.whiteouts === "overlay" && opts.below?.length ? getBelow : undefined });
+    return { ...r, usedBelow: !!below?.used };
   } catch (e) {
     throw e instanceof BuncError ? e : new UnpackError(`corrupt layer: ${(e as Error).message}`, { cause: e });
   } finally {
+    below?.close();
     root.close();
   }
 }
@@ -129,7 +144,7 @@ function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
 
 const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
 
-async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode }): Promise<UnpackResult> {
+async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode; below?: () => Below }): Promise<UnpackResult> {
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -192,6 +207,11 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
         if (opts.whiteouts && (h.linkname ?? "").split("/").includes("..")) throw new UnpackError(`hard link ${h.name} -> ${h.linkname} leaves the root`);
         const target = splitName(h.linkname ?? "", warn);
         if (!target?.length) continue;
+        if (opts.whiteouts && !existsInRoot(root, target)) {
+          // a file of the layers below: copied into this one first ("overlay"; "apply" has them all)
+          const copied = opts.below?.().copyUp(root, target, chown, (d, a) => { if (!dirs.has(d)) dirs.set(d, a); });
+          if (!copied) throw new UnpackError(`hard link ${h.name} -> ${h.linkname}: ${opts.whiteouts === "overlay" ? "no such file in this layer or the layers below" : "no such file"}`);
+        }
         root.link(parts, target);
         continue; // a hard link shares the target's inode and attributes
       }
@@ -240,6 +260,18 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
   }
   bar.done();
   return { entries, bytes, warnings };
+}
+
+/** Whether `parts` names something in the root that is not an overlay whiteout marker (never following its last symlink). */
+function existsInRoot(root: RootDir, parts: string[]): boolean {
+  const fd = tryOpenInRoot(root.fd, parts.join("/"), O.PATH | O.NOFOLLOW | O.CLOEXEC);
+  if (fd < 0) return false;
+  try {
+    const st = fstatSync(fd);
+    return !(st.isCharacterDevice() && st.rdev === 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const depth = (p: string) => (p ? p.split("/").length : 0);

@@ -1,5 +1,6 @@
 // Unpacked layers, kept by their diff_id (the digest of the uncompressed tar) under
-// <cache>/layers/<hex>/tree, so that images sharing a base share its trees, and a run of an
+// <cache>/layers/<hex>/tree, so that images sharing a base share its trees (a layer hard-linking
+// files of the layers below holds copies of them: kept by its chain ID), and a run of an
 // image seen before unpacks nothing. A layer is stored as an overlayfs lower directory with
 // its whiteouts as overlay markers (whiteouts.ts), and each run stacks the trees, top layer
 // first, under its own upper directory: stacking costs one mount whatever the image, where
@@ -37,27 +38,56 @@ export interface ImageRecord { id: string; source: string; tags: string[]; layer
  * until `release`. Throws one line naming the image and the layer on any problem, with
  * nothing added to the cache.
  */
+/**
+ * The cache keys of `image`'s layers (bottom first): a layer's diff_id, or its chain ID (the
+ * OCI ChainID: the digest of the layers up to it) when its tree holds files copied up from
+ * the layers below (copy-up.ts): such a tree is only right on top of those layers.
+ */
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(out.length ? `sha256:${new Bun.CryptoHasher("sha256").update(`${out.at(-1)} ${d}`).digest("hex")}` : d);
+  return out;
+}
+
+/**
+ * The layer trees of `image` (bottom first), unpacking the missing ones, each locked shared
+ * until `release`. Throws one line naming the image and the layer on any problem, with
+ * nothing added to the cache.
+ */
 export async function cachedLayers(cache: string, files: ImageFiles, image: ResolvedImage, opts: { source: string; warn?: (m: string) => void; maxBytes?: number }): Promise<{ trees: string[]; release: () => void; added: number }> {
   const base = layersDir(cache);
   mkdirSync(base, { recursive: true, mode: 0o700 });
-  const missing = new Map<string, number>();
-  image.layers.forEach((l, i) => {
-    if (!existsSync(layerTree(cache, l.diffId)) && !missing.has(l.diffId)) missing.set(l.diffId, i);
-  });
-  if (missing.size) {
+  const chains = chainIds(image.layers.map((l) => l.diffId));
+  const keys: (string | undefined)[] = image.layers.map((l, i) => [l.diffId, chains[i]!].find((k) => existsSync(layerTree(cache, k))));
+  let added = 0;
+  if (keys.includes(undefined)) {
     const tmp = mkdtempSync(join(base, ".tmp-"));
     try {
-      for (const [diffId, i] of missing) {
-        const tar = layerTar(files, image.layers[i]!, i, opts.maxBytes ?? DEFAULT_MAX_BYTES);
-        try {
-          await unpackLayer(tar, join(tmp, hex(diffId), "tree"), { whiteouts: "overlay", onWarning: opts.warn });
-        } catch (e: any) {
-          throw new BuncError(`${files.label}: layer ${i + 1} (${diffId.slice(0, 19)}…): ${e.message.replace(/^cannot unpack [^:]*: /, "")}`, { cause: e });
+      const trees = keys.map((k) => (k ? layerTree(cache, k) : undefined));
+      const made = new Map<string, string>(); // key -> its tree in tmp
+      for (const [i, l] of image.layers.entries()) {
+        if (keys[i]) continue;
+        const same = made.get(l.diffId);
+        if (same) {
+          keys[i] = l.diffId;
+          trees[i] = same;
+          continue;
         }
-      }
-      for (const diffId of missing.keys()) {
+        const tree = join(tmp, String(i), "tree");
+        const tar = layerTar(files, l, i, opts.maxBytes ?? DEFAULT_MAX_BYTES);
         try {
-          renameSync(join(tmp, hex(diffId)), join(base, hex(diffId)));
+          const r = await unpackLayer(tar, tree, { whiteouts: "overlay", onWarning: opts.warn, below: trees.slice(0, i).reverse() as string[] });
+          keys[i] = r.usedBelow ? chains[i]! : l.diffId;
+        } catch (e: any) {
+          throw new BuncError(`${files.label}: layer ${i + 1} (${l.diffId.slice(0, 19)}…): ${e.message.replace(/^cannot unpack [^:]*: /, "")}`, { cause: e });
+        }
+        trees[i] = tree;
+        made.set(keys[i]!, tree);
+      }
+      for (const [key, tree] of made) {
+        try {
+          renameSync(join(tree, ".."), join(base, hex(key)));
+          added++;
         } catch (e: any) {
           if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e; // another run unpacked it first
         }
@@ -70,18 +100,18 @@ export async function cachedLayers(cache: string, files: ImageFiles, image: Reso
   const release = () => fds.splice(0).forEach((fd) => closeSync(fd));
   try {
     const now = new Date();
-    for (const l of image.layers) {
-      const dir = join(base, hex(l.diffId));
+    for (const k of keys as string[]) {
+      const dir = join(base, hex(k));
       fds.push(lockShared(dir));
-      if (!existsSync(join(dir, "tree"))) throw new BuncError(`${files.label}: layer ${l.diffId.slice(0, 19)}… was pruned from the cache while starting; run again`);
+      if (!existsSync(join(dir, "tree"))) throw new BuncError(`${files.label}: layer ${k.slice(0, 19)}… was pruned from the cache while starting; run again`);
       try { utimesSync(dir, now, now); } catch {}
     }
-    writeRecord(cache, { id: image.id, source: opts.source, tags: image.tags, layers: image.layers.map((l) => l.diffId), lastUsed: now.toISOString() });
+    writeRecord(cache, { id: image.id, source: opts.source, tags: image.tags, layers: keys as string[], lastUsed: now.toISOString() });
   } catch (e) {
     release();
     throw e;
   }
-  return { trees: image.layers.map((l) => layerTree(cache, l.diffId)), release, added: missing.size };
+  return { trees: (keys as string[]).map((k) => layerTree(cache, k)), release, added };
 }
 
 function writeRecord(cache: string, r: ImageRecord): void {

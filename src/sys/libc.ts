@@ -76,6 +76,8 @@ const DECLS = {
   utimensat: { args: [i32, P, P, i32], returns: i32 },
   fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
   lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },
+  getxattr: { args: [P, P, P, u64], returns: i64 },
+  listxattr: { args: [P, P, u64], returns: i64 },
   socket: { args: [i32, i32, i32], returns: i32 },
   connect: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },

@@ -13,7 +13,7 @@ import { fileSandbox, isRoot, mountsUnder } from "../support/harness";
 import { Podman } from "../support/engines";
 import { Layout, sha256 } from "../support/oci";
 import { treeDiff, treeLines } from "../support/tree";
-import { pack } from "../support/tar";
+import { pack, type Entry } from "../support/tar";
 import { openImage, prepareImage, flattenImage, resolveImage } from "../../src/image";
 
 const missing = ["podman", "skopeo"].filter((b) => !Bun.which(b));
@@ -160,6 +160,69 @@ describe.skipIf(!!skipReason)("images (root, podman, skopeo)", () => {
     expectSameTree(await buncTree(img.crafted), theirs);
   }, 120_000);
 
+  test("a layer hard-linking files of lower layers (as apt upgrades and re-linked /usr/bin do): the tree below with the links, cached and flattened", async () => {
+    // podman 4.3 cannot load such a layer (its overlay driver links inside the layer's own
+    // directory): the reference is podman's tree of the image below, with the new names.
+    const below = podmanTree("localhost/layered:v1", { linkCount: false });
+    const fields = (p: string) => below.find((x) => x.startsWith(`${p}\t`))!.split("\t");
+    const renamed = (from: string, to: string) => [
+      [to, ...fields(from).slice(1)].join("\t"),
+      ...below.filter((x) => x.startsWith(`${from} `)).map((x) => `${to}${x.slice(from.length)}`),
+    ];
+    // A real diff holds the parent directories of what it adds, with the attributes they have.
+    const dirOf = (p: string): Entry => {
+      const [, , mode, owner, mtime] = fields(p);
+      const [uid, gid] = owner!.split(":").map(Number);
+      return [{ name: p, type: "directory", mode: parseInt(mode!, 8), uid, gid, mtime: new Date(Number(mtime) * 1000), pax: { mtime: mtime! } }];
+    };
+    // As image tools write them, a hard link's header repeats its target's attributes.
+    const link = (name: string, target: string, file = target): Entry => {
+      const [, , mode, owner, mtime] = fields(file);
+      const [uid, gid] = owner!.split(":").map(Number);
+      return [{ name, type: "link", linkname: target, mode: parseInt(mode!, 8), uid, gid, mtime: new Date(Number(mtime) * 1000) }];
+    };
+    const linked = join(dir, "linked");
+    const l = Layout.copy(img.ociDir, linked);
+    l.addLayer(await pack([
+      dirOf("usr"), dirOf("usr/bin"), dirOf("data"), dirOf("etc"),
+      // busybox is in the base layer, data/a in the top RUN's: neither is in this layer.
+      link("usr/bin/bunc-box", "bin/busybox"),
+      link("data/a-again", "data/a"),
+      link("data/a-third", "data/a-again", "data/a"), // a link to a link of this layer to a lower file
+      // the lower file a link names is replaced by this layer afterwards: the link keeps the old one
+      link("etc/bunc-hosts", "etc/hosts"),
+      [{ name: "etc/hosts", mode: 0o600, uid: 0, gid: 0, mtime: new Date("2024-01-02T03:04:05Z") }, "replaced\n"],
+    ]));
+    const hostsHash = new Bun.CryptoHasher("sha256").update("replaced\n").digest("hex");
+    const expected = [
+      ...below.filter((x) => !x.startsWith("etc/hosts\t")),
+      ...renamed("bin/busybox", "usr/bin/bunc-box"), ...renamed("data/a", "data/a-again"), ...renamed("data/a", "data/a-third"),
+      ...renamed("etc/hosts", "etc/bunc-hosts"),
+      `etc/hosts\tf\t600\t0:0\t1704164645.0000000000\t9\t\t-\t${hostsHash}`,
+    ].sort();
+    expect(expected.find((x) => x.startsWith("data/a-third\t"))).toMatch(/^data\/a-third\tf\t4755\t123:45\t/);
+    // A cache of its own: the layers below are unpacked in the same run as the linking one.
+    const cached = await buncTree(linked, join(sb.dir, "cache-linked"));
+    const noLinkCount = (lines: string[]) => lines.map((x) => x.replace(/^((?:[^\t]*\t){7})[^\t]*/, "$1-"));
+    expectSameTree(noLinkCount(cached), expected);
+    // the names share one inode: busybox's copy in the new layer and its link, data/a and its two
+    const nlink = (p: string) => cached.find((x) => x.startsWith(`${p}\t`))!.split("\t")[7];
+    expect(["bin/busybox", "usr/bin/bunc-box", "data/a", "data/a-third", "etc/bunc-hosts", "etc/hosts"].map(nlink)).toEqual(["2", "2", "3", "3", "1", "1"]);
+    // The layers below cached already (by the other tests or the line above): the same tree.
+    expect(await buncTree(linked)).toEqual(cached);
+    // The flattened tree (every layer onto one directory, as GNU tar would) has the same links.
+    const flat = join(sb.dir, "flat-linked");
+    const files = openImage(linked)!;
+    try {
+      await flattenImage(files, resolveImage(files), flat);
+      expectSameTree(treeLines(flat, { linkCount: false }), expected);
+    } finally {
+      files.close();
+      rmSync(flat, { recursive: true, force: true });
+    }
+    expect(mountsUnder(sb.dir)).toEqual([]);
+  }, 120_000);
+
   test("the config decides the command, environment, directory and user; -- and -e/-w/-u override", () => {
     const env = { BUNC_CACHE_DIR: cache };
     const plain = sb.run(["run", "--image", img.ociArchive], { env });
@@ -247,6 +310,12 @@ describe.skipIf(!!skipReason)("images (root, podman, skopeo)", () => {
       refused(l.dir, /layer 4 .*member \.\.\/\.\.\/escaped-by-bunc-test leaves the root/);
       expect(existsSync(join(sb.dir, "escaped-by-bunc-test"))).toBe(false);
     });
+
+    test("a hard link to a file no layer has", async () => {
+      const l = copy("dangling-link");
+      l.addLayer(await pack([[{ name: "etc", type: "directory", mode: 0o755 }], [{ name: "etc/bunc-nowhere", type: "link", linkname: "etc/no-such-file", mode: 0o644 }]]));
+      refused(l.dir, /layer 4 .*hard link etc\/bunc-nowhere -> etc\/no-such-file: no such file in this layer or the layers below$/m);
+    }, 60_000);
 
     test("a manifest for another architecture only", () => {
       const l = copy("arm-only");
