@@ -12,8 +12,18 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 
-export const SUITES = ["bookworm", "trixie", "bullseye"] as const;
+export const SUITES = ["bookworm", "trixie", "bullseye", "bookworm-selinux"] as const;
 export type Suite = (typeof SUITES)[number];
+
+/** The Debian release a suite is made from: "bookworm-selinux" is Debian 12 booted with SELinux instead of AppArmor. */
+export function debianRelease(suite: Suite): string {
+  return suite.replace(/-selinux$/, "");
+}
+
+/** Kernel arguments a suite boots with besides the common ones: SELinux (permissive, Debian's policy) replaces AppArmor. */
+export function bootArgs(suite: Suite): string {
+  return suite.endsWith("-selinux") ? "security=selinux selinux=1" : "";
+}
 
 export const CACHE_DIR = process.env.BUNC_GUEST_CACHE ?? "/var/cache/bunc-guests";
 
@@ -33,18 +43,14 @@ export const PACKAGES = [
 
 /** A suite's packages: trixie splits Docker's CLI out; bullseye (Debian 11, kernel 5.10) has no netavark and runs no engine checks. */
 export function packagesFor(suite: Suite): string[] {
+  // SELinux: Debian's reference policy and its tools, runc to compare labels with; no engines
+  if (suite === "bookworm-selinux")
+    return ["systemd-sysv", "udev", "linux-image-amd64", "initramfs-tools", "kmod", "procps", "jq", "strace", "runc",
+      "selinux-policy-default", "selinux-utils", "policycoreutils"];
   if (suite === "bullseye") return PACKAGES.filter((p) => !["podman", "netavark", "docker.io", "containerd", "catatonit"].includes(p));
   if (suite === "trixie") return [...PACKAGES, "docker-cli"];
   return PACKAGES;
 }
-
-/** The checks a suite runs (an ERE over their names), all of them when absent: Debian 11 runs the lifecycle, exec and fast-path ones. */
-// Docker, CRI and the figures run in bookworm only: three TCG guests share two cores, and the
-// engines there are what most users have (trixie runs every other check).
-export const CHECKS_ONLY: Partial<Record<Suite, string>> = {
-  bullseye: "^(host|lifecycle|exec|fast path):",
-  trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup):",
-};
 
 /** The systemd unit that runs the share's script at boot and powers off whatever happens. */
 const UNIT = `[Unit]
@@ -161,7 +167,7 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     mkdirSync(debs, { recursive: true });
     const mirror = debianMirror();
     say(`debootstrap ${suite} from ${mirror}`);
-    await run(["debootstrap", "--variant=minbase", `--include=${packagesFor(suite).join(",")}`, `--cache-dir=${debs}`, suite, tree, mirror], log, { timeoutMs: 20 * 60_000 });
+    await run(["debootstrap", "--variant=minbase", `--include=${packagesFor(suite).join(",")}`, `--cache-dir=${debs}`, debianRelease(suite), tree, mirror], log, { timeoutMs: 20 * 60_000 });
     say(`debootstrap done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
     put(tree, "etc/hostname", `bunc-${suite}\n`);
@@ -171,6 +177,8 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     put(tree, "etc/systemd/system/bunc-guest.service", UNIT);
     put(tree, "usr/local/sbin/bunc-guest-run", RUNNER, 0o755);
     put(tree, "etc/containers/registries.conf.d/bunc.conf", 'unqualified-search-registries = []\n');
+    // permissive: labels are applied and checked, denials only logged (the files are not relabelled)
+    if (bootArgs(suite).includes("selinux")) put(tree, "etc/selinux/config", "SELINUX=permissive\nSELINUXTYPE=default\n");
     mkdirSync(join(tree, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
     await run(["ln", "-sf", "/etc/systemd/system/bunc-guest.service", join(tree, "etc/systemd/system/multi-user.target.wants/bunc-guest.service")], log);
     // nothing else at boot: no timers, no getty on the serial console

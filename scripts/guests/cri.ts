@@ -1,5 +1,6 @@
-// One CRI pod lifecycle through containerd inside a guest (issue 21), bunc as the RuntimeClass
-// handler: the same ContainerdCri driver as test/integration/cri.test.ts (containerd started
+// One CRI pod lifecycle through containerd inside a guest (issues 21, 22), bunc as the RuntimeClass
+// handler, containerd configured as kubeadm configures it on a systemd host (SystemdCgroup = true,
+// its default AppArmor profile on): the same ContainerdCri driver as test/integration/cri.test.ts (containerd started
 // with everything under a private directory, catatonit -P as the pause image and the Alpine
 // minirootfs as the app image, both OCI archives imported offline, host network: no CNI).
 // boot.ts bundles this file into the share as cri.js; the guest runs it with the bunc binary
@@ -20,7 +21,19 @@ for (const k of ["spawn", "spawnSync"] as const) {
   const f = Bun[k] as (...a: any[]) => any;
   (Bun as any)[k] = (a: any, b?: any) => (Array.isArray(a) ? f(a, { env: withoutBeBun(), ...b }) : f({ env: withoutBeBun(), ...a }));
 }
-const cd = new ContainerdCri();
+const cd = new ContainerdCri({ systemdCgroup: true, apparmor: true });
+/** containerd's default profile (runtime/default), loaded by containerd itself with apparmor_parser. */
+const PROFILE = "cri-containerd.apparmor.d (enforce)";
+const attr = (pid: number) => readFileSync(`/proc/${pid}/attr/current`, "utf8").replace(/\0/g, "").trim();
+const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").match(/^0::(.*)$/m)?.[1] ?? "?";
+/** Where systemd puts a scope of the pod's slice: the nested slices spelled out, as runc's driver does. */
+const scopePath = (id: string) => {
+  const slice = cd.podCgroupParent;
+  const parts = slice.replace(/\.slice$/, "").split("-");
+  const chain = parts.map((_, i) => `${parts.slice(0, i + 1).join("-")}.slice`);
+  return `/${chain.join("/")}/cri-containerd-${id}.scope`;
+};
+const systemctl = (...args: string[]) => Bun.spawnSync(["systemctl", ...args], { stdin: "ignore" }).stdout.toString().trim();
 const uid = Math.random().toString(36).slice(2, 10);
 const name = `pod-${uid}`;
 const logDir = join(cd.dir, "pods", `default_${name}_${uid}`);
@@ -54,7 +67,9 @@ try {
   const pause = JSON.parse(bunc(["state", podId]).stdout.toString());
   expect(pause.status === "running", `bunc state of the sandbox running, got ${JSON.stringify(pause)}`);
   expect(readFileSync(`/proc/${pause.pid}/cmdline`, "utf8") === "/catatonit\0-P\0", "the pause is catatonit -P");
-  step(`RunPodSandbox: ready, bunc runs the pause (pid ${pause.pid}, cgroup ${readFileSync(`/proc/${pause.pid}/cgroup`, "utf8").trim()})`);
+  expect(cgroupOf(pause.pid) === scopePath(podId), `the pause in its scope ${scopePath(podId)}, got ${cgroupOf(pause.pid)}`);
+  expect(systemctl("is-active", `cri-containerd-${podId}.scope`) === "active", "the pause's scope is active");
+  step(`RunPodSandbox: ready, bunc runs the pause (pid ${pause.pid}) in ${cgroupOf(pause.pid)}, ${attr(pause.pid)}`);
 
   const appId = (await cd.rpc("CreateContainer", {
     pod_sandbox_id: podId,
@@ -82,16 +97,18 @@ try {
   expect(/ stdout F hello from bunc\n/.test(log), `the CRI log has the app's line, got ${JSON.stringify(log)}`);
   step("CreateContainer, StartContainer: running, its output in the CRI log");
 
-  // where the app is (cgroup v2, cgroupfs driver; test/support/cri.proto carries no resources)
+  // where the app is: its systemd scope in the pod's slice (test/support/cri.proto carries no resources)
   const app = JSON.parse(bunc(["state", appId]).stdout.toString());
-  const cgroup = readFileSync(`/proc/${app.pid}/cgroup`, "utf8").match(/^0::(.*)$/m)?.[1];
-  const hostMax = cgroup ? readFileSync(`/sys/fs/cgroup${cgroup}/memory.max`, "utf8").trim() : "?";
   const spec = JSON.parse(readFileSync(join(cd.dir, "state/io.containerd.runtime.v2.task", cd.namespace, appId, "config.json"), "utf8"));
-  console.log(`  app cgroup ${cgroup}, memory.max ${hostMax}; the spec's memory ${JSON.stringify(spec.linux?.resources?.memory)}, namespaces ${spec.linux?.namespaces?.map((n: { type: string }) => n.type).join(",")}`);
-  const e = await cd.rpc("ExecSync", { container_id: appId, cmd: ["sh", "-c", "echo $GREETING; grep ^Seccomp: /proc/self/status; exit 3"], timeout: 60 });
-  expect(e.stdout.toString() === "hi\nSeccomp:\t2\n", `ExecSync output, got ${JSON.stringify(e.stdout.toString())} (stderr ${JSON.stringify(e.stderr.toString())})`);
+  console.log(`  app cgroup ${cgroupOf(app.pid)}; the spec's cgroupsPath ${spec.linux?.cgroupsPath}, apparmorProfile ${spec.process?.apparmorProfile}, namespaces ${spec.linux?.namespaces?.map((n: { type: string }) => n.type).join(",")}`);
+  expect(cgroupOf(app.pid) === scopePath(appId), `the app in its scope ${scopePath(appId)}, got ${cgroupOf(app.pid)}`);
+  expect(systemctl("show", "-p", "Delegate", "--value", `cri-containerd-${appId}.scope`) === "yes", "the app's scope is delegated");
+  expect(attr(app.pid) === PROFILE, `the app confined by ${PROFILE}, got ${attr(app.pid)}`);
+  step(`the app in ${cgroupOf(app.pid)} (a systemd scope), ${attr(app.pid)}`);
+  const e = await cd.rpc("ExecSync", { container_id: appId, cmd: ["sh", "-c", "echo $GREETING; grep ^Seccomp: /proc/self/status; tr -d '\\0' </proc/self/attr/current; exit 3"], timeout: 60 });
+  expect(e.stdout.toString() === `hi\nSeccomp:\t2\n${PROFILE}\n`, `ExecSync output, got ${JSON.stringify(e.stdout.toString())} (stderr ${JSON.stringify(e.stderr.toString())})`);
   expect(e.exit_code === 3, `ExecSync exit code 3, got ${e.exit_code}`);
-  step("ExecSync: env, seccomp filter, exit code");
+  step("ExecSync: env, seccomp filter, the container's profile, exit code");
 
   await cd.rpc("StopContainer", { container_id: appId, timeout: 30 });
   const stopped = (await cd.rpc("ContainerStatus", { container_id: appId })).status;
@@ -103,6 +120,7 @@ try {
   await cd.rpc("RemovePodSandbox", { pod_sandbox_id: podId });
   expect((await cd.rpc("ListPodSandbox", {})).items.length === 0, "no pods left");
   expect(buncState().length === 0, `bunc's state empty, got ${buncState()}`);
+  for (const id of [podId, appId]) expect(systemctl("is-active", `cri-containerd-${id}.scope`) !== "active", `the scope of ${id} is gone`);
   step("StopPodSandbox, RemovePodSandbox: nothing left in bunc's state");
 } catch (err) {
   failed = true;

@@ -21,7 +21,7 @@ export function features() {
     linux: {
       namespaces: NAMESPACE_TYPES.filter((t) => t !== "time" || existsSync("/proc/self/ns/time")),
       capabilities: CAPABILITIES.slice(0, lastCap() + 1),
-      cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: true, systemdUser: false, rdma: false },
+      cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: true, systemdUser: true, rdma: false },
       seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
       // features.md: whether this build supports it, whatever the host runs. AppArmor profiles
       // and SELinux labels (exec label, context= of mounts, the keyring) are applied

@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GuestRun, CHECKS, parseTap, runGuest } from "../../scripts/guests/boot";
-import { CHECKS_ONLY, SUITES, type Suite } from "../../scripts/guests/build";
+import { type GuestRun, CHECKS, CHECKS_ONLY, parseTap, runGuest } from "../../scripts/guests/boot";
+import { SUITES, type Suite } from "../../scripts/guests/build";
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log("guests.test.ts: skipped (not root: building and booting the Debian guests needs root)");

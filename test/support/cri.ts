@@ -23,16 +23,34 @@ function hasCapability(cap: number): boolean {
 
 type Call = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 
+/** How the node is configured: kubeadm's defaults on a systemd host are both true. */
+export interface CriNodeOptions {
+  /** `SystemdCgroup = true`: the shim passes --systemd-cgroup, pods' parents are slices. */
+  systemdCgroup?: boolean;
+  /** containerd applies its default AppArmor profile (cri-containerd.apparmor.d) to containers. */
+  apparmor?: boolean;
+}
+
 /** containerd with the CRI plugin, its namespace k8s.io and everything under a private directory. */
 export class ContainerdCri extends Containerd {
   override readonly namespace = "k8s.io";
   readonly pauseImage = "localhost/bunc-pause:catatonit";
   /** Empty: no CNI network (pods use the host's). */
   readonly cniDir = join(this.dir, "cni");
-  /** The pods' cgroup parent (cgroupfs), this run's own. */
-  readonly podCgroupParent = `/${basename(this.dir)}`;
   private runtimeClient?: grpc.Client;
   private imageClient?: grpc.Client;
+
+  constructor(readonly node: CriNodeOptions = {}, runtime?: string) {
+    super(runtime);
+  }
+
+  /**
+   * The pods' cgroup parent, this run's own: a path for cgroupfs; for systemd the slice the
+   * kubelet would give a BestEffort pod (kubepods-besteffort-pod<uid>.slice, a nested slice).
+   */
+  get podCgroupParent(): string {
+    return this.node.systemdCgroup ? `kubepods-besteffort-pod${basename(this.dir).replace(/[^a-zA-Z0-9]/g, "")}.slice` : `/${basename(this.dir)}`;
+  }
 
   override get cgroupParent(): string {
     return this.podCgroupParent;
@@ -44,7 +62,7 @@ export class ContainerdCri extends Containerd {
       ...super.configLines().filter((l) => !l.startsWith("disabled_plugins")),
       `[${cri}]`,
       `  sandbox_image = "${this.pauseImage}"`,
-      `  disable_apparmor = true`,
+      `  disable_apparmor = ${!this.node.apparmor}`,
       // The pause gets oom_score_adj -998, which needs CAP_SYS_RESOURCE (some test machines
       // lack it): then containerd clamps the scores to its own, as for rootless nodes.
       `  restrict_oom_score_adj = ${!hasCapability(CAP_SYS_RESOURCE)}`,
@@ -59,6 +77,7 @@ export class ContainerdCri extends Containerd {
       `  runtime_type = "io.containerd.runc.v2"`,
       `[${cri}.containerd.runtimes.${HANDLER}.options]`,
       `  BinaryName = "${this.runtime}"`,
+      `  SystemdCgroup = ${!!this.node.systemdCgroup}`,
       `  Root = "${this.buncRoot}"`,
       `[${cri}.cni]`,
       `  bin_dir = "${this.cniDir}"`,
@@ -100,6 +119,12 @@ export class ContainerdCri extends Containerd {
   }
 
   override async stop(): Promise<void> {
+    await this.stopPods();
+    // the pod's slice (systemd driver): empty once its containers are gone
+    if (this.node.systemdCgroup) Bun.spawnSync(["systemctl", "stop", this.podCgroupParent], { stdin: "ignore" });
+  }
+
+  private async stopPods(): Promise<void> {
     // The CRI way first (it also unmounts the pods' /dev/shm), then the ctr sweep of Containerd.stop().
     if (this.runtimeClient) {
       try {
