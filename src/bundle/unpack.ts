@@ -45,6 +45,12 @@ interface LayerOptions extends UnpackOptions {
   whiteouts: WhiteoutMode;
   /** "overlay": the trees of the layers below, top first, where a hard link's target not in this layer is found (copy-up.ts). */
   below?: string[];
+  /**
+   * "apply" as a user: directories are left writable by their owner (later layers write into
+   * and delete from them, which a user cannot in a 0555 /usr/bin) and their attributes are
+   * kept here, for applyDirAttrs once every layer is written.
+   */
+  deferDirs?: Map<string, Attrs>;
 }
 
 export class UnpackError extends BuncError {
@@ -90,6 +96,16 @@ export async function unpackLayer(tarBytes: Uint8Array, target: string, opts: La
     throw e instanceof BuncError ? e : new UnpackError(`corrupt layer: ${(e as Error).message}`, { cause: e });
   } finally {
     below?.close();
+    root.close();
+  }
+}
+
+/** The attributes unpackLayer kept in `deferDirs`, deepest first; directories later layers removed are skipped. */
+export function applyDirAttrs(target: string, dirs: Map<string, Attrs>): void {
+  const root = new RootDir(target);
+  try {
+    for (const d of [...dirs.keys()].sort((a, b) => depth(b) - depth(a))) root.setAttrs(d ? d.split("/") : [], dirs.get(d)!);
+  } finally {
     root.close();
   }
 }
@@ -144,16 +160,48 @@ function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
 
 const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
 
-async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode; below?: () => Below }): Promise<UnpackResult> {
+async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode; below?: () => Below; deferDirs?: Map<string, Attrs> }): Promise<UnpackResult> {
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const warnings: string[] = [];
+  const said = new Set<string>();
   const warn = (m: string) => {
-    if (warnings.includes(m)) return;
+    const kind = m.replace(/, e\.g\. .*$/s, ""); // once per kind: "skipped device nodes (not root), e.g. dev/x"
+    if (said.has(kind)) return;
+    said.add(kind);
     warnings.push(m);
     opts.onWarning?.(m);
   };
   const asRoot = process.geteuid?.() === 0;
   let chown = asRoot;
+  const xattrDenied = (e: unknown): e is SyscallError =>
+    e instanceof SyscallError && (e.syscall === "lsetxattr" || e.syscall === "setxattr") && ["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP"].includes(e.code);
+  /**
+   * setAttrs, going on without what this process may not set, said once: owners (unmapped in a
+   * user namespace) and xattrs (trusted.* and security.* as a user; never overlay's own markers).
+   */
+  const apply = (parts: string[], a: Attrs): boolean => {
+    try {
+      return root.setAttrs(parts, a);
+    } catch (e) {
+      if (chown && e instanceof SyscallError && e.syscall === "fchownat" && (e.code === "EINVAL" || e.code === "EPERM")) {
+        warn(`cannot apply owners (${e.code}); extracting without them`);
+        chown = false;
+        delete a.uid;
+        return apply(parts, a);
+      }
+      if (!xattrDenied(e) || !a.xattrs?.length) throw e;
+      const done = root.setAttrs(parts, { ...a, xattrs: undefined });
+      for (const x of a.xattrs) {
+        try {
+          root.setAttrs(parts, { ...a, xattrs: [x] });
+        } catch (e2) {
+          if (!xattrDenied(e2) || isOverlayXattr(x[0])) throw e2;
+          warn(`skipped xattrs this process may not set (${e2.code}), e.g. ${x[0]} on ${parts.join("/")}`);
+        }
+      }
+      return done;
+    }
+  };
   const dirs = new Map<string, Attrs>();
   const opaque = new Map<string, Attrs>(); // overlay mode: directories to mark opaque once written
   const bar = progressBar(archive.length, opts.progress);
@@ -236,16 +284,7 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
         warn(`skipped unsupported entry type ${h.type}: ${h.name}`);
         continue;
     }
-    try {
-      root.setAttrs(parts, attrs);
-    } catch (e) {
-      // inside a user namespace an unmapped owner cannot be applied: keep going without owners
-      if (!(chown && e instanceof SyscallError && e.syscall === "fchownat" && (e.code === "EINVAL" || e.code === "EPERM"))) throw e;
-      warn(`cannot apply owners (${e.code}); extracting without them`);
-      chown = false;
-      delete attrs.uid;
-      root.setAttrs(parts, attrs);
-    }
+    apply(parts, attrs);
   }
   for (const [d, a] of opaque) {
     const own = dirs.get(d) ?? a;
@@ -256,7 +295,8 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
   for (const d of order) {
     const a = dirs.get(d)!;
     if (!chown) delete a.uid;
-    if (!root.setAttrs(d ? d.split("/") : [], a)) warn(`directory ${d} was replaced by a later entry`);
+    if (opts.deferDirs) opts.deferDirs.set(d, a);
+    if (!apply(d ? d.split("/") : [], opts.deferDirs ? { ...a, mode: a.mode | 0o700 } : a)) warn(`directory ${d} was replaced by a later entry`);
   }
   bar.done();
   return { entries, bytes, warnings };

@@ -8,7 +8,8 @@ import { resolveImage, type ResolvedImage } from "./manifest";
 import { cachedLayers } from "./cache";
 import { overlayView } from "./view";
 import { layerTar } from "./layers";
-import { unpackLayer, DEFAULT_MAX_BYTES } from "../bundle/unpack";
+import { unpackLayer, applyDirAttrs, DEFAULT_MAX_BYTES } from "../bundle/unpack";
+import type { Attrs } from "../sys/rootdir";
 import { BuncError } from "../sys/errors";
 
 export { splitImageRef } from "./ref";
@@ -29,14 +30,17 @@ export interface PreparedImage {
 /** Every layer applied in order onto `target` (whiteouts deleting), for runs without the cache. */
 export async function flattenImage(files: ImageFiles, image: ResolvedImage, target: string, warn?: (m: string) => void): Promise<void> {
   mkdirSync(target, { recursive: true, mode: 0o755 });
+  // A user cannot write into a read-only directory of a lower layer: modes are set at the end.
+  const deferDirs = process.geteuid?.() === 0 ? undefined : new Map<string, Attrs>();
   for (const [i, l] of image.layers.entries()) {
     const tar = layerTar(files, l, i, DEFAULT_MAX_BYTES);
     try {
-      await unpackLayer(tar, target, { whiteouts: "apply", onWarning: warn });
+      await unpackLayer(tar, target, { whiteouts: "apply", onWarning: warn, deferDirs });
     } catch (e: any) {
       throw new BuncError(`${files.label}: layer ${i + 1}: ${e.message}`, { cause: e });
     }
   }
+  if (deferDirs) applyDirAttrs(target, deferDirs);
 }
 
 /**

@@ -1,6 +1,6 @@
 // `bunc run --rootfs <tarball|dir> -- <cmd>`: a container straight from a rootfs tarball,
 // a rootfs directory or a bundle, removed with everything it made once it exits.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { runContainer } from "./run";
@@ -9,6 +9,7 @@ import { BuncError } from "../sys/errors";
 import { tracer } from "./trace";
 import { cacheDir, cachedRootfs, DEFAULT_MAX_BYTES, pruneCache, writableView } from "./rootfs-cache";
 import { splitImageRef } from "../image/ref";
+import { removeTree } from "../bundle/remove";
 import type { RuntimeContext } from "./context";
 import type { OneShotPlan } from "./oneshot-options";
 
@@ -37,7 +38,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
   const undo: (() => void)[] = [];
   const cleanup = () => {
     for (const u of undo.splice(0).reverse()) u();
-    rmSync(work, { recursive: true, force: true });
+    removeTree(work); // a user's private copy may hold read-only directories
   };
   let plan = o.plan;
   const write = async (dir: string, c: any) => {
@@ -103,7 +104,7 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
 }
 
 export async function runFromRootfs(ctx: RuntimeContext, o: OneShotOptions): Promise<number> {
-  if (!existsSync(resolve(splitImageRef(o.source).path))) throw new BuncError(`--rootfs ${o.source} does not exist`);
+  if (!existsSync(resolve(splitImageRef(o.source).path))) throw new BuncError(`${o.source}: no such image, tarball, rootfs or bundle`);
   if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   // Unique, so that one-shots run side by side (the user's command never names it).
   const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
