@@ -6,37 +6,16 @@
 // /usr/bin is 0555), whiteouts, an opaque directory, a hard link to a lower layer's file,
 // foreign owners, an xattr only root may set, a device node.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot } from "../support/harness";
-import { Layout, sha256 } from "../support/oci";
+import { layeredImage } from "../support/oci";
 import { pack } from "../support/tar";
 import { alpineTarball } from "../../scripts/alpine-tarball";
 
 const sb = fileSandbox();
 const hasSetpriv = !!Bun.which("setpriv");
 const NOBODY = 65534;
-
-/** An OCI archive at `out` of the Alpine minirootfs and `layers` on it, with `config`, tagged v1. */
-async function ociArchive(out: string, layers: Uint8Array[], config: object): Promise<void> {
-  const dir = `${out}.layout`;
-  mkdirSync(join(dir, "blobs/sha256"), { recursive: true });
-  const l = new Layout(dir);
-  const gz = readFileSync(alpineTarball());
-  const layerBlobs = [l.putBlob(gz), ...layers.map((t) => l.putBlob(t))];
-  const diffIds = [sha256(Bun.gunzipSync(gz)), ...layers.map((t) => sha256(t))];
-  const arch = ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch;
-  const c = l.putBlob(JSON.stringify({ architecture: arch, os: "linux", config, rootfs: { type: "layers", diff_ids: diffIds } }));
-  const m = l.putBlob(JSON.stringify({
-    schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...c },
-    layers: layerBlobs.map((b, i) => ({ mediaType: `application/vnd.oci.image.layer.v1.tar${i === 0 ? "+gzip" : ""}`, ...b })),
-  }));
-  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...m, annotations: { "org.opencontainers.image.ref.name": "v1" } }] }));
-  const p = Bun.spawnSync(["tar", "-C", dir, "-cf", out, "oci-layout", "index.json", "blobs"]);
-  if (p.exitCode !== 0) throw new Error(`tar: ${p.stderr.toString()}`);
-}
 
 describe.skipIf(!isRoot || !hasSetpriv)("images run by an unprivileged user (root to set up)", () => {
   const root = join(sb.dir, "run");
@@ -76,8 +55,9 @@ describe.skipIf(!isRoot || !hasSetpriv)("images run by an unprivileged user (roo
       d("data/ro", 0o555), f("data/ro/.wh.old", ""), f("data/ro/new", "new\n"),
       d("opq"), f("opq/.wh..wh..opq", ""), f("opq/y", "y\n"),
     ]);
-    await ociArchive(archive, [layer2, layer3], {
-      Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FOO=bar"], WorkingDir: "/data", Cmd: ["sh", "-c", "echo $FOO from $(pwd) as $(id -u)"],
+    layeredImage(`${archive}.layout`, {
+      tarball: alpineTarball(), layers: [layer2, layer3], tag: "v1", archive,
+      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FOO=bar"], WorkingDir: "/data", Cmd: ["sh", "-c", "echo $FOO from $(pwd) as $(id -u)"] },
     });
     chmodSync(archive, 0o644);
 

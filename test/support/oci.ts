@@ -82,3 +82,31 @@ export function ociArchiveOf(tarball: string, out: string, tag: string): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * An OCI layout at `dir` of the rootfs tarball `tarball` (one gzip layer) with the uncompressed
+ * `layers` on it, `config` as the image's config and `tag` as its name; an OCI archive of it
+ * when `archive` is given. What podman builds, without podman.
+ */
+export function layeredImage(dir: string, o: { tarball: string; layers: Uint8Array[]; config: object; tag: string; archive?: string }): Layout {
+  const { mkdirSync } = require("node:fs") as typeof import("node:fs");
+  mkdirSync(join(dir, "blobs/sha256"), { recursive: true });
+  const l = new Layout(dir);
+  const gz = readFileSync(o.tarball);
+  const blobs = [l.putBlob(gz), ...o.layers.map((t) => l.putBlob(t))];
+  const diffIds = [sha256(Bun.gunzipSync(gz)), ...o.layers.map((t) => sha256(t))];
+  const arch = ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch;
+  const c = l.putBlob(JSON.stringify({ architecture: arch, os: "linux", config: o.config, rootfs: { type: "layers", diff_ids: diffIds } }));
+  const m = l.putBlob(JSON.stringify({
+    schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...c },
+    layers: blobs.map((b, i) => ({ mediaType: `application/vnd.oci.image.layer.v1.tar${i === 0 ? "+gzip" : ""}`, ...b })),
+  }));
+  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...m, annotations: { "org.opencontainers.image.ref.name": o.tag } }] }));
+  if (o.archive) {
+    const p = Bun.spawnSync(["tar", "-C", dir, "-cf", o.archive, "oci-layout", "index.json", "blobs"]);
+    if (p.exitCode !== 0) throw new Error(`tar -cf ${o.archive}: ${p.stderr.toString()}`);
+  }
+  return l;
+}
