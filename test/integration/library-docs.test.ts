@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRoot, mountsUnder, PROJECT } from "../support/harness";
 import { alpineTarball } from "../../scripts/alpine-tarball";
+import { ociArchiveOf } from "../support/oci";
 
 const project = mkdtempSync(join(tmpdir(), "bunc-consumer-"));
 const examples = [...readFileSync(join(PROJECT, "docs/library.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
@@ -24,15 +25,21 @@ describe.skipIf(!isRoot)("the library from another project (root)", () => {
     const r = Bun.spawnSync([bun, "install"], { cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, BUN_INSTALL_CACHE_DIR: process.env.BUN_INSTALL_CACHE_DIR ?? "" } });
     if (r.exitCode !== 0) throw new Error(`bun install: ${r.stderr}`);
     copyFileSync(alpineTarball(), join(project, "alpine.tar.gz"));
+    ociArchiveOf(alpineTarball(), join(project, "alpine-oci.tar"), "3.20");
   }, 300_000);
 
   test("the docs have examples", () => expect(examples.length).toBeGreaterThanOrEqual(4));
 
   test.each(examples.map((e, i) => [i, e] as const))("example %d runs as written", (i, code) => {
-    const file = join(project, `example-${i}.ts`);
+    // An example of tests (useContainer) runs under `bun test`, which reports on stderr.
+    const isTest = code.includes(`from "bun:test"`);
+    const file = join(project, `example-${i}${isTest ? ".test" : ""}.ts`);
     writeFileSync(file, code);
-    const r = Bun.spawnSync([bun, file], { cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNC_ROOT: join(project, "state"), BUNC_CACHE_DIR: join(project, "cache") }, timeout: 120_000 });
-    expect({ code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    const r = Bun.spawnSync([bun, ...(isTest ? ["test", `./example-${i}.test.ts`] : [file])], { cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNC_ROOT: join(project, "state"), BUNC_CACHE_DIR: join(project, "cache") }, timeout: 120_000 });
+    if (isTest) {
+      expect({ code: r.exitCode, fails: r.stderr.toString().match(/^ *(\d+) fail$/m)?.[1] }).toEqual({ code: 0, fails: "0" });
+      expect(r.stderr.toString()).toMatch(/^ *[1-9]\d* pass$/m);
+    } else expect({ code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ code: 0, stderr: "" });
   }, 180_000);
 
   test("nothing is left in the default state directory of the examples", () => {
