@@ -153,9 +153,20 @@ function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
     }
   }
   if (archive.length > maxBytes) throw tooLarge(maxBytes);
+  const other = otherCompression(archive);
+  if (other) throw new UnpackError(`${other}-compressed: bunc reads tar and gzip; decompress it first (${other} -d)`);
   const magic = new TextDecoder().decode(archive.subarray(257, 262));
   if (archive.length < 512 || magic !== "ustar") throw new UnpackError(gzip ? "gzip data is not a tar archive" : "not a gzip or tar archive (unknown magic bytes)");
   return archive;
+}
+
+/** A compression bunc does not read for rootfs tarballs, by its magic bytes. */
+function otherCompression(b: Uint8Array): string | undefined {
+  const starts = (m: number[]) => m.every((x, i) => b[i] === x);
+  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return "zstd";
+  if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return "xz";
+  if (starts([0x42, 0x5a, 0x68])) return "bzip2";
+  return undefined;
 }
 
 const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);

@@ -1,7 +1,7 @@
 // The files of an image on disk, whatever holds them: an OCI layout directory, or a tar of
 // one (OCI archive) or of `docker save` (docker archive). Archives are read by their headers
 // (tar-index.ts), their members at their offsets: a cached run reads a few small JSON files.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { indexTarFd, cleanName, type TarMember } from "../bundle/tar-index";
 import { BuncError } from "../sys/errors";
@@ -110,4 +110,26 @@ export function openImage(path: string, label = path): ImageFiles | undefined {
   const st = statSync(path);
   if (st.isDirectory()) return existsSync(join(path, "config.json")) ? undefined : layoutDir(path, label);
   return st.isFile() ? archive(path, label) : undefined;
+}
+
+/**
+ * Why directory `dir` (neither an image nor a bundle) cannot be a rootfs, when it plainly is
+ * not one: a user's wrong path is one line here, not "executable file not found" from the run.
+ */
+export function notARootfs(dir: string, label = dir): string | undefined {
+  // the mount points an earlier run made in it do not count
+  const names = readdirSync(dir).filter((n) => !(["dev", "proc", "sys"].includes(n) && isEmptyDir(join(dir, n))));
+  if (!names.length) return `${label}: an empty directory, not an image, rootfs or bundle`;
+  if (names.some((n) => ["bin", "usr", "sbin", "lib", "etc"].includes(n))) return undefined;
+  if (names.includes("oci-layout") || (names.includes("blobs") && !names.includes("index.json"))) return `${label}: an OCI layout without index.json`;
+  if (names.includes("manifest.json")) return `${label}: an unpacked docker archive; give the archive (the .tar docker save wrote)`;
+  return undefined;
+}
+
+function isEmptyDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory() && readdirSync(p).length === 0;
+  } catch {
+    return false;
+  }
 }

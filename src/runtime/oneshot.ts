@@ -77,6 +77,8 @@ export async function prepareOneShot(ctx: RuntimeContext, o: { source: string; a
         if (o.tty) c.process = { ...c.process, terminal: true };
         await write(work, c);
       } else {
+        const not = (await import("../image/files")).notARootfs(source, o.source);
+        if (not) throw new BuncError(not);
         await write(work, defaultSpec({ rootfs: source, args, terminal: !!o.tty, rootless }));
       }
     } else if (process.geteuid?.() === 0 && !o.noCache) {

@@ -79,3 +79,43 @@ describe("image", () => {
     expect(() => whiteoutTarget(["etc", ".wh.."])).toThrow("names no file");
   });
 });
+
+describe("what is not an image, said as such", () => {
+  test("a directory that is no image, rootfs or bundle: empty, a layout without index.json, an unpacked docker archive", () => {
+    const { notARootfs } = require("../../src/image/files") as typeof import("../../src/image/files");
+    const d = mkdtempSync(join(tmpdir(), "bunc-notroot-"));
+    try {
+      expect(notARootfs(d, "x")).toBe("x: an empty directory, not an image, rootfs or bundle");
+      for (const m of ["dev", "proc", "sys"]) require("node:fs").mkdirSync(join(d, m)); // what a run made in it
+      expect(notARootfs(d, "x")).toBe("x: an empty directory, not an image, rootfs or bundle");
+      writeFileSync(join(d, "oci-layout"), "{}");
+      expect(notARootfs(d, "x")).toBe("x: an OCI layout without index.json");
+      rmSync(join(d, "oci-layout"));
+      writeFileSync(join(d, "manifest.json"), "[]");
+      expect(notARootfs(d, "x")).toBe("x: an unpacked docker archive; give the archive (the .tar docker save wrote)");
+      require("node:fs").mkdirSync(join(d, "bin"));
+      expect(notARootfs(d, "x")).toBeUndefined(); // a rootfs that happens to hold manifest.json
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test("a zstd, xz or bzip2 file is named by its compression, with what to do", async () => {
+    const { unpackRootfs } = await import("../../src/bundle/unpack");
+    const d = mkdtempSync(join(tmpdir(), "bunc-zst-"));
+    try {
+      const cases: [string, number[], RegExp][] = [
+        ["a.tar.zst", [0x28, 0xb5, 0x2f, 0xfd], /a\.tar\.zst: zstd-compressed: bunc reads tar and gzip; decompress it first \(zstd -d\)$/],
+        ["a.tar.xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], /a\.tar\.xz: xz-compressed: bunc reads tar and gzip; decompress it first \(xz -d\)$/],
+        ["a.tar.bz2", [0x42, 0x5a, 0x68, 0x39], /a\.tar\.bz2: bzip2-compressed: bunc reads tar and gzip; decompress it first \(bzip2 -d\)$/],
+      ];
+      for (const [name, magic, message] of cases) {
+        const f = join(d, name);
+        writeFileSync(f, new Uint8Array([...magic, ...new Array(600).fill(0)]));
+        expect(await unpackRootfs(f, join(d, "out")).catch((e) => e.message)).toMatch(message);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
