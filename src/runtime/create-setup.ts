@@ -40,7 +40,7 @@ export function setUpByBunc(c: Creation): void {
     for (const fd of procContexts) closeSync(fd);
     const rest = first.length ? Buffer.concat([first, readToEnd(c.parentFd)]) : first;
     const f = decodeFailure(rest);
-    throw new BuncError(f ? `container init failed: ${describeFailure(f)}` : `container init exited during setup${c.exitDescription()}`);
+    throw new BuncError(f ? `container init failed: ${describeFailure(f, { selinuxLabel: p.selinuxLabel, apparmorProfile: p.apparmorProfile })}` : `container init exited during setup${c.exitDescription()}`);
   }
   c.trace(`${procContexts.length} proc context(s) received from the init (its PID namespace)`);
   c.idmapTrees = idmappedTrees(config, plan.bundle, pid, false);

@@ -229,7 +229,7 @@ export class Creation {
     const reply = readToEnd(this.parentFd);
     if (!(reply.length === 1 && reply[0] === 0x4b /* K */)) {
       const failure = decodeFailure(reply);
-      if (failure) throw new BuncError(`container init failed: ${describeFailure(failure)}`);
+      if (failure) throw new BuncError(`container init failed: ${describeFailure(failure, { selinuxLabel: this.config.process?.selinuxLabel, apparmorProfile: this.config.process?.apparmorProfile })}`);
       const said = new TextDecoder().decode(reply).match(/"message":"((?:[^"\\]|\\.)*)"/)?.[1];
       throw new BuncError(said ? `container init failed: ${JSON.parse(`"${said}"`)}` : `container init exited during setup${this.exitDescription()}`);
     }

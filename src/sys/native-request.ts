@@ -83,8 +83,8 @@ export function describeFailure(f: NativeFailure, subject?: { program?: string; 
   const what = STEP_TEXT[f.step];
   if (f.step === "APPARMOR" && subject?.apparmorProfile)
     return `process.apparmorProfile: cannot apply AppArmor profile "${subject.apparmorProfile}": ${errnoName(f.errno)}${f.errno === 2 ? " (not loaded)" : ""}`;
-  if (f.step === "SELINUX" && subject?.selinuxLabel)
-    return `process.selinuxLabel: cannot apply SELinux label "${subject.selinuxLabel}": ${errnoName(f.errno)}${f.errno === 22 ? " (not a context of the loaded policy)" : ""}`;
+  if ((f.step === "SELINUX" || f.step === "KEYCREATE") && subject?.selinuxLabel)
+    return `process.selinuxLabel: cannot ${f.step === "SELINUX" ? "apply SELinux label" : "label the session keyring"} "${subject.selinuxLabel}": ${errnoName(f.errno)}${f.errno === 22 ? " (not a context of the loaded policy)" : ""}`;
   if (f.step === "HOOK_STATUS") {
     const st = f.errno;
     return `${what}${subject?.hooks?.length ? ` ${subject.hooks.join(", ")}` : ""} failed: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;

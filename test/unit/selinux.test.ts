@@ -44,6 +44,9 @@ describe("process.selinuxLabel in the native request", () => {
     expect(describeFailure(f, { selinuxLabel: "x_u:x_r:x_t:s0" })).toBe('process.selinuxLabel: cannot apply SELinux label "x_u:x_r:x_t:s0": EINVAL (not a context of the loaded policy)');
     expect(describeFailure({ ...f, errno: 13 }, { selinuxLabel: LABEL })).toBe(`process.selinuxLabel: cannot apply SELinux label "${LABEL}": EACCES`);
     expect(describeFailure({ step: "KEYCREATE", errno: 13, exitCode: 1 })).toContain("process.selinuxLabel: labelling the session keyring (attr/keycreate)");
+    // the keyring is labelled first: a label the policy lacks fails there, and is named (seen in the SELinux guest)
+    expect(describeFailure({ step: "KEYCREATE", errno: 22, exitCode: 1 }, { selinuxLabel: "u:r:no_such_t:s0" })).toBe(
+      'process.selinuxLabel: cannot label the session keyring "u:r:no_such_t:s0": EINVAL (not a context of the loaded policy)');
     const bytes = new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("KEYCREATE"), 13, 1]).buffer);
     expect(decodeFailure(bytes)?.step).toBe("KEYCREATE");
   });
