@@ -29,6 +29,11 @@ export const CHECKS_ONLY: Partial<Record<Suite, string>> = {
   trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup|docker defaults|cri|bench):",
 };
 
+/** The checks a suite runs: BUNC_GUEST_ONLY (an ERE over the names, e.g. '^(host|bench):' for the figures) or CHECKS_ONLY. */
+export function checksOnly(suite: Suite): string | undefined {
+  return process.env.BUNC_GUEST_ONLY || CHECKS_ONLY[suite];
+}
+
 /** BUNC_GUEST_BENCH=1 takes the in-guest figures (bunc against the guest's runc); they are figures, not tests. */
 const BENCH = process.env.BUNC_GUEST_BENCH === "1";
 
@@ -113,7 +118,8 @@ export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: 
     copyFileSync(opts.bunc ?? join(PROJECT, "dist/bunc"), join(share, "bunc"));
     copyFileSync(alpineTarball(), join(share, "alpine.tar.gz"));
     copyFileSync(CHECKS, join(share, "run.sh"));
-    if (CHECKS_ONLY[suite]) writeFileSync(join(share, "only"), CHECKS_ONLY[suite]!);
+    const only = checksOnly(suite);
+    if (only) writeFileSync(join(share, "only"), only);
     if (BENCH) writeFileSync(join(share, "bench"), process.env.BUNC_GUEST_BENCH_RUNS ?? "5");
     const cri = await Bun.build({ entrypoints: [CRI], target: "bun", outdir: share, naming: "cri.js" });
     if (!cri.success) throw new Error(`bundling ${CRI}: ${cri.logs.join("\n")}`);
