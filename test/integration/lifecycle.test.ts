@@ -184,7 +184,7 @@ describe.skipIf(!isRoot)("run --rootfs (root)", () => {
     expect(sb.run(["run", "--rootfs", rootfs, "--", "echo", "dir"]).stdout).toBe("dir\n");
     const bad = sb.run(["run", "--rootfs", join(sb.dir, "nope.tar.gz"), "--", "true"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("does not exist");
+    expect(bad.stderr).toContain("nope.tar.gz: no such image, tarball, rootfs or bundle");
     expect(require("node:fs").readdirSync(sb.root)).toEqual([]);
   });
 });

@@ -187,12 +187,14 @@ describe.skipIf(!!skipReason)("podman --runtime bunc", () => {
   });
 
   test("--pid host: no PID namespace; stop and rm reach every process (kill --all)", () => {
-    runDetached("hostpid", ["sh", "-c", "sleep 300 & sleep 301 & wait"], ["--pid", "host"]);
+    // durations of this run's own: the host's /proc is scanned, and other sleeps may be running there
+    const a = 30_000 + Math.floor(Math.random() * 60_000), b = a + 1;
+    runDetached("hostpid", ["sh", "-c", `sleep ${a} & sleep ${b} & wait`], ["--pid", "host"]);
     const e = pm.podman(["exec", "hostpid", "sh", "-c", "echo $$; readlink /proc/self/ns/pid"]);
     expect(Number(e.stdout.split("\n")[0])).toBeGreaterThan(1);
     expect(e.stdout).toContain(require("node:fs").readlinkSync("/proc/self/ns/pid"));
     const sleepers = () => require("node:fs").readdirSync("/proc").filter((p: string) => /^\d+$/.test(p)).filter((p: string) => {
-      try { return /^sleep\x00(300|301)\x00$/.test(require("node:fs").readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; }
+      try { return new RegExp(`^sleep\\x00(${a}|${b})\\x00$`).test(require("node:fs").readFileSync(`/proc/${p}/cmdline`, "utf8")); } catch { return false; }
     });
     expect(sleepers().length).toBe(2);
     pm.ok(["rm", "-f", "-t", "1", "hostpid"]);
