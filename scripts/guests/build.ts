@@ -221,8 +221,9 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
       rmSync(tmp, { recursive: true, force: true });
     }
     // keep only the current image of this suite
+    // (exactly <suite>-<hash>: "bookworm-" also begins "bookworm-selinux-<hash>", another suite's)
     for (const f of readdirSync(CACHE_DIR))
-      if (f.startsWith(`${suite}-`) && f !== `${suite}-${hash}`) rmSync(join(CACHE_DIR, f), { recursive: true, force: true });
+      if (new RegExp(`^${suite}-[0-9a-f]{16}$`).test(f) && f !== `${suite}-${hash}`) rmSync(join(CACHE_DIR, f), { recursive: true, force: true });
     say(`image ready in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${dest}`);
     return imageAt(suite, dest);
   } catch (e) {
