@@ -1,19 +1,18 @@
 // `delete`: kills what is left of the container (with --force, or when it never
 // started), runs the poststop hooks and removes its cgroups and state directory.
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { sendSignal } from "../sys/proc";
+import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { BuncError } from "../sys/errors";
 import { runHooksWarn } from "./hooks";
-import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container } from "./state";
+import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container, type StoredState } from "./state";
 import { requireStatus } from "./status";
-import { containerCgroups } from "./cgroups";
-import { moveBack } from "../linux/net-devices";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
-import { waitGone } from "./wait";
-import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
-import { linuxSyscalls } from "../sys/syscalls";
+
+// Only what a delete of a stopped container needs is loaded at start-up (each bunc command
+// is a fresh process): the cgroups library, signals, net devices and the mount code are
+// loaded by the paths that use them.
+const cgroupsLib = () => require("./cgroups") as typeof import("./cgroups");
 
 export function deleteContainer(ctx: RuntimeContext, id: string, force = false): void {
   const { root, log: { warn } } = ctx;
@@ -44,23 +43,25 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     const halfMade = !!c.state.creating;
     if (status !== "stopped" || halfMade) {
       // Devices go back to the host while the container's network namespace still exists.
-      if (c.state.netDevices && isAlive(c.pid, c.state.pidStartTime)) moveBack(c.pid, c.state.netDevices, warn);
-      const cg = containerCgroups(c.state, warn);
+      if (c.state.netDevices && isAlive(c.pid, c.state.pidStartTime)) (require("../linux/net-devices") as typeof import("../linux/net-devices")).moveBack(c.pid, c.state.netDevices, warn);
+      const cg = cgroupsLib().containerCgroups(c.state, warn);
       if (cg) cg.killAll(9);
-      if (isAlive(c.pid, c.state.pidStartTime)) sendSignal(c.pid, 9); // a created init is not yet in every hierarchy
+      if (isAlive(c.pid, c.state.pidStartTime)) (require("../sys/proc") as typeof import("../sys/proc")).sendSignal(c.pid, 9); // a created init is not yet in every hierarchy
       if (status === "paused") cg?.thaw();
-      if (!waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
+      if (!(require("./wait") as typeof import("./wait")).waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
       trace("processes killed (SIGKILL) and gone");
     }
-    if (sharesHostMounts(c.state.config)) {
-      unmountBelow(linuxSyscalls, c.state.rootfs);
+    if (!c.state.config.linux.namespaces.some((n) => n.type === "mount")) {
+      // No mount namespace of its own (linux/rootfs.ts sharesHostMounts): its mounts are the host's.
+      const { unmountBelow } = require("../linux/rootfs") as typeof import("../linux/rootfs");
+      unmountBelow((require("../sys/syscalls") as typeof import("../sys/syscalls")).linuxSyscalls, c.state.rootfs);
       trace(`mounts below ${c.state.rootfs} removed (no mount namespace of its own)`);
     }
     // A create that never finished ran no container: no poststop hooks for it.
     if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn, { cwd: c.state.bundle });
     trace(`${c.state.config.hooks?.poststop?.length ?? 0} poststop hooks run`);
     try {
-      containerCgroups(c.state, warn)?.destroy();
+      removeCgroups(c.state, warn);
       trace(`cgroups removed: ${describeCgroups(c.state.cgroupPaths)}`);
     } catch (e: any) {
       warn(e.message);
@@ -85,4 +86,35 @@ function removeEmptyClaim(root: string, id: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The container's cgroups removed. Its processes are gone by now, so each directory is
+ * usually one empty leaf per hierarchy: rmdir it (and an empty default "/bunc" parent, as
+ * CgroupManager.destroy does) without loading the cgroups library. Anything else (a
+ * sub-cgroup, a process still leaving, the systemd driver) is the library's destroy.
+ */
+function removeCgroups(state: StoredState, warn: (m: string) => void): void {
+  const paths = state.cgroupPaths;
+  if (!paths || !Object.keys(paths).length) return;
+  if (!state.systemdUnit) {
+    const dirs = [...new Set(Object.values(paths))];
+    try {
+      for (const dir of dirs) {
+        try {
+          rmdirSync(dir);
+        } catch (e: any) {
+          if (e?.code !== "ENOENT") throw e;
+        }
+      }
+      for (const dir of dirs) {
+        const parent = dirname(dir);
+        if (basename(parent) === "bunc") try { rmdirSync(parent); } catch {}
+      }
+      return;
+    } catch {
+      // busy or not empty: the library waits for it and removes sub-cgroups
+    }
+  }
+  cgroupsLib().containerCgroups(state, warn)?.destroy();
 }

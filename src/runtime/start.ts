@@ -4,17 +4,16 @@ import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { O } from "../sys/arch";
 import { pollIn } from "../sys/io";
-import { sendSignal } from "../sys/proc";
 import { BuncError } from "../sys/errors";
-import { runHooks } from "./hooks";
 import { FIFO, isAlive, withContainer, type Container } from "./state";
 import { requireStatus } from "./status";
-import { containerCgroups } from "./cgroups";
 import type { InitFailure } from "./init";
-import { decodeFailure, describeFailure } from "../sys/native-request";
 import { tracer } from "./trace";
 import type { RuntimeContext } from "./context";
-import { waitGone } from "./wait";
+
+// A start that succeeds needs none of the modules below (each bunc command is a fresh
+// process): they are loaded on the failure paths and for hooks.
+const waitGone = (c: Container) => (require("./wait") as typeof import("./wait")).waitGone(c);
 
 export function startContainer(ctx: RuntimeContext, id: string): Container {
   const trace = tracer(`start ${id}`, ctx.log.debug);
@@ -38,13 +37,14 @@ export function startContainer(ctx: RuntimeContext, id: string): Container {
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${failure.message}`, failure.exitCode);
     }
-    try {
-      runHooks("poststart", c.state.config.hooks?.poststart, c.hookState("running"), { cwd: c.state.bundle });
+    const poststart = c.state.config.hooks?.poststart;
+    if (poststart?.length) try {
+      (require("./hooks") as typeof import("./hooks")).runHooks("poststart", poststart, c.hookState("running"), { cwd: c.state.bundle });
     } catch (e: any) {
       // Runtime spec 1.3 (runtime.md, lifecycle step 9): a failing poststart hook is an
       // error; the container is stopped and waits for `delete`.
-      containerCgroups(c.state, ctx.log.warn)?.killAll(9);
-      sendSignal(c.pid, 9);
+      (require("./cgroups") as typeof import("./cgroups")).containerCgroups(c.state, ctx.log.warn)?.killAll(9);
+      (require("../sys/proc") as typeof import("../sys/proc")).sendSignal(c.pid, 9);
       waitGone(c);
       throw new StartError(`cannot start container ${id}: ${e.message}`, 1);
     }
@@ -94,6 +94,7 @@ function readStartReply(fd: number, c: Container): Uint8Array {
 
 function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined {
   if (reply.length <= 1) return undefined;
+  const { decodeFailure, describeFailure } = require("../sys/native-request") as typeof import("../sys/native-request");
   const native = decodeFailure(reply.subarray(1));
   if (native) {
     const p = c.state.config.process!;

@@ -1,6 +1,6 @@
 // --debug traces of the lifecycle steps, each with the time since the operation began
 // (runc's --debug shows the same steps). Without a debug callback nothing is built.
-import { CLONE_FLAGS, type NamespacePlan } from "../linux/namespaces";
+import type { NamespacePlan } from "../linux/namespaces";
 import type { Config } from "../spec/schema";
 
 export type Debug = (msg: string) => void;
@@ -13,6 +13,8 @@ export function tracer(op: string, debug: Debug | undefined): Debug {
 
 /** Namespace names of a clone/unshare flag set. */
 export function nsNames(flags: number): string[] {
+  // Loaded here: start and delete trace too, and need nothing of the namespaces module.
+  const { CLONE_FLAGS } = require("../linux/namespaces") as typeof import("../linux/namespaces");
   return Object.entries(CLONE_FLAGS).filter(([, f]) => (flags & f) !== 0).map(([n]) => n);
 }
 
