@@ -4,6 +4,7 @@ import type { CommandDef } from "citty";
 import { parseGlobals } from "./globals";
 import { err, out } from "./output";
 import { COMMANDS } from "./commands";
+import { runSimple } from "./fast-args";
 import { cli } from "./context";
 import { cliLogger, configureLog, logError } from "./log";
 import { runtimeContext } from "../runtime/context";
@@ -123,10 +124,14 @@ export async function main(argv: string[]): Promise<number> {
     if (flags.includes("--help") || flags.includes("-h")) return await commandHelp(name);
     const args = (typeof cmd.args === "function" ? await (cmd.args as any)() : cmd.args) ?? {};
     checkFlags(own, args);
-    const { runCommand } = await import("citty");
     // citty would read the user's command (after `--`, or after exec's id) as its own
     // arguments: it only sees bunc's part and the id; the command is in `data`.
-    await runCommand(cmd, { rawArgs: [...own, ...(parts.id ? [parts.id] : [])], data: parts });
+    const cmdArgs = [...own, ...(parts.id ? [parts.id] : [])];
+    // A plain id (and booleans) is parsed without loading citty (fast-args.ts).
+    if (!(await runSimple(cmd, cmdArgs, parts))) {
+      const { runCommand } = await import("citty");
+      await runCommand(cmd, { rawArgs: cmdArgs, data: parts });
+    }
     return cli.exitCode;
   } catch (e: any) {
     // Only here does an error become a line and an exit status.

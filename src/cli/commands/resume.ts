@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { idArg } from "../args";
 import { cli } from "../context";
 import { resumeContainer } from "../../runtime/pause";
