@@ -1,7 +1,11 @@
 // Glue between the container lifecycle and the cgroups library (src/linux/cgroups):
 // which cgroup a container gets, which device rules it ends up with, and how a saved
 // container finds its cgroups again.
-import { CgroupManager, DEFAULT_ALLOWED_DEVICES, type LinuxResources } from "../linux/cgroups";
+// The manager itself, not the library's index: that re-exports the valibot schemas, which
+// kill --all, delete, exec and the others that find a container's cgroups do not need.
+import { CgroupManager } from "../linux/cgroups/manager";
+import type { LinuxResources } from "../linux/cgroups";
+import { DEFAULT_ALLOWED_DEVICES } from "../spec/allowed-devices";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../sys/errors";
 import type { Container, StoredState } from "./state";

@@ -2,8 +2,8 @@
 // native stages cloned into the namespaces, the go once the rootfs is set up (by
 // create-setup.ts). A Creation holds everything made so far, so undo() removes exactly that
 // and close() releases every fd whatever happened.
-import { chownSync, closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { chownSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
 import { procMounts } from "./host-setup";
 import { linuxSyscalls } from "../sys/syscalls";
@@ -30,16 +30,9 @@ import { describeCgroups, describeIdMaps, describeNamespaces } from "./trace";
 import { toHostId } from "./host-setup";
 import type { CreateOptions, CreatePlan } from "./create-plan";
 import type { RuntimeContext } from "./context";
+import { selfCommand, writePidFile } from "./self";
 
-/** How bunc re-executes itself as a container's init (the Bun init; see create-setup.ts). */
-export function selfCommand(): { argv: string[]; execPath: string } {
-  // The compiled binary is built with every autoload off; from sources (a library user's
-  // `bun`), bun is told the same: no .env and no bunfig.toml from the working directory.
-  const compiled = process.argv[1]?.startsWith("/$bunfs/");
-  return compiled
-    ? { execPath: process.execPath, argv: ["bunc"] }
-    : { execPath: process.execPath, argv: [process.execPath, "--no-env-file", "--config=/dev/null", new URL("../cli/main.ts", import.meta.url).pathname] };
-}
+export { selfCommand, writePidFile };
 
 export class Creation {
   readonly state: StoredState;
@@ -333,14 +326,6 @@ function writeIdMaps(pid: number, config: Config): void {
   if (process.getuid?.() !== 0) write("setgroups", "deny");
   write("uid_map", idMapText(config.linux.uidMappings ?? []));
   write("gid_map", idMapText(config.linux.gidMappings ?? []));
-}
-
-/** runc writes the pid file atomically too: engines read it as soon as create returns. */
-export function writePidFile(file: string, pid: number): void {
-  const abs = resolve(file);
-  const tmp = join(dirname(abs), `.${basename(abs)}.tmp`);
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, abs);
 }
 
 function ownerName(): string {

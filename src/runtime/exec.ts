@@ -20,8 +20,7 @@ import { asBuncError, BuncError } from "../sys/errors";
 import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
 import { loadContainer, type Container } from "./state";
 import { allows, requireStatus } from "./status";
-import { compileProfile } from "./create-plan";
-import { selfCommand, writePidFile } from "./create-steps";
+import { selfCommand, writePidFile } from "./self";
 import { waitChild } from "./wait";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
@@ -183,7 +182,8 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       consolePair[1] = keep(connectUnix(resolve(o.consoleSocket!)));
     }
     const preserveFds = o.preserveFds ?? 0;
-    const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, ctx.log.debug) : undefined;
+    // The seccomp compiler is create's code: loaded only for a container that has a profile.
+    const seccomp = config.linux.seccomp ? (require("./create-plan") as typeof import("./create-plan")).compileProfile(config.linux.seccomp, ctx.log.debug) : undefined;
     try {
       checkSchedulingConfig({ ...config, process: o.process });
     } catch (e: any) {

@@ -1,13 +1,11 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
-import * as v from "valibot";
 import { cli } from "../context";
 import { preserveFds } from "../args";
 import { execInContainer } from "../../runtime/exec";
 import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../sys/errors";
-import { ProcessSchema, type Process } from "../../spec/schema";
-import { formatIssue } from "../../spec/parse";
+import type { Process } from "../../spec/schema";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -81,6 +79,10 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
       } catch (e: any) {
         throw new BuncError(`--process ${a.process}: ${e.code ?? e.message}`);
       }
+      // The schemas (valibot) are loaded only for --process: an exec of a command does not parse one.
+      const v = await import("valibot");
+      const { ProcessSchema } = await import("../../spec/schema");
+      const { formatIssue } = await import("../../spec/parse");
       const r = v.safeParse(ProcessSchema, json);
       if (!r.success) throw new BuncError(`invalid --process ${a.process}: ${formatIssue(r.issues[0])}`);
       p = r.output;
