@@ -1,9 +1,11 @@
 // runc's AllowedDevices, in a module without valibot: the lifecycle's cgroup glue loads it
 // without the schemas (re-exported by resources.ts).
-import type { DeviceRule } from "./resources";
+
+/** A device rule as resources.ts's DeviceRuleSchema gives it (declared here: no import cycle). */
+interface AllowedDevice { allow: boolean; type: "b" | "c"; major: number; minor: number; access: string }
 
 /** Devices every container may use (runc's AllowedDevices); the lifecycle appends them to the spec's list. */
-export const DEFAULT_ALLOWED_DEVICES: DeviceRule[] = [
+export const DEFAULT_ALLOWED_DEVICES: AllowedDevice[] = [
   { allow: true, type: "c", major: -1, minor: -1, access: "m" },   // mknod of any char device
   { allow: true, type: "b", major: -1, minor: -1, access: "m" },   // mknod of any block device
   { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },   // /dev/null
