@@ -33,6 +33,28 @@ export async function waitChild(pid: number): Promise<number> {
       return 255;
     }
     if (r.pid === pid) return exitCodeOf(r.status);
-    await Bun.sleep(i < 100 ? 1 : i < 400 ? 5 : 20);
+    // Woken by the child's SIGCHLD at once; the timer only catches one that came between
+    // waitpid and the listener (and bounds the wait as the polling did before).
+    await childEvent(i < 100 ? 1 : i < 400 ? 5 : 20);
   }
+}
+
+/** One SIGCHLD listener for every waiter of this process (the library may wait for many). */
+const waiters = new Set<() => void>();
+const onChild = () => {
+  for (const w of [...waiters]) w();
+};
+
+function childEvent(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      waiters.delete(done);
+      if (!waiters.size) process.off("SIGCHLD", onChild);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (!waiters.size) process.on("SIGCHLD", onChild);
+    waiters.add(done);
+  });
 }
