@@ -89,6 +89,23 @@ export class Below {
   }
 
   /**
+   * The attributes of directory `parts` as the layers below show it, for a directory this layer
+   * writes into without an entry of its own (containerd's applier does the same); undefined
+   * when no layer below has it as a directory.
+   */
+  dirAttrs(parts: string[], chown: boolean): Attrs | undefined {
+    const d = this.lookup(parts);
+    if (!d) return undefined;
+    try {
+      if (!isDir(d.st)) return undefined;
+      this.used = true;
+      return { ...this.attrs(d, chown), isDir: true };
+    } finally {
+      closeSync(d.fd);
+    }
+  }
+
+  /**
    * Copies `parts` up from the layers below into `root` (its missing parents too, their
    * attributes given to `dirAttrs` to be set once the layer is written); false when no layer
    * below has it.

@@ -215,6 +215,24 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
   };
   const dirs = new Map<string, Attrs>();
   const opaque = new Map<string, Attrs>(); // overlay mode: directories to mark opaque once written
+  /**
+   * Overlay mode: a directory this layer writes into without an entry (yet) is made here, and
+   * as the upper one it decides the merged directory's attributes: it takes those of the
+   * layers below (a layer adding tmp/x keeps /tmp 1777). An entry of its own, later, wins.
+   */
+  const looked = new Set<string>();
+  const inheritParents = (parts: string[]) => {
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts.slice(0, i), key = p.join("/");
+      if (looked.has(key)) continue;
+      looked.add(key);
+      if (dirs.has(key) || existsInRoot(root, p)) continue;
+      const a = opts.below!().dirAttrs(p, chown);
+      if (!a) continue; // new in this layer: made implicitly (0755), as tar does
+      root.mkdir(p, 0o755);
+      dirs.set(key, a);
+    }
+  };
   const bar = progressBar(archive.length, opts.progress);
   let entries = 0, bytes = 0;
 
@@ -233,6 +251,7 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
     const parts = splitName(h.name, warn);
     if (!parts || (parts.length === 0 && h.type !== "directory")) continue;
     const attrs = attrsOf(h, chown);
+    if (opts.below && parts.length > 1) inheritParents(parts);
     if (opts.whiteouts) {
       if (attrs.xattrs) attrs.xattrs = attrs.xattrs.filter(([k]) => !isOverlayXattr(k));
       if (parts.length && isWhiteout(parts.at(-1)!)) {
