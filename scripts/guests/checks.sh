@@ -41,6 +41,16 @@ pid_of() { bunc state "$1" | jq -r .pid; }
 # the container's cgroup directory, from its init's /proc/<pid>/cgroup
 cgdir() { echo "$CG$(sed -n 's/^0:://p' /proc/"$(pid_of "$1")"/cgroup)"; }
 cleanup() { bunc delete --force "$1" >/dev/null 2>&1 || true; }
+# create_refused <id> <jq filter> <text>: create fails with one line naming <text>, nothing left
+create_refused() {
+  local d err; d=$(mkb "$1" "$sleeper" "$2")
+  bunc create -b "$d" "$1" </dev/null >/dev/null 2>"$W/$1.err" && fail "create $1 succeeded"
+  err=$(cat "$W/$1.err"); echo "$err"
+  expect_eq "lines of the error" "$(echo "$err" | wc -l)" 1
+  echo "$err" | grep -qF -- "$3" || fail "the error does not name $3"
+  bunc state "$1" >/dev/null 2>&1 && fail "a container was left"
+  [ -d "$CG/bunc-checks/$1" ] && fail "a cgroup was left" || true
+}
 # run detached, its stdio away from the check's output pipe: rund <bundle> <id>
 rund() { bunc run -d -b "$1" "$2" </dev/null >/dev/null 2>"$W/$2.err" || { cat "$W/$2.err"; fail "run -d $2"; }; }
 
@@ -686,13 +696,7 @@ check "apparmor: exec gets the container's profile, or its own (--apparmor, -p)"
 
 t_apparmor_unknown() {
   aa_load
-  local d err; d=$(mkb aaunk "$sleeper" '.process.apparmorProfile = "bunc-no-such-profile"')
-  bunc create -b "$d" aaunk </dev/null >/dev/null 2>"$W/aaunk.err" && fail "create succeeded"
-  err=$(cat "$W/aaunk.err"); echo "$err"
-  expect_eq "lines of the error" "$(echo "$err" | wc -l)" 1
-  echo "$err" | grep -q '"bunc-no-such-profile"' || fail "the profile is not named"
-  bunc state aaunk >/dev/null 2>&1 && fail "a container was left"
-  [ -d "$CG/bunc-checks/aaunk" ] && fail "a cgroup was left" || true
+  create_refused aaunk '.process.apparmorProfile = "bunc-no-such-profile"' '"bunc-no-such-profile"'
 }
 check "apparmor: an unknown profile fails create with one line, nothing left" t_apparmor_unknown
 
@@ -750,13 +754,7 @@ check "selinux: process.selinuxLabel and linux.mountLabel applied (native and Bu
 
 t_selinux_bad() {
   se_labels
-  local d err; d=$(mkb sebad "$sleeper" '.process.selinuxLabel = "system_u:system_r:bunc_no_such_t:s0"')
-  bunc create -b "$d" sebad </dev/null >/dev/null 2>"$W/sebad.err" && fail "create with an unknown type succeeded"
-  err=$(cat "$W/sebad.err"); echo "$err"
-  expect_eq "lines of the error" "$(echo "$err" | wc -l)" 1
-  echo "$err" | grep -q 'bunc_no_such_t' || fail "the label is not named"
-  bunc state sebad >/dev/null 2>&1 && fail "a container was left"
-  [ -d "$CG/bunc-checks/sebad" ] && fail "a cgroup was left" || true
+  create_refused sebad '.process.selinuxLabel = "system_u:system_r:bunc_no_such_t:s0"' '"system_u:system_r:bunc_no_such_t:s0"'
   expect_eq "features" "$(bunc features | jq -c '.linux.selinux.enabled')" true
 }
 check "selinux: a label the policy does not have fails create with one line, nothing left" t_selinux_bad
