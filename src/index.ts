@@ -5,7 +5,7 @@ export { createContainer, type CreateOptions } from "./runtime/create";
 export { startContainer } from "./runtime/start";
 export { killContainer } from "./runtime/kill";
 export { deleteContainer } from "./runtime/delete";
-export { runContainer, type RunOptions } from "./runtime/run";
+export { runContainer, type RunOptions as RunContainerOptions } from "./runtime/run";
 export { execInContainer, spawnExec, type ExecOptions } from "./runtime/exec";
 export { pauseContainer, resumeContainer } from "./runtime/pause";
 export { containerPids } from "./runtime/ps";
