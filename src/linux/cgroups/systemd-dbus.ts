@@ -41,7 +41,13 @@ export function busAddresses(env = process.env, exists = existsSync, user = fals
 }
 
 /** A Bus over dbus-next (loaded here, on first use). */
-export async function connect(address: string, timeoutMs = 10_000): Promise<Bus> {
+/**
+ * How long a connect (auth and Hello) may take: a busy PID 1 answers late (seen: over 10 s in a
+ * loaded Debian 12 guest under TCG, right after a pause/resume); the helper's own deadline is 40 s.
+ */
+const CONNECT_TIMEOUT_MS = 25_000;
+
+export async function connect(address: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Bus> {
   const dbus: any = await import("dbus-next");
   const { Message, Variant } = dbus;
   const bus = dbus.sessionBus({ busAddress: address });
