@@ -3,7 +3,7 @@
 // `create()` gives a running container to `exec` in, removed by `await using`. The library
 // writes nothing to stdout or stderr itself: warnings go to the `logger` the caller passes.
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./sys/random-id";
 import type { Process } from "./spec/schema";
 import { pipe } from "./sys/io";
 import { createContainer } from "./runtime/create";
@@ -190,7 +190,7 @@ function collectInto(fd: number | undefined, sink?: Sink): Promise<string> {
  *   const { exitCode, stdout } = await run({ image: "alpine.tar.gz", cmd: ["cat", "/etc/alpine-release"] });
  */
 export function run(o: RunOptions): RunProcess {
-  const id = o?.id ?? `bunc-${randomBytes(6).toString("hex")}`;
+  const id = o?.id ?? `bunc-${randomHex(6)}`;
   const sinks = [o?.stdout ?? "pipe", o?.stderr ?? "pipe"].map((m) => (m === "pipe" ? new Sink() : undefined));
   const p = runIn(o, id, sinks).finally(() => sinks.forEach((s) => s?.close()));
   return Object.assign(p, { id, stdout: sinks[0]?.stream, stderr: sinks[1]?.stream });
@@ -289,7 +289,7 @@ function lazyStream(fd: number): { stream: ReadableStream<Uint8Array>; discard: 
 export async function create(o: Omit<RunOptions, "stdin">): Promise<ContainerHandle> {
   const plan = planOf(o as RunOptions);
   const ctx = contextOf(o);
-  const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
+  const id = o.id ?? `bunc-${randomHex(6)}`;
   const stop = stopper(o as RunOptions, id);
   let prepared: Awaited<ReturnType<typeof prepareOneShot>>;
   try {

@@ -2,7 +2,7 @@
 // a rootfs directory or a bundle, removed with everything it made once it exits.
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../sys/random-id";
 import { runContainer } from "./run";
 import { defaultSpec } from "../spec/default";
 import { BuncError } from "../sys/errors";
@@ -109,7 +109,7 @@ export async function runFromRootfs(ctx: RuntimeContext, o: OneShotOptions): Pro
   if (!existsSync(resolve(splitImageRef(o.source).path))) throw new BuncError(`${o.source}: no such image, tarball, rootfs or bundle`);
   if (o.detach) throw new BuncError("run --rootfs cannot --detach: its bundle is removed when the command ends");
   // Unique, so that one-shots run side by side (the user's command never names it).
-  const id = o.id ?? `bunc-${randomBytes(6).toString("hex")}`;
+  const id = o.id ?? `bunc-${randomHex(6)}`;
   const trace = tracer(`run --rootfs ${id}`, ctx.log.debug);
   trace(`from ${resolve(o.source)}`);
   const { bundle, cleanup } = await prepareOneShot(ctx, { source: o.source, args: o.args, tty: o.tty, plan: o.plan });

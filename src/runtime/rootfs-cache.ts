@@ -5,7 +5,7 @@
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { O } from "../sys/arch";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../sys/random-id";
 
 /** Where the cache lives: $BUNC_CACHE_DIR, /var/cache/bunc for root, else $XDG_CACHE_HOME/bunc or ~/.cache/bunc. */
 export function cacheDir(): string {
@@ -61,7 +61,7 @@ export async function cachedRootfs(tarball: string, warn?: (m: string) => void):
   const digest = digestOf(tarball);
   const dir = join(base, digest);
   if (!existsSync(join(dir, "rootfs"))) {
-    const tmp = join(base, `.tmp-${randomBytes(6).toString("hex")}`);
+    const tmp = join(base, `.tmp-${randomHex(6)}`);
     try {
       const { unpackRootfs } = await import("../bundle");
       await unpackRootfs(tarball, join(tmp, "rootfs"), { onWarning: warn });

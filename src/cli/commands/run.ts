@@ -2,7 +2,6 @@ import { defineCommand } from "citty";
 import { createArgs, preserveFds, repeatedValues, requireBundle } from "../args";
 import { cli } from "../context";
 import { runContainer } from "../../runtime/run";
-import { runFromRootfs } from "../../runtime/oneshot";
 import { BuncError } from "../../sys/errors";
 import { validateId } from "../../runtime/state";
 import type { SplitArgv } from "../dispatch";
@@ -45,8 +44,9 @@ export default defineCommand({
     const command = (data as SplitArgv).command; // everything after `--`: never bunc's
     const own = (data as SplitArgv).own;
     if (args.rootfs) {
-      // Parsed only here: the other commands never load the options' module.
+      // Loaded only here: a bundle's run never loads the one-shot's modules.
       const { planOneShot, CLI_LABELS } = await import("../../runtime/oneshot-options");
+      const { runFromRootfs } = await import("../../runtime/oneshot");
       const many = (n: string) => repeatedValues(own, RUN_ARGS as any, n);
       const plan = planOneShot({
         mounts: many("volume"), tmpfs: many("tmpfs"), envFiles: many("env-file"), env: many("env"),
