@@ -4,7 +4,7 @@
 // byte) for unpack.ts to turn back into bytes; everything else stays UTF-8.
 // tar-stream exports no subpaths, so the decoder goes in through its public extract():
 // the PAX branches of the Extract prototype's long-header decoding are replaced.
-import { extract } from "tar-stream";
+import type { extract as Extract } from "tar-stream";
 
 const XATTR = "SCHILY.xattr.";
 
@@ -32,6 +32,8 @@ let installed = false;
 /** Installs the decoder in tar-stream's Extract (its PAX headers; the GNU long names stay its own). */
 export function installPaxDecoder(): void {
   if (installed) return;
+  // Loaded here: tar-index.ts reads archives with decodePax alone, without tar-stream.
+  const { extract } = require("tar-stream") as { extract: typeof Extract };
   const proto = Object.getPrototypeOf(extract()) as { _decodeLongHeader(this: any, buf: Uint8Array): void };
   const original = proto._decodeLongHeader;
   proto._decodeLongHeader = function (this: any, buf: Uint8Array) {

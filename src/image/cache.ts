@@ -10,14 +10,11 @@
 // nothing. <cache>/images/<hex>.json records the images seen, for `bunc cache ls`.
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { unpackLayer } from "../bundle/unpack";
-import { DEFAULT_MAX_BYTES } from "../bundle/unpack";
 import { flock } from "../sys/flock";
 import { O } from "../sys/arch";
 import { BuncError } from "../sys/errors";
 import type { ImageFiles } from "./files";
 import type { ResolvedImage } from "./manifest";
-import { layerTar } from "./layers";
 
 const hex = (digest: string) => digest.slice("sha256:".length);
 
@@ -74,6 +71,9 @@ export async function cachedLayers(cache: string, files: ImageFiles, image: Reso
           continue;
         }
         const tree = join(tmp, String(i), "tree");
+        // Loaded only for a layer not cached yet: a run of a cached image needs no tar or zlib code.
+        const { layerTar } = require("./layers") as typeof import("./layers");
+        const { unpackLayer, DEFAULT_MAX_BYTES } = require("../bundle/unpack") as typeof import("../bundle/unpack");
         const tar = layerTar(files, l, i, opts.maxBytes ?? DEFAULT_MAX_BYTES);
         try {
           const r = await unpackLayer(tar, tree, { whiteouts: "overlay", onWarning: opts.warn, below: trees.slice(0, i).reverse() as string[] });

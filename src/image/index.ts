@@ -7,8 +7,6 @@ import { openImage, type ImageFiles } from "./files";
 import { resolveImage, type ResolvedImage } from "./manifest";
 import { cachedLayers } from "./cache";
 import { overlayView } from "./view";
-import { layerTar } from "./layers";
-import { unpackLayer, applyDirAttrs, DEFAULT_MAX_BYTES } from "../bundle/unpack";
 import type { Attrs } from "../sys/rootdir";
 import { BuncError } from "../sys/errors";
 
@@ -29,6 +27,8 @@ export interface PreparedImage {
 
 /** Every layer applied in order onto `target` (whiteouts deleting), for runs without the cache. */
 export async function flattenImage(files: ImageFiles, image: ResolvedImage, target: string, warn?: (m: string) => void): Promise<void> {
+  const { layerTar } = require("./layers") as typeof import("./layers");
+  const { unpackLayer, applyDirAttrs, DEFAULT_MAX_BYTES } = require("../bundle/unpack") as typeof import("../bundle/unpack");
   mkdirSync(target, { recursive: true, mode: 0o755 });
   // A user cannot write into a read-only directory of a lower layer: modes are set at the end.
   const deferDirs = process.geteuid?.() === 0 ? undefined : new Map<string, Attrs>();

@@ -6,6 +6,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readd
 import { join } from "node:path";
 import { O } from "../sys/arch";
 import { randomHex } from "../sys/random-id";
+import { mountScratchOverlay, overlayDirs } from "../image/view";
 
 /** Where the cache lives: $BUNC_CACHE_DIR, /var/cache/bunc for root, else $XDG_CACHE_HOME/bunc or ~/.cache/bunc. */
 export function cacheDir(): string {
@@ -86,16 +87,13 @@ export async function cachedRootfs(tarball: string, warn?: (m: string) => void):
  * it), or a copy when overlay cannot be mounted (e.g. not root). Returns how to undo it.
  */
 export function writableView(lower: string, scratch: string): { rootfs: string; undo: () => void } {
-  const merged = join(scratch, "merged"), upper = join(scratch, "upper"), work = join(scratch, "work");
-  for (const d of [merged, upper, work]) mkdirSync(d, { recursive: true });
+  const dirs = overlayDirs(scratch);
   try {
     const { LinuxSyscalls } = require("../sys/syscalls") as typeof import("../sys/syscalls");
-    const sys = new LinuxSyscalls();
-    sys.mount("overlay", merged, "overlay", 0n, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
-    return { rootfs: merged, undo: () => { try { sys.umount2(merged, 2 /* MNT_DETACH */); } catch {} } };
+    return { rootfs: dirs.merged, undo: mountScratchOverlay(new LinuxSyscalls(), lower, dirs) };
   } catch {
-    cpSync(lower, merged, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true } as any);
-    return { rootfs: merged, undo: () => {} };
+    cpSync(lower, dirs.merged, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true } as any);
+    return { rootfs: dirs.merged, undo: () => {} };
   }
 }
 

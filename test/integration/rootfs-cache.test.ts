@@ -28,6 +28,15 @@ describe.skipIf(!isRoot)("rootfs cache of one-shot runs (root)", () => {
     expect(mountsUnder(cache)).toEqual([]);
   });
 
+  test("the run's root is a volatile overlay: its unmount does not sync the host's filesystem", () => {
+    const r = sb.run(["run", "--rootfs", alpineTarball(), "--", "sh", "-c", "grep '^overlay / ' /proc/mounts"], { env });
+    expect(r.stderr).toBe("");
+    const kernel = require("node:os").release().split(".").map(Number) as number[];
+    // overlayfs learnt volatile in 5.10; older kernels get the plain overlay.
+    if (kernel[0]! > 5 || (kernel[0] === 5 && kernel[1]! >= 10)) expect(r.stdout).toMatch(/[,=]volatile[, ]/); // "volatile", or "fsync=volatile" from 6.x
+    expect(r.stdout).toMatch(/^overlay \/ overlay /);
+  });
+
   test("two first runs at once both succeed and leave one entry", async () => {
     const other = join(sb.dir, "cache2");
     const procs = [0, 1].map(() => Bun.spawn([...require("../support/harness").BUNC, "--root", sb.root, "run", "--rootfs", alpineTarball(), "--", "true"], { env: { ...process.env, BUNC_CACHE_DIR: other }, stdout: "ignore", stderr: "pipe" }));
