@@ -29,6 +29,7 @@ import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups
 import { describeCgroups, describeIdMaps, describeNamespaces } from "./trace";
 import { toHostId } from "./host-setup";
 import type { CreateOptions, CreatePlan } from "./create-plan";
+import { keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
 
@@ -65,6 +66,8 @@ export class Creation {
       ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle: plan.bundle, rootfs: plan.rootfs,
       created: new Date().toISOString(), owner: ownerName(), annotations: plan.config.annotations, config: plan.config,
       preserveFds: plan.preserveFds, creating: true,
+      // exec joins the session keyring create made, unless there is none.
+      ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
     };
   }
 
@@ -108,7 +111,7 @@ export class Creation {
     return encodeRequest({
       MODE: MODES.INIT_HOST, SYNC_FD: this.initFd, REPORT_FD: -1, MNT_NS_FD: -1, PROC_FD_DIR: -1, FIFO_FD: layout.fifo[0],
       CGROUP_FDS: i32List(layout.cgroups), NEW_CGROUP_NS: (this.plan.ns.cloneFlags & CLONE_FLAGS.cgroup) !== 0 ? 1 : 0,
-      KEYRING: this.o.noNewKeyring ? "" : `_ses.${this.o.id}`, REQUEST_FD: layout.request[0], PROC_CONTEXTS: procMounts(this.config),
+      KEYRING: this.o.noNewKeyring ? "" : sessionKeyringName(this.o.id), KEYRING_PERM: keyringSearchPerm(this.plan.ns.has("user")), REQUEST_FD: layout.request[0], PROC_CONTEXTS: procMounts(this.config),
       // The keyring is joined before the rest arrives: made under the process's SELinux label.
       SELINUX_LABEL: this.config.process?.selinuxLabel ?? "", ...full,
     });

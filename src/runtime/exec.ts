@@ -31,6 +31,7 @@ export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
 import { withHome } from "../linux/process";
 import { validateApparmorProfile, validateSelinuxLabel } from "../linux/lsm";
+import { execKeyringName } from "../linux/keyring";
 import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
@@ -203,6 +204,8 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       const encode = (ownPid: number) => encodeRequest({
         MODE: MODES.EXEC, REPORT_FD: target, MNT_NS_FD: layout.mnt[0], PROC_FD_DIR: -1, FIFO_FD: -1,
         CGROUP_FDS: i32List(layout.cgroups), FROZEN_CGROUP_FDS: i32List(layout.frozen), TERMINAL_FD: layout.terminal[0] ?? 0,
+        // The container's session keyring (as runc), made under the process's SELinux label.
+        KEYRING: execKeyringName(c.state),
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
           process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, keepFds, seccomp,
@@ -245,7 +248,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
       state: c.hookState("running"),
-      console: o.process.terminal ? true : undefined,
+      console: o.process.terminal ? true : undefined, keyring: execKeyringName(c.state),
     };
     try {
       channel.send({ type: "plan", plan });

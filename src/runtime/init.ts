@@ -17,10 +17,9 @@ import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/nsexec";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
-import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
-import { execveatFd, joinSessionKeyring as joinKeyring } from "../sys/proc";
-import { withContext } from "../sys/errors";
+import { execveatFd } from "../sys/proc";
+import { joinContainerKeyring, keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";
@@ -237,6 +236,8 @@ export interface ExecPlan {
   keepFds: number[];
   state: HookState;
   console?: string | true;
+  /** The container's session keyring to join ("" or absent: keep the caller's, --no-new-keyring). */
+  keyring?: string;
 }
 
 /**
@@ -251,6 +252,11 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
     sys.unshare(0x200 /* CLONE_FS */);
     openLsmAttrs(plan.process);
+    // In the container's user namespace already; attr/keycreate is still the host's /proc.
+    if (plan.keyring) {
+      setKeyCreateLabel(sys, plan.process.selinuxLabel);
+      joinContainerKeyring(plan.keyring);
+    }
     sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
     closeSync(fd + 1);
     handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
@@ -264,15 +270,6 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     const exitCode = processExitCode(e);
     try { channel.send({ type: "error", message: e?.message ?? String(e), exitCode }); } catch {}
     process.exit(exitCode);
-  }
-}
-
-function joinSessionKeyring(name: string): void {
-  try {
-    joinKeyring(name);
-  } catch (e) {
-    // ENOSYS/EPERM: keyrings disabled or refused on this host; runc carries on too.
-    if (!(e instanceof SyscallError) || ![38, 1].includes(e.errno)) throw withContext("cannot join a new session keyring", e);
   }
 }
 
@@ -335,10 +332,10 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   // Read while the host's mounts are visible (selinuxfs is not the container's after pivot_root).
   const mountLabel = effectiveMountLabel(c);
   // A session keyring of its own, so keys do not leak between containers (as runc), made
-  // under the process's SELinux label.
+  // under the process's SELinux label, and searchable so that exec can join it.
   if (!plan.noNewKeyring) {
     setKeyCreateLabel(sys, c.process?.selinuxLabel);
-    joinSessionKeyring(`_ses.${plan.id}`);
+    joinContainerKeyring(sessionKeyringName(plan.id), keyringSearchPerm(plan.inUserNs));
   }
   // The host's /proc/self/fd, opened before pivot_root: the exec fifo is reopened through
   // it afterwards, whether or not the container mounts a /proc of its own.

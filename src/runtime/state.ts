@@ -31,6 +31,8 @@ export interface StoredState {
   netDevices?: Record<string, string>;
   /** Extra fds passed to the container (for exec). */
   preserveFds?: number;
+  /** create --no-new-keyring: exec keeps the caller's session keyring too (absent: joins `_ses.<id>`). */
+  noNewKeyring?: boolean;
   /**
    * Set while `create` runs (it holds the directory's lock), cleared by its last write: a
    * record still marked when the lock is free is what a killed create left behind.

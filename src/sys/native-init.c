@@ -354,6 +354,43 @@ static void label_keyring(void) {
   check(r, STEP_KEYCREATE);
 }
 
+/* The hex permission field of a KEYCTL_DESCRIBE answer ("type;uid;gid;perm;description"). */
+static u64 described_perm(const char *d, long n) {
+  int semis = 0;
+  u64 perm = 0;
+  for (long i = 0; i < n && semis < 4; i++) {
+    char c = d[i];
+    if (c == ';') { semis++; continue; }
+    if (semis != 3) continue;
+    perm = perm * 16 + (c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+  }
+  return perm;
+}
+
+/*
+ * The session keyring named KEYRING (runc: "_ses.<id>"), so that no key of the caller's
+ * session reaches the container: create makes it and adds KEYRING_PERM (search) to it, as
+ * runc's ModKeyringPerm, so that exec, which joins the same name, finds it instead of making
+ * another. A kernel without keyrings (ENOSYS), a filter refusing keyctl (EPERM, an outer
+ * container's seccomp) or a full key quota (EDQUOT: many containers of one mapped root) is
+ * carried on from, as create always did (runc: ENOSYS only); anything else fails. exec then
+ * keeps what the init kept: a keyring create could not make, exec does not find either.
+ */
+static void join_keyring(void) {
+  u32 klen;
+  const unsigned char *key = field(F_KEYRING, &klen);
+  if (!klen) return;
+  label_keyring();
+  long serial = S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
+  if (serial == -38 /* ENOSYS */ || serial == -1 /* EPERM */ || serial == -122 /* EDQUOT */) return;
+  check(serial, STEP_KEYRING);
+  if (!slot[F_KEYRING_PERM]) return;
+  static char d[512];
+  long n = check(S4(NR_keyctl, 6 /* KEYCTL_DESCRIBE */, serial, d, sizeof d), STEP_KEYRING);
+  u64 perm = described_perm(d, n < (long)sizeof d ? n : (long)sizeof d) | slot[F_KEYRING_PERM];
+  check(S3(NR_keyctl, 5 /* KEYCTL_SETPERM */, serial, perm), STEP_KEYRING);
+}
+
 /* execve, or through $PATH as execvp does: the first entry that exists and runs. */
 static __attribute__((noreturn)) void exec_program(void) {
   list(F_ARGV, F_ARGC, argv_v, 4096);
@@ -514,6 +551,9 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
     /* Still in bunc's mount namespace: its /proc (see open_attrs). */
     open_attrs(-100 /* AT_FDCWD */, "/proc/thread-self/attr/");
+    /* In the container's user namespace already (nsexec), whose keyrings the name is looked
+       up among; before setns(mnt), as attr/keycreate is the host's /proc too. */
+    join_keyring();
     if ((i64)slot[F_MNT_NS_FD] >= 0) {
       check(S2(NR_setns, slot[F_MNT_NS_FD], 0x00020000 /* CLONE_NEWNS */), STEP_SETNS_MNT);
       S1(NR_close, slot[F_MNT_NS_FD]);
@@ -530,12 +570,7 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
     if (slot[F_MODE] == MODE_INIT_HOST) {
       /* bunc sets up the rootfs from its own thread meanwhile: this process only waits.
          Its cwd goes to "/" so that pivot_root moves it along with its root. */
-      u32 klen;
-      const unsigned char *key = field(F_KEYRING, &klen);
-      if (klen) {
-        label_keyring();
-        S2(NR_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, key);
-      }
+      join_keyring();
       S1(NR_chdir, "/");
       proc_fd_dir = check(S4(NR_openat, -100, "/proc/self/fd", 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | 02000000, 0), STEP_REQUEST);
       /* A proc context opened here takes this PID namespace (the kernel reads the opener's);

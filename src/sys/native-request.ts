@@ -14,8 +14,11 @@ export const REQUEST_VERSION = 1;
  * APPARMOR_PROFILE: process.apparmorProfile, written as "exec <profile>" to the init's own
  * attr/apparmor/exec right before execve (empty: left alone).
  * SELINUX_LABEL: process.selinuxLabel, written to the init's own attr/exec right before
- * execve, and (init with host setup, which joins the keyring itself) to attr/keycreate
- * before the session keyring is joined (empty: left alone; bunc sends it only with SELinux).
+ * execve, and (init with host setup, and exec: they join the keyring themselves) to
+ * attr/keycreate before the session keyring is joined (empty: left alone; bunc sends it only
+ * with SELinux).
+ * KEYRING: the session keyring to join (init with host setup, exec; empty: keep the caller's).
+ * KEYRING_PERM: permission bits added to it once joined (create: search, so exec finds it by name).
  */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
@@ -28,7 +31,7 @@ export const FIELDS = {
   SCHED_SET: "u64", SCHED_POLICY: "u64", SCHED_FLAGS: "u64", SCHED_NICE: "u64", SCHED_PRIORITY: "u64",
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
-  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64",
+  FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", KEYRING_PERM: "u64", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64",
   APPARMOR_PROFILE: "bytes", SELINUX_LABEL: "bytes", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
@@ -41,7 +44,7 @@ export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
   "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC", "APPARMOR",
-  "SELINUX", "KEYCREATE",
+  "SELINUX", "KEYCREATE", "KEYRING",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -59,6 +62,7 @@ const STEP_TEXT: Record<Step, string> = {
   APPARMOR: "process.apparmorProfile: applying the profile (attr/apparmor/exec)",
   SELINUX: "process.selinuxLabel: applying the label (attr/exec)",
   KEYCREATE: "process.selinuxLabel: labelling the session keyring (attr/keycreate)",
+  KEYRING: "joining the session keyring (keyctl)",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }

@@ -38,9 +38,19 @@ export function killAndReap(pid: number): void {
   if (sendSignal(pid, 9)) check("waitpid", libc.waitpid(pid, null, 0), String(pid));
 }
 
-/** A new session keyring named `name` for this process (KEYCTL_JOIN_SESSION_KEYRING). */
-export function joinSessionKeyring(name: string): void {
-  checkedSyscall("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", [1, ptr(cstr(name))], name);
+/** Joins the session keyring named `name`, made if none this process may search has it; its serial. */
+export function joinSessionKeyring(name: string): number {
+  return Number(checkedSyscall("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", [1, ptr(cstr(name))], name));
+}
+
+/** Adds `bits` to a keyring's permissions (KEYCTL_DESCRIBE, then KEYCTL_SETPERM). */
+export function addKeyringPerm(serial: number, bits: number): void {
+  const buf = new Uint8Array(512);
+  const n = Number(checkedSyscall("keyctl(KEYCTL_DESCRIBE)", [6, serial, ptr(buf), buf.length]));
+  // "type;uid;gid;perm;description"
+  const perm = parseInt(new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length))).split(";")[3] ?? "", 16);
+  if (Number.isNaN(perm)) throw new Error(`keyctl(KEYCTL_DESCRIBE) of keyring ${serial}: no permissions in the answer`);
+  checkedSyscall("keyctl(KEYCTL_SETPERM)", [5, serial, (perm | bits) >>> 0]);
 }
 
 /** execveat(2) of the program open at `fd` (AT_EMPTY_PATH); returns only by throwing. */

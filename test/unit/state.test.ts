@@ -1,5 +1,6 @@
 // State logic without root: ids, the status derived from the init (alive, same start
-// time, exec fifo), the view of `state`, atomic writes and id claims, and signals.
+// time, exec fifo), the view of `state`, atomic writes and id claims, the keyring exec
+// joins, and signals.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import {
 import { parseSignal } from "../../src/runtime/signals";
 import { exitCodeOf } from "../../src/runtime/wait";
 import { BuncError } from "../../src/sys/errors";
+import { execKeyringName, keyringSearchPerm } from "../../src/linux/keyring";
 
 const dir = mkdtempSync(join(tmpdir(), "bunc-state-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,6 +105,18 @@ describe("state files", () => {
     expect(() => loadContainer(root, "s")).toThrow(/corrupt/);
     expect(existsSync(join(d, ".state.json.tmp"))).toBe(false);
     void readFileSync;
+  });
+  test("the session keyring exec joins: _ses.<id>, none after --no-new-keyring; a state from before the flag joins", () => {
+    const root = join(dir, "root4");
+    const old = claimStateDir(root, "old"), kept = claimStateDir(root, "kept");
+    writeFileSync(join(old, "state.json"), JSON.stringify(stored("old", 1, "1"))); // no noNewKeyring field
+    writeStateAtomically(kept, { ...stored("kept", 1, "1"), noNewKeyring: true });
+    expect(execKeyringName(loadContainer(root, "old").state)).toBe("_ses.old");
+    expect(execKeyringName(loadContainer(root, "kept").state)).toBe("");
+  });
+  test("create makes its keyring searchable by its owner (exec's process), and by others in a user namespace as runc", () => {
+    expect(keyringSearchPerm(false)).toBe(0x80000);
+    expect(keyringSearchPerm(true)).toBe(0x80008);
   });
 });
 
