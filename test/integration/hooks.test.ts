@@ -146,14 +146,16 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
   test("a hook that outlives its timeout is killed and fails create", async () => {
     const slow = join(hooksDir, "slow.sh");
     // It would never end by itself: create returns (before the harness's 30 s limit) only if bunc kills it.
-    writeFileSync(slow, "#!/bin/sh\nsleep 1000\n");
+    // `exec`: the hook is the sleeper itself (bunc kills the hook, as runc; a child of a shell would outlive it).
+    const marker = `999.${process.pid}`;
+    writeFileSync(slow, `#!/bin/sh\nexec sleep ${marker}\n`);
     chmodSync(slow, 0o755);
     const b = await hookBundle("slow", { createRuntime: [{ path: slow, timeout: 1 }] });
     const r = sb.run(["create", "-b", b, "slow"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("timed out");
     expect(sb.containers()).toEqual([]);
-    expect(Bun.spawnSync(["pgrep", "-f", slow]).stdout.toString()).toBe("");
+    expect(Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).stdout.toString()).toBe("");
   });
 
   test("a hook path that does not exist fails create", async () => {

@@ -4,7 +4,6 @@
 // This file is the pure part (cgroupsPath rules, slice expansion, property mapping) and the
 // synchronous bridge to the D-Bus client, which runs in a helper process (systemd-dbus.ts):
 // bunc's lifecycle is synchronous, dbus-next is not, and only this flag pays for loading it.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { LinuxResources, DeviceRule } from "../../spec/resources";
 import { CgroupError } from "./files";
@@ -241,6 +240,8 @@ export type SystemdCaller = (req: SystemdRequest) => SystemdReply;
 export const callHelper: SystemdCaller = (req) => {
   const compiled = process.argv[1]?.startsWith("/$bunfs/");
   const args = compiled ? [] : ["--no-env-file", "--config=/dev/null", new URL("../../cli/main.ts", import.meta.url).pathname];
+  // node:child_process is loaded only here: every create loads this module, few use systemd.
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
   const r = spawnSync(process.execPath, args, {
     input: JSON.stringify(req), env: { ...process.env, [HELPER_ENV]: "1" }, encoding: "utf8",
     stdio: ["pipe", "pipe", "pipe"], timeout: ("timeoutMs" in req ? req.timeoutMs : 30_000) + 10_000,
