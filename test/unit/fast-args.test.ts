@@ -85,3 +85,10 @@ describe("parseSimpleArgs", () => {
     expect(parseSimpleArgs({ mode: { type: "enum", options: ["a"] } } as any, [])).toBeUndefined();
   });
 });
+
+test("no command module loads citty (and node:util) when it is loaded: defineCommand comes from fast-args", () => {
+  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const dir = `${import.meta.dir}/../../src/cli/commands`;
+  const loading = readdirSync(dir).filter((f) => /^import (?!type )[^;]*from "citty"/m.test(readFileSync(`${dir}/${f}`, "utf8")));
+  expect(loading).toEqual([]);
+});

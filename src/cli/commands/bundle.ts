@@ -1,5 +1,5 @@
 // bunc bundle <tarball> <dir>: unpack a rootfs tarball into <dir>/rootfs and write <dir>/config.json.
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { createBundle } from "../../bundle";
 import { BuncError } from "../../sys/errors";
 import { logWarn } from "../log";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { createArgs, idArg, preserveFds, requireBundle } from "../args";
 import { cli } from "../context";
 import { createContainer } from "../../runtime/create";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { out } from "../output";
 import { features } from "../../runtime/features";
 

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { out } from "../output";
 import { cli } from "../context";
 import { listContainers } from "../../runtime/state";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { createArgs, preserveFds, repeatedValues, requireBundle } from "../args";
 import { cli } from "../context";
 import { runContainer } from "../../runtime/run";

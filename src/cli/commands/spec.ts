@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { writeSpec } from "../../runtime/spec";
 
 export default defineCommand({

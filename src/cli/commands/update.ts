@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../fast-args";
 import { readFileSync } from "node:fs";
 import { cli } from "../context";
 import { updateContainer } from "../../runtime/update";
