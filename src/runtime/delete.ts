@@ -1,7 +1,7 @@
 // `delete`: kills what is left of the container (with --force, or when it never
 // started), runs the poststop hooks and removes its cgroups and state directory.
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BuncError } from "../sys/errors";
 import { runHooksWarn } from "./hooks";
 import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container, type StoredState } from "./state";
@@ -68,9 +68,28 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     }
     c.remove();
     trace(`state directory ${c.dir} removed`);
+    if (removeOneShotScratch(root, c.state.bundle)) trace(`one-shot scratch bundle ${c.state.bundle} removed (its bunc was gone)`);
   } finally {
     unlock();
   }
+}
+
+/**
+ * The scratch directory of a one-shot (`run --rootfs/--image`: <root>/.oneshot-*) holding the
+ * bundle: its bunc removes it when the command ends, but a bunc that was killed left it, with
+ * the run's overlay mounted. Deleting the container removes both. False when not a one-shot's.
+ */
+function removeOneShotScratch(stateRoot: string, bundle: string): boolean {
+  const root = resolve(stateRoot);
+  let scratch = resolve(root, bundle);
+  while (dirname(scratch) !== scratch && dirname(scratch) !== root) scratch = dirname(scratch);
+  if (dirname(scratch) !== root || !basename(scratch).startsWith(".oneshot-") || !existsSync(scratch)) return false;
+  const { linuxSyscalls } = require("../sys/syscalls") as typeof import("../sys/syscalls");
+  try {
+    linuxSyscalls.umount2(join(scratch, "view", "merged"), 2 /* MNT_DETACH */);
+  } catch {} // not mounted: a copy, or already gone
+  (require("../bundle/remove") as typeof import("../bundle/remove")).removeTree(scratch);
+  return true;
 }
 
 /**

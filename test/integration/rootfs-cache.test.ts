@@ -37,6 +37,24 @@ describe.skipIf(!isRoot)("rootfs cache of one-shot runs (root)", () => {
     expect(r.stdout).toMatch(/^overlay \/ overlay /);
   });
 
+  test("a one-shot whose bunc was killed: delete -f removes its scratch bundle and unmounts its overlay", async () => {
+    const { BUNC, until } = require("../support/harness");
+    const p = Bun.spawn([...BUNC, "--root", sb.root, "run", "--name", "killed1", "--rootfs", alpineTarball(), "--", "sleep", "100"], { env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
+    try {
+      await until(() => sb.run(["state", "killed1"]).stdout.includes('"running"'), "the one-shot running");
+    } finally {
+      p.kill(9); // bunc itself, by the PID this test started; its container stays
+      await p.exited;
+    }
+    expect(readdirSync(sb.root).filter((n) => n.startsWith(".oneshot-"))).toHaveLength(1);
+    expect(mountsUnder(sb.root)).not.toEqual([]);
+    const d = sb.run(["delete", "-f", "killed1"]);
+    expect(d.stderr).toBe("");
+    expect(readdirSync(sb.root).filter((n) => n.startsWith(".oneshot-"))).toEqual([]);
+    expect(mountsUnder(sb.root)).toEqual([]);
+    expect(sb.containers()).toEqual([]);
+  });
+
   test("two first runs at once both succeed and leave one entry", async () => {
     const other = join(sb.dir, "cache2");
     const procs = [0, 1].map(() => Bun.spawn([...require("../support/harness").BUNC, "--root", sb.root, "run", "--rootfs", alpineTarball(), "--", "true"], { env: { ...process.env, BUNC_CACHE_DIR: other }, stdout: "ignore", stderr: "pipe" }));
