@@ -68,7 +68,7 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     }
     c.remove();
     trace(`state directory ${c.dir} removed`);
-    if (removeOneShotScratch(root, c.state.bundle)) trace(`one-shot scratch bundle ${c.state.bundle} removed (its bunc was gone)`);
+    if (removeOneShotScratch(root, c.state.bundle)) trace(`one-shot scratch bundle ${c.state.bundle} unmounted and removed`);
   } finally {
     unlock();
   }
