@@ -1,10 +1,7 @@
 // PAX records keep xattr values as raw bytes (SCHILY.xattr.*, as GNU tar writes them);
-// tar-stream decodes every record as UTF-8, which would mangle binary values such as
-// security.capability. This decoder keeps xattr values as latin1 strings (one char per
-// byte) for unpack.ts to turn back into bytes; everything else stays UTF-8.
-// tar-stream exports no subpaths, so the decoder goes in through its public extract():
-// the PAX branches of the Extract prototype's long-header decoding are replaced.
-import type { extract as Extract } from "tar-stream";
+// decoding every record as UTF-8 would mangle binary values such as security.capability.
+// This decoder keeps xattr values as latin1 strings (one char per byte) for unpack.ts to
+// turn back into bytes; everything else stays UTF-8.
 
 const XATTR = "SCHILY.xattr.";
 
@@ -25,24 +22,6 @@ export function decodePax(buf: Uint8Array): Record<string, string> {
     off += len;
   }
   return result;
-}
-
-let installed = false;
-
-/** Installs the decoder in tar-stream's Extract (its PAX headers; the GNU long names stay its own). */
-export function installPaxDecoder(): void {
-  if (installed) return;
-  // Loaded here: tar-index.ts reads archives with decodePax alone, without tar-stream.
-  const { extract } = require("tar-stream") as { extract: typeof Extract };
-  const proto = Object.getPrototypeOf(extract()) as { _decodeLongHeader(this: any, buf: Uint8Array): void };
-  const original = proto._decodeLongHeader;
-  proto._decodeLongHeader = function (this: any, buf: Uint8Array) {
-    const type = this._header?.type;
-    if (type === "pax-global-header") this._paxGlobal = decodePax(buf);
-    else if (type === "pax-header") this._pax = this._paxGlobal === null ? decodePax(buf) : Object.assign({}, this._paxGlobal, decodePax(buf));
-    else original.call(this, buf);
-  };
-  installed = true;
 }
 
 export const xattrBytes = (latin1: string) => Buffer.from(latin1, "latin1");

@@ -1,22 +1,23 @@
 // Unpack an untrusted rootfs tarball (gzip or plain tar, detected by magic bytes) into a directory,
 // matching GNU tar's extraction: modes incl. setuid/setgid/sticky, owners (as root), mtimes, links,
 // device nodes (as root), FIFOs and xattrs. All writes go through RootDir (openat2 confinement).
-import { closeSync, existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tryOpenInRoot } from "../sys/openat2";
 import { O } from "../sys/arch";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import * as tar from "tar-stream";
 import { SyscallError } from "../sys/libc";
 import { BuncError } from "../sys/errors";
 import { progressBar, type ProgressOutput } from "./progress";
-import { RootDir, type Attrs } from "../sys/rootdir";
-import { installPaxDecoder, xattrBytes } from "./pax";
+import { RootDir, writeAll, type Attrs } from "../sys/rootdir";
+import { xattrBytes } from "./pax";
+import { TarReader, type BodySink, type TarHeader } from "./tar-reader";
+import { openArchive, streamArchive } from "./archive-stream";
+import { UnpackError } from "./unpack-error";
 import { applyDeletions, isOverlayXattr, isWhiteout, OPAQUE_XATTR, whiteoutTarget, type WhiteoutMode } from "./whiteouts";
 import { indexTarBytes } from "./tar-index";
 import { Below } from "./copy-up";
 
-installPaxDecoder();
+export { UnpackError };
 
 export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3; // uncompressed archive size
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
@@ -53,28 +54,38 @@ interface LayerOptions extends UnpackOptions {
   deferDirs?: Map<string, Attrs>;
 }
 
-export class UnpackError extends BuncError {
-  override name = "UnpackError";
-}
-
-/** Unpack `input` (a path or the archive bytes) into `target`, removing partial output on failure. */
+/**
+ * Unpack `input` (a path or the archive bytes) into `target`, removing partial output on failure.
+ * The archive streams through: read, inflated and written a chunk at a time.
+ */
 export async function unpackRootfs(input: string | Uint8Array, target: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   const label = typeof input === "string" ? input : "archive";
-  const data = typeof input === "string" ? readArchive(input) : input;
-  const created = prepareTarget(target, !!opts.force, label);
+  const source = typeof input === "string" ? openArchive(input) : input;
   let root: RootDir | undefined;
+  let extractor: Extractor | undefined;
   try {
-    const archive = decompress(data, opts.maxBytes ?? DEFAULT_MAX_BYTES);
-    root = new RootDir(target);
-    return await extract(archive, root, opts);
-  } catch (e) {
-    root?.close();
-    root = undefined;
-    removeOutput(target, created);
-    const reason = e instanceof UnpackError || e instanceof SyscallError ? e.message : `corrupt archive: ${(e as Error).message}`;
-    throw new UnpackError(`cannot unpack ${label}: ${reason}`, { cause: e });
+    const created = prepareTarget(target, !!opts.force, label);
+    try {
+      root = new RootDir(target);
+      extractor = createExtractor(root, opts);
+      const reader = new TarReader((h) => extractor!.member(h));
+      const bar = progressBar(typeof input === "string" ? fstatSync(source as number).size : input.length, opts.progress);
+      streamArchive(source, opts.maxBytes ?? DEFAULT_MAX_BYTES, (chunk) => reader.push(chunk), (read) => bar.update(read, extractor!.entries));
+      reader.end();
+      const result = extractor.finish();
+      bar.done();
+      return result;
+    } catch (e) {
+      extractor?.abort();
+      root?.close();
+      root = undefined;
+      removeOutput(target, created);
+      const reason = e instanceof UnpackError || e instanceof SyscallError ? e.message : `corrupt archive: ${(e as Error).message}`;
+      throw new UnpackError(`cannot unpack ${label}: ${reason}`, { cause: e });
+    }
   } finally {
     root?.close();
+    if (typeof source === "number") closeSync(source);
   }
 }
 
@@ -90,8 +101,16 @@ export async function unpackLayer(tarBytes: Uint8Array, target: string, opts: La
   const getBelow = () => (below ??= new Below(opts.below ?? [], indexTarBytes(tarBytes, "layer")));
   try {
     if (opts.whiteouts === "apply") applyDeletions(root, indexTarBytes(tarBytes, "layer"));
-    const r = await extract(tarBytes, root, { ...opts, below: opts.whiteouts === "overlay" && opts.below?.length ? getBelow : undefined });
-    return { ...r, usedBelow: !!below?.used };
+    const extractor = createExtractor(root, { ...opts, below: opts.whiteouts === "overlay" && opts.below?.length ? getBelow : undefined });
+    const reader = new TarReader((h) => extractor.member(h));
+    try {
+      reader.push(tarBytes); // the bodies are views of tarBytes: nothing is copied
+      reader.end();
+    } catch (e) {
+      extractor.abort();
+      throw e;
+    }
+    return { ...extractor.finish(), usedBelow: !!below?.used };
   } catch (e) {
     throw e instanceof BuncError ? e : new UnpackError(`corrupt layer: ${(e as Error).message}`, { cause: e });
   } finally {
@@ -107,15 +126,6 @@ export function applyDirAttrs(target: string, dirs: Map<string, Attrs>): void {
     for (const d of [...dirs.keys()].sort((a, b) => depth(b) - depth(a))) root.setAttrs(d ? d.split("/") : [], dirs.get(d)!);
   } finally {
     root.close();
-  }
-}
-
-/** A missing or unreadable tarball is the user's typo, not a corrupt archive. */
-function readArchive(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e: any) {
-    throw new UnpackError(e.code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read: ${e.code ?? e.message}`);
   }
 }
 
@@ -138,40 +148,16 @@ function removeOutput(target: string, created: boolean): void {
   for (const e of readdirSync(target)) rmSync(join(target, e), { recursive: true, force: true });
 }
 
-const DEFLATE_MAX_RATIO = 1032; // deflate cannot expand input by more than this
-
-function decompress(data: Uint8Array, maxBytes: number): Uint8Array {
-  const gzip = data[0] === 0x1f && data[1] === 0x8b;
-  let archive = data;
-  if (gzip) {
-    try {
-      // Bun.gunzipSync is fastest but unbounded: use it only when the output cannot exceed the limit.
-      archive = data.length * DEFLATE_MAX_RATIO <= maxBytes ? Bun.gunzipSync(data as Uint8Array<ArrayBuffer>) : gunzipSync(data, { maxOutputLength: maxBytes + 1 });
-    } catch (e) {
-      if ((e as any)?.code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(maxBytes);
-      throw new UnpackError("truncated or corrupt gzip data");
-    }
-  }
-  if (archive.length > maxBytes) throw tooLarge(maxBytes);
-  const other = otherCompression(archive);
-  if (other) throw new UnpackError(`${other}-compressed: bunc reads tar and gzip; decompress it first (${other} -d)`);
-  const magic = new TextDecoder().decode(archive.subarray(257, 262));
-  if (archive.length < 512 || magic !== "ustar") throw new UnpackError(gzip ? "gzip data is not a tar archive" : "not a gzip or tar archive (unknown magic bytes)");
-  return archive;
+/** Writes the members a TarReader finds into the root, one at a time; finish() then sets the directories' attributes. */
+interface Extractor {
+  member(h: TarHeader): BodySink | void;
+  readonly entries: number;
+  finish(): UnpackResult;
+  /** After a failure: close the file being written. */
+  abort(): void;
 }
 
-/** A compression bunc does not read for rootfs tarballs, by its magic bytes. */
-function otherCompression(b: Uint8Array): string | undefined {
-  const starts = (m: number[]) => m.every((x, i) => b[i] === x);
-  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return "zstd";
-  if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return "xz";
-  if (starts([0x42, 0x5a, 0x68])) return "bzip2";
-  return undefined;
-}
-
-const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
-
-async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode; below?: () => Below; deferDirs?: Map<string, Attrs> }): Promise<UnpackResult> {
+function createExtractor(root: RootDir, opts: UnpackOptions & { whiteouts?: WhiteoutMode; below?: () => Below; deferDirs?: Map<string, Attrs> }): Extractor {
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const warnings: string[] = [];
   const said = new Set<string>();
@@ -233,30 +219,23 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
       dirs.set(key, a);
     }
   };
-  const bar = progressBar(archive.length, opts.progress);
-  let entries = 0, bytes = 0;
+  let entries = 0, bytes = 0, writing = -1;
 
-  const parser = tar.extract();
-  parser.end(archive);
-  for await (const entry of parser) {
-    const h = entry.header;
-    const chunks: Uint8Array[] = [];
-    for await (const c of entry) chunks.push(c as Uint8Array);
+  const member = (h: TarHeader): BodySink | void => {
     if (++entries > maxEntries) throw new UnpackError(`archive has more than ${maxEntries} entries`);
-    bytes += h.size ?? 0;
-    bar.update((h as { byteOffset?: number }).byteOffset ?? 0, entries); // set by tar-stream, not in its types
+    bytes += h.size;
 
     // A rootfs tarball's ".." member is skipped with a warning, as GNU tar does; an image layer is refused whole (a hostile image).
     if (opts.whiteouts && h.name.split("/").includes("..")) throw new UnpackError(`member ${h.name} leaves the root`);
     const parts = splitName(h.name, warn);
-    if (!parts || (parts.length === 0 && h.type !== "directory")) continue;
+    if (!parts || (parts.length === 0 && h.type !== "directory")) return;
     const attrs = attrsOf(h, chown);
     if (opts.below && parts.length > 1) inheritParents(parts);
     if (opts.whiteouts) {
       if (attrs.xattrs) attrs.xattrs = attrs.xattrs.filter(([k]) => !isOverlayXattr(k));
       if (parts.length && isWhiteout(parts.at(-1)!)) {
         const t = whiteoutTarget(parts);
-        if (opts.whiteouts === "apply") continue; // done before the first entry
+        if (opts.whiteouts === "apply") return; // done before the first entry
         if (t.name === undefined) {
           if (t.dir.length) root.mkdir(t.dir, 0o755);
           opaque.set(t.dir.join("/"), { ...attrs, mode: 0o755, isDir: true });
@@ -265,33 +244,39 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
           root.mknod(at, "char", 0, 0, 0);
           root.setAttrs(at, { ...attrs, mode: 0, xattrs: undefined });
         }
-        continue;
+        return;
       }
     }
     switch (h.type) {
       case "file":
-      case "contiguous-file":
-        root.writeFile(parts, chunks);
-        break;
+      case "contiguous-file": {
+        const fd = (writing = root.createFile(parts));
+        const end = () => {
+          writing = -1;
+          closeSync(fd);
+          apply(parts, attrs);
+        };
+        return { data: (chunk) => writeAll(fd, chunk), end }; // written as it arrives
+      }
       case "directory":
         if (parts.length) root.mkdir(parts, 0o755);
         dirs.set(parts.join("/"), { ...attrs, isDir: true }); // applied last: later entries write into it
-        continue;
+        return;
       case "symlink":
-        root.symlink(parts, h.linkname ?? "");
+        root.symlink(parts, h.linkname);
         attrs.isSymlink = true;
         break;
       case "link": {
-        if (opts.whiteouts && (h.linkname ?? "").split("/").includes("..")) throw new UnpackError(`hard link ${h.name} -> ${h.linkname} leaves the root`);
-        const target = splitName(h.linkname ?? "", warn);
-        if (!target?.length) continue;
+        if (opts.whiteouts && h.linkname.split("/").includes("..")) throw new UnpackError(`hard link ${h.name} -> ${h.linkname} leaves the root`);
+        const target = splitName(h.linkname, warn);
+        if (!target?.length) return;
         if (opts.whiteouts && !existsInRoot(root, target)) {
           // a file of the layers below: copied into this one first ("overlay"; "apply" has them all)
           const copied = opts.below?.().copyUp(root, target, chown, (d, a) => { if (!dirs.has(d)) dirs.set(d, a); });
           if (!copied) throw new UnpackError(`hard link ${h.name} -> ${h.linkname}: ${opts.whiteouts === "overlay" ? "no such file in this layer or the layers below" : "no such file"}`);
         }
         root.link(parts, target);
-        continue; // a hard link shares the target's inode and attributes
+        return; // a hard link shares the target's inode and attributes
       }
       case "fifo":
       case "character-device":
@@ -299,37 +284,44 @@ async function extract(archive: Uint8Array, root: RootDir, opts: UnpackOptions &
         const kind = h.type === "fifo" ? "fifo" : h.type === "character-device" ? "char" : "block";
         if (kind !== "fifo" && !asRoot) {
           warn(`skipped device nodes (not root), e.g. ${h.name}`);
-          continue;
+          return;
         }
         try {
           root.mknod(parts, kind, attrs.mode, h.devmajor, h.devminor);
         } catch (e) {
           if (!(e instanceof SyscallError && e.code === "EPERM" && kind !== "fifo")) throw e;
           warn(`skipped device nodes (not permitted), e.g. ${h.name}`);
-          continue;
+          return;
         }
         break;
       }
       default:
         warn(`skipped unsupported entry type ${h.type}: ${h.name}`);
-        continue;
+        return;
     }
     apply(parts, attrs);
-  }
-  for (const [d, a] of opaque) {
-    const own = dirs.get(d) ?? a;
-    dirs.set(d, { ...own, xattrs: [...(own.xattrs ?? []), OPAQUE_XATTR] });
-  }
-  // Deepest directories first, so a parent made read-only does not block its children.
-  const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
-  for (const d of order) {
-    const a = dirs.get(d)!;
-    if (!chown) delete a.uid;
-    if (opts.deferDirs) opts.deferDirs.set(d, a);
-    if (!apply(d ? d.split("/") : [], opts.deferDirs ? { ...a, mode: a.mode | 0o700 } : a)) warn(`directory ${d} was replaced by a later entry`);
-  }
-  bar.done();
-  return { entries, bytes, warnings };
+  };
+
+  const finish = (): UnpackResult => {
+    for (const [d, a] of opaque) {
+      const own = dirs.get(d) ?? a;
+      dirs.set(d, { ...own, xattrs: [...(own.xattrs ?? []), OPAQUE_XATTR] });
+    }
+    // Deepest directories first, so a parent made read-only does not block its children.
+    const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+    for (const d of order) {
+      const a = dirs.get(d)!;
+      if (!chown) delete a.uid;
+      if (opts.deferDirs) opts.deferDirs.set(d, a);
+      if (!apply(d ? d.split("/") : [], opts.deferDirs ? { ...a, mode: a.mode | 0o700 } : a)) warn(`directory ${d} was replaced by a later entry`);
+    }
+    return { entries, bytes, warnings };
+  };
+  const abort = () => {
+    if (writing >= 0) closeSync(writing);
+    writing = -1;
+  };
+  return { member, finish, abort, get entries() { return entries; } };
 }
 
 /** Whether `parts` names something in the root that is not an overlay whiteout marker (never following its last symlink). */
@@ -357,9 +349,9 @@ function splitName(name: string, warn: (m: string) => void): string[] | null {
   return parts;
 }
 
-function attrsOf(h: tar.Header, chown: boolean): Attrs {
+function attrsOf(h: TarHeader, chown: boolean): Attrs {
   const pax = (h.pax ?? {}) as Record<string, string>;
-  const a: Attrs = { mode: (h.mode ?? 0o644) & 0o7777, mtime: paxTime(pax.mtime) ?? { sec: Math.floor((h.mtime?.getTime() ?? 0) / 1000), nsec: 0 } };
+  const a: Attrs = { mode: (h.mode ?? 0o644) & 0o7777, mtime: paxTime(pax.mtime) ?? { sec: h.mtime, nsec: 0 } };
   if (chown) {
     a.uid = pax.uid !== undefined ? Number(pax.uid) : h.uid ?? 0;
     a.gid = pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0;

@@ -17,6 +17,11 @@ const ENOENT = 2, ENOTDIR = 20, EEXIST = 17, EISDIR = 21, ELOOP = 40;
 
 export type NodeKind = "fifo" | "char" | "block";
 
+/** Write all of `data` to `fd` (a write may be short). */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+}
+
 /** A directory that untrusted relative paths ("a/b/c", already split on "/") are confined to. */
 export class RootDir {
   readonly fd: number;
@@ -101,15 +106,21 @@ export class RootDir {
 
   /** Create a regular file (replacing what was there) and write `chunks` into it. */
   writeFile(parts: string[], chunks: Uint8Array[]): void {
-    this.at(parts, (dirfd, base, name) => {
+    const fd = this.createFile(parts);
+    try {
+      for (const c of chunks) writeAll(fd, c);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Create a regular file (replacing what was there), mode 0600, open for writing: the caller closes the fd. */
+  createFile(parts: string[]): number {
+    return this.at(parts, (dirfd, base, name) => {
       let fd = -1;
       const create = () => (fd = libc.openat(dirfd, ptr(base), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600n));
       this.replace(dirfd, base, name, create, "openat");
-      try {
-        for (const c of chunks) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
-      } finally {
-        closeSync(fd);
-      }
+      return fd;
     });
   }
 

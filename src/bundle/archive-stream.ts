@@ -1,0 +1,86 @@
+// A rootfs tarball (a path or bytes; gzip or plain tar, told by magic bytes) as a stream of tar
+// chunks: read in fixed chunks into one buffer, inflated as they come, each chunk handed on
+// before the next is read, so peak memory does not grow with the archive.
+import { fstatSync, openSync, readSync } from "node:fs";
+import { Gunzip, GunzipError } from "./gunzip";
+import { UnpackError } from "./unpack-error";
+
+export const READ_CHUNK = 64 * 1024;
+const BLOCK = 512;
+
+/**
+ * Calls `onTar` with the archive's tar bytes in order, at most `maxBytes` of them (views valid
+ * only during the call), and `onRead` with the input bytes read so far and their total.
+ */
+export function streamArchive(input: number | Uint8Array, maxBytes: number, onTar: (chunk: Uint8Array) => void, onRead?: (read: number, total: number) => void): void {
+  let gzip: boolean | undefined, gunzip: Gunzip | undefined;
+  let tarBytes = 0, headFill = 0;
+  const head = new Uint8Array(BLOCK); // the first block, checked before anything is unpacked
+  const emit = (chunk: Uint8Array) => {
+    if ((tarBytes += chunk.length) > maxBytes) throw tooLarge(maxBytes);
+    if (headFill === BLOCK) return onTar(chunk);
+    const n = Math.min(BLOCK - headFill, chunk.length);
+    head.set(chunk.subarray(0, n), headFill);
+    if ((headFill += n) < BLOCK) return;
+    checkHead(head, gzip!);
+    onTar(head);
+    if (n < chunk.length) onTar(chunk.subarray(n));
+  };
+  const inflate = (step: () => void) => {
+    try {
+      step();
+    } catch (e) {
+      if (!(e instanceof GunzipError)) throw e; // the tar side's own errors pass through
+      throw (e.cause as any)?.code === "ERR_BUFFER_TOO_LARGE" ? tooLarge(maxBytes) : new UnpackError("truncated or corrupt gzip data", { cause: e });
+    }
+  };
+  try {
+    for (const [chunk, read, total] of typeof input === "number" ? fileChunks(input) : [[input, input.length, input.length] as const]) {
+      gzip ??= detect(chunk);
+      if (gzip) inflate(() => (gunzip ??= new Gunzip(emit, maxBytes)).push(chunk));
+      else emit(chunk);
+      onRead?.(read, total);
+    }
+    if (gunzip) inflate(() => gunzip!.finish());
+  } finally {
+    gunzip?.close();
+  }
+  if (headFill < BLOCK) throw new UnpackError(gzip ? "gzip data is not a tar archive" : "not a gzip or tar archive (unknown magic bytes)");
+}
+
+/** An archive file opened for streamArchive; a missing or unreadable one is the user's typo, not a corrupt archive. */
+export function openArchive(path: string): number {
+  try {
+    return openSync(path, "r");
+  } catch (e: any) {
+    throw new UnpackError(e.code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read: ${e.code ?? e.message}`);
+  }
+}
+
+/** The file's chunks in one reused buffer, with the bytes read so far and the file's size. */
+function* fileChunks(fd: number): Generator<readonly [Uint8Array, number, number]> {
+  const total = fstatSync(fd).size, buf = new Uint8Array(READ_CHUNK);
+  let read = 0, n: number;
+  while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) yield [buf.subarray(0, n), (read += n), total] as const;
+  if (read === 0) yield [buf.subarray(0, 0), 0, total] as const;
+}
+
+/** Whether the input is gzip; refuses the compressions bunc does not read. */
+function detect(b: Uint8Array): boolean {
+  if (b[0] === 0x1f && b[1] === 0x8b) return true;
+  refuseOther(b);
+  return false;
+}
+
+function checkHead(b: Uint8Array, gzip: boolean): void {
+  if (gzip) refuseOther(b);
+  if (new TextDecoder().decode(b.subarray(257, 262)) !== "ustar") throw new UnpackError(gzip ? "gzip data is not a tar archive" : "not a gzip or tar archive (unknown magic bytes)");
+}
+
+function refuseOther(b: Uint8Array): void {
+  const starts = (m: number[]) => m.every((x, i) => b[i] === x);
+  const other = starts([0x28, 0xb5, 0x2f, 0xfd]) ? "zstd" : starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) ? "xz" : starts([0x42, 0x5a, 0x68]) ? "bzip2" : undefined;
+  if (other) throw new UnpackError(`${other}-compressed: bunc reads tar and gzip; decompress it first (${other} -d)`);
+}
+
+const tooLarge = (max: number) => new UnpackError(`archive is larger than the limit of ${max} bytes`);
