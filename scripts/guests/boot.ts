@@ -11,7 +11,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../alpine-tarball";
-import { bootArgs, buildImage, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
+import { buildImage, kernelCmdline, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
 
 const PROJECT = resolve(import.meta.dir, "../..");
 export const CHECKS = join(import.meta.dir, "checks.sh");
@@ -35,6 +35,15 @@ export function checksOnly(suite: Suite): string | undefined {
   return process.env.BUNC_GUEST_ONLY || CHECKS_ONLY[suite];
 }
 
+/** vCPUs per guest: BUNC_GUEST_SMP ("2", or "bullseye=1,trixie=2") over SMP, else 2. */
+export const SMP: Partial<Record<Suite, number>> = {};
+export function smpFor(suite: Suite): number {
+  const env = process.env.BUNC_GUEST_SMP ?? "";
+  if (/^\d+$/.test(env)) return Number(env);
+  const m = new RegExp(`(?:^|,)${suite}=(\\d+)`).exec(env);
+  return m ? Number(m[1]) : SMP[suite] ?? 2;
+}
+
 /** BUNC_GUEST_BENCH=1 takes the in-guest figures (bunc against the guest's runc); they are figures, not tests. */
 const BENCH = process.env.BUNC_GUEST_BENCH === "1";
 
@@ -50,6 +59,8 @@ export interface BootResult {
   qemuExit: number | null;
   timedOut: boolean;
   seconds: number;
+  /** QEMU's CPU time (user and system, seconds), undefined when unknown. */
+  cpuSeconds?: number;
   /** The serial console: kernel, systemd and the unit's lines. */
   console: string;
 }
@@ -71,7 +82,7 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
     qemuBinary(), "-nodefaults", "-no-user-config",
     "-accel", "tcg,thread=multi", "-cpu", "max", "-m", String(opts.memMiB ?? 4096), "-smp", String(opts.smp ?? 2),
     "-kernel", image.kernel, "-initrd", image.initrd,
-    "-append", `root=/dev/vda rw console=ttyS0 panic=-1 no_timer_check loglevel=4 systemd.show_status=auto mitigations=off ${bootArgs(image.suite)}`.trim(),
+    "-append", kernelCmdline(image.suite),
     "-drive", `file=${image.disk},format=raw,if=virtio,cache=unsafe,snapshot=on`,
     "-virtfs", `local,path=${share},mount_tag=share,security_model=none`,
     "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
@@ -87,7 +98,8 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
   try {
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     const code = await p.exited;
-    return { qemuExit: timedOut ? null : code, timedOut, seconds: (performance.now() - t0) / 1000, console: out + (err ? `\n[qemu stderr]\n${err}` : "") };
+    const cpu = p.resourceUsage()?.cpuTime.total;
+    return { qemuExit: timedOut ? null : code, timedOut, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpu === undefined ? undefined : Number(cpu) / 1e6, console: out + (err ? `\n[qemu stderr]\n${err}` : "") };
   } finally {
     clearTimeout(timer);
     try { process.kill(p.pid, "SIGKILL"); } catch {}
@@ -127,7 +139,7 @@ export async function runGuest(suite: Suite, opts: { timeoutMs?: number; bunc?: 
     copyFileSync(join(PROJECT, "test/support/cri.proto"), join(share, "cri.proto"));
     // the in-guest deadline comes before the host's, so the TAP and the log are whole
     writeFileSync(join(share, "timeout"), String(Math.max(60, Math.floor(timeoutMs / 1000) - 120)));
-    const r = await bootGuest(image, share, { timeoutMs, smp: opts.smp });
+    const r = await bootGuest(image, share, { timeoutMs, smp: opts.smp ?? smpFor(suite) });
     const read = (f: string) => (existsSync(join(share, f)) ? readFileSync(join(share, f), "utf8") : "");
     const exit = read("exit-code").trim();
     if (process.env.BUNC_GUEST_KEEP) {
@@ -168,7 +180,7 @@ if (import.meta.main) {
   const serial = process.env.BUNC_GUEST_SERIAL === "1";
   const go = async (s: Suite) => {
     const r = await runGuest(s);
-    console.log(`# ${s} (kernel ${r.kernel}): qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit}`);
+    console.log(`# ${s} (kernel ${r.kernel}): qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s (CPU ${r.cpuSeconds?.toFixed(0) ?? "?"} s), checks exit ${r.checksExit}`);
     console.log(r.tap || `# no TAP; console tail:\n${r.console.split("\n").slice(-60).join("\n")}`);
     if (r.bench) console.log(r.bench);
     if (process.env.BUNC_GUEST_VERBOSE) console.log(r.guestLog);
