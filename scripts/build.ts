@@ -55,10 +55,10 @@ async function build(target: string, out: string) {
   const t = performance.now();
   const extra = [nsexecSo, nativeInit].filter((f): f is string => !!f);
   // --bytecode: start-up is parsed ahead of time (every bunc command is a fresh process);
-  // One CommonJS file: a module reached only by import() or require() (each command, the
-  // paths a command rarely takes) is wrapped and evaluated when first used, so `state` still
-  // evaluates none of create's code; and unlike ESM chunks (--splitting: ~70 for `run`) it
-  // skips the ESM loader's per-module resolve/link/evaluate: run -2 ms CPU, --version -1.3.
+  // ESM with --splitting: each command's modules are a chunk loaded when it runs, so
+  // `bunc --version` or `state` does not load what `create` needs. One CommonJS file (lazy
+  // __esm wrappers) was tried: run -1 ms CPU, but --version +1.3 and state +0.7 (the whole
+  // file's bytecode is loaded by every command), so ESM stays.
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.
   const noAutoload = ["--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json"];
@@ -71,7 +71,7 @@ async function build(target: string, out: string) {
   // 100x the tier-up thresholds keeps run-once code in the bytecode interpreter; hot loops
   // (a long terminal relay, `events`) still tier up, later.
   const jit = ["--compile-jit-policy=100"];
-  await $`bun build --compile --format=cjs --minify --bytecode ${jit} ${noAutoload} ${optional} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${jit} ${noAutoload} ${optional} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 
