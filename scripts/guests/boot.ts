@@ -27,7 +27,7 @@ export const CHECKS_ONLY: Partial<Record<Suite, string>> = {
   bookworm: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|docker|docker defaults|cri|bench|apparmor|systemd cgroup):",
   bullseye: "^(host|lifecycle|exec|fast path):",
   "bookworm-selinux": "^(host|selinux):",
-  trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup|docker defaults|cri|bench):",
+  trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup|docker|docker defaults|cri|bench):",
 };
 
 /** The checks a suite runs: BUNC_GUEST_ONLY (an ERE over the names, e.g. '^(host|bench):' for the figures) or CHECKS_ONLY. */
