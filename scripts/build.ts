@@ -62,16 +62,13 @@ async function build(target: string, out: string) {
   // No autoload: bunc runs as root in directories others write, so a bunfig.toml (preload)
   // or .env there must not run code or set variables in bunc or its re-executed init.
   const noAutoload = ["--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json"];
-  // dbus-next's optional modules (the systemd driver's D-Bus client): without them it takes
-  // net sockets (usocket is a native addon for fd passing; x11 finds a session bus).
-  const optional = ["--external", "usocket", "--external", "x11"];
   // --compile-jit-policy: every bunc command is a short run-once process; at the normal policy
   // JavaScriptCore's JIT threads compile start-up code that never runs again, and on a busy
   // 2-core machine they take the CPU from the command itself (create: ~30% of its CPU time).
   // 100x the tier-up thresholds keeps run-once code in the bytecode interpreter; hot loops
   // (a long terminal relay, `events`) still tier up, later.
   const jit = ["--compile-jit-policy=100"];
-  await $`bun build --compile --format=esm --splitting --minify --bytecode ${jit} ${noAutoload} ${optional} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${jit} ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 

@@ -8,9 +8,6 @@ const initFd = process.env._BUNC_INIT;
 if (initFd !== undefined) {
   delete process.env._BUNC_INIT;
   import("../runtime/init").then(({ runInit }) => runInit(Number(initFd)));
-} else if (process.env._BUNC_SYSTEMD !== undefined) {
-  // The systemd cgroup driver's D-Bus helper (src/linux/cgroups/systemd.ts).
-  import("../runtime/cgroups").then(({ serveSystemdHelper }) => serveSystemdHelper());
 } else {
   // Before bunc opens anything: which fds --preserve-fds or LISTEN_FDS may pass on.
   if (process.env.LISTEN_FDS || process.argv.some((a) => a.startsWith("--preserve-fds"))) noteInheritedFds();

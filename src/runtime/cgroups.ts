@@ -23,25 +23,19 @@ export function effectiveResources(config: Config): LinuxResources {
 }
 
 /** The container's cgroups to make; `systemd`: the systemd driver (--systemd-cgroup), its unit saved in the state. */
-export function newCgroups(id: string, config: Config, warn: Warn, systemd = false): CgroupManager {
-  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn, systemd });
-}
-
-/** bunc as the systemd driver's D-Bus helper (_BUNC_SYSTEMD set): loads the D-Bus client only then. */
-export async function serveSystemdHelper(): Promise<void> {
-  const { serve } = await import("../linux/cgroups/systemd-dbus");
-  await serve();
+export function newCgroups(id: string, config: Config, warn: Warn, systemd = false, debug?: Warn): CgroupManager {
+  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn, systemd, debug });
 }
 
 /** The cgroups of an existing container, from the paths saved at create. */
-export function containerCgroups(state: StoredState, warn: Warn): CgroupManager | undefined {
+export function containerCgroups(state: StoredState, warn: Warn, debug?: Warn): CgroupManager | undefined {
   if (!state.cgroupPaths || !Object.keys(state.cgroupPaths).length) return undefined;
-  return CgroupManager.fromPaths(state.cgroupPaths, { warn, systemdUnit: state.systemdUnit });
+  return CgroupManager.fromPaths(state.cgroupPaths, { warn, systemdUnit: state.systemdUnit, debug });
 }
 
 /** The container's cgroups, for the operations that need them: pause, resume, update, events. */
-export function requireCgroups(c: Container, warn: Warn): CgroupManager {
-  const cg = containerCgroups(c.state, warn);
+export function requireCgroups(c: Container, warn: Warn, debug?: Warn): CgroupManager {
+  const cg = containerCgroups(c.state, warn, debug);
   if (!cg) throw new BuncError(`container ${c.id} has no cgroup of its own (rootless, no delegated cgroup tree): nothing to freeze, limit or list`);
   return cg;
 }

@@ -87,7 +87,7 @@ export class Creation {
     // Held until create returns: `delete` waits, and once bunc is gone (killed half-way)
     // the lock is free and the record below tells `delete` what to undo.
     this.unlock = lockStateDir(dir);
-    const cg = newCgroups(this.o.id, config, this.ctx.log.warn, this.ctx.systemdCgroup);
+    const cg = newCgroups(this.o.id, config, this.ctx.log.warn, this.ctx.systemdCgroup, this.ctx.log.debug);
     this.state.cgroupPaths = cg.paths();
     if (cg.systemd) this.state.systemdUnit = cg.systemd.unit;
     writeStateAtomically(dir, this.state);

@@ -61,7 +61,7 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     if (!halfMade) runHooksWarn("poststop", c.state.config.hooks?.poststop, c.hookState("stopped"), warn, { cwd: c.state.bundle });
     trace(`${c.state.config.hooks?.poststop?.length ?? 0} poststop hooks run`);
     try {
-      removeCgroups(c.state, warn);
+      removeCgroups(c.state, warn, ctx.log.debug);
       trace(`cgroups removed: ${describeCgroups(c.state.cgroupPaths)}`);
     } catch (e: any) {
       warn(e.message);
@@ -113,7 +113,7 @@ function removeEmptyClaim(root: string, id: string): boolean {
  * CgroupManager.destroy does) without loading the cgroups library. Anything else (a
  * sub-cgroup, a process still leaving, the systemd driver) is the library's destroy.
  */
-function removeCgroups(state: StoredState, warn: (m: string) => void): void {
+function removeCgroups(state: StoredState, warn: (m: string) => void, debug?: (m: string) => void): void {
   const paths = state.cgroupPaths;
   if (!paths || !Object.keys(paths).length) return;
   if (!state.systemdUnit) {
@@ -135,5 +135,5 @@ function removeCgroups(state: StoredState, warn: (m: string) => void): void {
       // busy or not empty: the library waits for it and removes sub-cgroups
     }
   }
-  cgroupsLib().containerCgroups(state, warn)?.destroy();
+  cgroupsLib().containerCgroups(state, warn, debug)?.destroy();
 }

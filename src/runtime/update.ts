@@ -25,7 +25,7 @@ export function updateContainer(ctx: RuntimeContext, id: string, patch: unknown)
     const r = v.safeParse(LinuxResourcesSchema, merged);
     if (!r.success) throw new BuncError(`invalid resources: ${formatIssue(r.issues[0])}`);
     const next = { ...c.state.config, linux: { ...c.state.config.linux, resources: r.output } };
-    requireCgroups(c, ctx.log.warn).apply(effectiveResources(next as any) as LinuxResources);
+    requireCgroups(c, ctx.log.warn, ctx.log.debug).apply(effectiveResources(next as any) as LinuxResources);
     c.state.config = next as any;
     c.save();
   });

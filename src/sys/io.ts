@@ -11,14 +11,19 @@ export function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
-export const POLLIN = 0x1, POLLHUP = 0x10;
+export const POLLIN = 0x1, POLLOUT = 0x4, POLLHUP = 0x10;
 
 /**
  * Waits up to `timeoutMs` for `fd` to be readable or hung up: its revents (POLLIN, POLLHUP,
  * ...), 0 on timeout. (A FIFO whose writer never came is neither: poll waits for it.)
  */
 export function pollIn(fd: number, timeoutMs: number): number {
-  const pfd = new Int32Array([fd, POLLIN]); // struct pollfd { int fd; short events; short revents; }
+  return pollFd(fd, POLLIN, timeoutMs);
+}
+
+/** Waits up to `timeoutMs` for any of `events` on `fd` (or an error or hang-up): its revents, 0 on timeout. */
+export function pollFd(fd: number, events: number, timeoutMs: number): number {
+  const pfd = new Int32Array([fd, events]); // struct pollfd { int fd; short events; short revents; }
   for (;;) {
     const n = libc.poll(ptr(pfd), 1n, timeoutMs);
     if (n >= 0) return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;

@@ -61,6 +61,8 @@ const DECLS = {
   getpid: { args: [], returns: i32 },
   sendmsg: { args: [i32, P, i32], returns: i64 },
   recvmsg: { args: [i32, P, i32], returns: i64 },
+  send: { args: [i32, P, u64, i32], returns: i64 },
+  recv: { args: [i32, P, u64, i32], returns: i64 },
   ioctl: { args: [i32, u64, P], returns: i32 },
   isatty: { args: [i32], returns: i32 },
   flock: { args: [i32, i32], returns: i32 },

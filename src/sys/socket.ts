@@ -2,7 +2,7 @@
 // the seccomp agent's socket both receive an fd this way.
 import { ptr } from "bun:ffi";
 import { check, checkedSyscall, cstr, errno, libc, SyscallError } from "./libc";
-import { SOCK_CLOEXEC } from "./arch";
+import { O, SOCK_CLOEXEC } from "./arch";
 
 const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000; // not O_CLOEXEC: that bit means nothing to recvmsg
@@ -19,20 +19,48 @@ export function socketPair(): [number, number] {
   return [sv[0]!, sv[1]!];
 }
 
-/** Connects a SOCK_STREAM unix socket to `path` (before pivot_root when the path is the host's). */
-export function connectUnix(path: string): number {
-  const name = cstr(path);
+/**
+ * Connects a SOCK_STREAM unix socket to `path` (before pivot_root when the path is the host's).
+ * `abstract`: a name in the abstract namespace. `nonblock`: a full listen backlog is EAGAIN
+ * instead of a connect that blocks until the server accepts.
+ */
+export function connectUnix(path: string, opts: { abstract?: boolean; nonblock?: boolean } = {}): number {
+  const name = opts.abstract ? new Uint8Array([0, ...new TextEncoder().encode(path)]) : cstr(path);
   if (name.length > 108) throw new Error(`unix socket path too long: ${path}`);
   const addr = new Uint8Array(110); // struct sockaddr_un
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
-  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (opts.nonblock ? O.NONBLOCK : 0), 0));
   if (libc.connect(fd, ptr(addr), 2 + name.length) < 0) {
     const e = new SyscallError("connect", errno(), path);
     libc.close(fd);
     throw e;
   }
   return fd;
+}
+
+const MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, EAGAIN = 11, EINTR = 4;
+
+/** Sends what the socket takes now: the count (0 when it is full). A closed peer is EPIPE, not SIGPIPE. */
+export function sendSome(sock: number, data: Uint8Array, what?: string): number {
+  for (;;) {
+    const n = Number(libc.send(sock, ptr(data), BigInt(data.length), MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === EAGAIN) return 0;
+    if (e !== EINTR) throw new SyscallError("send", e, what);
+  }
+}
+
+/** Receives what is there now into `buf`: the count, 0 at end of stream, -1 when nothing is there yet. */
+export function recvSome(sock: number, buf: Uint8Array, what?: string): number {
+  for (;;) {
+    const n = Number(libc.recv(sock, ptr(buf), BigInt(buf.length), MSG_DONTWAIT));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SyscallError("recv", e, what);
+  }
 }
 
 /** Sends `data` with one fd attached. */

@@ -1,12 +1,14 @@
 // The systemd cgroup driver without systemd: cgroupsPath rules, slice expansion, the
-// resource -> property mapping, the D-Bus conversation (a recording fake bus), and the
-// manager's hooks (a recording caller and a fake cgroup2 tree).
+// resource -> property mapping, the D-Bus conversation (a recording fake bus; the client
+// itself is test/unit/dbus.test.ts), and the manager's hooks (a recording caller and a fake
+// cgroup2 tree).
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expandSlice, systemdPlacement, rangeToBits, resourceProperties, unitProperties, deviceProperties, type Prop, type SystemdRequest } from "../../src/linux/cgroups/systemd";
-import { busAddresses, handle, parseVersion, type Bus, type Signal } from "../../src/linux/cgroups/systemd-dbus";
+import { busAddresses, handle, parseVersion, type Bus } from "../../src/linux/cgroups/systemd-dbus";
+import { DBusError } from "../../src/sys/dbus";
 import { CgroupManager } from "../../src/linux/cgroups";
 
 const props = (list: Prop[]) => Object.fromEntries(list.map(([n, , v]) => [n, v]));
@@ -109,31 +111,32 @@ describe("resources as systemd properties", () => {
 });
 
 /** A systemd on a fake bus: records calls, answers jobs with JobRemoved. */
-function fakeBus(o: { result?: string; version?: string; startError?: string[]; signalFirst?: boolean; controlGroup?: string } = {}) {
+function fakeBus(o: { result?: string; version?: string; startError?: string[]; controlGroup?: string } = {}) {
   const calls: [string, unknown[]][] = [];
-  let listener: ((s: Signal) => void) | undefined;
+  const results = new Map<string, string>();
   let n = 0;
   const startErrors = [...(o.startError ?? [])];
   const bus: Bus = {
-    async callManager(member, _sig, body) {
+    callManager(member, _sig, body) {
       calls.push([member, body]);
-      if (member === "StartTransientUnit" && startErrors.length) throw Object.assign(new Error("exists"), { type: startErrors.shift() });
+      if (member === "StartTransientUnit" && startErrors.length) throw new DBusError(startErrors.shift()!, "exists");
       if (member === "StartTransientUnit" || member === "StopUnit") {
         const job = `/org/freedesktop/systemd1/job/${++n}`;
-        const fire = () => listener?.({ member: "JobRemoved", body: [n, job, body[0], o.result ?? "done"] });
-        if (o.signalFirst) fire(); // before the reply, as can happen
-        else setTimeout(fire, 1);
+        results.set(job, o.result ?? "done");
         return [job];
       }
       return [];
     },
-    async managerProperty(name) {
+    managerProperty(name) {
       calls.push([`Get ${name}`, []]);
       if (name === "ControlGroup") return o.controlGroup ?? "/user.slice/user-1000.slice/user@1000.service";
       return o.version ?? "252.19-1~deb12u1";
     },
-    async subscribe(on) {
-      listener = on;
+    subscribe() {},
+    jobResult(job) {
+      const r = results.get(job);
+      if (r === undefined) throw new Error(`no JobRemoved for ${job}`);
+      return r;
     },
     close() {},
   };
@@ -143,43 +146,51 @@ function fakeBus(o: { result?: string; version?: string; startError?: string[]; 
 describe("the D-Bus conversation (fake bus)", () => {
   const start: SystemdRequest = { op: "start", unit: "bunc-a.scope", props: [["PIDs", "au", [7]], ["AllowedCPUs", "ay", [1]]], timeoutMs: 1000 };
 
-  test("start waits for the job; old systemd loses newer properties", async () => {
-    for (const signalFirst of [false, true]) {
-      const f = fakeBus({ signalFirst });
-      await handle(f.bus, start);
-      expect(f.calls).toEqual([["Get Version", []], ["StartTransientUnit", ["bunc-a.scope", "replace", start.props, []]]]);
-    }
+  test("start waits for the job; old systemd loses newer properties", () => {
+    const f = fakeBus();
+    handle(f.bus, start);
+    expect(f.calls).toEqual([["Get Version", []], ["StartTransientUnit", ["bunc-a.scope", "replace", start.props, []]]]);
     const old = fakeBus({ version: "239" });
-    await handle(old.bus, start);
+    handle(old.bus, start);
     expect(old.calls[1]![1]).toEqual(["bunc-a.scope", "replace", [["PIDs", "au", [7]]], []]);
   });
 
-  test("a failed job is an error and reset; a leftover unit is reset and retried once", async () => {
+  test("a failed job is an error and reset; a leftover unit is reset and retried once", () => {
     const f = fakeBus({ result: "failed" });
-    await expect(handle(f.bus, start)).rejects.toThrow(/job ended "failed"/);
+    expect(() => handle(f.bus, start)).toThrow(/job ended "failed"/);
     expect(f.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit", "ResetFailedUnit"]);
     const again = fakeBus({ startError: ["org.freedesktop.systemd1.UnitExists"] });
-    await handle(again.bus, start);
+    handle(again.bus, start);
     expect(again.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit", "ResetFailedUnit", "StartTransientUnit"]);
+    // twice: an error
+    const twice = fakeBus({ startError: ["org.freedesktop.systemd1.UnitExists", "org.freedesktop.systemd1.UnitExists"] });
+    expect(() => handle(twice.bus, start)).toThrow(DBusError);
+    // any other D-Bus error: no retry
+    const denied = fakeBus({ startError: ["org.freedesktop.DBus.Error.AccessDenied"] });
+    expect(() => handle(denied.bus, start)).toThrow(DBusError);
+    expect(denied.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit"]);
   });
 
-  test("a user's instance: its cgroup checked against where bunc will write", async () => {
+  test("a user's instance: its cgroup checked against where bunc will write", () => {
     const path = "/user.slice/user-1000.slice/user@1000.service/user.slice/bunc-a.scope";
     const f = fakeBus();
-    await handle(f.bus, { ...start, user: true, path });
+    handle(f.bus, { ...start, user: true, path });
     expect(f.calls.map(([m]) => m)).toEqual(["Get Version", "StartTransientUnit", "Get ControlGroup"]);
     const elsewhere = fakeBus({ controlGroup: "/somewhere/else" });
-    await expect(handle(elsewhere.bus, { ...start, user: true, path })).rejects.toThrow(/runs in \/somewhere\/else, not where bunc expects it/);
+    expect(() => handle(elsewhere.bus, { ...start, user: true, path })).toThrow(/runs in \/somewhere\/else, not where bunc expects it/);
     expect(elsewhere.calls.map(([m]) => m)).toContain("StopUnit");
   });
 
-  test("stop (a unit already gone is fine) and set", async () => {
+  test("stop (a unit already gone is fine) and set", () => {
     const f = fakeBus();
-    await handle(f.bus, { op: "stop", unit: "u.scope", timeoutMs: 1000 });
-    await handle(f.bus, { op: "set", unit: "u.scope", props: [["MemoryMax", "t", "1"]] });
+    handle(f.bus, { op: "stop", unit: "u.scope", timeoutMs: 1000 });
+    handle(f.bus, { op: "set", unit: "u.scope", props: [["MemoryMax", "t", "1"]] });
     expect(f.calls).toEqual([["StopUnit", ["u.scope", "replace"]], ["ResetFailedUnit", ["u.scope"]], ["SetUnitProperties", ["u.scope", true, [["MemoryMax", "t", "1"]]]]]);
-    const gone: Bus = { ...f.bus, callManager: async (m) => { if (m === "StopUnit") throw Object.assign(new Error("no"), { type: "org.freedesktop.systemd1.NoSuchUnit" }); return []; } };
-    await handle(gone, { op: "stop", unit: "u.scope", timeoutMs: 1000 });
+    const gone: Bus = { ...f.bus, callManager: (m) => { if (m === "StopUnit") throw new DBusError("org.freedesktop.systemd1.NoSuchUnit", "no"); return []; } };
+    handle(gone, { op: "stop", unit: "u.scope", timeoutMs: 1000 });
+    const failed = fakeBus({ result: "failed" });
+    expect(() => handle(failed.bus, { op: "stop", unit: "u.scope", timeoutMs: 1000 })).toThrow(/job ended "failed"/);
+    expect(failed.calls.map(([m]) => m)).toEqual(["StopUnit", "ResetFailedUnit"]);
   });
 
   test("versions and bus addresses", () => {
@@ -210,7 +221,6 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
         for (const f of ["cgroup.procs", "memory.max", "memory.swap.max", "pids.max"]) writeFileSync(join(dir, f), "");
       }
       if (r.op === "stop") rmSync(join(root, "system.slice", "bunc-c1.scope"), { recursive: true, force: true });
-      return { ok: true } as const;
     };
     return { root, reqs, call };
   }
@@ -242,7 +252,7 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
   test("an unreachable systemd is one line; a never-started unit is not stopped", () => {
     const { root } = setup();
     const reqs: SystemdRequest[] = [];
-    const cg = CgroupManager.forContainer("c1", "system.slice:bunc:c1", { root, systemd: true, euid: 0, systemdCall: (r) => (reqs.push(r), { ok: false, error: "systemd is not reachable over D-Bus (x)" }) });
+    const cg = CgroupManager.forContainer("c1", "system.slice:bunc:c1", { root, systemd: true, euid: 0, systemdCall: (r) => { reqs.push(r); throw new Error("systemd is not reachable over D-Bus (x)"); } });
     expect(() => cg.apply({} as any, 1)).toThrow("systemd: cannot start unit bunc-c1.scope: systemd is not reachable over D-Bus (x)");
     cg.destroy();
     expect(reqs.map((r) => r.op)).toEqual(["start"]);
@@ -253,7 +263,7 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
     const reqs: SystemdRequest[] = [];
     const root = mkdtempSync(join(tmpdir(), "bunc-sd-"));
     writeFileSync(join(root, "cgroup.controllers"), "");
-    const call = (r: SystemdRequest) => (reqs.push(r), { ok: false, error: "x" } as const);
+    const call = (r: SystemdRequest) => { reqs.push(r); throw new Error("x"); };
     const cg = CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: call, euid: 1000 });
     expect(cg.paths()).toEqual({ "": join(root, "user.slice/user-1000.slice/user@1000.service/user.slice/bunc-c1.scope") });
     expect(() => cg.apply({} as any, 1)).toThrow(/cannot start unit/);

@@ -10,7 +10,7 @@ import * as v2 from "./v2";
 import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
-import { callHelper, SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
+import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
 
 export interface ManagerOptions {
   /** Hierarchies to use; default: detected from /proc/self/mountinfo. */
@@ -27,11 +27,16 @@ export interface ManagerOptions {
   systemdUnit?: string;
   /** How the systemd driver reaches D-Bus (unit tests record it). */
   systemdCall?: SystemdCaller;
+  /** --debug lines (the systemd driver's retried connects); default: none. */
+  debug?: (m: string) => void;
   /** Whose systemd instance: root's is the system's, any other user's is its own (default: geteuid). */
   euid?: number;
 }
 
 const ignore: Warn = () => {};
+
+/** The systemd driver over D-Bus, in this process; its client is loaded on first use (every create loads this module, few use systemd). */
+const callSystemd: SystemdCaller = (req, debug) => (require("./systemd-dbus") as typeof import("./systemd-dbus")).callSystemd(req, debug);
 
 interface Member { h: Hierarchy; dir: string }
 
@@ -86,7 +91,7 @@ export class CgroupManager {
       // Rootless: the user's own systemd instance, as runc's systemdUser.
       const uid = opts.euid ?? process.geteuid?.() ?? 0;
       const placement = systemdPlacement(id, cgroupsPath, uid !== 0 ? { uid } : undefined);
-      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callHelper, uid !== 0);
+      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callSystemd, uid !== 0, opts.debug);
       return new CgroupManager(layout, [{ h, dir: posix.join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
     }
     const path = cgroupsPath || `/bunc/${id}`;
@@ -111,7 +116,7 @@ export class CgroupManager {
     const layout = opts.layout ?? (opts.root ? detectLayout(`1 1 0:1 / ${opts.root} rw - cgroup2 cgroup2 rw`) : detectLayout());
     const members = layout.hierarchies.flatMap((h) => (paths[procKey(h)] ? [{ h, dir: paths[procKey(h)]! }] : []));
     const unit = opts.systemdUnit && members[0]
-      ? new SystemdUnit("", { slice: "", unit: opts.systemdUnit, path: "" }, true, opts.systemdCall ?? callHelper, (opts.euid ?? process.geteuid?.()) !== 0)
+      ? new SystemdUnit("", { slice: "", unit: opts.systemdUnit, path: "" }, true, opts.systemdCall ?? callSystemd, (opts.euid ?? process.geteuid?.()) !== 0, opts.debug)
       : undefined;
     return new CgroupManager(layout, members, opts.warn ?? ignore, unit);
   }

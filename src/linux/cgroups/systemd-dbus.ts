@@ -1,24 +1,25 @@
 // The D-Bus half of the systemd cgroup driver: StartTransientUnit / StopUnit /
-// SetUnitProperties on org.freedesktop.systemd1, waiting for the job's JobRemoved signal.
-// It runs in a helper process (bunc with _BUNC_SYSTEMD set, see systemd.ts) and loads the
-// npm `dbus-next` client only there. The Bus interface is what the unit tests fake.
+// SetUnitProperties on org.freedesktop.systemd1, waiting for the job's JobRemoved signal,
+// over bunc's own synchronous client (src/sys/dbus.ts), in the bunc process that needs it.
+// Loaded only by --systemd-cgroup. The Bus interface is what the unit tests fake.
 import { existsSync } from "node:fs";
-import { MIN_VERSION, type Prop, type SystemdReply, type SystemdRequest } from "./systemd";
+import { CALL_TIMEOUT_MS, DBusConnection, DBusError, DBusTimeout, Variant, type Message } from "../../sys/dbus";
+import { MIN_VERSION, type Prop, type SystemdRequest } from "./systemd";
 
 const DEST = "org.freedesktop.systemd1";
 const PATH = "/org/freedesktop/systemd1";
 const MANAGER = "org.freedesktop.systemd1.Manager";
 
-export interface Signal { path?: string; interface?: string; member?: string; body: any[] }
-
 /** The little of a D-Bus connection the driver uses. */
 export interface Bus {
-  /** A method call on systemd's manager object; resolves with the reply body, rejects with the D-Bus error. */
-  callManager(member: string, signature: string, body: unknown[]): Promise<any[]>;
+  /** A method call on systemd's manager object: the reply body; throws the D-Bus error. */
+  callManager(member: string, signature: string, body: unknown[]): unknown[];
   /** Properties.Get on the manager. */
-  managerProperty(name: string): Promise<unknown>;
-  /** Subscribes to the manager's signals (AddMatch + Subscribe); `on` gets each. */
-  subscribe(on: (s: Signal) => void): Promise<void>;
+  managerProperty(name: string): unknown;
+  /** Asks for the manager's signals (AddMatch + Subscribe), once per connection. */
+  subscribe(): void;
+  /** The result ("done", "failed", ...) of `job`'s JobRemoved signal, waited for up to `timeoutMs`. */
+  jobResult(job: string, timeoutMs: number): string;
   close(): void;
 }
 
@@ -40,73 +41,79 @@ export function busAddresses(env = process.env, exists = existsSync, user = fals
   return out;
 }
 
-/** A Bus over dbus-next (loaded here, on first use). */
 /**
- * How long a connect (auth and Hello) may take: a busy PID 1 answers late (seen: over 10 s in a
- * loaded Debian 12 guest under TCG, right after a pause/resume); the helper's own deadline is 40 s.
+ * How long a connect (auth and Hello) may take, each of two tries: a busy PID 1 answers late
+ * (seen: over 10 s in a loaded Debian 12 guest under TCG, right after a pause/resume).
  */
-const CONNECT_TIMEOUT_MS = 25_000;
+const CONNECT_TIMEOUT_MS = 20_000;
 
-export async function connect(address: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Bus> {
-  const dbus: any = await import("dbus-next");
-  const { Message, Variant } = dbus;
-  const bus = dbus.sessionBus({ busAddress: address });
-  // dbus-next reports a failed connect or Hello as an 'error' event: wait for either. On
-  // systemd's private socket there is no bus daemon, so Hello gets a D-Bus error reply:
-  // that connection works all the same (dbus-next also rethrows it, unhandled: ignored here).
-  process.on("unhandledRejection", () => {});
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer on ${address} within ${timeoutMs} ms`)), timeoutMs);
-    bus.once("connect", () => { clearTimeout(t); resolve(); });
-    bus.once("error", (e: any) => {
-      clearTimeout(t);
-      if (String(e?.type ?? "").startsWith("org.freedesktop.DBus.Error.")) resolve();
-      else reject(e instanceof Error ? e : new Error(String(e?.message ?? e)));
-    });
-  });
-  bus.on("error", () => {});
-  const toDbus = (sig: string, v: unknown): unknown => {
-    if (sig === "t") return BigInt(v as string);
-    if (sig === "ay") return Buffer.from(v as number[]);
-    return v;
-  };
-  const call = async (o: { destination: string; path: string; interface: string; member: string; signature?: string; body?: unknown[] }) => {
-    const reply = await bus.call(new Message(o));
-    return (reply?.body ?? []) as any[];
-  };
+/** A Bus over one connection; `callTimeoutMs` bounds each method call. */
+export function systemdBus(conn: DBusConnection, callTimeoutMs = CALL_TIMEOUT_MS): Bus {
+  let subscribed = false;
+  const call = (m: Omit<Message, "type" | "serial">) => conn.call(m, callTimeoutMs);
+  const manager = (member: string, signature: string, body: unknown[]) =>
+    call({ destination: DEST, path: PATH, interface: MANAGER, member, signature, body: body.map(toVariants) });
   return {
-    callManager: (member, signature, body) =>
-      call({ destination: DEST, path: PATH, interface: MANAGER, member, signature, body: convert(body) }),
-    async managerProperty(name) {
-      const [v] = await call({ destination: DEST, path: PATH, interface: "org.freedesktop.DBus.Properties", member: "Get", signature: "ss", body: [MANAGER, name] });
-      return v?.value;
+    callManager: manager,
+    managerProperty(name) {
+      const [v] = call({ destination: DEST, path: PATH, interface: "org.freedesktop.DBus.Properties", member: "Get", signature: "ss", body: [MANAGER, name] });
+      return v instanceof Variant ? v.value : v;
     },
-    async subscribe(on) {
-      bus.on("message", (m: any) => { if (m.type === 4 /* SIGNAL */) on(m); });
-      // No bus daemon on the private socket: signals come without a match rule there.
+    subscribe() {
+      if (subscribed) return;
+      // No bus daemon on the private socket (an error reply here): systemd sends its signals
+      // to every direct connection without a match rule.
       try {
-        await call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "AddMatch", signature: "s", body: [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`] });
-      } catch {}
-      await call({ destination: DEST, path: PATH, interface: MANAGER, member: "Subscribe" });
+        call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "AddMatch", signature: "s", body: [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`] });
+      } catch (e) {
+        if (!(e instanceof DBusError)) throw e;
+      }
+      manager("Subscribe", "", []);
+      subscribed = true;
     },
-    close: () => { try { bus.disconnect(); } catch {} },
+    jobResult(job, timeoutMs) {
+      const s = conn.waitSignal((m) => m.member === "JobRemoved" && m.interface === MANAGER && m.body?.[1] === job, timeoutMs, `JobRemoved for ${job}`);
+      return String(s.body![3]);
+    },
+    close: () => conn.close(),
   };
-  /** Props ([name, sig, value]) in a body become (sv) structs with Variants. */
-  function convert(body: unknown[]): unknown[] {
-    return body.map((x) => (isProps(x) ? x.map(([n, sig, v]) => [n, new Variant(sig, toDbus(sig, v))]) : x));
-  }
+}
+
+/** Props ([name, sig, value]) in a body become (sv) structs with Variants. */
+function toVariants(x: unknown): unknown {
+  return isProps(x) ? x.map(([n, sig, v]) => [n, new Variant(sig, v)]) : x;
 }
 
 const isProps = (x: unknown): x is Prop[] => Array.isArray(x) && x.length > 0 && x.every((p) => Array.isArray(p) && p.length === 3 && typeof p[1] === "string");
 
-/** A D-Bus error's name and message in one line. */
-export function describeError(e: any): string {
-  const name = e?.type ?? e?.name;
-  const text = e?.text ?? e?.message ?? String(e);
-  return name && name !== "Error" && !String(text).includes(name) ? `${text} (${name})` : String(text);
+/** The first of `addresses` that answers; a connect that timed out is tried once more. */
+export function connectSystemd(addresses: string[], debug?: (m: string) => void, timeoutMs = CONNECT_TIMEOUT_MS): DBusConnection {
+  const tried: string[] = [];
+  for (const a of addresses) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return DBusConnection.open(a, timeoutMs);
+      } catch (e) {
+        if (e instanceof DBusTimeout && attempt === 1) {
+          debug?.(`systemd: ${describeError(e)}; connecting again`);
+          continue;
+        }
+        tried.push(String(describeError(e)).startsWith(a) ? describeError(e) : `${a}: ${describeError(e)}`);
+        break;
+      }
+    }
+  }
+  throw new Error(`systemd is not reachable over D-Bus (${tried.join("; ")})`);
 }
 
-const isError = (e: any, name: string) => String(e?.type ?? e?.name ?? "").endsWith(name);
+/** A D-Bus error's name and message in one line. */
+export function describeError(e: any): string {
+  const name = e?.type;
+  const text = e?.message ?? String(e);
+  return name && !String(text).includes(name) ? `${text} (${name})` : String(text);
+}
+
+const isError = (e: any, name: string) => e instanceof DBusError && e.type.endsWith(name);
 
 /** systemd's version number ("252.19-1~deb12u1" -> 252), -1 when unknown. */
 export function parseVersion(v: unknown): number {
@@ -115,102 +122,90 @@ export function parseVersion(v: unknown): number {
 }
 
 /**
- * Runs a job-creating call and waits for its JobRemoved; resolves with the job's result
- * ("done", "failed", "timeout", ...). The subscription is made first, so no signal is missed.
+ * Runs a job-creating call and waits for its JobRemoved: the job's result ("done", "failed",
+ * "timeout", ...). The subscription is made first, so no signal is missed; one that comes
+ * before the call's reply is kept by the connection.
  */
-async function runJob(bus: Bus, member: string, signature: string, body: unknown[], timeoutMs: number): Promise<string> {
-  const results = new Map<string, string>();
-  let waiting: { job: string; resolve: (r: string) => void } | undefined;
-  await bus.subscribe((s) => {
-    if (s.member !== "JobRemoved") return;
-    const [, job, , result] = s.body as [number, string, string, string];
-    if (waiting?.job === job) waiting.resolve(result);
-    else results.set(job, result);
-  });
-  const [job] = await bus.callManager(member, signature, body);
-  if (results.has(job)) return results.get(job)!;
-  return await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no JobRemoved for ${job} within ${timeoutMs} ms`)), timeoutMs);
-    waiting = { job, resolve: (r) => { clearTimeout(t); resolve(r); } };
-  });
+function runJob(bus: Bus, member: string, signature: string, body: unknown[], timeoutMs: number): string {
+  bus.subscribe();
+  const [job] = bus.callManager(member, signature, body) as [string];
+  return bus.jobResult(job, timeoutMs);
 }
 
+const resetFailed = (bus: Bus, unit: string) => {
+  try {
+    bus.callManager("ResetFailedUnit", "s", [unit]);
+  } catch {}
+};
+
 /** One request against a connected bus. */
-export async function handle(bus: Bus, req: SystemdRequest): Promise<void> {
+export function handle(bus: Bus, req: SystemdRequest): void {
   if (req.op === "start") {
-    const props = await supported(bus, req.props);
+    const props = supported(bus, req.props);
     const start = () => runJob(bus, "StartTransientUnit", "ssa(sv)a(sa(sv))", [req.unit, "replace", props, []], req.timeoutMs);
     let result: string;
     try {
-      result = await start();
+      result = start();
     } catch (e) {
       // A leftover failed unit of that name (runc: reset it and retry once).
       if (!isError(e, "UnitExists")) throw e;
-      await bus.callManager("ResetFailedUnit", "s", [req.unit]).catch(() => {});
-      result = await start();
+      resetFailed(bus, req.unit);
+      result = start();
     }
     if (result !== "done") {
-      await bus.callManager("ResetFailedUnit", "s", [req.unit]).catch(() => {});
+      resetFailed(bus, req.unit);
       throw new Error(`the job ended "${result}"`);
     }
     // A user's instance elsewhere than logind puts it: bunc would write the wrong directory.
     if (req.user && req.path) {
-      const own = String(await bus.managerProperty("ControlGroup").catch(() => ""));
+      let own = "";
+      try {
+        own = String(bus.managerProperty("ControlGroup") ?? "");
+      } catch {}
       if (own && !req.path.startsWith(`${own}/`)) {
-        await runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs).catch(() => {});
+        try {
+          runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs);
+        } catch {}
         throw new Error(`your systemd instance runs in ${own}, not where bunc expects it (${req.path})`);
       }
     }
   } else if (req.op === "stop") {
     try {
-      const result = await runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs);
+      const result = runJob(bus, "StopUnit", "ss", [req.unit, "replace"], req.timeoutMs);
       if (result !== "done") throw new Error(`the job ended "${result}"`);
     } catch (e) {
       if (!isError(e, "NoSuchUnit")) throw e;
     } finally {
-      await bus.callManager("ResetFailedUnit", "s", [req.unit]).catch(() => {});
+      resetFailed(bus, req.unit);
     }
   } else {
-    await bus.callManager("SetUnitProperties", "sba(sv)", [req.unit, true, await supported(bus, req.props)]);
+    bus.callManager("SetUnitProperties", "sba(sv)", [req.unit, true, supported(bus, req.props)]);
   }
 }
 
 /** Drops the properties this systemd is too old for (they are still written to the files). */
-async function supported(bus: Bus, props: Prop[]): Promise<Prop[]> {
+function supported(bus: Bus, props: Prop[]): Prop[] {
   if (!props.some(([n]) => MIN_VERSION[n])) return props;
-  const version = parseVersion(await bus.managerProperty("Version").catch(() => undefined));
+  let version = -1;
+  try {
+    version = parseVersion(bus.managerProperty("Version"));
+  } catch {}
   return props.filter(([n]) => !MIN_VERSION[n] || version < 0 || version >= MIN_VERSION[n]!);
 }
 
-/** The helper's body: the request from stdin, one JSON reply line on stdout, then exit. */
-export async function serve(): Promise<void> {
-  let reply: SystemdReply;
+/** A request to the system's systemd (or, `req.user`, the caller's own instance), in this process. */
+export function callSystemd(req: SystemdRequest, debug?: (m: string) => void): void {
+  const addresses = busAddresses(process.env, existsSync, !!req.user);
+  if (!addresses.length)
+    throw new Error(req.user
+      ? `your systemd instance is not reachable: no $DBUS_SESSION_BUS_ADDRESS, and no bus or systemd/private in $XDG_RUNTIME_DIR (${process.env.XDG_RUNTIME_DIR ?? "unset"})`
+      : "systemd is not reachable: no system bus socket (/run/dbus/system_bus_socket) and no /run/systemd/private");
+  const conn = connectSystemd(addresses, debug);
   try {
-    const req = JSON.parse(await Bun.stdin.text()) as SystemdRequest;
-    const addresses = busAddresses(process.env, existsSync, !!req.user);
-    if (!addresses.length)
-      throw new Error(req.user
-        ? `your systemd instance is not reachable: no $DBUS_SESSION_BUS_ADDRESS, and no bus or systemd/private in $XDG_RUNTIME_DIR (${process.env.XDG_RUNTIME_DIR ?? "unset"})`
-        : "systemd is not reachable: no system bus socket (/run/dbus/system_bus_socket) and no /run/systemd/private");
-    let bus: Bus | undefined;
-    const tried: string[] = [];
-    for (const a of addresses) {
-      try {
-        bus = await connect(a);
-        break;
-      } catch (e) {
-        tried.push(`${a}: ${describeError(e)}`);
-      }
-    }
-    if (!bus) throw new Error(`systemd is not reachable over D-Bus (${tried.join("; ")})`);
-    try {
-      await handle(bus, req);
-    } finally {
-      bus.close();
-    }
-    reply = { ok: true };
+    handle(systemdBus(conn), req);
   } catch (e) {
-    reply = { ok: false, error: describeError(e) };
+    throw new Error(describeError(e));
+  } finally {
+    conn.close();
   }
-  process.stdout.write(JSON.stringify(reply) + "\n", () => process.exit(0));
 }

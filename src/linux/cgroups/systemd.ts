@@ -2,8 +2,7 @@
 // transient scope that systemd makes and owns (StartTransientUnit, Delegate=yes), its limits
 // given as unit properties, the rest written to the scope's files by the v2 writers.
 // This file is the pure part (cgroupsPath rules, slice expansion, property mapping) and the
-// synchronous bridge to the D-Bus client, which runs in a helper process (systemd-dbus.ts):
-// bunc's lifecycle is synchronous, dbus-next is not, and only this flag pays for loading it.
+// unit's operations; the D-Bus conversation is systemd-dbus.ts, loaded only when it is used.
 import { readFileSync } from "node:fs";
 import type { LinuxResources, DeviceRule } from "../../spec/resources";
 import { CgroupError } from "./files";
@@ -220,39 +219,15 @@ export function unitProperties(id: string, p: SystemdPlacement, pid: number, r: 
 /** Properties older systemd lacks (runc checks the same versions): name -> first version. */
 export const MIN_VERSION: Record<string, number> = { CPUQuotaPeriodUSec: 242, AllowedCPUs: 244, AllowedMemoryNodes: 244 };
 
-/** What the D-Bus helper is asked to do. */
+/** One operation on systemd. */
 export type SystemdRequest = (
   | { op: "start"; unit: string; props: Prop[]; timeoutMs: number; /** the unit's cgroup bunc expects (checked in a user's instance) */ path?: string }
   | { op: "stop"; unit: string; timeoutMs: number }
   | { op: "set"; unit: string; props: Prop[] }
 ) & { /** the caller's own systemd instance (rootless), not the system's */ user?: boolean };
 
-/** The helper's one JSON line back. */
-export type SystemdReply = { ok: true } | { ok: false; error: string };
-
-/** The env var that turns bunc into the D-Bus helper (src/cli/main.ts). */
-export const HELPER_ENV = "_BUNC_SYSTEMD";
-
-/** How the helper is run; replaced in unit tests. */
-export type SystemdCaller = (req: SystemdRequest) => SystemdReply;
-
-/** bunc itself with HELPER_ENV set, the request on stdin and one JSON reply on stdout. */
-export const callHelper: SystemdCaller = (req) => {
-  const compiled = process.argv[1]?.startsWith("/$bunfs/");
-  const args = compiled ? [] : ["--no-env-file", "--config=/dev/null", new URL("../../cli/main.ts", import.meta.url).pathname];
-  // node:child_process is loaded only here: every create loads this module, few use systemd.
-  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
-  const r = spawnSync(process.execPath, args, {
-    input: JSON.stringify(req), env: { ...process.env, [HELPER_ENV]: "1" }, encoding: "utf8",
-    stdio: ["pipe", "pipe", "pipe"], timeout: ("timeoutMs" in req ? req.timeoutMs : 30_000) + 10_000,
-  });
-  const line = r.stdout?.trim().split("\n").pop();
-  try {
-    if (line) return JSON.parse(line) as SystemdReply;
-  } catch {}
-  const why = r.error?.message ?? (r.stderr?.trim().split("\n").pop() || `exit status ${r.status ?? r.signal}`);
-  return { ok: false, error: `the D-Bus helper failed: ${why}` };
-};
+/** Carries out a request (throws what went wrong, in one line): systemd-dbus.ts's callSystemd; a recording fake in unit tests. */
+export type SystemdCaller = (req: SystemdRequest, debug?: (m: string) => void) => void;
 
 /** The systemd side of one container's CgroupManager. */
 export class SystemdUnit {
@@ -261,9 +236,11 @@ export class SystemdUnit {
     readonly placement: SystemdPlacement,
     /** False until create's StartTransientUnit: nothing to join, stop or set before. */
     public started: boolean,
-    private readonly call: SystemdCaller = callHelper,
+    private readonly call: SystemdCaller,
     /** Rootless: the unit lives in the caller's own systemd instance (systemd --user). */
     readonly user = false,
+    /** --debug: what the D-Bus client retried. */
+    private readonly debug?: (m: string) => void,
   ) {}
 
   get unit(): string {
@@ -271,8 +248,11 @@ export class SystemdUnit {
   }
 
   private run(req: SystemdRequest, what: string): void {
-    const r = this.call(this.user ? { ...req, user: true } : req);
-    if (!r.ok) throw new CgroupError(`systemd: ${what} ${this.unit}: ${r.error}`, SETTING, "ESYSTEMD");
+    try {
+      this.call(this.user ? { ...req, user: true } : req, this.debug);
+    } catch (e: any) {
+      throw new CgroupError(`systemd: ${what} ${this.unit}: ${e?.message ?? e}`, SETTING, "ESYSTEMD");
+    }
   }
 
   /** The transient unit with the init in it, and the resources systemd has properties for; waits for the job. */
