@@ -5,7 +5,7 @@
 import { pollFd, POLLIN, POLLOUT } from "./io";
 import { libc, SyscallError } from "./libc";
 import { connectUnix, recvSome, sendSome } from "./socket";
-import { marshal, MessageType, messageLength, unmarshal, type Message } from "./dbus-wire";
+import { marshal, MessageType, messageLength, NO_REPLY_EXPECTED, unmarshal, type Message } from "./dbus-wire";
 
 export { Variant, type Message } from "./dbus-wire";
 
@@ -24,6 +24,9 @@ export class DBusTimeout extends Error {
 
 /** How long a method call may wait for its reply by default (a busy PID 1 under emulation is slow). */
 export const CALL_TIMEOUT_MS = 25_000;
+/** Hello unanswered this long: nudge the peer, and again at each interval. */
+const NUDGE_AFTER_MS = 500, NUDGE_EVERY_MS = 2_000;
+const BUS = "org.freedesktop.DBus", BUS_PATH = "/org/freedesktop/DBus";
 
 /** The socket of a D-Bus address ("unix:path=/run/dbus/system_bus_socket,guid=..."; the first unix entry of a list). */
 export function parseAddress(address: string): { path: string; abstract: boolean } {
@@ -58,12 +61,15 @@ export class DBusConnection {
     const c = new DBusConnection(connectBy(address, deadline, timeoutMs), address);
     try {
       const uid = String(process.getuid?.() ?? 0);
-      c.sendAll(new TextEncoder().encode(`\0AUTH EXTERNAL ${Buffer.from(uid).toString("hex")}\r\n`), deadline, "AUTH EXTERNAL", timeoutMs);
+      // BEGIN goes with AUTH, as sd-bus sends it: systemd (sd-bus as the server) then starts the
+      // connection right after its OK, before anything else arrives. Sent after the OK, BEGIN
+      // could share one read with the Hello behind it, and sd-bus leaves a message that came
+      // in with BEGIN unread until more bytes arrive (the guests' "no answer" flake).
+      c.sendAll(new TextEncoder().encode(`\0AUTH EXTERNAL ${Buffer.from(uid).toString("hex")}\r\nBEGIN\r\n`), deadline, "AUTH EXTERNAL", timeoutMs);
       const line = c.readLine(deadline, "AUTH EXTERNAL", timeoutMs);
       if (!line.startsWith("OK ")) throw new Error(`${address}: authentication refused ("${line}")`);
-      c.sendAll(new TextEncoder().encode("BEGIN\r\n"), deadline, "BEGIN", timeoutMs);
       try {
-        c.exchange({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "Hello" }, deadline, timeoutMs);
+        c.exchange({ destination: BUS, path: BUS_PATH, interface: BUS, member: "Hello" }, deadline, timeoutMs, () => c.nudge(deadline, timeoutMs));
       } catch (e) {
         if (!(e instanceof DBusError)) throw e;
       }
@@ -74,17 +80,30 @@ export class DBusConnection {
     return c;
   }
 
+  /** How many times Hello's wait sent a Ping to make the peer read (see nudge). */
+  nudges = 0;
+
+  /**
+   * A Ping that wants no reply: bytes that make a peer which holds our Hello unread in its
+   * buffer (an older sd-bus that took it in with BEGIN) read and answer it.
+   */
+  private nudge(deadline: number, shownMs: number): void {
+    this.nudges++;
+    const ping = { type: MessageType.METHOD_CALL, flags: NO_REPLY_EXPECTED, serial: ++this.serial, destination: BUS, path: BUS_PATH, interface: "org.freedesktop.DBus.Peer", member: "Ping" };
+    this.sendAll(marshal(ping), deadline, "Ping", shownMs);
+  }
+
   /** A method call: the reply's body, or a DBusError for an error reply. */
   call(m: Omit<Message, "type" | "serial">, timeoutMs = CALL_TIMEOUT_MS): unknown[] {
     return this.exchange(m, now() + timeoutMs, timeoutMs);
   }
 
-  private exchange(m: Omit<Message, "type" | "serial">, deadline: number, shownMs: number): unknown[] {
+  private exchange(m: Omit<Message, "type" | "serial">, deadline: number, shownMs: number, nudge?: () => void): unknown[] {
     const serial = ++this.serial;
     const what = `reply to ${m.member}`;
     this.sendAll(marshal({ ...m, type: MessageType.METHOD_CALL, serial }), deadline, what, shownMs);
     for (;;) {
-      const r = this.next(deadline, what, shownMs);
+      const r = this.next(deadline, what, shownMs, nudge);
       if (r.replySerial !== serial || (r.type !== MessageType.METHOD_RETURN && r.type !== MessageType.ERROR)) continue;
       if (r.type === MessageType.ERROR) throw new DBusError(r.errorName ?? "", typeof r.body?.[0] === "string" ? r.body[0] : "");
       return r.body ?? [];
@@ -107,7 +126,7 @@ export class DBusConnection {
   }
 
   /** The next message; a signal is also kept in `signals`. */
-  private next(deadline: number, what: string, shownMs: number): Message {
+  private next(deadline: number, what: string, shownMs: number, nudge?: () => void): Message {
     for (;;) {
       const len = messageLength(this.buf);
       if (len !== undefined && this.buf.length >= len) {
@@ -123,7 +142,7 @@ export class DBusConnection {
         }
         return unmarshal(raw);
       }
-      this.fill(deadline, what, shownMs);
+      this.fill(deadline, what, shownMs, nudge);
     }
   }
 
@@ -140,8 +159,9 @@ export class DBusConnection {
     }
   }
 
-  /** Waits (until the deadline) for more bytes and appends them. */
-  private fill(deadline: number, what: string, shownMs: number): void {
+  /** Waits (until the deadline) for more bytes and appends them; `nudge` is called when they are slow to come. */
+  private fill(deadline: number, what: string, shownMs: number, nudge?: () => void): void {
+    let nudgeAt = now() + NUDGE_AFTER_MS;
     for (;;) {
       const n = recvSome(this.fd, this.chunk, this.address);
       if (n === 0) throw new Error(`${this.address}: the connection was closed (waiting for the ${what})`);
@@ -153,7 +173,12 @@ export class DBusConnection {
         return;
       }
       const left = Math.ceil(deadline - now());
-      if (left <= 0 || !pollFd(this.fd, POLLIN, left)) throw new DBusTimeout(`${this.address}: no ${what} within ${shownMs} ms`);
+      if (left <= 0) throw new DBusTimeout(`${this.address}: no ${what} within ${shownMs} ms`);
+      if (pollFd(this.fd, POLLIN, nudge ? Math.max(1, Math.min(left, Math.ceil(nudgeAt - now()))) : left)) continue;
+      if (nudge && now() >= nudgeAt) {
+        nudge();
+        nudgeAt = now() + NUDGE_EVERY_MS;
+      }
     }
   }
 

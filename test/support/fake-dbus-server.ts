@@ -1,19 +1,20 @@
 // A fake D-Bus peer for test/unit/dbus.test.ts, run as a Worker: bunc's client is synchronous
 // and blocks the test's thread, so the server needs an event loop of its own. It speaks the
 // auth lines and answers the calls the systemd driver makes, the way a scenario says.
-import { marshal, messageLength, unmarshal, Variant, type Message } from "../../src/sys/dbus-wire";
+import { marshal, messageLength, NO_REPLY_EXPECTED, unmarshal, Variant, type Message } from "../../src/sys/dbus-wire";
 
 declare const self: Worker;
 
 export type Scenario =
-  | "systemd" // systemd's private socket: Hello and AddMatch get errors; JobRemoved comes before StartTransientUnit's reply
+  | "systemd" // systemd's private socket (sd-bus as the server): Hello and AddMatch get errors; JobRemoved comes before StartTransientUnit's reply
   | "daemon" // a bus daemon: Hello gets a unique name; the job's signal comes after the reply
   | "unit-exists" // the first StartTransientUnit: org.freedesktop.systemd1.UnitExists
   | "silent-auth" // accepts the connection, never answers AUTH
   | "silent-call" // answers auth and Hello, never StartTransientUnit
   | "no-signal" // answers StartTransientUnit, never sends its JobRemoved
   | "hang-up" // closes the connection on StartTransientUnit
-  | "refuse-auth"; // REJECTED
+  | "refuse-auth" // REJECTED
+  | "held"; // as "systemd", but BEGIN is answered late and a message read with it waits for more bytes (older sd-bus)
 
 const enc = new TextEncoder();
 const log: string[] = [];
@@ -34,31 +35,38 @@ function inPieces(s: any, bytes: Uint8Array, pieces: number, after = 0): number 
 }
 
 function onData(s: any, data: Uint8Array, scenario: Scenario): void {
-  const st = s.st as { buf: Uint8Array; authed: boolean };
+  const st = s.st as { buf: Uint8Array; authed: boolean; held?: boolean };
   st.buf = new Uint8Array([...st.buf, ...data]);
-  if (!st.authed) {
-    const text = new TextDecoder().decode(st.buf);
-    const auth = /\0AUTH EXTERNAL ([0-9a-f]+)\r\n/.exec(text);
-    if (auth && !text.includes("BEGIN\r\n")) {
+  st.held = false; // more bytes: what waited is read now
+  while (!st.authed) {
+    const end = st.buf.indexOf(0x0a);
+    if (end < 0) return;
+    const line = new TextDecoder().decode(st.buf.subarray(0, end)).replace(/^\0/, "").trimEnd();
+    st.buf = st.buf.slice(end + 1);
+    const auth = /^AUTH EXTERNAL ([0-9a-f]+)$/.exec(line);
+    if (auth) {
       log.push(`AUTH ${Buffer.from(auth[1]!, "hex").toString()}`);
       if (scenario === "silent-auth") return;
       if (scenario === "refuse-auth") return void s.write("REJECTED EXTERNAL\r\n");
       // the OK line split over three writes
       inPieces(s, enc.encode("OK 0123456789abcdef0123456789abcdef\r\n"), 3);
-      return;
+      // An older sd-bus: the BEGIN sent with AUTH is taken only with the next bytes (the
+      // Hello), and a message read in with BEGIN then waits for more bytes still.
+      if (scenario === "held") return;
+    } else if (line === "BEGIN") {
+      st.authed = true;
+      // An older sd-bus: a message that came in one read with BEGIN waits for more bytes.
+      if (scenario === "held" && st.buf.length) st.held = true;
     }
-    const begin = text.indexOf("BEGIN\r\n");
-    if (begin < 0) return;
-    st.authed = true;
-    st.buf = st.buf.slice(begin + "BEGIN\r\n".length);
   }
+  if (st.held) return;
   for (;;) {
     const len = messageLength(st.buf);
     if (len === undefined || st.buf.length < len) return;
     const m = unmarshal(st.buf.subarray(0, len));
     st.buf = st.buf.slice(len);
     log.push(m.member!);
-    answer(s, m, scenario);
+    if (!(m.flags! & NO_REPLY_EXPECTED)) answer(s, m, scenario);
   }
 }
 

@@ -196,6 +196,20 @@ describe("bunc's D-Bus client against a fake peer", () => {
     expect((await again.log()).slice(2)).toEqual(["Get", "AddMatch", "Subscribe", "StartTransientUnit", "ResetFailedUnit", "StartTransientUnit"]);
   });
 
+  test("an older sd-bus that holds the Hello read in with BEGIN: a Ping makes it read on", async () => {
+    const srv = await fakeServer("held");
+    const t0 = performance.now();
+    const conn = DBusConnection.open(srv.address, 5000);
+    try {
+      expect(conn.nudges).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      handle(systemdBus(conn), start as any);
+    } finally {
+      conn.close();
+    }
+    expect((await srv.log()).slice(0, 4)).toEqual([`AUTH ${process.getuid!()}`, "Hello", "Ping", "Get"]);
+  });
+
   test("a peer that never answers: each step bounded, the error names the address and the step", async () => {
     const auth = await fakeServer("silent-auth");
     const t0 = performance.now();

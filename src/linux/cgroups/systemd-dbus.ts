@@ -92,7 +92,9 @@ export function connectSystemd(addresses: string[], debug?: (m: string) => void,
   for (const a of addresses) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return DBusConnection.open(a, timeoutMs);
+        const conn = DBusConnection.open(a, timeoutMs);
+        if (conn.nudges) debug?.(`systemd: ${a} answered Hello after ${conn.nudges} Ping(s)`);
+        return conn;
       } catch (e) {
         if (e instanceof DBusTimeout && attempt === 1) {
           debug?.(`systemd: ${describeError(e)}; connecting again`);
