@@ -45,6 +45,8 @@ const now = () => performance.now();
 export class DBusConnection {
   /** Signals received while waiting for something else, oldest first. */
   readonly signals: Message[] = [];
+  /** How many times Hello's wait sent a Ping to make the peer read (see nudge). */
+  nudges = 0;
   private buf = new Uint8Array(0);
   private serial = 0;
   private readonly chunk = new Uint8Array(64 * 1024);
@@ -79,9 +81,6 @@ export class DBusConnection {
     }
     return c;
   }
-
-  /** How many times Hello's wait sent a Ping to make the peer read (see nudge). */
-  nudges = 0;
 
   /**
    * A Ping that wants no reply: bytes that make a peer which holds our Hello unread in its
