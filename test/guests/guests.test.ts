@@ -42,7 +42,7 @@ function tail(text: string, lines: number): string {
 }
 
 function bootReport(r: GuestRun): string {
-  return `${r.suite} (kernel ${r.kernel}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit ?? "none (never finished)"}`;
+  return `${r.suite} (kernel ${r.kernel}, ${r.restored ? "restored from its saved state" : "booted"}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit ?? "none (never finished)"}`;
 }
 
 for (const suite of SUITES) {
