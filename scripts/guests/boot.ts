@@ -90,16 +90,30 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
     timedOut = true;
     try { process.kill(p.pid, "SIGKILL"); } catch {}
   }, opts.timeoutMs);
-  let went = false;
+  // "go" every second until the runner is past it: a line sent before it opened its serial port is lost
+  let resend: ReturnType<typeof setInterval> | undefined;
+  let gone = false;
   const go = () => {
-    if (went) return;
-    went = true;
-    p.stdin.write(`go ${Math.floor(Date.now() / 1000)}\n`);
-    p.stdin.flush();
+    if (resend || gone) return;
+    const send = () => {
+      try {
+        p.stdin.write(`go ${Math.floor(Date.now() / 1000)}\n`);
+        p.stdin.flush();
+      } catch {}
+    };
+    send();
+    resend = setInterval(send, 1000);
+  };
+  const stopGo = () => {
+    gone = true;
+    clearInterval(resend);
   };
   try {
     // a cold boot: "go" once the runner says it waits; a restore: once the machine runs again
-    const out = collect(p.stdout, (all) => all.includes(READY) && go());
+    const out = collect(p.stdout, (all) => {
+      if (all.includes(READY)) go();
+      if (/bunc-guest: (running|9p mount failed|done)/.test(all)) stopGo();
+    });
     const err = new Response(p.stderr).text();
     let restoreError = "";
     if (restore) {
@@ -123,6 +137,7 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
       cpuSeconds: cpu === undefined ? undefined : Number(cpu) / 1e6, console: text + (errText ? `\n[qemu stderr]\n${errText}` : "") + restoreError,
     };
   } finally {
+    stopGo();
     clearTimeout(timer);
     try { process.kill(p.pid, "SIGKILL"); } catch {}
     await p.exited;

@@ -86,9 +86,12 @@ while [ $i -lt 240 ] && systemctl list-jobs --no-legend 2>/dev/null | awk '$2 !=
   sleep 0.5; i=$((i + 1))
 done
 sync
-stty -F /dev/ttyS0 -echo 2>/dev/null
+# the port open before the host is told: what it sends before is lost (the host sends again)
+exec 3</dev/ttyS0
+stty -echo <&3 2>/dev/null
 echo "${READY}" >/dev/console
-while read -r word now </dev/ttyS0; do [ "$word" = go ] && break; done
+while read -r word now <&3; do [ "$word" = go ] && break; done
+exec 3<&-
 date -s "@$now" >/dev/null
 modprobe 9pnet_virtio 2>/dev/null; modprobe 9p 2>/dev/null
 mkdir -p /share
