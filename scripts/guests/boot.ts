@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../alpine-tarball";
 import { buildImage, kernelCmdline, cleanStaleBuilds, type GuestImage, SUITES, type Suite } from "./build";
+import { collect, machineArgs, MACHINE, Qmp, READY } from "./machine";
 
 const PROJECT = resolve(import.meta.dir, "../..");
 export const CHECKS = join(import.meta.dir, "checks.sh");
@@ -35,13 +36,12 @@ export function checksOnly(suite: Suite): string | undefined {
   return process.env.BUNC_GUEST_ONLY || CHECKS_ONLY[suite];
 }
 
-/** vCPUs per guest: BUNC_GUEST_SMP ("2", or "bullseye=1,trixie=2") over SMP, else 2. */
-export const SMP: Partial<Record<Suite, number>> = {};
+/** vCPUs per guest: BUNC_GUEST_SMP ("2", or "bullseye=1,trixie=2"), else the saved machine's (another count boots instead of restoring). */
 export function smpFor(suite: Suite): number {
   const env = process.env.BUNC_GUEST_SMP ?? "";
   if (/^\d+$/.test(env)) return Number(env);
   const m = new RegExp(`(?:^|,)${suite}=(\\d+)`).exec(env);
-  return m ? Number(m[1]) : SMP[suite] ?? 2;
+  return m ? Number(m[1]) : MACHINE.smp;
 }
 
 /** BUNC_GUEST_BENCH=1 takes the in-guest figures (bunc against the guest's runc); they are figures, not tests. */
@@ -50,7 +50,6 @@ const BENCH = process.env.BUNC_GUEST_BENCH === "1";
 export interface BootOptions {
   /** Hard deadline for QEMU, boot to power-off. */
   timeoutMs: number;
-  memMiB?: number;
   smp?: number;
 }
 
@@ -63,6 +62,8 @@ export interface BootResult {
   cpuSeconds?: number;
   /** The serial console: kernel, systemd and the unit's lines. */
   console: string;
+  /** Restored from the build's saved state (else booted). */
+  restored: boolean;
 }
 
 const live = new Set<number>();
@@ -70,41 +71,78 @@ process.on("exit", () => {
   for (const pid of live) try { process.kill(pid, "SIGKILL"); } catch {}
 });
 
-export function qemuBinary(): string {
-  const q = Bun.which("qemu-system-x86_64");
-  if (!q) throw new Error("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86 qemu-utils; .ci/run installs it)");
-  return q;
-}
-
-/** Boots image with share as the 9p tag "share"; resolves when QEMU exits or is killed at the deadline. */
+/**
+ * Starts image with share as the 9p tag "share": restores the build's saved state when the
+ * machine is the one it was saved as (else boots), tells the runner "go" and resolves when QEMU
+ * exits or is killed at the deadline.
+ */
 export async function bootGuest(image: GuestImage, share: string, opts: BootOptions): Promise<BootResult> {
-  const args = [
-    qemuBinary(), "-nodefaults", "-no-user-config",
-    "-accel", "tcg,thread=multi", "-cpu", "max", "-m", String(opts.memMiB ?? 4096), "-smp", String(opts.smp ?? 2),
-    "-kernel", image.kernel, "-initrd", image.initrd,
-    "-append", kernelCmdline(image.suite),
-    "-drive", `file=${image.disk},format=raw,if=virtio,cache=unsafe,snapshot=on`,
-    "-virtfs", `local,path=${share},mount_tag=share,security_model=none`,
-    "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-  ];
+  const smp = opts.smp ?? MACHINE.smp;
+  const restore = smp === MACHINE.smp && existsSync(image.state);
+  const qmpDir = mkdtempSync(join(tmpdir(), `bunc-qmp-${image.suite}-`));
+  const qmpPath = join(qmpDir, "qmp.sock");
+  const args = machineArgs({ kernel: image.kernel, initrd: image.initrd, cmdline: kernelCmdline(image.suite), disk: image.disk, share, qmp: qmpPath, smp, snapshot: true, incoming: restore ? image.state : undefined });
   const t0 = performance.now();
-  const p = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   live.add(p.pid);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     try { process.kill(p.pid, "SIGKILL"); } catch {}
   }, opts.timeoutMs);
+  // "go" every second until the runner is past it: a line sent before it opened its serial port is lost
+  let resend: ReturnType<typeof setInterval> | undefined;
+  let gone = false;
+  const go = () => {
+    if (resend || gone) return;
+    const send = () => {
+      try {
+        p.stdin.write(`go ${Math.floor(Date.now() / 1000)}\n`);
+        p.stdin.flush();
+      } catch {}
+    };
+    send();
+    resend = setInterval(send, 1000);
+  };
+  const stopGo = () => {
+    gone = true;
+    clearInterval(resend);
+  };
   try {
-    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    // a cold boot: "go" once the runner says it waits; a restore: once the machine runs again
+    const out = collect(p.stdout, (all) => {
+      if (all.includes(READY)) go();
+      if (/bunc-guest: (running|9p mount failed|done)/.test(all)) stopGo();
+    });
+    const err = new Response(p.stderr).text();
+    let restoreError = "";
+    if (restore) {
+      try {
+        const qmp = await Qmp.open(qmpPath);
+        try {
+          await qmp.until("query-status", (s) => s.status === "running", 5 * 60_000);
+        } finally {
+          qmp.close();
+        }
+        go();
+      } catch (e: any) {
+        restoreError = `\n[restoring ${image.state}] ${e.message}`;
+      }
+    }
+    const [text, errText] = await Promise.all([out, err]);
     const code = await p.exited;
     const cpu = p.resourceUsage()?.cpuTime.total;
-    return { qemuExit: timedOut ? null : code, timedOut, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpu === undefined ? undefined : Number(cpu) / 1e6, console: out + (err ? `\n[qemu stderr]\n${err}` : "") };
+    return {
+      qemuExit: timedOut ? null : code, timedOut, seconds: (performance.now() - t0) / 1000, restored: restore,
+      cpuSeconds: cpu === undefined ? undefined : Number(cpu) / 1e6, console: text + (errText ? `\n[qemu stderr]\n${errText}` : "") + restoreError,
+    };
   } finally {
+    stopGo();
     clearTimeout(timer);
     try { process.kill(p.pid, "SIGKILL"); } catch {}
     await p.exited;
     live.delete(p.pid);
+    rmSync(qmpDir, { recursive: true, force: true });
   }
 }
 
@@ -180,7 +218,7 @@ if (import.meta.main) {
   const serial = process.env.BUNC_GUEST_SERIAL === "1";
   const go = async (s: Suite) => {
     const r = await runGuest(s);
-    console.log(`# ${s} (kernel ${r.kernel}): qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s (CPU ${r.cpuSeconds?.toFixed(0) ?? "?"} s), checks exit ${r.checksExit}`);
+    console.log(`# ${s} (kernel ${r.kernel}): ${r.restored ? "restored" : "booted"}, qemu exit ${r.qemuExit}${r.timedOut ? " (timed out)" : ""}, ${r.seconds.toFixed(0)} s (CPU ${r.cpuSeconds?.toFixed(0) ?? "?"} s), checks exit ${r.checksExit}`);
     console.log(r.tap || `# no TAP; console tail:\n${r.console.split("\n").slice(-60).join("\n")}`);
     if (r.bench) console.log(r.bench);
     if (process.env.BUNC_GUEST_VERBOSE) console.log(r.guestLog);

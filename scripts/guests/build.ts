@@ -9,8 +9,10 @@
 //
 // Test tooling, not bunc: it shells out to debootstrap, chroot and mkfs.ext4.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { collect, machineArgs, Qmp, READY } from "./machine";
 
 export const SUITES = ["bookworm", "trixie", "bullseye", "bookworm-selinux"] as const;
 export type Suite = (typeof SUITES)[number];
@@ -72,17 +74,25 @@ WantedBy=multi-user.target
 `;
 
 /**
- * Mounts the 9p share at /share, runs /share/run.sh with its output in /share/guest.log. At the
- * build's warm-up boot (bunc.warmup on the kernel's command line) it only writes the disk out and
- * powers the guest off, leaving the first boot's work done on the disk.
+ * Waits for the host's "go <epoch>" on the serial line, then mounts the 9p share at /share and
+ * runs /share/run.sh with its output in /share/guest.log. The build saves the machine's state
+ * while it waits (machine.ts), so every run restores a booted guest and answers at once; the
+ * clock is set from the host's epoch (a restored guest's is the build's).
  */
 const RUNNER = `#!/bin/sh
-if grep -qw bunc.warmup /proc/cmdline; then
-  # written out, every file system read-only (sysrq s, u), then off
-  sync; echo s >/proc/sysrq-trigger; echo u >/proc/sysrq-trigger; sleep 2
-  echo "bunc-guest: warm-up boot done" >/dev/console
-  systemctl poweroff --force --force
-fi
+# the boot's other running jobs done first (the rest wait for this unit): the saved state is an idle machine
+i=0
+while [ $i -lt 240 ] && systemctl list-jobs --no-legend 2>/dev/null | awk '$2 != "bunc-guest.service" && $4 == "running" { found = 1 } END { exit !found }'; do
+  sleep 0.5; i=$((i + 1))
+done
+sync
+# the port open before the host is told: what it sends before is lost (the host sends again)
+exec 3</dev/ttyS0
+stty -echo <&3 2>/dev/null
+echo "${READY}" >/dev/console
+while read -r word now <&3; do [ "$word" = go ] && break; done
+exec 3<&-
+date -s "@$now" >/dev/null
 modprobe 9pnet_virtio 2>/dev/null; modprobe 9p 2>/dev/null
 mkdir -p /share
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 share /share || { echo "bunc-guest: 9p mount failed" >/dev/console; exit 1; }
@@ -116,10 +126,11 @@ function isDebianMain(uri: string): boolean {
   return /^https?:\/\//.test(uri) && /\/debian\/?$/.test(uri) && !/security/.test(uri);
 }
 
-/** The key of a suite's image: the suite, the packages and this file's text. */
+/** The key of a suite's image: the suite, the packages, this file's text and the machine's (machine.ts). */
 export function imageHash(suite: Suite): string {
   const self = readFileSync(import.meta.path, "utf8");
-  return createHash("sha256").update(JSON.stringify({ suite, PACKAGES: packagesFor(suite) })).update(self).digest("hex").slice(0, 16);
+  const machine = readFileSync(join(import.meta.dir, "machine.ts"), "utf8");
+  return createHash("sha256").update(JSON.stringify({ suite, PACKAGES: packagesFor(suite) })).update(self).update(machine).digest("hex").slice(0, 16);
 }
 
 export interface GuestImage {
@@ -128,10 +139,12 @@ export interface GuestImage {
   disk: string;
   kernel: string;
   initrd: string;
+  /** The booted machine's saved state (MACHINE), waiting for "go". */
+  state: string;
 }
 
 function imageAt(suite: Suite, dir: string): GuestImage {
-  return { suite, dir, disk: join(dir, "disk.img"), kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img") };
+  return { suite, dir, disk: join(dir, "disk.img"), kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), state: join(dir, "vm.state") };
 }
 
 /** The cached image of a suite if it is current, else undefined. */
@@ -221,11 +234,10 @@ export async function buildImage(suite: Suite, opts: { log?: (line: string) => v
     await run(["truncate", "-s", `${size}M`, out.disk], log);
     await run(["mkfs.ext4", "-q", "-F", "-L", "bunc-guest", "-d", tree, out.disk], log);
     removeTree(tree);
-    // the first boot's work, done once here instead of at every (snapshot) boot: AppArmor's
-    // profiles compiled into /var/cache/apparmor (trixie's ~200 take over a minute under TCG),
-    // ldconfig, the journal catalog and /etc/.updated (systemd's ConditionNeedsUpdate units)
-    say("warm-up boot");
-    await warmUp(out, log);
+    // the boot, done once here: runs restore this state instead of booting (trixie alone
+    // compiles ~200 AppArmor profiles at boot, over a minute under TCG)
+    say("boot to save");
+    await saveBootedState(out, log);
     writeFileSync(join(tmp, "build.log"), log.join("\n") + "\n");
     writeFileSync(join(tmp, "complete"), `${new Date().toISOString()} ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 
@@ -256,23 +268,48 @@ export function kernelCmdline(suite: Suite): string {
   return `root=/dev/vda rw console=ttyS0 panic=-1 no_timer_check loglevel=4 systemd.show_status=auto mitigations=off tsc=reliable ${bootArgs(suite)}`.trim();
 }
 
-/** Boots a fresh image once, writable, with bunc.warmup (the runner powers off at once); its console goes to warmup.log. */
-async function warmUp(image: GuestImage, log: string[]): Promise<void> {
-  const q = Bun.which("qemu-system-x86_64");
-  if (!q) throw new Error("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86 qemu-utils; .ci/run installs it)");
+/**
+ * Boots the fresh image once, writable, until the runner waits for "go", and saves the machine's
+ * state to image.state (QEMU's migration to a file); its console goes to boot.log.
+ */
+async function saveBootedState(image: GuestImage, log: string[]): Promise<void> {
   const t = performance.now();
-  const p = Bun.spawn([q, "-nodefaults", "-no-user-config", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "2048", "-smp", "2",
-    "-kernel", image.kernel, "-initrd", image.initrd, "-append", `${kernelCmdline(image.suite)} bunc.warmup`,
-    "-drive", `file=${image.disk},format=raw,if=virtio,cache=unsafe`,
-    "-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), 5 * 60_000);
-  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  const code = await p.exited;
-  clearTimeout(timer);
-  writeFileSync(join(image.dir, "warmup.log"), out + (err ? `\n[qemu stderr]\n${err}` : ""));
-  log.push(`warm-up boot (${((performance.now() - t) / 1000).toFixed(1)} s, QEMU exit ${code})`);
-  if (code !== 0 || !out.includes("bunc-guest: warm-up boot done"))
-    throw new Error(`the warm-up boot of ${image.suite} failed (QEMU exit ${code}):\n${(out + err).split("\n").slice(-40).join("\n")}`);
+  const scratch = mkdtempSync(join(tmpdir(), `bunc-guest-save-${image.suite}-`));
+  const qmpPath = join(scratch, "qmp.sock");
+  const share = join(scratch, "share");
+  mkdirSync(share);
+  const p = Bun.spawn(machineArgs({ kernel: image.kernel, initrd: image.initrd, cmdline: kernelCmdline(image.suite), disk: image.disk, share, qmp: qmpPath, snapshot: false }),
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 10 * 60_000);
+  let ready!: () => void;
+  const booted = new Promise<void>((r) => (ready = r));
+  const out = collect(p.stdout, (all) => all.includes(READY) && ready());
+  const err = new Response(p.stderr).text();
+  let saved = "";
+  try {
+    await Promise.race([booted, p.exited]);
+    if (p.exitCode === null) {
+      const qmp = await Qmp.open(qmpPath);
+      try {
+        // the guest is idle, blocked on its serial line: a live migration ends in one pass or two
+        await qmp.command("migrate", { uri: `exec:cat > ${image.state}` });
+        const r = await qmp.until("query-migrate", (m) => m.status === "completed" || m.status === "failed", 5 * 60_000);
+        saved = r.status;
+        await qmp.command("quit").catch(() => {});
+      } finally {
+        qmp.close();
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    const code = await p.exited;
+    const text = (await out) + ((await err) ? `\n[qemu stderr]\n${await err}` : "");
+    writeFileSync(join(image.dir, "boot.log"), text);
+    rmSync(scratch, { recursive: true, force: true });
+    log.push(`boot and save (${((performance.now() - t) / 1000).toFixed(1)} s, QEMU exit ${code}, migration ${saved || "not started"})`);
+    if (saved !== "completed" || !existsSync(image.state))
+      throw new Error(`the boot of ${image.suite} to save did not end in a saved state (QEMU exit ${code}, migration ${saved || "not started"}):\n${text.split("\n").slice(-40).join("\n")}`);
+  }
 }
 
 /** Mount points at or below dir (debootstrap mounts proc and sys in its target; a killed one leaves them). */

@@ -88,10 +88,13 @@ check() {
 # --- setup -------------------------------------------------------------------------------------
 log "kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), PID 1 $(cat /proc/1/comm), $(nproc) CPUs"
 install -m 755 "$SHARE/bunc" /usr/local/bin/bunc
+log "bunc installed"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 rm -rf "$W"; mkdir -p "$ROOTFS" "$W/c"
 tar -xzf "$SHARE/alpine.tar.gz" -C "$ROOTFS"
+log "rootfs unpacked"
 (cd "$W" && bunc spec && jq . config.json >base.json && rm config.json)
+log "setup done"
 
 # --- the host ----------------------------------------------------------------------------------
 t_host() {

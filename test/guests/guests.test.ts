@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GuestRun, CHECKS, checksOnly, parseTap, runGuest } from "../../scripts/guests/boot";
+import { type GuestRun, CHECKS, checksOnly, parseTap, runGuest, smpFor } from "../../scripts/guests/boot";
+import { MACHINE } from "../../scripts/guests/machine";
 import { SUITES, type Suite } from "../../scripts/guests/build";
 
 const isRoot = process.getuid?.() === 0;
@@ -42,7 +43,7 @@ function tail(text: string, lines: number): string {
 }
 
 function bootReport(r: GuestRun): string {
-  return `${r.suite} (kernel ${r.kernel}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit ?? "none (never finished)"}`;
+  return `${r.suite} (kernel ${r.kernel}, ${r.restored ? "restored from its saved state" : "booted"}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s, checks exit ${r.checksExit ?? "none (never finished)"}`;
 }
 
 for (const suite of SUITES) {
@@ -58,6 +59,8 @@ for (const suite of SUITES) {
       if (r.checksExit === undefined || r.timedOut)
         throw new Error(`guest ${bootReport(r)}\n--- console (tail) ---\n${tail(r.console, 120)}\n--- checks' log (tail) ---\n${tail(r.guestLog, 60)}`);
       expect(r.checksExit).toBe(0);
+      // on the machine it was saved as, a guest restores the build's booted state instead of booting
+      if (smpFor(suite) === MACHINE.smp) expect(r.restored).toBe(true);
     }, GUEST_TIMEOUT_MS * (SERIAL ? 2 : 1) + 20 * 60_000);
 
     for (const name of names) {
