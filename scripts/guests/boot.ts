@@ -120,7 +120,9 @@ export async function bootGuest(image: GuestImage, share: string, opts: BootOpti
       try {
         const qmp = await Qmp.open(qmpPath);
         try {
-          await qmp.until("query-status", (s) => s.status === "running", 5 * 60_000);
+          // saved stopped, the machine is restored paused: continued once the state is in
+          const s = await qmp.until("query-status", (s) => s.status === "paused" || s.status === "running", 5 * 60_000);
+          if (s.status === "paused") await qmp.command("cont");
         } finally {
           qmp.close();
         }

@@ -291,7 +291,10 @@ async function saveBootedState(image: GuestImage, log: string[]): Promise<void> 
     if (p.exitCode === null) {
       const qmp = await Qmp.open(qmpPath);
       try {
-        // the guest is idle, blocked on its serial line: a live migration ends in one pass or two
+        // stopped first: its disk I/O drained and its memory still, the state is saved in one
+        // consistent pass (a live migration of the idle guest once restored a guest whose
+        // virtio-blk completion then oopsed on corrupted memory); a run continues it (`cont`)
+        await qmp.command("stop");
         await qmp.command("migrate", { uri: `exec:cat > ${image.state}` });
         const r = await qmp.until("query-migrate", (m) => m.status === "completed" || m.status === "failed", 5 * 60_000);
         saved = r.status;
