@@ -68,7 +68,9 @@ async function build(target: string, out: string) {
   // 100x the tier-up thresholds keeps run-once code in the bytecode interpreter; hot loops
   // (a long terminal relay, `events`) still tier up, later.
   const jit = ["--compile-jit-policy=100"];
-  await $`bun build --compile --format=esm --splitting --minify --bytecode ${jit} ${noAutoload} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
+  // The libc the target links (src/sys/libc.ts): known here, so bunc need not read its own maps.
+  const libc = ["--define", `BUNC_LIBC=${JSON.stringify(target.includes("musl") ? "musl" : "glibc")}`];
+  await $`bun build --compile --format=esm --splitting --minify --bytecode ${jit} ${noAutoload} ${libc} --target=${target} ${root}src/cli/main.ts ${extra} --outfile ${out}`.cwd(root).quiet();
   console.log(`built ${out} (${target}) in ${Math.round(performance.now() - t)} ms`);
 }
 
