@@ -26,7 +26,7 @@ import { outerContainerHint, type OuterFailure } from "../linux/outer-container"
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { HookError, runHooksWarn } from "./hooks";
 import { effectiveResources, joinsEarly, joinsLate, newCgroups } from "./cgroups";
-import { describeCgroups, describeIdMaps, describeNamespaces } from "./trace";
+import { describeCgroups, describeIdMaps, describeNamespaces, type Trace } from "./trace";
 import { toHostId } from "./host-setup";
 import type { CreateOptions, CreatePlan } from "./create-plan";
 import { keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
@@ -60,7 +60,7 @@ export class Creation {
   private pidFileWritten = false;
   private readonly opened: number[] = [];
 
-  constructor(readonly ctx: RuntimeContext, readonly o: CreateOptions, readonly plan: CreatePlan, readonly trace: (m: string) => void = () => {}) {
+  constructor(readonly ctx: RuntimeContext, readonly o: CreateOptions, readonly plan: CreatePlan, readonly trace: Trace = () => {}) {
     this.initFd = 3 + plan.preserveFds;
     this.state = {
       ociVersion: OCI_VERSION, id: o.id, pid: 0, pidStartTime: "", bundle: plan.bundle, rootfs: plan.rootfs,
@@ -102,7 +102,7 @@ export class Creation {
       writeStateAtomically(dir, this.state);
     }
     this.cgroups = cg; // only now is it ours to remove on failure
-    this.trace(`cgroups made: ${describeCgroups(this.state.cgroupPaths ?? {})}`);
+    this.trace(() => `cgroups made: ${describeCgroups(this.state.cgroupPaths ?? {})}`);
   }
 
   /** The native init's request for host setup; `full` once the rootfs is ready. */
@@ -163,7 +163,7 @@ export class Creation {
       argv: plan.fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: plan.fromHost ? [] : [`_BUNC_INIT=${this.initFd}`], stdio: this.o.stdio,
     }));
     this.pid = spawned.pid;
-    this.trace(`init spawned: pid ${this.pid}; ${describeNamespaces(ns)}`);
+    this.trace(() => `init spawned: pid ${this.pid}; ${describeNamespaces(ns)}`);
     for (const fd of [childFd, execFd]) this.release(fd);
     this.state.pid = this.pid;
     this.state.pidStartTime = readProcStat(this.pid)?.startTime ?? "";
@@ -183,7 +183,7 @@ export class Creation {
       spawned.abort();
       throw e;
     }
-    this.trace(`${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
+    this.trace(() => `${ns.newUser ? `id maps written (${describeIdMaps(config)}); ` : ""}cgroup limits applied; init released`);
     spawned.release();
   }
 

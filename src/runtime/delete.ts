@@ -62,7 +62,7 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     trace(`${c.state.config.hooks?.poststop?.length ?? 0} poststop hooks run`);
     try {
       removeCgroups(c.state, warn, ctx.log.debug);
-      trace(`cgroups removed: ${describeCgroups(c.state.cgroupPaths)}`);
+      trace(() => `cgroups removed: ${describeCgroups(c.state.cgroupPaths)}`);
     } catch (e: any) {
       warn(e.message);
     }

@@ -221,7 +221,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       writeSync(request, encode(pid));
       spawned.release();
       for (const fd of opened.splice(0)) closeSync(fd);
-      trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
+      trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
@@ -241,7 +241,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
     });
     pid = spawned.pid;
-    trace(`process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
+    trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
     for (const fd of opened.splice(0)) closeSync(fd);
     const channel = new Channel(parentFd);

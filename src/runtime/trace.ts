@@ -4,11 +4,13 @@ import type { NamespacePlan } from "../linux/namespaces";
 import type { Config } from "../spec/schema";
 
 export type Debug = (msg: string) => void;
+/** A step's line, or a function building it: called only under --debug (a description may load modules). */
+export type Trace = (msg: string | (() => string)) => void;
 
-export function tracer(op: string, debug: Debug | undefined): Debug {
+export function tracer(op: string, debug: Debug | undefined): Trace {
   if (!debug) return () => {};
   const t0 = performance.now();
-  return (msg) => debug(`${op}: ${msg} (+${(performance.now() - t0).toFixed(1)} ms)`);
+  return (msg) => debug(`${op}: ${typeof msg === "function" ? msg() : msg} (+${(performance.now() - t0).toFixed(1)} ms)`);
 }
 
 /** Namespace names of a clone/unshare flag set. */
