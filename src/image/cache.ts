@@ -106,7 +106,7 @@ export async function cachedLayers(cache: string, files: ImageFiles, image: Reso
       if (!existsSync(join(dir, "tree"))) throw new BuncError(`${files.label}: layer ${k.slice(0, 19)}… was pruned from the cache while starting; run again`);
       try { utimesSync(dir, now, now); } catch {}
     }
-    writeRecord(cache, { id: image.id, source: opts.source, tags: image.tags, layers: keys as string[], lastUsed: now.toISOString() });
+    writeRecord(cache, { id: image.id, source: opts.source, tags: image.tags, layers: keys as string[], lastUsed: now.toISOString() }, now);
   } catch (e) {
     release();
     throw e;
@@ -114,10 +114,21 @@ export async function cachedLayers(cache: string, files: ImageFiles, image: Reso
   return { trees: (keys as string[]).map((k) => layerTree(cache, k)), release, added };
 }
 
-function writeRecord(cache: string, r: ImageRecord): void {
+/**
+ * The image's record, rewritten only when it changed: a run of an image seen before just
+ * touches it (its mtime is when it was last used; listImages reads it).
+ */
+function writeRecord(cache: string, r: ImageRecord, now: Date): void {
   const dir = join(cache, "images");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${hex(r.id)}.json`);
+  try {
+    const old = JSON.parse(readFileSync(file, "utf8")) as ImageRecord;
+    if (JSON.stringify({ ...old, lastUsed: "" }) === JSON.stringify({ ...r, lastUsed: "" })) {
+      utimesSync(file, now, now);
+      return;
+    }
+  } catch {} // none yet, or unreadable: written below
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(r));
   renameSync(tmp, file);
@@ -131,7 +142,13 @@ export function listImages(cache: string, layerBytes: (diffId: string) => number
   const out: (ImageRecord & { bytes: number })[] = [];
   for (const n of names) {
     let r: ImageRecord;
-    try { r = JSON.parse(readFileSync(join(dir, n), "utf8")); } catch { continue; }
+    let used: string;
+    try {
+      r = JSON.parse(readFileSync(join(dir, n), "utf8"));
+      used = statSync(join(dir, n)).mtime.toISOString();
+    } catch { continue; }
+    // a run of an image seen before touches its record instead of rewriting it (writeRecord)
+    if (!r.lastUsed || used > r.lastUsed) r.lastUsed = used;
     const sizes = (r.layers ?? []).map(layerBytes);
     if (sizes.some((s) => s === undefined)) {
       rmSync(join(dir, n), { force: true });

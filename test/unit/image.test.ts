@@ -1,7 +1,7 @@
 // The image pieces that need no root: tags as users write them, PATH:TAG, what the config
 // decides, the tar header index (ustar, PAX and GNU long names), schema errors.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tagMatches, ociArch } from "../../src/image/manifest";
@@ -11,6 +11,7 @@ import { indexTarBytes } from "../../src/bundle/tar-index";
 import { ImageConfigSchema, IndexSchema, parseJson } from "../../src/image/schema";
 import { whiteoutTarget } from "../../src/bundle/whiteouts";
 import { pack } from "../support/tar";
+import { listImages } from "../../src/image/cache";
 
 const config = (c: object) => parseJson(ImageConfigSchema, new TextEncoder().encode(JSON.stringify({ rootfs: { type: "layers", diff_ids: [] }, config: c })), "t");
 
@@ -71,6 +72,24 @@ describe("image", () => {
   test("schema errors name the file and the field", () => {
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: "md5:1", size: 1 }] }));
     expect(() => parseJson(IndexSchema, bytes, "img: index.json")).toThrow(/^img: index\.json: manifests\[0\]\.digest: expected sha256:<64 hex digits>/);
+  });
+
+  test("the cache lists images by last use: a record touched by a later run counts from its mtime", () => {
+    const cache = mkdtempSync(join(tmpdir(), "bunc-cache-"));
+    try {
+      mkdirSync(join(cache, "images"));
+      const rec = (c: string) => ({ id: `sha256:${c.repeat(64)}`, source: `/img-${c}.tar`, tags: [], layers: ["sha256:l"], lastUsed: "2026-01-01T00:00:00.000Z" });
+      for (const c of ["a", "b"]) writeFileSync(join(cache, "images", `${c.repeat(64)}.json`), JSON.stringify(rec(c)));
+      const later = new Date("2026-06-01T00:00:00.000Z");
+      utimesSync(join(cache, "images", `${"b".repeat(64)}.json`), later, later);
+      utimesSync(join(cache, "images", `${"a".repeat(64)}.json`), new Date("2025-01-01T00:00:00.000Z"), new Date("2025-01-01T00:00:00.000Z"));
+      const listed = listImages(cache, () => 1);
+      expect(listed.map((r) => r.source)).toEqual(["/img-b.tar", "/img-a.tar"]);
+      expect(listed[0]!.lastUsed).toBe(later.toISOString());
+      expect(listed[1]!.lastUsed).toBe("2026-01-01T00:00:00.000Z");
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   test("a whiteout naming no file is refused", () => {
