@@ -439,7 +439,7 @@ try {
     rmSync(cache, { recursive: true, force: true });
   }
 
-  // (8) an image (OCI archive) against podman (and docker when its daemon answers): scripts/bench/images.ts.
+  // (8) an image (OCI archive) against podman and docker (its own dockerd): scripts/bench/images.ts.
   log("bench: (8) run an image: bunc cached / first vs podman run / podman load + run");
   {
     const bunc = RUNTIMES.find((r) => r.name === "bunc")!;
@@ -621,7 +621,7 @@ function printReport(rep: any) {
   if (f.image) {
     const i = f.image;
     const c = (k: string) => (i.results[k] ? cell(i.results[k]) : "n/a");
-    out.push(`(8) an image (OCI archive of the Alpine minirootfs), ms: seen before: \`bunc run --image\` ${c("bunc-cached")}, \`podman run --rm\` ${c("podman-run")}${i.results["docker-run"] ? `, \`docker run --rm\` ${c("docker-run")}` : ` (${i.docker})`}; bunc/podman ${r3(i.ratios["bunc-cached/podman-run"])} (goal <= 0.25). First run: bunc ${c("bunc-first")}, \`podman load\` + run ${c("podman-load-run")}; bunc/podman ${r3(i.ratios["bunc-first/podman-load-run"])}`);
+    out.push(`(8) an image (OCI archive of the Alpine minirootfs), ms: seen before: \`bunc run --image\` ${c("bunc-cached")}, \`podman run --rm\` ${c("podman-run")}${i.results["docker-run"] ? `, \`docker run --rm\` ${c("docker-run")} (${i.docker})` : ` (${i.docker})`}; bunc/podman ${r3(i.ratios["bunc-cached/podman-run"])} (goal <= 0.25)${i.results["docker-run"] ? `, bunc/docker ${r3(i.ratios["bunc-cached/docker-run"])}` : ""}. First run: bunc ${c("bunc-first")}, \`podman load\` + run ${c("podman-load-run")}; bunc/podman ${r3(i.ratios["bunc-first/podman-load-run"])}`);
   }
   out.push(`(5) unpack Alpine minirootfs, ms: \`bunc bundle\` ${cell(u.results.bunc)}, GNU tar -xzf ${cell(u.results["gnu-tar"])}, bunc library in-process ${cell(u.results["bunc-library"])}; bunc/tar ${r3(u.ratios["bunc/gnu-tar"])} (library/tar ${r3(u.ratios["bunc-library/gnu-tar"])}); peak RSS bunc ${u.peakRssMiB.bunc.toFixed(1)} MiB, tar ${u.peakRssMiB["gnu-tar"].toFixed(1)} MiB`);
   const s = rep.startup;

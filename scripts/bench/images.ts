@@ -2,12 +2,13 @@
 // private podman store (under the bench's scratch directory) and saved as an OCI archive;
 // then, alternating:
 // - seen before: `bunc run --image oci.tar -- /bin/true` with its layers cached, against
-//   `podman run --rm` of the image already in podman's store (and `docker run --rm` when a
-//   docker daemon answers);
+//   `podman run --rm` of the image already in podman's store and `docker run --rm` of it loaded
+//   into a dockerd the figure starts itself (Debian's docker.io: private data and exec roots and
+//   socket under the scratch directory, no bridge, no iptables; stopped by its PID at the end);
 // - first run: bunc with an empty cache (unpack + run), against `podman load` + `podman run --rm`
 //   after `podman rmi`.
-// podman's store and its containers are removed at the end, even on failure.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+// podman's store, dockerd and their containers are removed at the end, even on failure.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ratio, stat, type Stat } from "./stats";
 
@@ -43,18 +44,24 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
   // This host cannot raise the hard nofile limit to podman's default of 1048576 (as test/support/engines.ts).
   const run = [...podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768", image, "/bin/true"];
   const cache = join(dir, "bunc-cache");
+  let stopDocker = () => {};
   const bunc = (cacheDir: string) => timed([c.bunc, "--root", c.buncRoot, "run", "--image", archive, "--", "/bin/true"], { ...process.env, BUNC_CACHE_DIR: cacheDir });
   try {
     timed([...podman, "import", c.tarball, image], env);
     timed([...podman, "save", "--format", "oci-archive", "-o", archive, image], env);
-    let docker = "docker is not installed: skipped";
+    let docker = "docker: dockerd is not installed (Debian's docker.io): skipped";
     let dockerRun: (() => number) | undefined;
-    if (Bun.which("docker")) {
-      if (Bun.spawnSync(["docker", "info"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0) {
-        timed(["docker", "load", "-i", archive]);
-        dockerRun = () => timed(["docker", "run", "--rm", "--network", "none", image, "/bin/true"]);
-        docker = "docker daemon answers";
-      } else docker = "docker is installed but its daemon does not answer (docker info failed): skipped";
+    if (Bun.which("dockerd") && Bun.which("docker")) {
+      const d = startDockerd(join(dir, "docker"));
+      stopDocker = d.stop;
+      if (d.cli) {
+        // docker 20.10 loads docker archives only: the same image saved in that format
+        const dockerArchive = join(dir, "alpine-docker.tar");
+        timed([...podman, "save", "--format", "docker-archive", "-o", dockerArchive, image], env);
+        timed([...d.cli, "load", "-i", dockerArchive]);
+        dockerRun = () => timed([...d.cli!, "run", "--rm", "--network", "none", image, "/bin/true"]);
+        docker = `docker: its own dockerd (${d.version})`;
+      } else docker = `docker: its dockerd did not start: skipped (${d.error})`;
     }
     c.log(`bench: (8) ${docker}`);
 
@@ -95,6 +102,7 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
       },
     };
   } finally {
+    stopDocker();
     Bun.spawnSync([...podman, "rm", "-af", "-t", "0"], { env, stdout: "ignore", stderr: "ignore" });
     Bun.spawnSync([...podman, "rmi", "-af"], { env, stdout: "ignore", stderr: "ignore" });
     for (const l of require("node:fs").readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l: string) => l.split(" ")[4] ?? "").filter((m: string) => m.startsWith(dir)).reverse()) {
@@ -102,4 +110,45 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A dockerd of the figure's own under `root` (its data, exec root, pid file and socket), with no
+ * bridge and no iptables. `cli` talks to it; `stop` removes its containers, ends it by its PID
+ * (SIGTERM, then SIGKILL after 20 s) and the containerd it started, whose command line names `root`.
+ */
+function startDockerd(root: string): { cli?: string[]; version?: string; error?: string; stop: () => void } {
+  mkdirSync(root, { recursive: true });
+  const sock = join(root, "docker.sock");
+  const log = join(root, "dockerd.log");
+  const out = openSync(log, "a");
+  const p = Bun.spawn(["dockerd", "--data-root", join(root, "data"), "--exec-root", join(root, "exec"), "--pidfile", join(root, "dockerd.pid"), "-H", `unix://${sock}`,
+    "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--storage-driver", "overlay2"], { stdin: "ignore", stdout: out, stderr: out });
+  closeSync(out);
+  const cli = ["docker", "-H", `unix://${sock}`];
+  // running, not a zombie: nothing reaps dockerd while this synchronous code waits
+  const alive = (pid: number) => { try { return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; } };
+  const stop = () => {
+    if (existsSync(sock)) {
+      const ids = Bun.spawnSync([...cli, "ps", "-aq"], { stderr: "ignore" }).stdout.toString().split("\n").filter(Boolean);
+      if (ids.length) Bun.spawnSync([...cli, "rm", "-f", ...ids], { stdout: "ignore", stderr: "ignore" });
+    }
+    // its containerd, found before dockerd goes (ours only: started with our exec root)
+    const theirs = Bun.spawnSync(["pgrep", "-f", join(root, "exec")], { stderr: "ignore" }).stdout.toString().split("\n").map(Number).filter((n) => n > 0 && n !== p.pid);
+    p.kill("SIGTERM");
+    for (let i = 0; i < 200 && alive(p.pid); i++) Bun.sleepSync(100);
+    if (alive(p.pid)) p.kill("SIGKILL");
+    for (const pid of theirs) if (alive(pid)) try { process.kill(pid, "SIGKILL"); } catch {}
+  };
+  for (let i = 0; i < 120; i++) {
+    if (!alive(p.pid)) break;
+    if (existsSync(sock)) {
+      const v = Bun.spawnSync([...cli, "version", "-f", "{{.Server.Version}}"], { stderr: "ignore" });
+      if (v.exitCode === 0) return { cli, version: `dockerd ${v.stdout.toString().trim()}`, stop };
+    }
+    Bun.sleepSync(250);
+  }
+  const tail = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-2).join(" / ").slice(0, 300) : "no log";
+  stop();
+  return { error: `no answer within 30 s: ${tail}`, stop: () => {} };
 }

@@ -55,11 +55,16 @@ describe.skipIf(!runnable)("bench --quick", () => {
       // one-shot of a cached tarball vs a prepared bundle
       for (const who of ["oneshot-cached", "prepared-bundle"]) expect(statOk(f.oneShot.results[who]), `oneShot ${who}`).toBe(true);
       expect(isNum(f.oneShot.ratios["cached/prepared"])).toBe(true);
-      // an image against podman, when podman is installed (docker only when its daemon answers)
+      // an image against podman, when podman is installed, and docker when dockerd is (its own daemon)
       if (Bun.which("podman")) {
         for (const who of ["bunc-cached", "podman-run", "bunc-first", "podman-load-run"]) expect(statOk(f.image.results[who]), `image ${who}`).toBe(true);
         expect(isNum(f.image.ratios["bunc-cached/podman-run"]) && isNum(f.image.ratios["bunc-first/podman-load-run"])).toBe(true);
         expect(log).toContain("(8) docker");
+        if (Bun.which("dockerd")) {
+          expect(log).toContain("(8) docker: its own dockerd");
+          expect(statOk(f.image.results["docker-run"]), "image docker-run").toBe(true);
+          expect(isNum(f.image.ratios["bunc-cached/docker-run"])).toBe(true);
+        }
       }
       // concurrency: all lifecycles counted, linearity ratio present
       for (const rt of ["bunc", "runc", "crun"]) {
