@@ -11,6 +11,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ratio, stat, type Stat } from "./stats";
+import { pidfdOpen, pidfdWait } from "./proc";
 
 export interface ImageFigure {
   label: string;
@@ -126,7 +127,7 @@ function startDockerd(root: string): { cli?: string[]; version?: string; error?:
     "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--storage-driver", "overlay2"], { stdin: "ignore", stdout: out, stderr: out });
   closeSync(out);
   const cli = ["docker", "-H", `unix://${sock}`];
-  // running, not a zombie: nothing reaps dockerd while this synchronous code waits
+  // running, not a zombie: nothing reaps dockerd while this synchronous code waits for its socket
   const alive = (pid: number) => { try { return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; } };
   const stop = () => {
     if (existsSync(sock)) {
@@ -135,9 +136,9 @@ function startDockerd(root: string): { cli?: string[]; version?: string; error?:
     }
     // its containerd, found before dockerd goes (ours only: started with our exec root)
     const theirs = Bun.spawnSync(["pgrep", "-f", join(root, "exec")], { stderr: "ignore" }).stdout.toString().split("\n").map(Number).filter((n) => n > 0 && n !== p.pid);
+    const exited = pidfdOpen(p.pid); // its exit is an event to wait for (proc.ts), not a poll
     p.kill("SIGTERM");
-    for (let i = 0; i < 200 && alive(p.pid); i++) Bun.sleepSync(100);
-    if (alive(p.pid)) p.kill("SIGKILL");
+    if (!pidfdWait(exited, 20_000)) p.kill("SIGKILL");
     for (const pid of theirs) if (alive(pid)) try { process.kill(pid, "SIGKILL"); } catch {}
   };
   for (let i = 0; i < 120; i++) {

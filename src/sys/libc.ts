@@ -89,7 +89,7 @@ const DECLS = {
 type Symbols = ReturnType<typeof dlopen<typeof DECLS>>["symbols"];
 /** The libc the compiled binary was built for: scripts/build.ts defines it (undefined from sources). */
 declare const BUNC_LIBC: "glibc" | "musl" | undefined;
-// From the build when there is one: reading /proc/self/maps costs every command ~0.5-1 ms.
+// From the build when there is one: no command need read its own /proc/self/maps for it.
 const soname = libcSoname(process.arch, typeof BUNC_LIBC === "string" ? BUNC_LIBC === "musl" : detectMusl());
 // errno is read right after a failed call: its accessor is bound before anything else runs.
 const loaded: Partial<Symbols> = dlopen(soname, { __errno_location: DECLS.__errno_location }).symbols as Partial<Symbols>;
