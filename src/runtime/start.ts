@@ -1,8 +1,7 @@
 // `start`: opens the exec fifo, which lets the init exec the user's program, then runs
 // the poststart hooks.
-import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import { O } from "../sys/arch";
+import { closeFd, openPath, readFd, unlinkPath } from "../sys/files";
 import { pollIn } from "../sys/io";
 import { BuncError } from "../sys/errors";
 import { FIFO, isAlive, withContainer, type Container } from "./state";
@@ -21,16 +20,16 @@ export function startContainer(ctx: RuntimeContext, id: string): Container {
     const status = c.status();
     trace(`locked; status ${status}, init pid ${c.pid}`);
     requireStatus(c, "start", status);
-    const fifo = join(c.dir, FIFO);
-    const fd = openSync(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+    const fifo = `${c.dir}/${FIFO}`;
+    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK);
     let reply: Uint8Array;
     try {
       reply = readStartReply(fd, c);
     } finally {
-      closeSync(fd);
+      closeFd(fd);
     }
     trace("exec fifo read to EOF: the init executed the program");
-    unlinkSync(fifo);
+    unlinkPath(fifo);
     const failure = startFailure(reply, c);
     if (failure) {
       // The init exits right after reporting: `start` returns once the container is stopped.
@@ -76,7 +75,7 @@ function readStartReply(fd: number, c: Container): Uint8Array {
     }
     let n: number;
     try {
-      n = readSync(fd, buf);
+      n = readFd(fd, buf);
     } catch (e: any) {
       if (e.code === "EAGAIN") continue;
       throw e;

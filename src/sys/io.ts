@@ -1,6 +1,6 @@
 // Pipes, and blocking reads of the sockets and pipes bunc shares with its native stages.
-import { readSync } from "node:fs";
 import { ptr } from "bun:ffi";
+import { readFd } from "./files";
 import { check, cstr, errno, libc, SyscallError } from "./libc";
 import { O } from "./arch";
 
@@ -49,7 +49,7 @@ export function readToEnd(fd: number, enough: (got: Uint8Array) => boolean = () 
   for (;;) {
     let n: number;
     try {
-      n = readSync(fd, buf);
+      n = readFd(fd, buf);
     } catch (e: any) {
       if (e.code === "EINTR" || e.code === "EAGAIN") continue;
       if (e.code === "ECONNRESET") break;
@@ -69,7 +69,7 @@ export function readUpTo(fd: number, n: number): Uint8Array {
   while (got < n) {
     let r: number;
     try {
-      r = readSync(fd, buf, got, n - got, null);
+      r = readFd(fd, buf.subarray(got));
     } catch (e: any) {
       if (e.code === "EINTR" || e.code === "EAGAIN") continue;
       if (e.code === "ECONNRESET") break;

@@ -1,7 +1,6 @@
 // The one FFI module: every libc symbol bunc calls is declared here, and every
 // raw call goes through `check`, which turns -1 into a SyscallError.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
-import { readFileSync } from "node:fs";
 import { errnoName } from "./errno";
 import { BuncError } from "./errors";
 import { SYS, type SyscallName } from "./arch";
@@ -19,7 +18,7 @@ export function libcSoname(arch: string = process.arch, isMusl: boolean = detect
  * musl when musl's loader is mapped into this process (what the running binary links), read
  * from /proc/self/maps: cheaper than process.report, which builds a whole diagnostic report.
  */
-export function detectMusl(maps: () => string = () => readFileSync("/proc/self/maps", "utf8")): boolean {
+export function detectMusl(maps: () => string = () => (require("node:fs") as typeof import("node:fs")).readFileSync("/proc/self/maps", "utf8")): boolean {
   return /\/ld-musl-[\w.-]+\.so/.test(maps());
 }
 
@@ -83,6 +82,7 @@ const DECLS = {
   socket: { args: [i32, i32, i32], returns: i32 },
   connect: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
+  faccessat: { args: [i32, P, i32, i32], returns: i32 },
   setsid: { args: [], returns: i32 },
 } as const;
 

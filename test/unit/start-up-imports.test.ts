@@ -1,0 +1,31 @@
+// What `bunc --version`, `state`, `start`, `delete` and `kill` load: no node:fs and no
+// node:path. Loading node:fs costs a command ~0.9 ms of start-up and node:path ~0.35 (README,
+// Performance); these are the commands engines call for every container. Bundled as scripts/build.ts bundles (ESM chunks), then
+// the static imports are followed from the entry, the dispatcher and the state command.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+
+test("the dispatcher, `state`, `start`, `delete` and `kill` import neither node:fs nor node:path at load", async () => {
+  const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, naming: { chunk: "[name]-[hash].[ext]" }, define: { BUNC_LIBC: '"glibc"' } });
+  expect(built.success).toBe(true);
+  const chunks = new Map<string, string>();
+  for (const o of built.outputs) chunks.set(o.path.replace(/^.*\//, ""), await o.text());
+  const staticDeps = (name: string) => [...chunks.get(name)!.matchAll(/(?:from|import)\s*"\.\/([^"]+)"/g)].map((m) => m[1]!);
+  const closure = (name: string, seen = new Set<string>()): Set<string> => {
+    if (seen.has(name)) return seen;
+    seen.add(name);
+    for (const d of staticDeps(name)) closure(d, seen);
+    return seen;
+  };
+  const find = (prefix: string) => [...chunks.keys()].find((k) => k.startsWith(prefix))!;
+  const main = built.outputs.find((o) => o.kind === "entry-point")!.path.replace(/^.*\//, "");
+  for (const entry of [main, ...["dispatch-", "state-", "start-", "delete-", "kill-"].map(find)]) {
+    expect(entry).toBeDefined();
+    for (const chunk of closure(entry)) {
+      const builtins = [...chunks.get(chunk)!.matchAll(/(?:from|import)\s*"((?:node:)?(?:fs|path))"/g)].map((m) => m[1]);
+      expect({ entry, chunk, builtins }).toEqual({ entry, chunk, builtins: [] });
+    }
+  }
+});
