@@ -13,12 +13,16 @@ export const CAPABILITIES = [
   "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ] as const;
 
+let kernelLastCap: number | undefined;
+/** The kernel's last capability: read once per process (create and exec asked for it twice). */
 export function lastCap(): number {
+  if (kernelLastCap !== undefined) return kernelLastCap;
   try {
-    return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+    kernelLastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
   } catch {
-    return CAPABILITIES.length - 1;
+    kernelLastCap = CAPABILITIES.length - 1;
   }
+  return kernelLastCap;
 }
 
 export interface CapSets { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint }
