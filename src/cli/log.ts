@@ -1,7 +1,6 @@
 // Logging for the CLI: errors and warnings to stderr, and to --log in runc's format
 // (JSON lines {"level","msg","time"} with --log-format json) so engines can report them.
 // consola is loaded only when something is printed to a terminal-facing stream.
-import { err, stderrIsTTY } from "./output";
 import type { Logger } from "../runtime/context";
 
 export interface LogSettings { file?: string; format: "text" | "json"; debug: boolean }
@@ -24,6 +23,8 @@ function toFile(level: string, msg: string): void {
 }
 
 async function toStderr(level: "error" | "warn" | "debug", msg: string): Promise<void> {
+  // Loaded when something is printed (the FFI): a command that prints nothing skips it.
+  const { err, stderrIsTTY } = require("./output") as typeof import("./output");
   // With --log-format json the engine reads the log file; stderr stays plain.
   if (settings.format === "json" || !stderrIsTTY()) {
     err(`bunc: ${level === "error" ? "" : level + ": "}${msg}\n`);

@@ -1,6 +1,8 @@
 // The CLI's stdout and stderr (the library never writes to them), by write(2) through the
 // FFI (sys/files): touching process.stdout costs Bun ~7 ms at start-up, and node:fs's
-// writeSync ~0.9 ms (loading node:fs) against ~0.4; every bunc command is a fresh process.
+// writeSync ~0.9 ms (loading node:fs) against ~0.4 for the FFI; every bunc command is a
+// fresh process. The dispatcher and the logger load this module only when they print, so
+// that `--version` loads no FFI.
 import { writeAll } from "../sys/files";
 
 // TextEncoder, not Buffer.from: Buffer's first use costs a printing command ~0.1 ms more.
