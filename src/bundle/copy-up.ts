@@ -6,7 +6,9 @@
 // the layers under it), copied into this layer with its owner, mode, times and xattrs, its
 // missing parent directories with theirs, and the link is made to the copy. Lower trees are
 // read through openat2(RESOLVE_IN_ROOT) fds: a symlink in them never leads out of them.
-import { closeSync, fstatSync, openSync, readFileSync, type BigIntStats } from "node:fs";
+import type { BigIntStats } from "node:fs";
+// node:fs when a layer is applied (images): `bunc bundle` never loads it (~3.5 MiB, ~0.9 ms).
+const fs = () => require("node:fs") as typeof import("node:fs");
 import { getXattr, listXattrs, readlinkFd } from "../sys/xattr";
 import { tryOpenInRoot } from "../sys/openat2";
 import { O } from "../sys/arch";
@@ -32,7 +34,7 @@ export class Below {
 
   /** `trees`: the lower trees, top first; `members`: the layer's own members (for its whiteouts). */
   constructor(trees: string[], members: TarMember[]) {
-    this.fds = trees.map((t) => openSync(t, O.PATH | O.DIRECTORY | O.CLOEXEC));
+    this.fds = trees.map((t) => fs().openSync(t, O.PATH | O.DIRECTORY | O.CLOEXEC));
     for (const m of members) {
       const parts = cleanName(m.name).split("/").filter(Boolean);
       if (!parts.length || parts.includes("..") || !isWhiteout(parts.at(-1)!)) continue;
@@ -45,7 +47,7 @@ export class Below {
   }
 
   close(): void {
-    for (const fd of this.fds.splice(0)) closeSync(fd);
+    for (const fd of this.fds.splice(0)) fs().closeSync(fd);
   }
 
   /** `parts` as the layers below show it through this layer's whiteouts; undefined when absent or hidden. */
@@ -60,12 +62,12 @@ export class Below {
         const fd = tryOpenInRoot(tree, parts.slice(0, i).join("/"), O.PATH | O.NOFOLLOW | O.CLOEXEC);
         if (fd === -ENOENT) break;
         if (fd < 0) return undefined;
-        const st = fstatSync(fd, { bigint: true });
-        if (isWhiteoutNode(st)) return void closeSync(fd);
+        const st = fs().fstatSync(fd, { bigint: true });
+        if (isWhiteoutNode(st)) return void fs().closeSync(fd);
         if (i === parts.length) return { fd, st };
-        if (!isDir(st)) return void closeSync(fd);
+        if (!isDir(st)) return void fs().closeSync(fd);
         if (getXattr(`/proc/self/fd/${fd}`, "trusted.overlay.opaque")?.[0] === 0x79 /* y */) opaqueHere = true;
-        closeSync(fd);
+        fs().closeSync(fd);
       }
       if (opaqueHere) return undefined;
     }
@@ -101,7 +103,7 @@ export class Below {
       this.used = true;
       return { ...this.attrs(d, chown), isDir: true };
     } finally {
-      closeSync(d.fd);
+      fs().closeSync(d.fd);
     }
   }
 
@@ -120,7 +122,7 @@ export class Below {
         const p = parts.slice(0, i);
         const own = tryOpenInRoot(root.fd, p.join("/"), O.PATH | O.NOFOLLOW | O.CLOEXEC);
         if (own >= 0) {
-          closeSync(own);
+          fs().closeSync(own);
           continue;
         }
         const d = this.lookup(p);
@@ -131,10 +133,10 @@ export class Below {
             dirAttrs(p.join("/"), { ...this.attrs(d, chown), isDir: true });
           }
         } finally {
-          closeSync(d.fd);
+          fs().closeSync(d.fd);
         }
       }
-      if (type === S_IFREG) root.writeFile(parts, [readFileSync(`/proc/self/fd/${f.fd}`)]);
+      if (type === S_IFREG) root.writeFile(parts, [fs().readFileSync(`/proc/self/fd/${f.fd}`)]);
       else if (type === S_IFLNK) {
         const target = readlinkFd(f.fd);
         if (target === undefined) return false;
@@ -148,7 +150,7 @@ export class Below {
       this.used = true;
       return true;
     } finally {
-      closeSync(f.fd);
+      fs().closeSync(f.fd);
     }
   }
 }

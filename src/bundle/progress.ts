@@ -12,7 +12,8 @@ export interface Progress {
 export interface ProgressOutput { isTTY?: boolean; write(text: string): unknown }
 
 export function progressBar(total: number, out: ProgressOutput | undefined): Progress {
-  if (!out?.isTTY || total < MIN_BYTES) return { update() {}, done() {} };
+  // The size first: asking whether `out` is a terminal may load a module (node:tty).
+  if (!out || total < MIN_BYTES || !out.isTTY) return { update() {}, done() {} };
   let last = 0, shown = false;
   const mib = (n: number) => (n / 1048576).toFixed(1);
   const draw = (bytes: number, entries: number) => {

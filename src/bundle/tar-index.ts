@@ -2,7 +2,8 @@
 // image archive of hundreds of MB costs a few reads to open: its small JSON files and the
 // blobs a run needs are then read at their offsets. Knows ustar prefixes, PAX `path`/`linkpath`
 // and GNU long names, which is what podman, docker and skopeo write.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { O } from "../sys/arch";
+import { closeFd, fileSize as sizeOf, openPath, preadFull } from "../sys/files";
 import { BuncError } from "../sys/errors";
 import { decodePax } from "./pax";
 
@@ -37,24 +38,18 @@ const checksumOk = (h: Uint8Array) => {
 
 /** Every member of the tar at `path` (or `fd`), in order; throws naming `label` when it is not a tar. */
 export function indexTar(path: string, label = path): TarMember[] {
-  const fd = openSync(path, "r");
+  const fd = openPath(path, O.RDONLY);
   try {
-    return indexTarFd(fd, fstatSync(fd).size, label);
+    return indexTarFd(fd, sizeOf(fd), label);
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
 }
 
 export function indexTarFd(fd: number, fileSize: number, label: string): TarMember[] {
   const read = (pos: number, n: number) => {
     const b = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const r = readSync(fd, b, got, n - got, pos + got);
-      if (r === 0) break;
-      got += r;
-    }
-    return b.subarray(0, got);
+    return b.subarray(0, preadFull(fd, b, pos));
   };
   return walk(read, fileSize, label);
 }

@@ -1,5 +1,7 @@
 // The default config.json of `bunc spec`, shaped like runc's: an `sh` in a fresh set of
 // namespaces with the usual mounts, masked paths and the default capability set.
+import { pathExists } from "../sys/files";
+
 export const DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
 export const DEFAULT_MASKED_PATHS = [
@@ -22,7 +24,7 @@ export interface DefaultSpecOptions {
 
 /** A unified cgroup v2 host: cgroup2 mounted at /sys/fs/cgroup itself (runc's test for the cgroup namespace). */
 export function isUnifiedCgroupHost(): boolean {
-  return require("node:fs").existsSync("/sys/fs/cgroup/cgroup.controllers");
+  return pathExists("/sys/fs/cgroup/cgroup.controllers");
 }
 
 export function defaultSpec(o: DefaultSpecOptions = {}) {

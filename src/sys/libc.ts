@@ -83,6 +83,9 @@ const DECLS = {
   connect: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
   faccessat: { args: [i32, P, i32, i32], returns: i32 },
+  lseek: { args: [i32, i64, i32], returns: i64 },
+  pread: { args: [i32, P, u64, i64], returns: i64 },
+  renameat: { args: [i32, P, i32, P], returns: i32 },
   setsid: { args: [], returns: i32 },
 } as const;
 

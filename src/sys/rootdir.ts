@@ -3,11 +3,11 @@
 // `..`, absolute symlinks and symlinked parents all stay inside it. Entries are then created with
 // *at calls on the parent fd using a single path component, which never follows a symlink.
 import { ptr } from "bun:ffi";
-import { closeSync, writeSync } from "node:fs";
 import { check, cstr, libc, SyscallError, errno } from "./libc";
 import { makedev } from "./devnum";
 import { tryOpenInRoot } from "./openat2";
 import { O } from "./arch";
+import { closeFd, writeFully } from "./files";
 
 const { WRONLY: O_WRONLY, CREAT: O_CREAT, EXCL: O_EXCL, CLOEXEC: O_CLOEXEC, PATH: O_PATH, DIRECTORY: O_DIRECTORY, NOFOLLOW: O_NOFOLLOW } = O;
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
@@ -19,7 +19,7 @@ export type NodeKind = "fifo" | "char" | "block";
 
 /** Write all of `data` to `fd` (a write may be short). */
 export function writeAll(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+  writeFully(fd, data);
 }
 
 /** A directory that untrusted relative paths ("a/b/c", already split on "/") are confined to. */
@@ -110,7 +110,7 @@ export class RootDir {
     try {
       for (const c of chunks) writeAll(fd, c);
     } finally {
-      closeSync(fd);
+      closeFd(fd);
     }
   }
 

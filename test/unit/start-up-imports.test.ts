@@ -1,13 +1,14 @@
-// What `bunc --version`, `state`, `start`, `delete` and `kill` load: no node:fs and no
-// node:path. Loading node:fs costs a command ~0.9 ms of start-up and node:path ~0.35 (README,
-// Performance); these are the commands engines call for every container. Bundled as scripts/build.ts bundles (ESM chunks), then
+// What `bunc --version`, `state`, `start`, `delete`, `kill` and `bundle` load: no node:fs
+// and no node:path. Loading node:fs costs a command ~0.9 ms of start-up and ~3.5 MiB of RSS,
+// node:path ~0.35 ms (README, Performance); the first four are what engines call for every
+// container, and `bundle` has an RSS budget. Bundled as scripts/build.ts bundles (ESM chunks), then
 // the static imports are followed from the entry, the dispatcher and the state command.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
 
-test("the dispatcher, `state`, `start`, `delete` and `kill` import neither node:fs nor node:path at load; the dispatcher not the FFI", async () => {
+test("the dispatcher, `state`, `start`, `delete`, `kill` and `bundle` import neither node:fs nor node:path at load; the dispatcher not the FFI", async () => {
   const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, naming: { chunk: "[name]-[hash].[ext]" }, define: { BUNC_LIBC: '"glibc"' } });
   expect(built.success).toBe(true);
   const chunks = new Map<string, string>();
@@ -22,7 +23,7 @@ test("the dispatcher, `state`, `start`, `delete` and `kill` import neither node:
   const find = (prefix: string) => [...chunks.keys()].find((k) => k.startsWith(prefix))!;
   const main = built.outputs.find((o) => o.kind === "entry-point")!.path.replace(/^.*\//, "");
   const dispatch = find("dispatch-");
-  for (const entry of [main, dispatch, ...["state-", "start-", "delete-", "kill-"].map(find)]) {
+  for (const entry of [main, dispatch, ...["state-", "start-", "delete-", "kill-", "bundle-"].map(find)]) {
     expect(entry).toBeDefined();
     // `--version` (the dispatcher alone) does not load the FFI either (~0.4 ms).
     const avoided = entry === main || entry === dispatch ? /(?:from|import)\s*"((?:node:)?(?:fs|path)|bun:ffi)"/g : /(?:from|import)\s*"((?:node:)?(?:fs|path))"/g;
