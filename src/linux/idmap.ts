@@ -3,8 +3,7 @@
 // CAP_SYS_ADMIN where the filesystem was mounted, which the container's init (in its own
 // user namespace) lacks — as a detached tree (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)),
 // and the init moves it into place with move_mount.
-import { closeSync, openSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../sys/paths";
 import type { Config, Mount } from "../spec/schema";
 import { spawnInit } from "../sys/nsexec";
 import { socketPair } from "../sys/socket";
@@ -12,6 +11,8 @@ import { waitpid } from "../sys/proc";
 import { mountSetattr, openTree } from "../sys/mount-api";
 import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 import { idMapText } from "./namespaces";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 const MOUNT_ATTR_IDMAP = 0x100000n;
 
@@ -32,7 +33,7 @@ export function preparedOnHost(c: Config, m: Mount, hostCanClone: boolean): bool
 /** Whether this process may clone mount trees (open_tree(OPEN_TREE_CLONE) of "/"). */
 export function canCloneMounts(): boolean {
   try {
-    closeSync(openTree("/"));
+    nodeFs().closeSync(openTree("/"));
     return true;
   } catch {
     return false;
@@ -65,10 +66,10 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
       execFd: -1, passFds: [], argv: ["/nonexistent"], env: [],
     });
     try {
-      writeFileSync(`/proc/${spawned.pid}/uid_map`, idMapText(uid as any));
-      writeFileSync(`/proc/${spawned.pid}/setgroups`, "deny");
-      writeFileSync(`/proc/${spawned.pid}/gid_map`, idMapText(gid as any));
-      return openSync(`/proc/${spawned.pid}/ns/user`, "r");
+      nodeFs().writeFileSync(`/proc/${spawned.pid}/uid_map`, idMapText(uid as any));
+      nodeFs().writeFileSync(`/proc/${spawned.pid}/setgroups`, "deny");
+      nodeFs().writeFileSync(`/proc/${spawned.pid}/gid_map`, idMapText(gid as any));
+      return nodeFs().openSync(`/proc/${spawned.pid}/ns/user`, "r");
     } finally {
       spawned.abort();
       try {
@@ -76,8 +77,8 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
       } catch {} // reaped already: nothing to wait for
     }
   } finally {
-    closeSync(sock[0]!);
-    closeSync(sock[1]!);
+    nodeFs().closeSync(sock[0]!);
+    nodeFs().closeSync(sock[1]!);
   }
 }
 
@@ -93,17 +94,17 @@ export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCa
         trees.set(i, openTree(source, { recursive, context: `mounts[${i}] (${m.destination}) ${source}` }));
         return;
       }
-      const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : openSync(`/proc/${initPid}/ns/user`, "r");
+      const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : nodeFs().openSync(`/proc/${initPid}/ns/user`, "r");
       try {
         const tree = openTree(source, { recursive, context: `mounts[${i}] ${source}` });
         trees.set(i, tree);
         mountSetattr(tree, "", { set: MOUNT_ATTR_IDMAP, usernsFd: userns }, { recursive: m.options!.includes("ridmap"), context: `mounts[${i}] ${source}` });
       } finally {
-        closeSync(userns);
+        nodeFs().closeSync(userns);
       }
     });
   } catch (e) {
-    for (const fd of trees.values()) closeSync(fd);
+    for (const fd of trees.values()) nodeFs().closeSync(fd);
     throw e;
   }
   return trees;

@@ -2,8 +2,7 @@
 // read and checked, warnings given once, the namespaces planned and the seccomp profile
 // compiled; nothing is left behind when this throws (only the joined namespaces are open).
 import { inheritedFds } from "../sys/inherited-fds";
-import { closeSync, existsSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "../sys/paths";
 import { readConfig } from "../spec/parse";
 import type { Config } from "../spec/schema";
 import { BuncError } from "../sys/errors";
@@ -19,6 +18,8 @@ import { whyNotFromHost } from "./host-setup";
 import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface CreateOptions {
   id: string;
@@ -65,14 +66,14 @@ export interface CreatePlan {
 
 export function loadBundle(bundleArg: string | undefined): { bundle: string; config: Config; rootfs: string } {
   const bundle = resolve(bundleArg ?? ".");
-  if (!existsSync(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
+  if (!nodeFs().existsSync(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
   const config = readConfig(join(bundle, "config.json"));
   if (!config.process) throw new BuncError(`invalid ${join(bundle, "config.json")}: process: is required to create a container`);
   (require("./host-checks") as typeof import("./host-checks")).checkConfigForHost(config);
   const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
   let st;
   try {
-    st = statSync(rootfs);
+    st = nodeFs().statSync(rootfs);
   } catch {
     throw new BuncError(`root.path: rootfs ${rootfs} does not exist`);
   }
@@ -87,8 +88,8 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
-  if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
-  if (o.pidfdSocket && !existsSync(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
+  if (o.consoleSocket && !nodeFs().existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
+  if (o.pidfdSocket && !nodeFs().existsSync(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
   const caps = capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   // Runtime spec: a capability the runtime cannot grant is a warning, not a failure. Without a
   // user namespace of its own the container gets at most what bunc's bounding set holds.
@@ -122,7 +123,7 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   };
   // Last: the one thing here that needs closing.
   const joins = openJoins(ns);
-  return { ...decided, joins, close: () => joins.forEach((j) => closeSync(j.fd)) };
+  return { ...decided, joins, close: () => joins.forEach((j) => nodeFs().closeSync(j.fd)) };
 }
 
 function setupPath(config: Config): { fromHost: boolean; whyNotFromHost: string | undefined } {

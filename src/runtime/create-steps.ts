@@ -2,8 +2,7 @@
 // native stages cloned into the namespaces, the go once the rootfs is set up (by
 // create-setup.ts). A Creation holds everything made so far, so undo() removes exactly that
 // and close() releases every fd whatever happened.
-import { chownSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, resolve } from "../sys/paths";
 import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
 import { procMounts } from "./host-setup";
 import { linuxSyscalls } from "../sys/syscalls";
@@ -32,6 +31,8 @@ import type { CreateOptions, CreatePlan } from "./create-plan";
 import { keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export { selfCommand, writePidFile };
 
@@ -94,8 +95,8 @@ export class Creation {
     const fifo = join(dir, FIFO);
     mkfifo(fifo, 0o622);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
-    if (ns.newUser && process.geteuid?.() === 0) chownSync(fifo, hostRoot(config.linux.uidMappings), hostRoot(config.linux.gidMappings));
-    this.fifoFd = openSync(fifo, O.PATH | O.CLOEXEC);
+    if (ns.newUser && process.geteuid?.() === 0) nodeFs().chownSync(fifo, hostRoot(config.linux.uidMappings), hostRoot(config.linux.gidMappings));
+    this.fifoFd = nodeFs().openSync(fifo, O.PATH | O.CLOEXEC);
     if (!createCgroups(cg, ns.newUser, outer)) {
       // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
       this.state.cgroupPaths = {};
@@ -134,16 +135,16 @@ export class Creation {
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     this.parentFd = dupAbove(sock[0], plan.preserveFds + 10);
     const childFd = this.keep(dupAbove(sock[1], plan.preserveFds + 10));
-    closeSync(sock[0]); closeSync(sock[1]);
+    nodeFs().closeSync(sock[0]); nodeFs().closeSync(sock[1]);
     // Host setup: the native init is all that runs in the container. Else bunc is re-executed
     // as the init (from /proc/self/exe through a read-only mount: the file may have been replaced).
     const execFd = this.keep(plan.fromHost ? openNativeInit()! : openSelfForExec().fd);
-    for (const f of this.cgroups!.selfJoinFiles(joinsLate)) this.lateCgroupFds.push(this.keep(openSync(f, "w")));
+    for (const f of this.cgroups!.selfJoinFiles(joinsLate)) this.lateCgroupFds.push(this.keep(nodeFs().openSync(f, "w")));
     // The other hierarchies are joined by the clone itself: v1 through `tasks` fds, cgroup2 by
     // CLONE_INTO_CGROUP, before any of the init's code runs.
-    const earlyCgroupFds = this.cgroups!.selfJoinFiles(joinsEarly, [1]).map((f) => this.keep(openSync(f, "w")));
+    const earlyCgroupFds = this.cgroups!.selfJoinFiles(joinsEarly, [1]).map((f) => this.keep(nodeFs().openSync(f, "w")));
     const v2 = this.cgroups!.cgroup2Dir(joinsEarly);
-    const cgroup2Fd = v2 ? this.keep(openSync(v2, O.RDONLY | O.DIRECTORY)) : -1;
+    const cgroup2Fd = v2 ? this.keep(nodeFs().openSync(v2, O.RDONLY | O.DIRECTORY)) : -1;
     // The Bun init sends a foreground terminal's master over a pair; with host setup bunc opens it itself.
     if (plan.relay && !plan.fromHost) this.consolePair = socketPair();
     // The console socket is connected here, on the host side: inside a user namespace the
@@ -172,7 +173,7 @@ export class Creation {
       if (ns.newUser) writeIdMaps(this.pid, config);
       // A user namespace joined by path: nsexec made the init its root, which reopens the fifo.
       else if (ns.joins.some((j) => j.type === "user") && process.geteuid?.() === 0)
-        chownSync(join(this.dir!, FIFO), hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
+        nodeFs().chownSync(join(this.dir!, FIFO), hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
       this.cgroups!.apply(effectiveResources(config), this.pid);
       if (Object.keys(plan.netDevices).length) {
         this.state.netDevices = plan.netDevices;
@@ -197,7 +198,7 @@ export class Creation {
     try {
       sendFd(this.consolePair[1]!, pty.master, pty.name, "console socket");
     } finally {
-      closeSync(pty.master);
+      nodeFs().closeSync(pty.master);
     }
   }
 
@@ -216,7 +217,7 @@ export class Creation {
     if (this.o.pidfdSocket) sendPidfd(this.o.pidfdSocket, this.pid);
     try {
       for (const [what, fd] of this.handover) sendFd(this.parentFd, fd, what, "the init's sync socket");
-      writeSync(this.parentFd, this.plan.fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
+      nodeFs().writeSync(this.parentFd, this.plan.fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
     } catch {
       throw new BuncError(`container init exited during setup${this.exitDescription()}`);
     }
@@ -252,15 +253,15 @@ export class Creation {
     } catch (ce: any) {
       warn(ce.message);
     }
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    if (this.o.pidFile && this.pidFileWritten) rmSync(resolve(this.o.pidFile), { force: true });
+    if (this.dir) nodeFs().rmSync(this.dir, { recursive: true, force: true });
+    if (this.o.pidFile && this.pidFileWritten) nodeFs().rmSync(resolve(this.o.pidFile), { force: true });
   }
 
   /** Every fd released and the lock let go, whether create succeeded or not. */
   close(): void {
     const fds = [this.parentFd, this.fifoFd, this.requestFd, this.listenerFd, this.master ?? -1, ...this.consolePair, ...this.opened,
       ...this.handover.map(([, fd]) => fd), ...(this.idmapTrees?.values() ?? [])];
-    for (const fd of fds) if (fd >= 0) try { closeSync(fd); } catch {}
+    for (const fd of fds) if (fd >= 0) try { nodeFs().closeSync(fd); } catch {}
     this.unlock?.();
     this.plan.close();
   }
@@ -285,7 +286,7 @@ export class Creation {
   private release(fd: number): void {
     const i = this.opened.indexOf(fd);
     if (i >= 0) this.opened.splice(i, 1);
-    closeSync(fd);
+    nodeFs().closeSync(fd);
   }
 }
 
@@ -321,7 +322,7 @@ function hostRoot(maps: { containerID: number; hostID: number; size: number }[] 
 function writeIdMaps(pid: number, config: Config): void {
   const write = (file: string, text: string) => {
     try {
-      writeFileSync(`/proc/${pid}/${file}`, text);
+      nodeFs().writeFileSync(`/proc/${pid}/${file}`, text);
     } catch (e: any) {
       throw new BuncError(`linux.${file === "uid_map" ? "uidMappings" : "gidMappings"}: cannot write ${file}: ${e.code ?? e.message}`);
     }
@@ -341,7 +342,7 @@ function ownerName(): string {
 export function applyFromOutside(pid: number, p: NonNullable<Config["process"]>): void {
   if (p.oomScoreAdj !== undefined) {
     try {
-      writeFileSync(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
+      nodeFs().writeFileSync(`/proc/${pid}/oom_score_adj`, String(p.oomScoreAdj));
     } catch (e: any) {
       throw new BuncError(`process.oomScoreAdj: cannot set ${p.oomScoreAdj}: ${e.code ?? e.message}${e.code === "EACCES" ? " (lowering it needs CAP_SYS_RESOURCE)" : ""}`);
     }

@@ -2,12 +2,11 @@
 // namespaces (user first; the mount namespace is joined by the process itself, see
 // runExecInit), the process joins its cgroups, gets process.* of the config or of
 // --process, and its exit status becomes ours unless detached.
-import { closeSync, existsSync, fchownSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readToEnd } from "../sys/io";
 import { inheritedFds } from "../sys/inherited-fds";
 import { requireKernel } from "../linux/kernel";
 import { namedErrnos } from "../sys/errno";
-import { normalize, resolve } from "node:path";
+import { normalize, resolve } from "../sys/paths";
 import { relayTerminal } from "./tty-relay";
 import type { Process } from "../spec/schema";
 import { O } from "../sys/arch";
@@ -36,6 +35,8 @@ import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface ExecOptions {
   id: string;
@@ -92,20 +93,20 @@ export function subCgroups(values: string[] = [], known: string[] = []): Record<
 function containerPasswd(pid: number): string | undefined {
   let root = -1, file = -1;
   try {
-    root = openSync(`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
+    root = nodeFs().openSync(`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
     file = openInRoot(root, "etc/passwd", O.RDONLY | O.CLOEXEC);
-    return readFileSync(file, "utf8");
+    return nodeFs().readFileSync(file, "utf8");
   } catch {
     return undefined;
   } finally {
-    if (file >= 0) closeSync(file);
-    if (root >= 0) closeSync(root);
+    if (file >= 0) nodeFs().closeSync(file);
+    if (root >= 0) nodeFs().closeSync(root);
   }
 }
 
 function setgroupsDeniedIn(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+    return nodeFs().readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
   } catch {
     return false;
   }
@@ -120,7 +121,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
-  if (o.consoleSocket && !existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
+  if (o.consoleSocket && !nodeFs().existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
   // As runc: the process gets the container's AppArmor profile and SELinux label unless it
   // has its own (exec --apparmor / --process-label, or --process); one that is not loaded,
@@ -131,7 +132,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   validateSelinuxLabel(o.process.selinuxLabel);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
-  const open = (p: string, flags: string | number = "r") => keep(openSync(p, flags as any));
+  const open = (p: string, flags: string | number = "r") => keep(nodeFs().openSync(p, flags as any));
   let parentFd = -1, consoleOurs = -1;
   let consoleMaster: number | undefined;
   let pid = 0;
@@ -171,7 +172,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         try {
           sendFd(sock, pty.master, pty.name, "console socket");
         } finally {
-          closeSync(pty.master);
+          nodeFs().closeSync(pty.master);
         }
       }
     } else if (relay) {
@@ -218,9 +219,9 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
-      writeSync(request, encode(pid));
+      nodeFs().writeSync(request, encode(pid));
       spawned.release();
-      for (const fd of opened.splice(0)) closeSync(fd);
+      for (const fd of opened.splice(0)) nodeFs().closeSync(fd);
       trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
@@ -243,7 +244,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     pid = spawned.pid;
     trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
-    for (const fd of opened.splice(0)) closeSync(fd);
+    for (const fd of opened.splice(0)) nodeFs().closeSync(fd);
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
@@ -266,31 +267,31 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     }
     throw asBuncError(e);
   } finally {
-    for (const fd of opened) try { closeSync(fd); } catch {}
-    if (parentFd >= 0) closeSync(parentFd);
-    if (consoleOurs >= 0) closeSync(consoleOurs);
-    if (consoleMaster !== undefined) closeSync(consoleMaster);
+    for (const fd of opened) try { nodeFs().closeSync(fd); } catch {}
+    if (parentFd >= 0) nodeFs().closeSync(parentFd);
+    if (consoleOurs >= 0) nodeFs().closeSync(consoleOurs);
+    if (consoleMaster !== undefined) nodeFs().closeSync(consoleMaster);
   }
 }
 
 /** A pty for an exec'd process, from the container's devpts; the slave belongs to its user. */
 function openContainerPty(initPid: number, p: Process): Pty {
-  const root = openSync(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  const root = nodeFs().openSync(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
     const pty = openPtyInRoot(root, p.consoleSize);
     try {
       // The process's own terminal, as a login's (runc); its uid as the host sees it (in a
       // user namespace of the container's that is so for root too: the host's root is nobody there).
       const uid = hostUid(initPid, p.user?.uid ?? 0);
-      if (uid !== 0) fchownSync(pty.slave, uid, -1);
+      if (uid !== 0) nodeFs().fchownSync(pty.slave, uid, -1);
       return pty;
     } catch (e) {
-      closeSync(pty.master);
-      closeSync(pty.slave);
+      nodeFs().closeSync(pty.master);
+      nodeFs().closeSync(pty.slave);
       throw e;
     }
   } finally {
-    closeSync(root);
+    nodeFs().closeSync(root);
   }
 }
 

@@ -1,7 +1,8 @@
 // `run`/`exec -t` in the foreground without --console-socket: bunc holds the pty master
 // and relays it to its own terminal (raw mode, window size changes) until the process ends.
-import { read, writeSync, closeSync } from "node:fs";
 import { setWindowSize } from "../linux/terminal";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface Relay { done: Promise<void>; stop(): void }
 
@@ -15,14 +16,14 @@ export function relayTerminal(master: number): Relay {
   };
   resize();
   process.on("SIGWINCH", resize);
-  const onInput = (d: Buffer) => { try { writeSync(master, d); } catch {} };
+  const onInput = (d: Buffer) => { try { nodeFs().writeSync(master, d); } catch {} };
   stdin.on("data", onInput);
   const buf = Buffer.alloc(65536);
   // Reads until the slave side is gone (EIO): the output is drained before we return.
   const done = new Promise<void>((resolve) => {
-    const pump = () => read(master, buf, 0, buf.length, null, (err, n) => {
+    const pump = () => nodeFs().read(master, buf, 0, buf.length, null, (err, n) => {
       if (err || n === 0) return resolve();
-      try { writeSync(1, buf.subarray(0, n)); } catch {}
+      try { nodeFs().writeSync(1, buf.subarray(0, n)); } catch {}
       pump();
     });
     pump();
@@ -34,7 +35,7 @@ export function relayTerminal(master: number): Relay {
       stdin.off("data", onInput);
       stdin.pause();
       if (raw) stdin.setRawMode(false);
-      try { closeSync(master); } catch {}
+      try { nodeFs().closeSync(master); } catch {}
     },
   };
 }

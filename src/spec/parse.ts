@@ -1,8 +1,9 @@
 // Reads and validates config.json; every problem is reported with its JSON path.
 import * as v from "valibot";
-import { readFileSync } from "node:fs";
 import { ConfigSchema, type Config } from "./schema";
 import { BuncError, oneLine } from "../sys/errors";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 export { oneLine };
 
 /**
@@ -58,7 +59,7 @@ function validateSemantics(c: Config, where: string): Config {
 export function readConfig(file: string): Config {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = nodeFs().readFileSync(file, "utf8");
   } catch (e: any) {
     throw new BuncError(e.code === "ENOENT" ? `config file ${file} not found` : `cannot read ${file}: ${e.code ?? e.message}`);
   }

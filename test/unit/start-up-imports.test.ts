@@ -23,10 +23,10 @@ test("the dispatcher, `state`, `start`, `delete`, `kill` and `bundle` import nei
   const find = (prefix: string) => [...chunks.keys()].find((k) => k.startsWith(prefix))!;
   const main = built.outputs.find((o) => o.kind === "entry-point")!.path.replace(/^.*\//, "");
   const dispatch = find("dispatch-");
-  for (const entry of [main, dispatch, ...["state-", "start-", "delete-", "kill-", "bundle-"].map(find)]) {
+  for (const entry of [main, dispatch, ...["state-", "start-", "delete-", "kill-", "bundle-", "exec-", "create-", "run-"].map(find)]) {
     expect(entry).toBeDefined();
     // `--version` (the dispatcher alone) does not load the FFI either (~0.4 ms).
-    const avoided = entry === main || entry === dispatch ? /(?:from|import)\s*"((?:node:)?(?:fs|path)|bun:ffi)"/g : /(?:from|import)\s*"((?:node:)?(?:fs|path))"/g;
+    const avoided = entry === main || entry === dispatch ? /(?:from|import)\s*"((?:node:)?(?:fs|path|os)|bun:ffi)"/g : /(?:from|import)\s*"((?:node:)?(?:fs|path|os))"/g;
     for (const chunk of closure(entry)) {
       const builtins = [...chunks.get(chunk)!.matchAll(avoided)].map((m) => m[1]);
       expect({ entry, chunk, builtins }).toEqual({ entry, chunk, builtins: [] });

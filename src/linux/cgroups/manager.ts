@@ -1,7 +1,6 @@
 // One CgroupManager per container: its directory in every mounted hierarchy, and the
 // operations the lifecycle needs (create, limits, membership, freeze, kill, stats, delete).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { join, posix } from "node:path";
+import { basename, dirname, join, relative } from "../../sys/paths";
 import { detectLayout, parseProcCgroup, procKey, type CgroupLayout, type Hierarchy } from "./layout";
 import type { LinuxResources } from "../../spec/resources";
 import { CgroupError, hasFile, readCgroupFile, tryRead, writeCgroupFile, type Warn } from "./files";
@@ -11,6 +10,8 @@ import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
 import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
+// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface ManagerOptions {
   /** Hierarchies to use; default: detected from /proc/self/mountinfo. */
@@ -47,9 +48,9 @@ const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
 /** The first existing level of the member's path, top down, that is frozen (v1 freezer or v2). */
 function frozenLevel({ h, dir }: Member): string | undefined {
   let cur = h.mountPoint;
-  for (const part of posix.relative(h.mountPoint, dir).split("/").filter(Boolean)) {
+  for (const part of relative(h.mountPoint, dir).split("/").filter(Boolean)) {
     cur = join(cur, part);
-    if (!existsSync(cur)) return undefined;
+    if (!nodeFs().existsSync(cur)) return undefined;
     const v1 = tryRead(cur, "freezer.state")?.trim();
     if (v1 === "FROZEN" || v1 === "FREEZING") return cur;
     if (tryRead(cur, "cgroup.freeze")?.trim() === "1") return cur;
@@ -65,7 +66,7 @@ function subDir({ h, dir }: Member, sub?: SubCgroup): string {
   const rel = sub && (h.controllers.map((c) => sub[c]).find((x) => x !== undefined) ?? sub[""]);
   if (!rel) return dir;
   const target = join(dir, rel);
-  if (!existsSync(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
+  if (!nodeFs().existsSync(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
   return target;
 }
 
@@ -92,21 +93,21 @@ export class CgroupManager {
       const uid = opts.euid ?? process.geteuid?.() ?? 0;
       const placement = systemdPlacement(id, cgroupsPath, uid !== 0 ? { uid } : undefined);
       const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callSystemd, uid !== 0, opts.debug);
-      return new CgroupManager(layout, [{ h, dir: posix.join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
+      return new CgroupManager(layout, [{ h, dir: join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
     }
     const path = cgroupsPath || `/bunc/${id}`;
     if (path.split("/").includes("..")) throw new CgroupError(`linux.cgroupsPath: "${path}" must not contain ".."`, "linux.cgroupsPath");
     const absolute = path.startsWith("/");
-    const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
+    const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? nodeFs().readFileSync("/proc/self/cgroup", "utf8"));
     const members = layout.hierarchies.map((h) => {
-      if (absolute) return { h, dir: posix.join(h.mountPoint, path) };
+      if (absolute) return { h, dir: join(h.mountPoint, path) };
       // Relative: under our own cgroup, seen from this mount's root (as runc does). On a pure
       // v2 host, under its parent: our own holds processes (a systemd unit), so no controller
       // can be enabled below it (runc's fs2 defaultDirPath; joining failed EIO in Debian 12 and 13).
       const self0 = self[procKey(h)] ?? "/";
-      const own = layout.mode === "v2" ? posix.dirname(self0) : self0;
-      const rel = posix.relative(h.root, own).startsWith("..") ? own : posix.relative(h.root, own);
-      return { h, dir: posix.join(h.mountPoint, rel, path) };
+      const own = layout.mode === "v2" ? dirname(self0) : self0;
+      const rel = relative(h.root, own).startsWith("..") ? own : relative(h.root, own);
+      return { h, dir: join(h.mountPoint, rel, path) };
     });
     return new CgroupManager(layout, members, opts.warn ?? ignore);
   }
@@ -141,7 +142,7 @@ export class CgroupManager {
     if (this.systemd) return true;
     for (const m of this.members) {
       // As runc: a warning, not an error (engines put a pod's processes there first).
-      const there = existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
+      const there = nodeFs().existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
       if (there) this.warn(`container's cgroup is not empty: ${there} process(es) already in ${m.dir}`);
       // A process put in a frozen cgroup (or below a frozen one) stops there: create would hang.
       const frozen = frozenLevel(m);
@@ -172,7 +173,7 @@ export class CgroupManager {
       }
     } catch (e) {
       // Nothing half-made stays behind: remove what this call created, deepest first.
-      for (const dir of created.reverse()) try { rmdirSync(dir); } catch {}
+      for (const dir of created.reverse()) try { nodeFs().rmdirSync(dir); } catch {}
       if (this.skipped) return false;
       throw e;
     }
@@ -185,7 +186,7 @@ export class CgroupManager {
    * filled it yet) is filled from its parent before anything below it is used.
    */
   private mkdirs({ h, dir }: Member, created: string[]): void {
-    const rel = posix.relative(h.mountPoint, dir).split("/").filter(Boolean);
+    const rel = relative(h.mountPoint, dir).split("/").filter(Boolean);
     let cur = h.mountPoint;
     const cpuset = h.version === 1 && h.controllers.includes("cpuset");
     for (const part of rel) {
@@ -193,7 +194,7 @@ export class CgroupManager {
       if (h.version === 2) enableControllers(parent, parent === h.mountPoint);
       cur = join(cur, part);
       try {
-        mkdirSync(cur);
+        nodeFs().mkdirSync(cur);
         created.push(cur);
       } catch (e: any) {
         if (e?.code !== "EEXIST") throw e;
@@ -321,7 +322,7 @@ export class CgroupManager {
       const text = tryRead(d, "cgroup.procs");
       if (text === undefined) return;
       for (const l of text.split("\n")) if (l.trim()) out.push(Number(l));
-      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+      for (const e of nodeFs().readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
     };
     walk(dir);
     return out;
@@ -427,8 +428,8 @@ export class CgroupManager {
       try {
         removeTree(dir, deadline);
         // Drop an empty default "/bunc" parent; busy or shared parents stay.
-        const parent = posix.dirname(dir);
-        if (posix.basename(parent) === "bunc" && parent !== h.mountPoint) try { rmdirSync(parent); } catch {}
+        const parent = dirname(dir);
+        if (basename(parent) === "bunc" && parent !== h.mountPoint) try { nodeFs().rmdirSync(parent); } catch {}
       } catch (e: any) {
         errors.push(`${dir}: ${e?.code ?? e}`);
       }
@@ -485,7 +486,7 @@ const EVACUATION_LEAF = "init";
 function evacuate(dir: string): boolean {
   const leaf = join(dir, EVACUATION_LEAF);
   try {
-    mkdirSync(leaf);
+    nodeFs().mkdirSync(leaf);
   } catch (e: any) {
     if (e?.code !== "EEXIST") return false;
   }
@@ -505,11 +506,11 @@ function evacuate(dir: string): boolean {
 }
 
 function removeTree(dir: string, deadline: number): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name), deadline);
+  if (!nodeFs().existsSync(dir)) return;
+  for (const e of nodeFs().readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name), deadline);
   for (;;) {
     try {
-      rmdirSync(dir);
+      nodeFs().rmdirSync(dir);
       return;
     } catch (e: any) {
       if (e?.code === "ENOENT") return;
