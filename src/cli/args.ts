@@ -1,4 +1,7 @@
 // Argument fragments shared by commands, spelled as runc spells them.
+import { pathExists } from "../sys/files";
+import { resolve } from "../sys/paths";
+
 export const idArg = { id: { type: "positional", description: "container id", required: true } } as const;
 export const bundleArg = { bundle: { type: "string", alias: "b", description: "path to the bundle directory (default: current directory)" } } as const;
 export const pidFileArg = { "pid-file": { type: "string", description: "write the init's PID to this file" } } as const;
@@ -14,9 +17,8 @@ export const createArgs = {
 
 /** -b/--bundle, checked here so that a missing config.json says where bunc looked and how to point it elsewhere. */
 export function requireBundle(bundle: string | undefined): string | undefined {
-  const { existsSync } = require("node:fs") as typeof import("node:fs");
-  const dir = require("node:path").resolve(bundle ?? ".");
-  if (existsSync(dir) && !existsSync(`${dir}/config.json`)) {
+  const dir = resolve(bundle ?? ".");
+  if (pathExists(dir) && !pathExists(`${dir}/config.json`)) {
     const { BuncError } = require("../sys/errors");
     throw new BuncError(`config file ${dir}/config.json not found (give the bundle directory with -b/--bundle)`);
   }

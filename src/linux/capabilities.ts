@@ -1,8 +1,7 @@
 // Linux capabilities by name, and the five sets of process.capabilities.
 import { SyscallError } from "../sys/libc";
 import { linuxSyscalls, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, type Syscalls } from "../sys/syscalls";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { readText } from "../sys/files";
 
 export const CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
@@ -19,7 +18,7 @@ let kernelLastCap: number | undefined;
 export function lastCap(): number {
   if (kernelLastCap !== undefined) return kernelLastCap;
   try {
-    kernelLastCap = Number(nodeFs().readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+    kernelLastCap = Number(readText("/proc/sys/kernel/cap_last_cap").trim());
   } catch {
     kernelLastCap = CAPABILITIES.length - 1;
   }
@@ -67,13 +66,13 @@ export function setCaps(s: CapSets, sys: Syscalls = linuxSyscalls): void {
 
 /** The capabilities this process still has in its bounding set: what it can grant at all. */
 export function ownBounding(): bigint {
-  const m = nodeFs().readFileSync("/proc/self/status", "utf8").match(/^CapBnd:\s+([0-9a-f]+)/m);
+  const m = readText("/proc/self/status").match(/^CapBnd:\s+([0-9a-f]+)/m);
   return m ? BigInt("0x" + m[1]) : (1n << 64n) - 1n;
 }
 
 /** The capabilities this process holds in effect now (in its own user namespace). */
 export function ownEffective(): bigint {
-  const m = nodeFs().readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s+([0-9a-f]+)/m);
+  const m = readText("/proc/self/status").match(/^CapEff:\s+([0-9a-f]+)/m);
   return m ? BigInt("0x" + m[1]) : 0n;
 }
 

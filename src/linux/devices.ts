@@ -7,8 +7,7 @@ import { makedev } from "../sys/devnum";
 import { MS } from "./mount-options";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { withPinned, type MountContext } from "./mounts";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { changeMode, changeOwner, makeSymlink, pathExists, statPath } from "../sys/files";
 
 export const DEFAULT_DEVICES: Device[] = [
   { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
@@ -33,7 +32,7 @@ export function createDevice(ctx: MountContext, d: Device): void {
   const rel = resolveRelative(ctx.rootfs, d.path);
   const host = join(ctx.rootfs, rel);
   mkdirAllInRoot(ctx.rootFd, dirname(rel), 0o755, ctx.sys); // below the pinned rootfs, never through a host path
-  const existing = nodeFs().lstatSync(host, { throwIfNoEntry: false });
+  const existing = statPath(host, { follow: false, missingOk: true });
   if (existing && !existing.isFile() && !existing.isCharacterDevice() && !existing.isBlockDevice() && !existing.isFIFO())
     throw new Error(`linux.devices: ${d.path} exists and is not a device`);
   const mode = d.fileMode ?? 0o666;
@@ -42,13 +41,13 @@ export function createDevice(ctx: MountContext, d: Device): void {
     ctx.sys.mknod(host, (S_IF[d.type] ?? 0) | (mode & 0o7777), d.type === "p" ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
     // Through a pinned fd: chmod and chown follow symlinks, and must not follow one out.
     withPinned(ctx, rel, (t) => {
-      nodeFs().chmodSync(t, mode & 0o7777); // not subject to umask
-      nodeFs().chownSync(t, d.uid ?? 0, d.gid ?? 0);
+      changeMode(t, mode & 0o7777); // not subject to umask
+      changeOwner(t, d.uid ?? 0, d.gid ?? 0);
     });
     return;
   }
   // User namespace: bind the host's node over an empty file.
-  if (!nodeFs().existsSync(d.path)) throw new Error(`linux.devices: ${d.path}: cannot create device nodes in a user namespace and the host has none to bind`);
+  if (!pathExists(d.path)) throw new Error(`linux.devices: ${d.path}: cannot create device nodes in a user namespace and the host has none to bind`);
   if (!existing) touchInRoot(ctx.rootFd, rel, 0o644, ctx.sys);
   withPinned(ctx, rel, (t) => ctx.sys.mount(d.path, t, null, MS.BIND, null));
 }
@@ -58,13 +57,13 @@ export function setupDev(ctx: MountContext, devices: Device[] = []): void {
   for (const [target, link] of DEFAULT_SYMLINKS) {
     const host = join(ctx.rootfs, resolveRelative(ctx.rootfs, link));
     try {
-      nodeFs().symlinkSync(target, host);
+      makeSymlink(target, host);
     } catch (e: any) {
       if (e.code !== "EEXIST") throw withContext(`/dev: symlink ${link}`, e);
     }
   }
-  if (nodeFs().existsSync("/proc/kcore")) {
-    try { nodeFs().symlinkSync("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
+  if (pathExists("/proc/kcore")) {
+    try { makeSymlink("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
   }
   for (const dir of ["/dev/pts", "/dev/shm"]) mkdirAllInRoot(ctx.rootFd, resolveRelative(ctx.rootfs, dir), 0o755, ctx.sys);
   for (const d of devices) createDevice(ctx, d);

@@ -11,6 +11,8 @@ import { waitpid } from "../sys/proc";
 import { mountSetattr, openTree } from "../sys/mount-api";
 import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 import { idMapText } from "./namespaces";
+import { closeFd, openPath } from "../sys/files";
+import { O } from "../sys/arch";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -33,7 +35,7 @@ export function preparedOnHost(c: Config, m: Mount, hostCanClone: boolean): bool
 /** Whether this process may clone mount trees (open_tree(OPEN_TREE_CLONE) of "/"). */
 export function canCloneMounts(): boolean {
   try {
-    nodeFs().closeSync(openTree("/"));
+    closeFd(openTree("/"));
     return true;
   } catch {
     return false;
@@ -69,7 +71,7 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
       nodeFs().writeFileSync(`/proc/${spawned.pid}/uid_map`, idMapText(uid as any));
       nodeFs().writeFileSync(`/proc/${spawned.pid}/setgroups`, "deny");
       nodeFs().writeFileSync(`/proc/${spawned.pid}/gid_map`, idMapText(gid as any));
-      return nodeFs().openSync(`/proc/${spawned.pid}/ns/user`, "r");
+      return openPath(`/proc/${spawned.pid}/ns/user`, O.RDONLY);
     } finally {
       spawned.abort();
       try {
@@ -77,8 +79,8 @@ function userNamespaceWith(uid: Mount["uidMappings"], gid: Mount["gidMappings"])
       } catch {} // reaped already: nothing to wait for
     }
   } finally {
-    nodeFs().closeSync(sock[0]!);
-    nodeFs().closeSync(sock[1]!);
+    closeFd(sock[0]!);
+    closeFd(sock[1]!);
   }
 }
 
@@ -94,17 +96,17 @@ export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCa
         trees.set(i, openTree(source, { recursive, context: `mounts[${i}] (${m.destination}) ${source}` }));
         return;
       }
-      const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : nodeFs().openSync(`/proc/${initPid}/ns/user`, "r");
+      const userns = m.uidMappings?.length ? userNamespaceWith(m.uidMappings, m.gidMappings) : openPath(`/proc/${initPid}/ns/user`, O.RDONLY);
       try {
         const tree = openTree(source, { recursive, context: `mounts[${i}] ${source}` });
         trees.set(i, tree);
         mountSetattr(tree, "", { set: MOUNT_ATTR_IDMAP, usernsFd: userns }, { recursive: m.options!.includes("ridmap"), context: `mounts[${i}] ${source}` });
       } finally {
-        nodeFs().closeSync(userns);
+        closeFd(userns);
       }
     });
   } catch (e) {
-    for (const fd of trees.values()) nodeFs().closeSync(fd);
+    for (const fd of trees.values()) closeFd(fd);
     throw e;
   }
   return trees;

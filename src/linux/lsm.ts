@@ -14,14 +14,13 @@ import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import type { Syscalls } from "../sys/syscalls";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { pathExists, readText } from "../sys/files";
 
 export const APPARMOR_PROFILES = "/sys/kernel/security/apparmor/profiles";
 
 export function apparmorEnabled(): boolean {
   try {
-    return nodeFs().readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").trim() === "Y";
+    return readText("/sys/module/apparmor/parameters/enabled").trim() === "Y";
   } catch {
     return false;
   }
@@ -29,7 +28,7 @@ export function apparmorEnabled(): boolean {
 
 export function selinuxEnabled(mountinfo = readMountInfo): boolean {
   const mounted = parseMountInfo(mountinfo()).some((m) => m.fstype === "selinuxfs" && m.mountPoint === "/sys/fs/selinux");
-  return mounted && nodeFs().existsSync("/sys/fs/selinux/enforce");
+  return mounted && pathExists("/sys/fs/selinux/enforce");
 }
 
 /** The names in AppArmor's profiles list: one "name (mode)" a line (mode: enforce, complain, kill, ...). */
@@ -45,7 +44,7 @@ export function parseApparmorProfiles(text: string): Set<string> {
 /** The loaded profiles, or undefined when the list cannot be read (it is the policy admin's: root in the host's user namespace). */
 export function loadedApparmorProfiles(path = APPARMOR_PROFILES): Set<string> | undefined {
   try {
-    return parseApparmorProfiles(nodeFs().readFileSync(path, "utf8"));
+    return parseApparmorProfiles(readText(path));
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@
 //   36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
 //   id par dev root mnt   options    optional.. - type source  super options
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+import { readText } from "../sys/files";
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface MountInfo {
@@ -27,7 +28,7 @@ export interface MountInfo {
 
 /** The text of /proc/<pid>/mountinfo (the caller's own by default). */
 export function readMountInfo(pid: number | "self" = "self"): string {
-  return nodeFs().readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+  return readText(`/proc/${pid}/mountinfo`);
 }
 
 /** The kernel writes space, tab, newline and backslash in paths as octal escapes ("\040"). */

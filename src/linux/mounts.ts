@@ -9,8 +9,7 @@ import { MS, parseMountOptions, withMountLabel } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { parseProcCgroup } from "./cgroups/layout";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { readText, statFd, statPath } from "../sys/files";
 
 export interface MountContext {
   sys: Syscalls;
@@ -69,7 +68,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
     let isDir: boolean;
     try {
       // A tree made on the host: its own kind (the path may not be reachable from here).
-      isDir = (tree !== undefined ? nodeFs().fstatSync(tree) : nodeFs().statSync(source)).isDirectory();
+      isDir = (tree !== undefined ? statFd(tree) : statPath(source)!).isDirectory();
     } catch (e: any) {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }
@@ -137,7 +136,7 @@ function isSymlinkInRoot(rootfs: string, dest: string): boolean {
   // Checks the destination itself and each parent as written, before resolution.
   const parts = dest.split("/").filter(Boolean);
   for (let i = 1; i <= parts.length; i++) {
-    const st = nodeFs().lstatSync(join(rootfs, ...parts.slice(0, i)), { throwIfNoEntry: false });
+    const st = statPath(join(rootfs, ...parts.slice(0, i)), { follow: false, missingOk: true });
     if (st?.isSymbolicLink()) return true;
   }
   return false;
@@ -154,7 +153,7 @@ export function hostCgroupMounts(mountinfo = readMountInfo()) {
 
 /** Own cgroup path per hierarchy (controllers or "" for v2), from /proc/self/cgroup. */
 function ownCgroups(): Record<string, string> {
-  return parseProcCgroup(nodeFs().readFileSync("/proc/self/cgroup", "utf8"));
+  return parseProcCgroup(readText("/proc/self/cgroup"));
 }
 
 /** Host directory of the container's cgroup in hierarchy `h`. */

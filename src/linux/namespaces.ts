@@ -3,8 +3,8 @@
 import { namespaceType } from "../sys/nsfs";
 import type { Config, NamespaceType } from "../spec/schema";
 import { BuncError } from "../sys/errors";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, openPath, readText } from "../sys/files";
+import { O } from "../sys/arch";
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
   mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000,
@@ -51,7 +51,7 @@ export function openJoins(plan: NamespacePlan): { fd: number; nstype: number; pa
     for (const j of plan.joins) {
       let fd: number;
       try {
-        fd = nodeFs().openSync(j.path, "r");
+        fd = openPath(j.path, O.RDONLY);
       } catch (e: any) {
         throw new BuncError(`linux.namespaces: cannot open ${j.type} namespace ${j.path}: ${e.code ?? e.message}`);
       }
@@ -65,14 +65,14 @@ export function openJoins(plan: NamespacePlan): { fd: number; nstype: number; pa
     }
     return opened;
   } catch (e) {
-    for (const o of opened) nodeFs().closeSync(o.fd);
+    for (const o of opened) closeFd(o.fd);
     throw e;
   }
 }
 
 /** A container id as the host sees it, through /proc/<pid>/uid_map or gid_map ("inside outside count" lines); undefined when unmapped. */
 export function hostIdOf(pid: number, kind: "uid" | "gid", id: number): number | undefined {
-  for (const line of nodeFs().readFileSync(`/proc/${pid}/${kind}_map`, "utf8").trim().split("\n")) {
+  for (const line of readText(`/proc/${pid}/${kind}_map`).trim().split("\n")) {
     const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
     if (id >= inside && id < inside + count) return outside + (id - inside);
   }

@@ -1,6 +1,7 @@
 // The user database, /etc/passwd (passwd(5)), parsed in one place:
 //   name:password:UID:GID:GECOS:directory:shell
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
+import { readText } from "../sys/files";
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface PasswdEntry {
@@ -32,7 +33,7 @@ export function parsePasswd(text: string): PasswdEntry[] {
 /** /etc/passwd of the current root ("" when there is none or it cannot be read). */
 export function readPasswd(): string {
   try {
-    return nodeFs().readFileSync("/etc/passwd", "utf8");
+    return readText("/etc/passwd");
   } catch {
     return "";
   }

@@ -7,6 +7,7 @@ import { SyscallError } from "../sys/libc";
 import { linuxSyscalls, PR, type Syscalls } from "../sys/syscalls";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
 import { homeDir } from "./passwd";
+import { accessible, pathExists, readText, statPath } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -41,9 +42,8 @@ export function execveExitCode(errno: number): 126 | 127 {
 export function resolveExecutable(arg0: string, env: string[], cwd: string): string {
   const kind = (p: string): "exec" | "noexec" | "none" => {
     try {
-      if (!nodeFs().statSync(p).isFile()) return "noexec";
-      nodeFs().accessSync(p, nodeFs().constants.X_OK);
-      return "exec";
+      if (!statPath(p)!.isFile()) return "noexec";
+      return accessible(p, 1 /* X_OK */) ? "exec" : "noexec";
     } catch (e: any) {
       return e.code === "EACCES" || e.code === "EPERM" ? "noexec" : "none";
     }
@@ -62,7 +62,7 @@ export function resolveExecutable(arg0: string, env: string[], cwd: string): str
     const p = `${dir || "."}/${arg0}`;
     const k = kind(p);
     if (k === "exec") return p;
-    if (k === "noexec" && !denied && nodeFs().existsSync(p)) denied = p;
+    if (k === "noexec" && !denied && pathExists(p)) denied = p;
   }
   if (denied) throw new ExecutableError(`exec: "${arg0}": ${denied}: permission denied`, 126);
   throw new ExecutableError(`exec: "${arg0}": executable file not found in $PATH`, 127);
@@ -76,7 +76,7 @@ export function withHome(env: string[], uid: number, passwd?: string): string[] 
 
 export function setgroupsDenied(): boolean {
   try {
-    return nodeFs().readFileSync("/proc/self/setgroups", "utf8").trim() === "deny";
+    return readText("/proc/self/setgroups").trim() === "deny";
   } catch {
     return false;
   }

@@ -10,8 +10,7 @@ import { setupDev } from "./devices";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { O } from "../sys/arch";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, openPath, statPath, writeText } from "../sys/files";
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
 export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = readMountInfo): void {
@@ -30,7 +29,7 @@ export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string,
 }
 
 export function pivotRoot(sys: Syscalls, rootfs: string): void {
-  const oldRoot = nodeFs().openSync("/", O.DIRECTORY);
+  const oldRoot = openPath("/", O.DIRECTORY);
   try {
     sys.chdir(rootfs);
     sys.pivotRoot(".", ".");
@@ -40,7 +39,7 @@ export function pivotRoot(sys: Syscalls, rootfs: string): void {
     sys.umount2(".", 2 /* MNT_DETACH */);
     sys.chdir("/");
   } finally {
-    nodeFs().closeSync(oldRoot);
+    closeFd(oldRoot);
   }
 }
 
@@ -100,7 +99,7 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
   } catch {
     return false;
   }
-  const rootFd = nodeFs().openSync(root, O.DIRECTORY);
+  const rootFd = openPath(root, O.DIRECTORY);
   let fd: number;
   try {
     fd = sys.openInRoot(rootFd, rel);
@@ -108,7 +107,7 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
     if (e instanceof SyscallError && e.errno === 2) return false; // absent: nothing to mask
     throw e;
   } finally {
-    nodeFs().closeSync(rootFd);
+    closeFd(rootFd);
   }
   try {
     fn(`/proc/self/fd/${fd}`);
@@ -123,7 +122,7 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
 export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/", mountLabel?: string): void {
   for (const p of paths) {
     pinInRoot(sys, p, (target) => {
-      if (nodeFs().statSync(target).isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
+      if (statPath(target)!.isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
       // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
       else if (!pinInRoot(sys, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null), root))
         throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);
@@ -149,7 +148,7 @@ export function applySysctl(sysctl: Record<string, string> = {}): void {
   for (const [key, value] of Object.entries(sysctl)) {
     const path = "/proc/sys/" + key.replace(/\./g, "/");
     try {
-      nodeFs().writeFileSync(path, value);
+      writeText(path, value);
     } catch (e: any) {
       throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
     }

@@ -4,8 +4,7 @@
 // here at create against this host, so a bad value fails `create` with its JSON path.
 import type { Config, Process } from "../spec/schema";
 import type { RequestValues } from "../sys/native-request";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { readText } from "../sys/files";
 
 const POLICY = { SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6 } as const;
 const SCHED_FLAG = {
@@ -37,7 +36,7 @@ export function idMask(ids: number[]): Uint8Array {
 
 function online(file: string): Set<number> {
   try {
-    return new Set(parseIdList(nodeFs().readFileSync(file, "utf8").trim()));
+    return new Set(parseIdList(readText(file).trim()));
   } catch {
     return new Set([0]);
   }

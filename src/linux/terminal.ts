@@ -4,6 +4,7 @@ import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 import { MS } from "./mount-options";
+import { pathExists } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -35,7 +36,7 @@ export function setWindowSize(fd: number, rows: number, cols: number, sys: Sysca
 
 /** /dev/console of the container is its terminal (bind mount of the pty slave). */
 export function bindConsole(sys: Syscalls, slaveName: string): void {
-  if (!nodeFs().existsSync("/dev/console")) nodeFs().writeFileSync("/dev/console", "", { mode: 0o600 });
+  if (!pathExists("/dev/console")) nodeFs().writeFileSync("/dev/console", "", { mode: 0o600 });
   sys.mount(slaveName, "/dev/console", null, MS.BIND, null);
 }
 

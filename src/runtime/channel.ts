@@ -1,6 +1,7 @@
 // The sync channel between bunc and a container's init: JSON lines over a socketpair,
 // read and written synchronously (the init has no event loop to spare).
 import { namedErrnos } from "../sys/errno";
+import { readFd } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -40,7 +41,7 @@ export class Channel {
       }
       let n: number;
       try {
-        n = nodeFs().readSync(this.fd, chunk);
+        n = readFd(this.fd, chunk);
       } catch (e: any) {
         if (e.code === "EAGAIN" || e.code === "EINTR") continue;
         if (e.code === "ECONNRESET") return undefined;

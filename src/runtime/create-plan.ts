@@ -18,8 +18,7 @@ import { whyNotFromHost } from "./host-setup";
 import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, pathExists, statPath } from "../sys/files";
 
 export interface CreateOptions {
   id: string;
@@ -66,14 +65,14 @@ export interface CreatePlan {
 
 export function loadBundle(bundleArg: string | undefined): { bundle: string; config: Config; rootfs: string } {
   const bundle = resolve(bundleArg ?? ".");
-  if (!nodeFs().existsSync(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
+  if (!pathExists(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
   const config = readConfig(join(bundle, "config.json"));
   if (!config.process) throw new BuncError(`invalid ${join(bundle, "config.json")}: process: is required to create a container`);
   (require("./host-checks") as typeof import("./host-checks")).checkConfigForHost(config);
   const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
   let st;
   try {
-    st = nodeFs().statSync(rootfs);
+    st = statPath(rootfs)!;
   } catch {
     throw new BuncError(`root.path: rootfs ${rootfs} does not exist`);
   }
@@ -88,8 +87,8 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
     throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
-  if (o.consoleSocket && !nodeFs().existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
-  if (o.pidfdSocket && !nodeFs().existsSync(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
+  if (o.consoleSocket && !pathExists(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
+  if (o.pidfdSocket && !pathExists(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
   const caps = capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
   // Runtime spec: a capability the runtime cannot grant is a warning, not a failure. Without a
   // user namespace of its own the container gets at most what bunc's bounding set holds.
@@ -123,7 +122,7 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   };
   // Last: the one thing here that needs closing.
   const joins = openJoins(ns);
-  return { ...decided, joins, close: () => joins.forEach((j) => nodeFs().closeSync(j.fd)) };
+  return { ...decided, joins, close: () => joins.forEach((j) => closeFd(j.fd)) };
 }
 
 function setupPath(config: Config): { fromHost: boolean; whyNotFromHost: string | undefined } {

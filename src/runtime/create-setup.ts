@@ -18,8 +18,7 @@ import { hookFields, listenerState, processFields } from "./native-launch";
 import { OCI_VERSION } from "./state";
 import { applyFromOutside, type Creation } from "./create-steps";
 import type { InitPlan } from "./init";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, rewriteFd } from "../sys/files";
 
 /** Host setup: the native init waits ("R"), bunc makes the rootfs, then writes the whole request. */
 export function setUpByBunc(c: Creation): void {
@@ -31,14 +30,14 @@ export function setUpByBunc(c: Creation): void {
   for (;;) {
     const got = recvMaybeFd(c.parentFd);
     if (got.fd === undefined || procContexts.length === procMounts(config)) {
-      if (got.fd !== undefined) nodeFs().closeSync(got.fd);
+      if (got.fd !== undefined) closeFd(got.fd);
       first = got.data;
       break;
     }
     procContexts.push(got.fd);
   }
   if (first.length !== 1 || first[0] !== 0x52 /* R */) {
-    for (const fd of procContexts) nodeFs().closeSync(fd);
+    for (const fd of procContexts) closeFd(fd);
     const rest = first.length ? Buffer.concat([first, readToEnd(c.parentFd)]) : first;
     const f = decodeFailure(rest);
     throw new BuncError(f ? `container init failed: ${describeFailure(f, { selinuxLabel: p.selinuxLabel, apparmorProfile: p.apparmorProfile })}` : `container init exited during setup${c.exitDescription()}`);
@@ -70,8 +69,7 @@ export function setUpByBunc(c: Creation): void {
       seccompListenerSocket: c.layout().listener[0] ?? -1, seccompListenerState: listenerState({ ...initState, status: "running" }, plan.seccomp?.listenerMetadata),
     }),
   });
-  nodeFs().ftruncateSync(c.requestFd, 0);
-  nodeFs().writeSync(c.requestFd, full, 0, full.length, 0);
+  rewriteFd(c.requestFd, full);
   c.trace(`init ready: rootfs ${plan.rootfs} set up with ${config.mounts?.length ?? 0} mounts (by bunc, ${c.o.noPivot ? "MS_MOVE" : "pivot_root"})`);
 }
 

@@ -31,6 +31,7 @@ import type { CreateOptions, CreatePlan } from "./create-plan";
 import { keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
+import { closeFd, openPath, writeFully } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -96,7 +97,7 @@ export class Creation {
     mkfifo(fifo, 0o622);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) nodeFs().chownSync(fifo, hostRoot(config.linux.uidMappings), hostRoot(config.linux.gidMappings));
-    this.fifoFd = nodeFs().openSync(fifo, O.PATH | O.CLOEXEC);
+    this.fifoFd = openPath(fifo, O.PATH);
     if (!createCgroups(cg, ns.newUser, outer)) {
       // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
       this.state.cgroupPaths = {};
@@ -135,16 +136,16 @@ export class Creation {
     // The init's end moves to fd 3+preserveFds; keep ours and theirs above that range.
     this.parentFd = dupAbove(sock[0], plan.preserveFds + 10);
     const childFd = this.keep(dupAbove(sock[1], plan.preserveFds + 10));
-    nodeFs().closeSync(sock[0]); nodeFs().closeSync(sock[1]);
+    closeFd(sock[0]); closeFd(sock[1]);
     // Host setup: the native init is all that runs in the container. Else bunc is re-executed
     // as the init (from /proc/self/exe through a read-only mount: the file may have been replaced).
     const execFd = this.keep(plan.fromHost ? openNativeInit()! : openSelfForExec().fd);
-    for (const f of this.cgroups!.selfJoinFiles(joinsLate)) this.lateCgroupFds.push(this.keep(nodeFs().openSync(f, "w")));
+    for (const f of this.cgroups!.selfJoinFiles(joinsLate)) this.lateCgroupFds.push(this.keep(openPath(f, O.WRONLY | O.CREAT | O.TRUNC, 0o666)));
     // The other hierarchies are joined by the clone itself: v1 through `tasks` fds, cgroup2 by
     // CLONE_INTO_CGROUP, before any of the init's code runs.
-    const earlyCgroupFds = this.cgroups!.selfJoinFiles(joinsEarly, [1]).map((f) => this.keep(nodeFs().openSync(f, "w")));
+    const earlyCgroupFds = this.cgroups!.selfJoinFiles(joinsEarly, [1]).map((f) => this.keep(openPath(f, O.WRONLY | O.CREAT | O.TRUNC, 0o666)));
     const v2 = this.cgroups!.cgroup2Dir(joinsEarly);
-    const cgroup2Fd = v2 ? this.keep(nodeFs().openSync(v2, O.RDONLY | O.DIRECTORY)) : -1;
+    const cgroup2Fd = v2 ? this.keep(openPath(v2, O.RDONLY | O.DIRECTORY)) : -1;
     // The Bun init sends a foreground terminal's master over a pair; with host setup bunc opens it itself.
     if (plan.relay && !plan.fromHost) this.consolePair = socketPair();
     // The console socket is connected here, on the host side: inside a user namespace the
@@ -198,7 +199,7 @@ export class Creation {
     try {
       sendFd(this.consolePair[1]!, pty.master, pty.name, "console socket");
     } finally {
-      nodeFs().closeSync(pty.master);
+      closeFd(pty.master);
     }
   }
 
@@ -217,7 +218,7 @@ export class Creation {
     if (this.o.pidfdSocket) sendPidfd(this.o.pidfdSocket, this.pid);
     try {
       for (const [what, fd] of this.handover) sendFd(this.parentFd, fd, what, "the init's sync socket");
-      nodeFs().writeSync(this.parentFd, this.plan.fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
+      writeFully(this.parentFd, this.plan.fromHost ? "G" : JSON.stringify({ type: "created" }) + "\n");
     } catch {
       throw new BuncError(`container init exited during setup${this.exitDescription()}`);
     }
@@ -261,7 +262,7 @@ export class Creation {
   close(): void {
     const fds = [this.parentFd, this.fifoFd, this.requestFd, this.listenerFd, this.master ?? -1, ...this.consolePair, ...this.opened,
       ...this.handover.map(([, fd]) => fd), ...(this.idmapTrees?.values() ?? [])];
-    for (const fd of fds) if (fd >= 0) try { nodeFs().closeSync(fd); } catch {}
+    for (const fd of fds) if (fd >= 0) try { closeFd(fd); } catch {}
     this.unlock?.();
     this.plan.close();
   }
@@ -286,7 +287,7 @@ export class Creation {
   private release(fd: number): void {
     const i = this.opened.indexOf(fd);
     if (i >= 0) this.opened.splice(i, 1);
-    nodeFs().closeSync(fd);
+    closeFd(fd);
   }
 }
 

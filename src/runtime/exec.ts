@@ -35,6 +35,7 @@ import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
+import { closeFd, openPath, pathExists, readText, writeFully } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -93,20 +94,20 @@ export function subCgroups(values: string[] = [], known: string[] = []): Record<
 function containerPasswd(pid: number): string | undefined {
   let root = -1, file = -1;
   try {
-    root = nodeFs().openSync(`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
+    root = openPath(`/proc/${pid}/root`, O.PATH | O.DIRECTORY);
     file = openInRoot(root, "etc/passwd", O.RDONLY | O.CLOEXEC);
-    return nodeFs().readFileSync(file, "utf8");
+    return readText(file);
   } catch {
     return undefined;
   } finally {
-    if (file >= 0) nodeFs().closeSync(file);
-    if (root >= 0) nodeFs().closeSync(root);
+    if (file >= 0) closeFd(file);
+    if (root >= 0) closeFd(root);
   }
 }
 
 function setgroupsDeniedIn(pid: number): boolean {
   try {
-    return nodeFs().readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+    return readText(`/proc/${pid}/setgroups`).trim() === "deny";
   } catch {
     return false;
   }
@@ -121,7 +122,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
-  if (o.consoleSocket && !nodeFs().existsSync(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
+  if (o.consoleSocket && !pathExists(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   const config = c.state.config;
   // As runc: the process gets the container's AppArmor profile and SELinux label unless it
   // has its own (exec --apparmor / --process-label, or --process); one that is not loaded,
@@ -132,7 +133,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
   validateSelinuxLabel(o.process.selinuxLabel);
   const opened: number[] = [];
   const keep = (fd: number) => (opened.push(fd), fd);
-  const open = (p: string, flags: string | number = "r") => keep(nodeFs().openSync(p, flags as any));
+  const open = (p: string, flags: number = O.RDONLY) => keep(openPath(p, flags));
   let parentFd = -1, consoleOurs = -1;
   let consoleMaster: number | undefined;
   let pid = 0;
@@ -147,9 +148,9 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     const frozen = status === "paused";
     const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
     const sub = subCgroups(o.cgroup, cg?.controllers());
-    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub) ?? []).map((f) => open(f, "w"));
-    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, "w"));
-    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, "w")) : [];
+    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub) ?? []).map((f) => open(f, O.WRONLY));
+    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, O.WRONLY));
+    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, O.WRONLY)) : [];
     const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly, sub);
     const cgroup2Dir = v2 ? open(v2, O.RDONLY | O.DIRECTORY) : -1;
     const sock = socketPair();
@@ -172,7 +173,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         try {
           sendFd(sock, pty.master, pty.name, "console socket");
         } finally {
-          nodeFs().closeSync(pty.master);
+          closeFd(pty.master);
         }
       }
     } else if (relay) {
@@ -219,9 +220,9 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
-      nodeFs().writeSync(request, encode(pid));
+      writeFully(request, encode(pid));
       spawned.release();
-      for (const fd of opened.splice(0)) nodeFs().closeSync(fd);
+      for (const fd of opened.splice(0)) closeFd(fd);
       trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
@@ -244,7 +245,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     pid = spawned.pid;
     trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
-    for (const fd of opened.splice(0)) nodeFs().closeSync(fd);
+    for (const fd of opened.splice(0)) closeFd(fd);
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
@@ -267,16 +268,16 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     }
     throw asBuncError(e);
   } finally {
-    for (const fd of opened) try { nodeFs().closeSync(fd); } catch {}
-    if (parentFd >= 0) nodeFs().closeSync(parentFd);
-    if (consoleOurs >= 0) nodeFs().closeSync(consoleOurs);
-    if (consoleMaster !== undefined) nodeFs().closeSync(consoleMaster);
+    for (const fd of opened) try { closeFd(fd); } catch {}
+    if (parentFd >= 0) closeFd(parentFd);
+    if (consoleOurs >= 0) closeFd(consoleOurs);
+    if (consoleMaster !== undefined) closeFd(consoleMaster);
   }
 }
 
 /** A pty for an exec'd process, from the container's devpts; the slave belongs to its user. */
 function openContainerPty(initPid: number, p: Process): Pty {
-  const root = nodeFs().openSync(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  const root = openPath(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY);
   try {
     const pty = openPtyInRoot(root, p.consoleSize);
     try {
@@ -286,12 +287,12 @@ function openContainerPty(initPid: number, p: Process): Pty {
       if (uid !== 0) nodeFs().fchownSync(pty.slave, uid, -1);
       return pty;
     } catch (e) {
-      nodeFs().closeSync(pty.master);
-      nodeFs().closeSync(pty.slave);
+      closeFd(pty.master);
+      closeFd(pty.slave);
       throw e;
     }
   } finally {
-    nodeFs().closeSync(root);
+    closeFd(root);
   }
 }
 

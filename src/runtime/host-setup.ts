@@ -21,6 +21,7 @@ import { ownEffective } from "../linux/capabilities";
 import { resolveExecutable, withHome } from "../linux/process";
 import { MS } from "../linux/mount-options";
 import { moveTree } from "../linux/idmap";
+import { closeFd, openPath, readText, writeText } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -91,10 +92,10 @@ class HostSideSyscalls extends LinuxSyscalls {
       try {
         moveTree(mnt, target, this);
       } finally {
-        nodeFs().closeSync(mnt);
+        closeFd(mnt);
       }
     } finally {
-      nodeFs().closeSync(fs);
+      closeFd(fs);
     }
   }
 }
@@ -150,9 +151,9 @@ function setnsMount(sys: LinuxSyscalls, fd: number): void {
 function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
   const types = (Object.keys(NS) as (keyof typeof NS)[]).filter((t) => withPidNs || t !== "pid");
   const sys = new LinuxSyscalls();
-  const own = types.map((t) => nodeFs().openSync(`/proc/self/ns/${t}`, "r"));
-  const theirs = types.map((t) => nodeFs().openSync(`/proc/${pid}/ns/${t}`, "r"));
-  const cwd = nodeFs().openSync(".", O.PATH | O.DIRECTORY);
+  const own = types.map((t) => openPath(`/proc/self/ns/${t}`, O.RDONLY));
+  const theirs = types.map((t) => openPath(`/proc/${pid}/ns/${t}`, O.RDONLY));
+  const cwd = openPath(".", O.PATH | O.DIRECTORY);
   const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(sys, fds[i]!) : sys.setns(fds[i]!, NS[t])));
   try {
     // Back to its own namespaces whatever happened, a half-done join included.
@@ -164,7 +165,7 @@ function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
       sys.fchdir(cwd);
     }
   } finally {
-    for (const fd of [...own, ...theirs, cwd]) nodeFs().closeSync(fd);
+    for (const fd of [...own, ...theirs, cwd]) closeFd(fd);
   }
 }
 
@@ -196,12 +197,12 @@ export function setUpFromHost(c: Config, o: {
     const sys = new HostSideSyscalls(contexts, o.userns);
     inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
-      const rootFd = nodeFs().openSync(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
+      const rootFd = openPath(o.rootfs, O.PATH | O.DIRECTORY);
       const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths, mountLabel };
       try {
         mountAll(ctx, c, { trees: o.trees, mounted: (m) => o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`) });
       } finally {
-        nodeFs().closeSync(rootFd);
+        closeFd(rootFd);
       }
     }));
     o.runtimeHooks();
@@ -217,8 +218,8 @@ export function setUpFromHost(c: Config, o: {
       if (c.root?.readonly) remount(sys, o.rootfs, MS.RDONLY | MS.BIND | MS.REC);
       let rootFd: number | undefined;
       if (o.noPivot) {
-        moveRoot(sys, o.rootfs, nodeFs().readFileSync("/proc/thread-self/mountinfo", "utf8"));
-        rootFd = nodeFs().openSync("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+        moveRoot(sys, o.rootfs, readText("/proc/thread-self/mountinfo"));
+        rootFd = openPath("/", O.PATH | O.DIRECTORY);
       } else {
         pivotRoot(sys, o.rootfs);
       }
@@ -229,7 +230,7 @@ export function setUpFromHost(c: Config, o: {
       return { path: resolveExecutable(p.args[0]!, env, p.cwd), env, pty, rootFd };
     }));
   } finally {
-    for (const fs of contexts) nodeFs().closeSync(fs); // not taken by a mount
+    for (const fs of contexts) closeFd(fs); // not taken by a mount
   }
 }
 
@@ -239,10 +240,9 @@ export function procMounts(c: Config): number {
 }
 
 function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): void {
-  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
   for (const [key, value] of Object.entries(sysctl)) {
     try {
-      writeFileSync(`${rootfs}/proc/sys/${key.replace(/\./g, "/")}`, value);
+      writeText(`${rootfs}/proc/sys/${key.replace(/\./g, "/")}`, value);
     } catch (e: any) {
       throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${e.code ?? e.message}`);
     }
@@ -253,12 +253,12 @@ function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): voi
 function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: UserNs | undefined): Pty {
   // dev/ptmx resolved inside the container's root without magic links (a bound /dev is the
   // bundle's to shape), the slave taken from the master: as `exec --tty` does.
-  const root = nodeFs().openSync("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+  const root = openPath("/", O.PATH | O.DIRECTORY);
   let pty: Pty;
   try {
     pty = openPtyInRoot(root, p.consoleSize, sys);
   } finally {
-    nodeFs().closeSync(root);
+    closeFd(root);
   }
   try {
     // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
@@ -267,8 +267,8 @@ function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: 
     bindConsole(sys, pty.name);
     return pty;
   } catch (e) {
-    nodeFs().closeSync(pty.master);
-    nodeFs().closeSync(pty.slave);
+    closeFd(pty.master);
+    closeFd(pty.slave);
     throw e;
   }
 }

@@ -2,8 +2,7 @@
 import * as v from "valibot";
 import { ConfigSchema, type Config } from "./schema";
 import { BuncError, oneLine } from "../sys/errors";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { readText } from "../sys/files";
 export { oneLine };
 
 /**
@@ -59,7 +58,7 @@ function validateSemantics(c: Config, where: string): Config {
 export function readConfig(file: string): Config {
   let text: string;
   try {
-    text = nodeFs().readFileSync(file, "utf8");
+    text = readText(file);
   } catch (e: any) {
     throw new BuncError(e.code === "ENOENT" ? `config file ${file} not found` : `cannot read ${file}: ${e.code ?? e.message}`);
   }

@@ -15,6 +15,7 @@ const EINTR = 4;
 const EAGAIN = 11;
 const EEXIST = 17;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** open(2), close-on-exec; throws a SyscallError (code ENOENT, ...) naming the path. */
 export function openPath(path: string, flags: number, mode = 0): number {
@@ -109,7 +110,8 @@ export function fileSize(fd: number): number {
 }
 
 /** All of `data` to `fd`; a failed write throws (a file being written, not the CLI's output). */
-export function writeFully(fd: number, data: Uint8Array, path?: string): void {
+export function writeFully(fd: number, data: Uint8Array | string, path?: string): void {
+  if (typeof data === "string") data = encoder.encode(data);
   for (let off = 0; off < data.length; ) {
     const n = Number(libc.write(fd, ptr(data, off), BigInt(data.length - off)));
     if (n >= 0) off += n;
@@ -117,13 +119,117 @@ export function writeFully(fd: number, data: Uint8Array, path?: string): void {
   }
 }
 
-/** A new file (or one truncated) holding `text`. */
-export function writeText(path: string, text: string, mode = 0o666): void {
-  const fd = openPath(path, O.WRONLY | O.CREAT | O.TRUNC, mode);
+/** A new file (or one truncated) holding `text`, as writeFileSync; `flags` O.WRONLY alone for procfs and cgroup files. */
+export function writeText(path: string, text: string | Uint8Array, mode = 0o666, flags = O.WRONLY | O.CREAT | O.TRUNC): void {
+  const fd = openPath(path, flags, mode);
   try {
-    writeFully(fd, new TextEncoder().encode(text), path);
+    writeFully(fd, text, path);
   } finally {
     closeFd(fd);
+  }
+}
+
+/** The whole file's bytes. */
+export function readBytes(path: string): Uint8Array {
+  const fd = openPath(path, O.RDONLY);
+  try {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const buf = new Uint8Array(65536);
+      const n = readFd(fd, buf, path);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** What bunc asks of a stat: the fields of node's Stats it uses, from statx(2). */
+export interface FileStat {
+  mode: number; uid: number; gid: number; size: number; ino: bigint; dev: bigint; rdev: bigint;
+  isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isFIFO(): boolean;
+}
+const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
+const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, STATX_BASIC_STATS = 0x7ff;
+
+function statx(dirFd: number, path: string, flags: number, label: string): FileStat {
+  const name = cstr(path);
+  const buf = new Uint8Array(256);
+  checkedSyscall("statx", [dirFd, ptr(name), flags, STATX_BASIC_STATS, ptr(buf)], label);
+  const v = new DataView(buf.buffer);
+  const mode = v.getUint16(28, true);
+  const makedev = (ma: number, mi: number) => (BigInt(ma) << 8n) | BigInt(mi); // compared, never decoded
+  const type = mode & S_IFMT;
+  return {
+    mode, uid: v.getUint32(20, true), gid: v.getUint32(24, true), size: Number(v.getBigUint64(40, true)), ino: v.getBigUint64(32, true),
+    rdev: makedev(v.getUint32(128, true), v.getUint32(132, true)), dev: makedev(v.getUint32(136, true), v.getUint32(140, true)),
+    isDirectory: () => type === S_IFDIR, isFile: () => type === S_IFREG, isSymbolicLink: () => type === S_IFLNK,
+    isCharacterDevice: () => type === S_IFCHR, isBlockDevice: () => type === S_IFBLK, isFIFO: () => type === S_IFIFO,
+  };
+}
+
+/** stat (or lstat with follow: false); undefined when nothing is there and `missingOk`. */
+export function statPath(path: string, opts: { follow?: boolean; missingOk?: boolean } = {}): FileStat | undefined {
+  try {
+    return statx(AT_FDCWD, path, opts.follow === false ? AT_SYMLINK_NOFOLLOW : 0, path);
+  } catch (e: any) {
+    if (opts.missingOk && (e.code === "ENOENT" || e.code === "ENOTDIR")) return undefined;
+    throw e;
+  }
+}
+
+export function statFd(fd: number): FileStat {
+  return statx(fd, "", AT_EMPTY_PATH, `fd ${fd}`);
+}
+
+export function readLink(path: string): string {
+  const name = cstr(path);
+  const buf = new Uint8Array(4096);
+  const n = Number(check("readlink", libc.readlinkat(AT_FDCWD, ptr(name), ptr(buf), BigInt(buf.length)), path));
+  return decoder.decode(buf.subarray(0, n));
+}
+
+export function makeSymlink(target: string, path: string): void {
+  const t = cstr(target), p = cstr(path);
+  check("symlink", libc.symlinkat(ptr(t), AT_FDCWD, ptr(p)), path);
+}
+
+export function changeMode(path: string, mode: number): void {
+  const name = cstr(path);
+  check("chmod", libc.fchmodat(AT_FDCWD, ptr(name), BigInt(mode), 0), path);
+}
+
+/** chown (symlinks followed); -1 leaves an id as it is. */
+export function changeOwner(path: string, uid: number, gid: number): void {
+  const name = cstr(path);
+  check("chown", libc.fchownat(AT_FDCWD, ptr(name), BigInt.asUintN(32, BigInt(uid)), BigInt.asUintN(32, BigInt(gid)), 0), path);
+}
+
+export function changeOwnerFd(fd: number, uid: number, gid: number): void {
+  const empty = cstr("");
+  check("fchown", libc.fchownat(fd, ptr(empty), BigInt.asUintN(32, BigInt(uid)), BigInt.asUintN(32, BigInt(gid)), AT_EMPTY_PATH));
+}
+
+/** access(2): whether this process may `mode` (X_OK 1, W_OK 2, R_OK 4) the path. */
+export function accessible(path: string, mode: number): boolean {
+  const name = cstr(path);
+  return libc.faccessat(AT_FDCWD, ptr(name), mode, 0) === 0;
+}
+
+export function makeDirectory(path: string, mode = 0o777): void {
+  const name = cstr(path);
+  check("mkdir", libc.mkdirat(AT_FDCWD, ptr(name), BigInt(mode)), path);
+}
+
+/** ftruncate to 0, then `data` at offset 0 (a request rewritten in place). */
+export function rewriteFd(fd: number, data: Uint8Array): void {
+  check("ftruncate", libc.ftruncate(fd, 0n));
+  for (let off = 0; off < data.length; ) {
+    const n = Number(libc.pwrite(fd, ptr(data, off), BigInt(data.length - off), BigInt(off)));
+    if (n >= 0) off += n;
+    else if (errno() !== EINTR) throw new SyscallError("pwrite", errno());
   }
 }
 

@@ -28,6 +28,7 @@ function openFds(): Set<number> {
 
 /** Of fds 3..3+n-1, those the caller had open (a library caller: those open now). */
 export function inheritedFds(n: number): number[] {
+  if (n <= 0) return []; // nothing to pass on: no look at /proc/self/fd
   const have = noted ?? openFds();
   const out: number[] = [];
   for (let fd = 3; fd < 3 + n; fd++) if (have.has(fd)) out.push(fd);

@@ -86,6 +86,8 @@ const DECLS = {
   lseek: { args: [i32, i64, i32], returns: i64 },
   pread: { args: [i32, P, u64, i64], returns: i64 },
   renameat: { args: [i32, P, i32, P], returns: i32 },
+  ftruncate: { args: [i32, i64], returns: i32 },
+  pwrite: { args: [i32, P, u64, i64], returns: i64 },
   setsid: { args: [], returns: i32 },
 } as const;
 

@@ -3,6 +3,7 @@
 // sealed memfd, so the container can neither write it nor reach bunc's binary through it.
 import { join } from "./paths";
 import { memfd } from "./nsexec";
+import { embeddedBytes, embeddedFile } from "./embedded";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -10,8 +11,8 @@ const NAME = `bunc-init-${process.arch}`;
 
 function image(): Uint8Array | undefined {
   if (process.env.BUNC_NATIVE_INIT === "0") return undefined;
-  const embedded = Bun.embeddedFiles.find((f: any) => f.name.startsWith(NAME)) as (Blob & { name: string }) | undefined;
-  if (embedded) return nodeFs().readFileSync(`/$bunfs/root/${embedded.name}`);
+  const embedded = embeddedFile(NAME);
+  if (embedded) return embeddedBytes(embedded);
   const dev = join(import.meta.dir, "../../dist", NAME);
   return nodeFs().existsSync(dev) ? nodeFs().readFileSync(dev) : undefined;
 }

@@ -4,8 +4,8 @@ import source from "./nsexec.c" with { type: "text" };
 import { check, checkedSyscall, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
 import { SYS } from "./arch";
 import { dupAbove, pipe } from "./io";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { embeddedBytes, embeddedFile } from "./embedded";
+import { closeFd, readFd, writeFully } from "./files";
 
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
 const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
@@ -16,7 +16,7 @@ const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
  */
 export function memfd(name: string, bytes: Uint8Array | string, seal = false): number {
   const fd = Number(checkedSyscall("memfd_create", [ptr(cstr(name)), 1 /* MFD_CLOEXEC */ | (seal ? 2 /* MFD_ALLOW_SEALING */ : 0)], name));
-  nodeFs().writeSync(fd, bytes as any);
+  writeFully(fd, bytes, name);
   // F_ADD_SEALS: SEAL_SEAL | SEAL_SHRINK | SEAL_GROW | SEAL_WRITE
   if (seal) check("fcntl(F_ADD_SEALS)", libc.fcntl(fd, 1033, 0xfn));
   return fd;
@@ -30,13 +30,13 @@ export function memfd(name: string, bytes: Uint8Array | string, seal = false): n
 function nsexec() {
   if (compiled) return compiled;
   const embedded = process.env.BUNC_NSEXEC === "tcc" ? undefined
-    : Bun.embeddedFiles.find((f: any) => f.name.startsWith(`nsexec-${process.arch}`)) as (Blob & { name: string }) | undefined;
+    : embeddedFile(`nsexec-${process.arch}`);
   if (embedded) {
-    const fd = memfd("bunc-nsexec.so", nodeFs().readFileSync(`/$bunfs/root/${embedded.name}`));
+    const fd = memfd("bunc-nsexec.so", embeddedBytes(embedded));
     try {
       compiled = dlopen(`/proc/self/fd/${fd}`, SYMBOLS).symbols as any;
     } finally {
-      nodeFs().closeSync(fd);
+      closeFd(fd);
     }
     return compiled!;
   }
@@ -45,7 +45,7 @@ function nsexec() {
   try {
     compiled = cc({ source: `/proc/self/fd/${fd}`, symbols: SYMBOLS }).symbols as any;
   } finally {
-    nodeFs().closeSync(fd);
+    closeFd(fd);
   }
   return compiled!;
 }
@@ -90,7 +90,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       cgroupJoinFds: high.slice(6, 6 + cg.length), passFds: high.slice(6 + cg.length),
     });
   } finally {
-    for (const fd of high) if (fd >= 0) nodeFs().closeSync(fd);
+    for (const fd of high) if (fd >= 0) closeFd(fd);
   }
 }
 
@@ -122,22 +122,22 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
     stage1 = fn.bunc_nsexec(ptr(req));
     if (stage1 < 0) throw new SyscallError("clone", errno());
   } finally {
-    nodeFs().closeSync(goRead);
-    nodeFs().closeSync(reportWrite);
+    closeFd(goRead);
+    closeFd(reportWrite);
   }
   const msg = new BigInt64Array(2);
   let got: number;
   try {
-    got = nodeFs().readSync(reportRead, new Uint8Array(msg.buffer));
+    got = readFd(reportRead, new Uint8Array(msg.buffer));
   } finally {
-    nodeFs().closeSync(reportRead);
+    closeFd(reportRead);
     libc.waitpid(stage1, null, 0);
     // Stage 2 is ours now; stop adopting orphans (a library user's process stays as it was).
     if ((o.cgroup2Dir ?? -1) >= 0) libc.prctl(36 /* PR_SET_CHILD_SUBREAPER */, 0n, 0n, 0n, 0n);
     void [path, argv, envp, offsets, pass, cgfds, keep]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
-    nodeFs().closeSync(goWrite);
+    closeFd(goWrite);
     const err = Number(-(msg[0] ?? -5n)), step = Number(msg[1] ?? 0n);
     if (step > 0) throw new SyscallError("setns", err, o.joins[step - 1]!.path);
     throw new SyscallError(step === -1 ? "unshare" : step === -2 ? "timens_offsets" : "clone", err || 5);
@@ -146,11 +146,11 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   return {
     pid,
     release() {
-      nodeFs().writeSync(goWrite, "1");
-      nodeFs().closeSync(goWrite);
+      writeFully(goWrite, "1");
+      closeFd(goWrite);
     },
     abort() {
-      nodeFs().closeSync(goWrite);
+      closeFd(goWrite);
     },
   };
 }

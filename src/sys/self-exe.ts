@@ -4,15 +4,14 @@
 // itself (runc 1.2 does the same against CVE-2019-5736) and cannot be written through it.
 import { O } from "./arch";
 import { mountSetattr, openTree } from "./mount-api";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, openPath } from "./files";
 
 const MOUNT_ATTR_RDONLY = 1n;
 
 /** An fd to execveat (AT_EMPTY_PATH) bunc with; read-only when the kernel allows it. */
 export function openSelfForExec(): { fd: number; sealed: boolean } {
   // No new mount API (or no privilege for it): the binary itself, by fd.
-  const unsealed = () => ({ fd: nodeFs().openSync("/proc/self/exe", O.CLOEXEC), sealed: false });
+  const unsealed = () => ({ fd: openPath("/proc/self/exe", O.CLOEXEC), sealed: false });
   let tree: number;
   try {
     tree = openTree("/proc/self/exe");
@@ -23,7 +22,7 @@ export function openSelfForExec(): { fd: number; sealed: boolean } {
     mountSetattr(tree, "", { set: MOUNT_ATTR_RDONLY });
     return { fd: tree, sealed: true };
   } catch {
-    nodeFs().closeSync(tree);
+    closeFd(tree);
     return unsealed();
   }
 }

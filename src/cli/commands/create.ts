@@ -3,11 +3,13 @@ import { createArgs, idArg, preserveFds, requireBundle } from "../args";
 import { cli } from "../context";
 import { createContainer } from "../../runtime/create";
 import { validateId } from "../../runtime/state";
+import { preloadEmbedded } from "../../sys/embedded";
 
 export default defineCommand({
   meta: { name: "create", description: "create a container from a bundle; it waits for `start`" },
   args: { ...idArg, ...createArgs },
-  run({ args }) {
+  async run({ args }) {
+    await preloadEmbedded(); // the native init's and nsexec's bytes without node:fs (sys/embedded.ts)
     createContainer(cli.runtime, {
       id: validateId(args.id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,

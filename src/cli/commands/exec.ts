@@ -5,6 +5,7 @@ import { execInContainer } from "../../runtime/exec";
 import { loadContainer } from "../../runtime/state";
 import { BuncError } from "../../sys/errors";
 import type { Process } from "../../spec/schema";
+import { preloadEmbedded } from "../../sys/embedded";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -61,6 +62,7 @@ export default defineCommand({
   args,
   async run({ args: a, data }) {
     try {
+      await preloadEmbedded(); // the native init's and nsexec's bytes without node:fs (sys/embedded.ts)
       await execCommand(a, data as ReturnType<typeof splitExecArgv>);
     } catch (e: any) {
       // runc: a failure of exec itself (not of the process) is exit status 255.

@@ -5,6 +5,7 @@ import { runContainer } from "../../runtime/run";
 import { BuncError } from "../../sys/errors";
 import { validateId } from "../../runtime/state";
 import type { SplitArgv } from "../dispatch";
+import { preloadEmbedded } from "../../sys/embedded";
 
 // docker's names for the one-shot's options (repeatable ones are read from argv by repeatedValues).
 const ONE_SHOT_ARGS = {
@@ -41,6 +42,7 @@ export default defineCommand({
   } as any,
   args: RUN_ARGS,
   async run({ args, data }) {
+    await preloadEmbedded(); // the native init's and nsexec's bytes without node:fs (sys/embedded.ts)
     const command = (data as SplitArgv).command; // everything after `--`: never bunc's
     const own = (data as SplitArgv).own;
     if (args.rootfs) {

@@ -1,8 +1,8 @@
 // Reading and writing cgroup interface files. A write names the OCI setting it serves,
 // so a host that lacks the file reports which part of the config it cannot honour.
 import { BuncError } from "../../sys/errors";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, openPath, pathExists, readText, writeFully } from "../../sys/files";
+import { O } from "../../sys/arch";
 
 export class CgroupError extends BuncError {
   constructor(message: string, readonly setting?: string, code?: string) {
@@ -18,35 +18,35 @@ export function writeCgroupFile(dir: string, file: string, value: string | numbe
   const path = `${dir}/${file}`;
   let fd: number;
   try {
-    fd = nodeFs().openSync(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_TRUNC);
+    fd = openPath(path, O.WRONLY | O.TRUNC);
   } catch (e: any) {
     if (e?.code === "ENOENT") throw new CgroupError(`${setting}: ${file} not available`, setting, "ENOENT");
     throw new CgroupError(`${setting}: open ${path}: ${e?.code ?? e}`, setting, e?.code);
   }
   try {
-    nodeFs().writeSync(fd, String(value));
+    writeFully(fd, String(value));
   } catch (e: any) {
     throw new CgroupError(`${setting}: write ${JSON.stringify(String(value))} to ${path}: ${e?.code ?? e}`, setting, e?.code);
   } finally {
-    nodeFs().closeSync(fd);
+    closeFd(fd);
   }
 }
 
 export function readCgroupFile(dir: string, file: string): string {
-  return nodeFs().readFileSync(`${dir}/${file}`, "utf8");
+  return readText(`${dir}/${file}`);
 }
 
 /** undefined when the file is absent or unreadable (stats tolerate missing controllers). */
 export function tryRead(dir: string, file: string): string | undefined {
   try {
-    return nodeFs().readFileSync(`${dir}/${file}`, "utf8");
+    return readText(`${dir}/${file}`);
   } catch {
     return undefined;
   }
 }
 
 export function hasFile(dir: string, file: string): boolean {
-  return nodeFs().existsSync(`${dir}/${file}`);
+  return pathExists(`${dir}/${file}`);
 }
 
 /** "a b\nc d" -> { a: b, c: d } with numeric values (memory.stat, cpu.stat, ...). */

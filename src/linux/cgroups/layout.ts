@@ -1,8 +1,7 @@
 // Which cgroup hierarchies the host has: pure v2, pure v1, or hybrid (v1 controllers
 // plus a cgroup2 mount, usually /sys/fs/cgroup/unified), read from mountinfo.
 import { parseMountInfo, readMountInfo } from "../mountinfo";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { pathExists, readText } from "../../sys/files";
 
 export interface Hierarchy {
   version: 1 | 2;
@@ -30,7 +29,7 @@ const V1_CONTROLLERS = new Set([
 
 function readControllers(mountPoint: string): string[] {
   const f = `${mountPoint}/cgroup.controllers`;
-  return nodeFs().existsSync(f) ? nodeFs().readFileSync(f, "utf8").trim().split(/\s+/).filter(Boolean) : [];
+  return pathExists(f) ? readText(f).trim().split(/\s+/).filter(Boolean) : [];
 }
 
 export function detectLayout(

@@ -10,6 +10,7 @@ import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
 import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
+import { makeDirectory, pathExists, readText, removeDirectory } from "../../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -50,7 +51,7 @@ function frozenLevel({ h, dir }: Member): string | undefined {
   let cur = h.mountPoint;
   for (const part of relative(h.mountPoint, dir).split("/").filter(Boolean)) {
     cur = join(cur, part);
-    if (!nodeFs().existsSync(cur)) return undefined;
+    if (!pathExists(cur)) return undefined;
     const v1 = tryRead(cur, "freezer.state")?.trim();
     if (v1 === "FROZEN" || v1 === "FREEZING") return cur;
     if (tryRead(cur, "cgroup.freeze")?.trim() === "1") return cur;
@@ -66,7 +67,7 @@ function subDir({ h, dir }: Member, sub?: SubCgroup): string {
   const rel = sub && (h.controllers.map((c) => sub[c]).find((x) => x !== undefined) ?? sub[""]);
   if (!rel) return dir;
   const target = join(dir, rel);
-  if (!nodeFs().existsSync(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
+  if (!pathExists(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
   return target;
 }
 
@@ -98,7 +99,7 @@ export class CgroupManager {
     const path = cgroupsPath || `/bunc/${id}`;
     if (path.split("/").includes("..")) throw new CgroupError(`linux.cgroupsPath: "${path}" must not contain ".."`, "linux.cgroupsPath");
     const absolute = path.startsWith("/");
-    const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? nodeFs().readFileSync("/proc/self/cgroup", "utf8"));
+    const self = absolute ? {} : parseProcCgroup(opts.selfCgroup ?? readText("/proc/self/cgroup"));
     const members = layout.hierarchies.map((h) => {
       if (absolute) return { h, dir: join(h.mountPoint, path) };
       // Relative: under our own cgroup, seen from this mount's root (as runc does). On a pure
@@ -142,7 +143,7 @@ export class CgroupManager {
     if (this.systemd) return true;
     for (const m of this.members) {
       // As runc: a warning, not an error (engines put a pod's processes there first).
-      const there = nodeFs().existsSync(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
+      const there = pathExists(m.dir) && !opts.join ? this.procsOf(m.dir).length : 0;
       if (there) this.warn(`container's cgroup is not empty: ${there} process(es) already in ${m.dir}`);
       // A process put in a frozen cgroup (or below a frozen one) stops there: create would hang.
       const frozen = frozenLevel(m);
@@ -173,7 +174,7 @@ export class CgroupManager {
       }
     } catch (e) {
       // Nothing half-made stays behind: remove what this call created, deepest first.
-      for (const dir of created.reverse()) try { nodeFs().rmdirSync(dir); } catch {}
+      for (const dir of created.reverse()) try { removeDirectory(dir); } catch {}
       if (this.skipped) return false;
       throw e;
     }
@@ -194,7 +195,7 @@ export class CgroupManager {
       if (h.version === 2) enableControllers(parent, parent === h.mountPoint);
       cur = join(cur, part);
       try {
-        nodeFs().mkdirSync(cur);
+        makeDirectory(cur);
         created.push(cur);
       } catch (e: any) {
         if (e?.code !== "EEXIST") throw e;
@@ -429,7 +430,7 @@ export class CgroupManager {
         removeTree(dir, deadline);
         // Drop an empty default "/bunc" parent; busy or shared parents stay.
         const parent = dirname(dir);
-        if (basename(parent) === "bunc" && parent !== h.mountPoint) try { nodeFs().rmdirSync(parent); } catch {}
+        if (basename(parent) === "bunc" && parent !== h.mountPoint) try { removeDirectory(parent); } catch {}
       } catch (e: any) {
         errors.push(`${dir}: ${e?.code ?? e}`);
       }
@@ -486,7 +487,7 @@ const EVACUATION_LEAF = "init";
 function evacuate(dir: string): boolean {
   const leaf = join(dir, EVACUATION_LEAF);
   try {
-    nodeFs().mkdirSync(leaf);
+    makeDirectory(leaf);
   } catch (e: any) {
     if (e?.code !== "EEXIST") return false;
   }
@@ -506,7 +507,7 @@ function evacuate(dir: string): boolean {
 }
 
 function removeTree(dir: string, deadline: number): void {
-  if (!nodeFs().existsSync(dir)) return;
+  if (!pathExists(dir)) return;
   for (const e of nodeFs().readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name), deadline);
   for (;;) {
     try {

@@ -6,8 +6,8 @@
 import type { LinuxResources, DeviceRule } from "../../spec/resources";
 import { CgroupError } from "./files";
 import { blkioToIoWeight, sharesToWeight, swapToV2 } from "./v2";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { readText } from "../../sys/files";
+import { O } from "../../sys/arch";
 
 const SETTING = "linux.cgroupsPath";
 
@@ -127,7 +127,7 @@ export function parseProcDevices(text: string): { c: Map<number, string>; b: Map
  * ("a" denied first) followed by allow rules. Anything else is left to bunc's own eBPF
  * program alone (written after, as runc does), so the properties are never looser than it.
  */
-export function deviceProperties(rules: DeviceRule[] | undefined, procDevices: () => string = () => nodeFs().readFileSync("/proc/devices", "utf8")): Prop[] {
+export function deviceProperties(rules: DeviceRule[] | undefined, procDevices: () => string = () => readText("/proc/devices")): Prop[] {
   if (!rules?.length) return [];
   const all = (r: DeviceRule) => (!r.type || r.type === "a") && (r.major ?? -1) === -1 && (r.minor ?? -1) === -1;
   const last = rules.findLastIndex((r) => all(r));

@@ -6,8 +6,7 @@ import { connectUnix, sendFd } from "../../sys/socket";
 import { seccompActionAvailable, seccompFlagSupported, seccompSetFilter } from "../../sys/seccomp";
 import type { BpfInstruction } from "./bpf";
 import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd } from "../../sys/files";
 
 /** A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags, the agent. */
 export interface Seccomp { program: BpfInstruction[]; flags: number; listenerPath?: string; listenerMetadata?: string }
@@ -59,6 +58,6 @@ export function sendSeccompListener(target: string | number, listenerFd: number,
   try {
     sendFd(sock, listenerFd, stateJson, typeof target === "string" ? target : "seccomp agent socket");
   } finally {
-    if (typeof target === "string") nodeFs().closeSync(sock);
+    if (typeof target === "string") closeFd(sock);
   }
 }
