@@ -52,7 +52,7 @@ export function streamArchive(input: number | Uint8Array, maxBytes: number, onTa
 /** An archive file opened for streamArchive; a missing or unreadable one is the user's typo, not a corrupt archive. */
 export function openArchive(path: string): number {
   try {
-    return openPath(path, O.RDONLY);
+    return openPath(path, O.RDONLY | O.CLOEXEC);
   } catch (e: any) {
     throw new UnpackError(e.code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read: ${e.code ?? e.message}`);
   }

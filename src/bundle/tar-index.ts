@@ -38,7 +38,7 @@ const checksumOk = (h: Uint8Array) => {
 
 /** Every member of the tar at `path` (or `fd`), in order; throws naming `label` when it is not a tar. */
 export function indexTar(path: string, label = path): TarMember[] {
-  const fd = openPath(path, O.RDONLY);
+  const fd = openPath(path, O.RDONLY | O.CLOEXEC);
   try {
     return indexTarFd(fd, sizeOf(fd), label);
   } finally {

@@ -5,6 +5,8 @@ import type { Config, NamespaceType } from "../spec/schema";
 import { BuncError } from "../sys/errors";
 import { closeFd, openPath, readText } from "../sys/files";
 import { O } from "../sys/arch";
+import { SyscallError } from "../sys/libc";
+import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
   mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000,
@@ -86,4 +88,21 @@ export function idMapText(maps: { containerID: number; hostID: number; size: num
 export function timeOffsetsText(offsets: Config["linux"]["timeOffsets"]): string | undefined {
   if (!offsets) return undefined;
   return Object.entries(offsets).map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`).join("");
+}
+
+/**
+ * setns(CLONE_NEWNS) wants a thread whose root and cwd are its own (unshare(CLONE_FS)); a
+ * thread Bun starts from this one (a GC, JIT or pool thread, at any time) shares them again,
+ * so the unshare is renewed right before, and once more if the kernel still saw them shared
+ * (EINVAL). bunc's own thread (host-setup.ts) and the Bun init's exec both join this way.
+ */
+export function setnsMount(fd: number, sys: Syscalls = linuxSyscalls): void {
+  for (let attempt = 0; ; attempt++) {
+    sys.unshare(0x200 /* CLONE_FS */);
+    try {
+      return sys.setns(fd, 0x00020000 /* CLONE_NEWNS */);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.errno !== 22 /* EINVAL */ || attempt >= 3) throw e;
+    }
+  }
 }

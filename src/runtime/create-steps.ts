@@ -97,7 +97,7 @@ export class Creation {
     mkfifo(fifo, 0o622);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) nodeFs().chownSync(fifo, hostRoot(config.linux.uidMappings), hostRoot(config.linux.gidMappings));
-    this.fifoFd = openPath(fifo, O.PATH);
+    this.fifoFd = openPath(fifo, O.PATH | O.CLOEXEC);
     if (!createCgroups(cg, ns.newUser, outer)) {
       // Rootless without a delegated cgroup tree: no cgroup, so exec and pause must not look for one.
       this.state.cgroupPaths = {};

@@ -94,7 +94,7 @@ export function subCgroups(values: string[] = [], known: string[] = []): Record<
 function containerPasswd(pid: number): string | undefined {
   let root = -1, file = -1;
   try {
-    root = openPath(`/proc/${pid}/root`, O.PATH | O.DIRECTORY);
+    root = openPath(`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
     file = openInRoot(root, "etc/passwd", O.RDONLY | O.CLOEXEC);
     return readText(file);
   } catch {
@@ -277,7 +277,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
 
 /** A pty for an exec'd process, from the container's devpts; the slave belongs to its user. */
 function openContainerPty(initPid: number, p: Process): Pty {
-  const root = openPath(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY);
+  const root = openPath(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
     const pty = openPtyInRoot(root, p.consoleSize);
     try {

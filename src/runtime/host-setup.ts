@@ -9,6 +9,7 @@
 // belongs to the container's root (fsuid), and uid=/gid= mount options are its ids.
 import type { Config } from "../spec/schema";
 import { SyscallError } from "../sys/libc";
+import { setnsMount } from "../linux/namespaces";
 import { O } from "../sys/arch";
 import { FSCONFIG, fsconfig, fsmount } from "../sys/mount-api";
 import { raiseEffectiveCaps, setFsIds } from "../sys/creds";
@@ -129,22 +130,6 @@ function asContainerRoot<T>(u: UserNs | undefined, fn: () => T): T {
 }
 
 /**
- * setns(CLONE_NEWNS) wants a thread whose root and cwd are its own (unshare(CLONE_FS)); a
- * thread Bun starts from this one (a JIT or pool thread, at any time) shares them again, so
- * the unshare is renewed right before, and once more if the kernel still saw them shared.
- */
-function setnsMount(sys: LinuxSyscalls, fd: number): void {
-  for (let attempt = 0; ; attempt++) {
-    sys.unshare(0x200 /* CLONE_FS */);
-    try {
-      return sys.setns(fd, NS.mnt);
-    } catch (e) {
-      if (!(e instanceof SyscallError) || e.errno !== 22 /* EINVAL */ || attempt >= 3) throw e;
-    }
-  }
-}
-
-/**
  * Runs `fn` with this thread in the namespaces of `pid`, and back again after. With `pid`
  * namespace too, the children it starts (createContainer hooks) are born in the container's.
  */
@@ -154,7 +139,7 @@ function inNamespaces<T>(pid: number, fn: () => T, withPidNs = false): T {
   const own = types.map((t) => openPath(`/proc/self/ns/${t}`, O.RDONLY));
   const theirs = types.map((t) => openPath(`/proc/${pid}/ns/${t}`, O.RDONLY));
   const cwd = openPath(".", O.PATH | O.DIRECTORY);
-  const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(sys, fds[i]!) : sys.setns(fds[i]!, NS[t])));
+  const join = (fds: number[]) => types.forEach((t, i) => (t === "mnt" ? setnsMount(fds[i]!, sys) : sys.setns(fds[i]!, NS[t])));
   try {
     // Back to its own namespaces whatever happened, a half-done join included.
     try {
@@ -197,7 +182,7 @@ export function setUpFromHost(c: Config, o: {
     const sys = new HostSideSyscalls(contexts, o.userns);
     inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
-      const rootFd = openPath(o.rootfs, O.PATH | O.DIRECTORY);
+      const rootFd = openPath(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
       const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths, mountLabel };
       try {
         mountAll(ctx, c, { trees: o.trees, mounted: (m) => o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`) });
@@ -219,7 +204,7 @@ export function setUpFromHost(c: Config, o: {
       let rootFd: number | undefined;
       if (o.noPivot) {
         moveRoot(sys, o.rootfs, readText("/proc/thread-self/mountinfo"));
-        rootFd = openPath("/", O.PATH | O.DIRECTORY);
+        rootFd = openPath("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
       } else {
         pivotRoot(sys, o.rootfs);
       }
@@ -253,7 +238,7 @@ function applySysctlIn(rootfs: string, sysctl: Record<string, string> = {}): voi
 function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: UserNs | undefined): Pty {
   // dev/ptmx resolved inside the container's root without magic links (a bound /dev is the
   // bundle's to shape), the slave taken from the master: as `exec --tty` does.
-  const root = openPath("/", O.PATH | O.DIRECTORY);
+  const root = openPath("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
   let pty: Pty;
   try {
     pty = openPtyInRoot(root, p.consoleSize, sys);

@@ -19,6 +19,7 @@ import { encodeRequest, i32List, MODES } from "../sys/native-request";
 import { O } from "../sys/arch";
 import { execveatFd } from "../sys/proc";
 import { joinContainerKeyring, keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
+import { setnsMount } from "../linux/namespaces";
 import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";
@@ -251,14 +252,13 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     linuxSyscalls.prctl(PR.SET_PDEATHSIG, [0]);
     const sys = new LinuxSyscalls();
     connectConsole(plan.console, fd + 2 + plan.lateCgroups);
-    sys.unshare(0x200 /* CLONE_FS */);
     openLsmAttrs(plan.process);
     // In the container's user namespace already; attr/keycreate is still the host's /proc.
     if (plan.keyring) {
       setKeyCreateLabel(sys, plan.process.selinuxLabel);
       joinContainerKeyring(plan.keyring);
     }
-    sys.setns(fd + 1, 0x00020000 /* CLONE_NEWNS */);
+    setnsMount(fd + 1, sys); // unshare(CLONE_FS) renewed right before: Bun starts threads lazily
     nodeFs().closeSync(fd + 1);
     handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
     joinLateCgroups(fd + 2, plan.lateCgroups);

@@ -21,7 +21,7 @@ export function startContainer(ctx: RuntimeContext, id: string): Container {
     trace(`locked; status ${status}, init pid ${c.pid}`);
     requireStatus(c, "start", status);
     const fifo = `${c.dir}/${FIFO}`;
-    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK);
+    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
     let reply: Uint8Array;
     try {
       reply = readStartReply(fd, c);

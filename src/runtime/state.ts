@@ -239,7 +239,7 @@ export function lockContainer(root: string, id: string): () => void {
 export function lockStateDir(dir: string, id = dir): () => void {
   let fd: number;
   try {
-    fd = openPath(dir, O.DIRECTORY);
+    fd = openPath(dir, O.DIRECTORY | O.CLOEXEC);
   } catch (e: any) {
     if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
     throw e;
@@ -258,7 +258,7 @@ export function lockStateDir(dir: string, id = dir): () => void {
 function isLockedByOther(dir: string): boolean {
   let fd: number;
   try {
-    fd = openPath(dir, O.DIRECTORY);
+    fd = openPath(dir, O.DIRECTORY | O.CLOEXEC);
   } catch {
     return false;
   }

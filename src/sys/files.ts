@@ -17,10 +17,10 @@ const EEXIST = 17;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** open(2), close-on-exec; throws a SyscallError (code ENOENT, ...) naming the path. */
+/** open(2) with exactly `flags` (O.CLOEXEC when the fd must not reach a child); throws a SyscallError (code ENOENT, ...) naming the path. */
 export function openPath(path: string, flags: number, mode = 0): number {
   const name = cstr(path);
-  return check("open", libc.open(ptr(name), flags | O.CLOEXEC, BigInt(mode)), path);
+  return check("open", libc.open(ptr(name), flags, BigInt(mode)), path);
 }
 
 export function closeFd(fd: number): void {
@@ -56,7 +56,7 @@ export function writeAll(fd: number, data: Uint8Array): void {
 
 /** The whole file as UTF-8. */
 export function readText(path: string): string {
-  const fd = openPath(path, O.RDONLY);
+  const fd = openPath(path, O.RDONLY | O.CLOEXEC);
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -121,7 +121,7 @@ export function writeFully(fd: number, data: Uint8Array | string, path?: string)
 
 /** A new file (or one truncated) holding `text`, as writeFileSync; `flags` O.WRONLY alone for procfs and cgroup files. */
 export function writeText(path: string, text: string | Uint8Array, mode = 0o666, flags = O.WRONLY | O.CREAT | O.TRUNC): void {
-  const fd = openPath(path, flags, mode);
+  const fd = openPath(path, flags | O.CLOEXEC, mode);
   try {
     writeFully(fd, text, path);
   } finally {
@@ -131,7 +131,7 @@ export function writeText(path: string, text: string | Uint8Array, mode = 0o666,
 
 /** The whole file's bytes. */
 export function readBytes(path: string): Uint8Array {
-  const fd = openPath(path, O.RDONLY);
+  const fd = openPath(path, O.RDONLY | O.CLOEXEC);
   try {
     const chunks: Uint8Array[] = [];
     for (;;) {
@@ -242,7 +242,7 @@ export function renamePath(from: string, to: string): void {
 export function isDirectory(path: string): boolean {
   let fd: number;
   try {
-    fd = openPath(path, O.PATH | O.DIRECTORY);
+    fd = openPath(path, O.PATH | O.DIRECTORY | O.CLOEXEC);
   } catch {
     return false;
   }
@@ -268,7 +268,7 @@ export function makeDirectories(path: string, mode = 0o777): void {
 
 /** The names in a directory (without . and ..), by getdents64. */
 export function readDirectory(path: string): string[] {
-  const fd = openPath(path, O.RDONLY | O.DIRECTORY);
+  const fd = openPath(path, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   const names: string[] = [];
   try {
     const buf = new Uint8Array(32768);
