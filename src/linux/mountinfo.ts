@@ -1,9 +1,7 @@
 // The mount table of a process, /proc/<pid>/mountinfo (proc(5)), parsed in one place:
 //   36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
 //   id par dev root mnt   options    optional.. - type source  super options
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 import { readText } from "../sys/files";
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface MountInfo {
   mountId: number;

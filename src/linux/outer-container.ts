@@ -1,8 +1,6 @@
 // bunc inside another container (a CI job's, docker-in-docker): what the kernel refuses
 // there comes from the outer container's limits, so errors say what it must allow.
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 import { pathExists, readText } from "../sys/files";
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface OuterProbe {
   exists: (path: string) => boolean;

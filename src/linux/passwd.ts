@@ -1,8 +1,6 @@
 // The user database, /etc/passwd (passwd(5)), parsed in one place:
 //   name:password:UID:GID:GECOS:directory:shell
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 import { readText } from "../sys/files";
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 export interface PasswdEntry {
   name: string;
