@@ -54,27 +54,32 @@ export function writeAll(fd: number, data: Uint8Array): void {
   }
 }
 
-/** The whole file as UTF-8. */
-export function readText(path: string): string {
-  const fd = openPath(path, O.RDONLY | O.CLOEXEC);
+/** The whole file as UTF-8: a path, or an open fd (read from where it is, left open), as readFileSync takes. */
+export function readText(file: string | number): string {
+  if (typeof file === "number") return readAll(file, `fd ${file}`);
+  const fd = openPath(file, O.RDONLY | O.CLOEXEC);
   try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (let size = 16384; ; size = Math.min(size * 2, 1 << 20)) {
-      const buf = new Uint8Array(size);
-      const n = readFd(fd, buf, path);
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-    }
-    if (chunks.length === 1) return decoder.decode(chunks[0]);
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) { all.set(c, off); off += c.length; }
-    return decoder.decode(all);
+    return readAll(fd, file);
   } finally {
     closeFd(fd);
   }
+}
+
+function readAll(fd: number, label: string): string {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let size = 16384; ; size = Math.min(size * 2, 1 << 20)) {
+    const buf = new Uint8Array(size);
+    const n = readFd(fd, buf, label);
+    if (n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+  }
+  if (chunks.length === 1) return decoder.decode(chunks[0]);
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) { all.set(c, off); off += c.length; }
+  return decoder.decode(all);
 }
 
 /** existsSync's answer (symlinks followed, any error is "no"), by faccessat: a fifo is not opened. */

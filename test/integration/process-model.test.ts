@@ -2,7 +2,7 @@
 // init holds well under 1 MiB and is already in every cgroup and its cgroup namespace), a
 // 2 MiB container runs, and `exec` starts no second Bun.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot, PROJECT } from "../support/harness";
 
@@ -178,6 +178,20 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
       const cwd = sb.run(["exec", "--cwd", "/nonexistent", id, "true"]);
       expect(cwd.stderr).toContain("chdir /nonexistent: ENOENT");
       expect(sb.ok(["exec", "--user", "65534", id, "sh", "-c", "echo $HOME"])).toBe("/home/nobody\n".replace("/home/nobody", readFileSync(join(readRootfs(b), "etc/passwd"), "utf8").split("\n").find((l) => l.split(":")[2] === "65534")!.split(":")[5]!));
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+});
+
+describe.skipIf(!isRoot)("exec reads the container's /etc/passwd (root)", () => {
+  test("HOME of a user that only the container knows", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"], () => {}, true);
+    appendFileSync(join(readRootfs(b), "etc/passwd"), "tester:x:4321:4321:t:/home/tester-only-here:/bin/sh\n");
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      expect(sb.ok(["exec", "--user", "4321", id, "sh", "-c", "echo $HOME"])).toBe("/home/tester-only-here\n");
     } finally {
       sb.ok(["delete", "--force", id]);
     }
