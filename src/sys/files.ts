@@ -162,7 +162,8 @@ const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, STATX_BASIC_STATS = 0
 function statx(dirFd: number, path: string, flags: number, label: string): FileStat {
   const name = cstr(path);
   const buf = new Uint8Array(256);
-  checkedSyscall("statx", [dirFd, ptr(name), flags, STATX_BASIC_STATS, ptr(buf)], label);
+  // libc's statx, not the generic syscall(): it is called for every path component a mount resolves.
+  check("statx", libc.statx(dirFd, ptr(name), flags, STATX_BASIC_STATS, ptr(buf)), label);
   const v = new DataView(buf.buffer);
   const mode = v.getUint16(28, true);
   const makedev = (ma: number, mi: number) => (BigInt(ma) << 8n) | BigInt(mi); // compared, never decoded

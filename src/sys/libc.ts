@@ -5,7 +5,7 @@ import { errnoName } from "./errno";
 import { BuncError } from "./errors";
 import { SYS, type SyscallName } from "./arch";
 
-const { i32, i64, u64, ptr: P, cstring } = FFIType;
+const { i32, u32, i64, u64, ptr: P, cstring } = FFIType;
 
 /** The libc soname for this process: glibc's libc.so.6, or musl's libc.musl-<arch>.so.1. */
 export function libcSoname(arch: string = process.arch, isMusl: boolean = detectMusl()): string {
@@ -84,6 +84,7 @@ const DECLS = {
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
   faccessat: { args: [i32, P, i32, i32], returns: i32 },
   lseek: { args: [i32, i64, i32], returns: i64 },
+  statx: { args: [i32, P, i32, u32, P], returns: i32 },
   pread: { args: [i32, P, u64, i64], returns: i64 },
   renameat: { args: [i32, P, i32, P], returns: i32 },
   ftruncate: { args: [i32, i64], returns: i32 },
@@ -112,12 +113,22 @@ export const libc: Symbols = new Proxy(loaded as Symbols, {
     // glibc before 2.33 (Debian 11) exports mknod and mknodat only as __xmknod*: the raw syscall
     const fn = name === "mknodat" ? (dirfd: number, path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, dirfd, path, mode, dev))
       : name === "mknod" ? (path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, -100, path, mode, dev))
+      : name === "statx" ? bindOr(name, decl, (d: number, p: Pointer, f: number, m: number, b: Pointer) => Number(syscall(SYS.statx, d, p, f, m, b)))
       : dlopen(soname, { [name]: decl }).symbols[name];
     (target as any)[name] = fn;
     return fn;
   },
 });
 export { cstring };
+
+/** A symbol older libcs lack (musl before 1.2.5 has no statx): the raw syscall then. */
+function bindOr(name: string, decl: any, fallback: (...args: any[]) => number): any {
+  try {
+    return dlopen(soname, { [name]: decl }).symbols[name];
+  } catch {
+    return fallback;
+  }
+}
 
 export function errno(): number {
   return read.i32(libc.__errno_location() as Pointer, 0);
