@@ -56,6 +56,11 @@ export function writeAll(fd: number, data: Uint8Array): void {
 
 /** The whole file as UTF-8: a path, or an open fd (read from where it is, left open), as readFileSync takes. */
 export function readText(file: string | number): string {
+  return decoder.decode(readBytes(file));
+}
+
+/** The whole file's bytes: a path, or an open fd (left open). */
+export function readBytes(file: string | number): Uint8Array {
   if (typeof file === "number") return readAll(file, `fd ${file}`);
   const fd = openPath(file, O.RDONLY | O.CLOEXEC);
   try {
@@ -65,21 +70,20 @@ export function readText(file: string | number): string {
   }
 }
 
-function readAll(fd: number, label: string): string {
+function readAll(fd: number, label: string): Uint8Array {
   const chunks: Uint8Array[] = [];
-  let total = 0;
   for (let size = 16384; ; size = Math.min(size * 2, 1 << 20)) {
     const buf = new Uint8Array(size);
     const n = readFd(fd, buf, label);
     if (n === 0) break;
     chunks.push(buf.subarray(0, n));
-    total += n;
   }
-  if (chunks.length === 1) return decoder.decode(chunks[0]);
-  const all = new Uint8Array(total);
+  if (chunks.length === 1) return chunks[0]!;
+  // Not Buffer.concat: Buffer's first use costs a command ~0.1 ms.
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let off = 0;
   for (const c of chunks) { all.set(c, off); off += c.length; }
-  return decoder.decode(all);
+  return all;
 }
 
 /** existsSync's answer (symlinks followed, any error is "no"), by faccessat: a fifo is not opened. */
@@ -129,23 +133,6 @@ export function writeText(path: string, text: string | Uint8Array, mode = 0o666,
   const fd = openPath(path, flags | O.CLOEXEC, mode);
   try {
     writeFully(fd, text, path);
-  } finally {
-    closeFd(fd);
-  }
-}
-
-/** The whole file's bytes. */
-export function readBytes(path: string): Uint8Array {
-  const fd = openPath(path, O.RDONLY | O.CLOEXEC);
-  try {
-    const chunks: Uint8Array[] = [];
-    for (;;) {
-      const buf = new Uint8Array(65536);
-      const n = readFd(fd, buf, path);
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   } finally {
     closeFd(fd);
   }
