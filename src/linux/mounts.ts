@@ -8,7 +8,7 @@ import { O } from "../sys/arch";
 import { MS, parseMountOptions, withMountLabel } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { parseProcCgroup } from "./cgroups/layout";
-import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
+import { existsInRoot, makeLeafInRoot, mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
 import { readText, statFd, statPath } from "../sys/files";
 
 export interface MountContext {
@@ -28,6 +28,11 @@ export interface MountContext {
  * the rootfs. Created below the pinned rootfs fd: the rootfs may change under us.
  */
 export function prepareMountpoint(ctx: Pick<MountContext, "sys" | "rootfs" | "rootFd">, destination: string, asFile: boolean): string {
+  // Most mount points exist: the kernel's walk below rootFd (RESOLVE_IN_ROOT follows the
+  // rootfs's symlinks inside it, as resolveRelative does) finds one in a single call, and
+  // every later pin of it resolves the same way.
+  const asWritten = destination.replace(/^\/+/, "");
+  if (existsInRoot(ctx.sys, ctx.rootFd, asWritten) || makeLeafInRoot(ctx.sys, ctx.rootFd, asWritten, asFile)) return asWritten;
   const rel = resolveRelative(ctx.rootfs, destination);
   if (asFile) touchInRoot(ctx.rootFd, rel, 0o644, ctx.sys);
   else mkdirAllInRoot(ctx.rootFd, rel, 0o755, ctx.sys);

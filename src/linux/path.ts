@@ -53,13 +53,74 @@ function join(...parts: string[]): string {
 const ENOENT = 2, EEXIST = 17;
 const isErrno = (e: unknown, n: number) => e instanceof SyscallError && e.errno === n;
 
-function exists(sys: Syscalls, rootFd: number, relative: string): boolean {
+/** An fd of `relative` below rootFd, or undefined when it does not exist. */
+function openIfExists(sys: Syscalls, rootFd: number, relative: string, flags?: number): number | undefined {
   try {
-    sys.close(sys.openInRoot(rootFd, relative));
+    return sys.openInRoot(rootFd, relative, flags);
+  } catch (e) {
+    if (isErrno(e, ENOENT)) return undefined;
+    throw e;
+  }
+}
+
+/** Whether `relative` exists below rootFd (its symlinks followed inside the root). */
+export function existsInRoot(sys: Syscalls, rootFd: number, relative: string): boolean {
+  const fd = openIfExists(sys, rootFd, relative);
+  if (fd === undefined) return false;
+  sys.close(fd);
+  return true;
+}
+
+/**
+ * mkdir -p of `relative` below rootFd. Each missing directory is made with mkdirat in a
+ * parent opened with RESOLVE_IN_ROOT, never through a host path: a symlink swapped in
+ * the rootfs meanwhile cannot make bunc create anything outside it (CVE-2024-45310).
+ * The deepest existing level is found from the end (a mount point usually exists, or only
+ * its last level is missing): one openat2 per level tried instead of one per level.
+ */
+export function mkdirAllInRoot(rootFd: number, relative: string, mode = 0o755, sys: Syscalls = linuxSyscalls): void {
+  const parts = relative.split("/").filter(Boolean);
+  let have = parts.length;
+  let dirFd = openIfExists(sys, rootFd, relative);
+  while (dirFd === undefined && have > 0) dirFd = openIfExists(sys, rootFd, parts.slice(0, --have).join("/"), O.PATH | O.DIRECTORY | O.CLOEXEC);
+  if (have === parts.length) return void sys.close(dirFd!);
+  for (let i = have; ; i++) {
+    const prefix = parts.slice(0, i + 1).join("/");
+    try {
+      try {
+        sys.mkdirat(dirFd!, parts[i]!, mode, prefix);
+      } catch (e) {
+        if (!isErrno(e, EEXIST)) throw e;
+      }
+    } finally {
+      sys.close(dirFd!);
+    }
+    if (i === parts.length - 1) return;
+    dirFd = sys.openInRoot(rootFd, prefix, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  }
+}
+
+/**
+ * Makes the last level of `relative` when its parent exists and nothing, not even a dangling
+ * symlink, is at that name (mkdirat and O_CREAT|O_EXCL follow no symlink in the last
+ * level): the mount points bunc adds to a directory it just mounted (the cgroup
+ * hierarchies). False when that is not the case, and nothing was made.
+ */
+export function makeLeafInRoot(sys: Syscalls, rootFd: number, relative: string, asFile: boolean): boolean {
+  const parts = relative.split("/").filter(Boolean);
+  const name = parts.pop();
+  if (!name || name === "." || name === "..") return false;
+  const dirFd = openIfExists(sys, rootFd, parts.join("/"), O.PATH | O.DIRECTORY | O.CLOEXEC);
+  if (dirFd === undefined) return false;
+  try {
+    if (asFile) sys.close(sys.openat(dirFd, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0o644, relative));
+    else sys.mkdirat(dirFd, name, 0o755, relative);
     return true;
   } catch (e) {
-    if (isErrno(e, ENOENT)) return false;
+    if (isErrno(e, EEXIST)) return false;
     throw e;
+  } finally {
+    sys.close(dirFd);
   }
 }
 
@@ -74,29 +135,9 @@ function inParent<T>(sys: Syscalls, rootFd: number, relative: string, fn: (dirFd
   }
 }
 
-/**
- * mkdir -p of `relative` below rootFd. Each missing directory is made with mkdirat in a
- * parent opened with RESOLVE_IN_ROOT, never through a host path: a symlink swapped into
- * the rootfs meanwhile cannot make bunc create anything outside it (CVE-2024-45310).
- */
-export function mkdirAllInRoot(rootFd: number, relative: string, mode = 0o755, sys: Syscalls = linuxSyscalls): void {
-  const parts = relative.split("/").filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    const prefix = parts.slice(0, i).join("/");
-    if (exists(sys, rootFd, prefix)) continue;
-    inParent(sys, rootFd, prefix, (dirFd, name) => {
-      try {
-        sys.mkdirat(dirFd, name, mode, prefix);
-      } catch (e) {
-        if (!isErrno(e, EEXIST)) throw e;
-      }
-    });
-  }
-}
-
 /** Creates an empty file at `relative` below rootFd (and its parents) unless something is there already. */
 export function touchInRoot(rootFd: number, relative: string, mode = 0o644, sys: Syscalls = linuxSyscalls): void {
-  if (exists(sys, rootFd, relative)) return;
+  if (existsInRoot(sys, rootFd, relative)) return;
   const parts = relative.split("/").filter(Boolean);
   mkdirAllInRoot(rootFd, parts.slice(0, -1).join("/"), 0o755, sys);
   inParent(sys, rootFd, relative, (dirFd, name) => {

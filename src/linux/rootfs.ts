@@ -92,22 +92,18 @@ export function applyRootPropagation(sys: Syscalls, propagation?: string): void 
   if (propagation) sys.mount(null, "/", null, PROPAGATION[propagation]!, null);
 }
 
-function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, root = "/"): boolean {
-  let rel: string;
-  try {
-    rel = resolveRelative(root, path);
-  } catch {
-    return false;
-  }
-  const rootFd = openPath(root, O.DIRECTORY);
+/**
+ * Runs fn with a /proc/self/fd path pinning `path` below rootFd; false when it is absent.
+ * openat2 RESOLVE_IN_ROOT follows the rootfs's symlinks inside it, as resolveRelative does,
+ * in one call; a symlink loop counts as absent, as it did there.
+ */
+function pinInRoot(sys: Syscalls, rootFd: number, path: string, fn: (target: string) => void): boolean {
   let fd: number;
   try {
-    fd = sys.openInRoot(rootFd, rel);
+    fd = sys.openInRoot(rootFd, path.replace(/^\/+/, ""));
   } catch (e) {
-    if (e instanceof SyscallError && e.errno === 2) return false; // absent: nothing to mask
+    if (e instanceof SyscallError && (e.errno === 2 || e.errno === 40)) return false; // absent (ENOENT, ELOOP): nothing to mask
     throw e;
-  } finally {
-    closeFd(rootFd);
   }
   try {
     fn(`/proc/self/fd/${fd}`);
@@ -117,26 +113,42 @@ function pinInRoot(sys: Syscalls, path: string, fn: (target: string) => void, ro
   return true;
 }
 
+/** Runs fn with an fd of `root` (the container's "/" as seen from here) for the pins below it. */
+function withRoot(root: string, fn: (rootFd: number) => void): void {
+  const rootFd = openPath(root, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  try {
+    fn(rootFd);
+  } finally {
+    closeFd(rootFd);
+  }
+}
+
 /** maskedPaths: an empty read-only tmpfs over directories, /dev/null over files. */
 /** `root`: where the container's "/" is now (its rootfs path when bunc sets it up before pivot_root); `mountLabel`: the tmpfs's context= (as runc). */
 export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/", mountLabel?: string): void {
-  for (const p of paths) {
-    pinInRoot(sys, p, (target) => {
-      if (statPath(target)!.isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
-      // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
-      else if (!pinInRoot(sys, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null), root))
-        throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);
-    }, root);
-  }
+  if (!paths.length) return;
+  withRoot(root, (rootFd) => {
+    for (const p of paths) {
+      pinInRoot(sys, rootFd, p, (target) => {
+        if (statPath(target)!.isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
+        // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
+        else if (!pinInRoot(sys, rootFd, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null)))
+          throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);
+      });
+    }
+  });
 }
 
 /** readonlyPaths: bind each onto itself and remount it read-only. */
 export function readonlyPaths(sys: Syscalls, paths: string[] = [], root = "/"): void {
-  for (const p of paths) {
-    if (!pinInRoot(sys, p, (target) => sys.mount(target, target, null, MS.BIND | MS.REC, null), root)) continue;
-    // Pinned again: the first fd is below the new bind mount.
-    pinInRoot(sys, p, (target) => remount(sys, target, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC), root);
-  }
+  if (!paths.length) return;
+  withRoot(root, (rootFd) => {
+    for (const p of paths) {
+      if (!pinInRoot(sys, rootFd, p, (target) => sys.mount(target, target, null, MS.BIND | MS.REC, null))) continue;
+      // Pinned again: the first fd is below the new bind mount.
+      pinInRoot(sys, rootFd, p, (target) => remount(sys, target, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
+    }
+  });
 }
 
 export function readonlyRoot(sys: Syscalls): void {

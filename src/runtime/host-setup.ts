@@ -180,7 +180,7 @@ export function setUpFromHost(c: Config, o: {
   const mountLabel = effectiveMountLabel(c);
   try {
     const sys = new HostSideSyscalls(contexts, o.userns);
-    inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
+    const mount = () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
       const rootFd = openPath(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
       const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths, mountLabel };
@@ -189,10 +189,8 @@ export function setUpFromHost(c: Config, o: {
       } finally {
         closeFd(rootFd);
       }
-    }));
-    o.runtimeHooks();
-    if (c.hooks?.createContainer?.length) inNamespaces(o.pid, o.containerHooks, true);
-    return inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
+    };
+    const finish = (): HostSetupResult => {
       // Sysctls through the container's /proc/sys, in its network and IPC namespaces; then
       // masked and read-only paths and the read-only root, all while "/" is still the host's.
       applySysctlIn(o.rootfs, c.linux.sysctl);
@@ -213,7 +211,21 @@ export function setUpFromHost(c: Config, o: {
       applyRootPropagation(sys, c.linux.rootfsPropagation);
       const env = withHome([...p.env, ...o.extraEnv], p.user?.uid ?? 0);
       return { path: resolveExecutable(p.args[0]!, env, p.cwd), env, pty, rootFd };
-    }));
+    };
+    const h = c.hooks;
+    if (!h?.prestart?.length && !h?.createRuntime?.length && !h?.createContainer?.length) {
+      // No hook runs between the mounts and pivot_root: one trip into the namespaces, not two
+      // (each is ~30 calls: the namespace files opened, five setns there and five back).
+      return inNamespaces(o.pid, () => asContainerRoot(o.userns, () => {
+        mount();
+        o.runtimeHooks(); // none to run: only its trace line
+        return finish();
+      }));
+    }
+    inNamespaces(o.pid, () => asContainerRoot(o.userns, mount));
+    o.runtimeHooks();
+    if (h?.createContainer?.length) inNamespaces(o.pid, o.containerHooks, true);
+    return inNamespaces(o.pid, () => asContainerRoot(o.userns, finish));
   } finally {
     for (const fs of contexts) closeFd(fs); // not taken by a mount
   }

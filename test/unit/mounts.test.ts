@@ -73,6 +73,33 @@ describe("mountOne", () => {
     expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "run/x"), "tmpfs", MS.NOSUID | MS.NOEXEC, "size=1m,mode=700"]]);
     done();
   });
+  test("an existing mount point is found by the kernel's walk in one call, then pinned", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mkdirSync(join(rootfs, "srv/a/b"), { recursive: true });
+    mountOne(ctx, { destination: "/srv/a/b", type: "tmpfs", source: "tmpfs" });
+    expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["srv/a/b", "srv/a/b"]);
+    expect(sys.of("mkdirat")).toEqual([]);
+    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "srv/a/b"), "tmpfs", 0n, null]]);
+    done();
+  });
+  test("a missing last level below an existing directory is made there directly (the cgroup hierarchies)", () => {
+    const { ctx, sys, rootfs, done } = context();
+    mkdirSync(join(rootfs, "sys/fs/cgroup"), { recursive: true });
+    mountOne(ctx, { destination: "/sys/fs/cgroup/cpu", type: "tmpfs", source: "tmpfs" });
+    expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["sys/fs/cgroup/cpu", "sys/fs/cgroup", "sys/fs/cgroup/cpu"]);
+    expect(sys.of("mkdirat").map((c) => c.args[1])).toEqual(["cpu"]);
+    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "sys/fs/cgroup/cpu"), "tmpfs", 0n, null]]);
+    done();
+  });
+  test("a dangling symlink as the last level is followed inside the rootfs, not replaced", () => {
+    const { ctx, sys, rootfs, done } = context();
+    symlinkSync("/var/lib/dangling", join(rootfs, "dangling"));
+    mountOne(ctx, { destination: "/dangling", type: "tmpfs", source: "tmpfs" });
+    expect(lstatSync(join(rootfs, "dangling")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(rootfs, "var/lib/dangling")).isDirectory()).toBe(true);
+    expect(sys.mounts()[0]![1]).toBe(join(rootfs, "var/lib/dangling"));
+    done();
+  });
   test("a relative destination is taken from the root", () => {
     const { ctx, sys, rootfs, done } = context();
     mountOne(ctx, { destination: "data", type: "tmpfs", source: "tmpfs" });

@@ -151,6 +151,20 @@ describe("mkdirAllInRoot and touchInRoot through Syscalls", () => {
       expect(openFds()).toBe(before); // every fd it opened is closed again
     });
   });
+  test("mkdirAllInRoot looks for the deepest existing level from the end: one open when all exist, two for a missing leaf", () => {
+    withRoot((root, rootFd) => {
+      mkdirSync(join(root, "etc/a/b/c"), { recursive: true });
+      const sys = new RecordingSyscalls();
+      mkdirAllInRoot(rootFd, "etc/a/b/c", 0o755, sys);
+      expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["etc/a/b/c"]);
+      expect(sys.of("mkdirat")).toEqual([]);
+      const leaf = new RecordingSyscalls();
+      mkdirAllInRoot(rootFd, "etc/a/b/c/d", 0o755, leaf);
+      expect(leaf.of("openInRoot").map((c) => c.args[1])).toEqual(["etc/a/b/c/d", "etc/a/b/c"]);
+      expect(leaf.of("mkdirat").map((c) => c.args[1])).toEqual(["d"]);
+      expect(statSync(join(root, "etc/a/b/c/d")).isDirectory()).toBe(true);
+    });
+  });
   test("mkdirAllInRoot: EEXIST from a racing creator is fine, other errors are not", () => {
     withRoot((_root, rootFd) => {
       const racing = new RecordingSyscalls({ fail: (c) => (c.op === "mkdirat" ? 17 /* EEXIST */ : undefined) });

@@ -46,15 +46,19 @@ const sleep = (ms: number) => Bun.sleepSync(ms);
 const isSet = (o: object | undefined) => !!o && Object.values(o).some((x) => x !== undefined && x !== null);
 const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
 
-/** The first existing level of the member's path, top down, that is frozen (v1 freezer or v2). */
+/**
+ * The first existing level of the member's path, top down, that is frozen: only the v1
+ * freezer hierarchy has freezer.state and only v2 has cgroup.freeze, so the others are not read.
+ */
 function frozenLevel({ h, dir }: Member): string | undefined {
+  const file = h.version === 2 ? "cgroup.freeze" : h.controllers.includes("freezer") ? "freezer.state" : undefined;
+  if (!file) return undefined;
   let cur = h.mountPoint;
   for (const part of relative(h.mountPoint, dir).split("/").filter(Boolean)) {
     cur = join(cur, part);
     if (!pathExists(cur)) return undefined;
-    const v1 = tryRead(cur, "freezer.state")?.trim();
-    if (v1 === "FROZEN" || v1 === "FREEZING") return cur;
-    if (tryRead(cur, "cgroup.freeze")?.trim() === "1") return cur;
+    const value = tryRead(cur, file)?.trim();
+    if (value === "FROZEN" || value === "FREEZING" || (file === "cgroup.freeze" && value === "1")) return cur;
   }
   return undefined;
 }
