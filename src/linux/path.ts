@@ -55,12 +55,7 @@ const isErrno = (e: unknown, n: number) => e instanceof SyscallError && e.errno 
 
 /** An fd of `relative` below rootFd, or undefined when it does not exist. */
 function openIfExists(sys: Syscalls, rootFd: number, relative: string, flags?: number): number | undefined {
-  try {
-    return sys.openInRoot(rootFd, relative, flags);
-  } catch (e) {
-    if (isErrno(e, ENOENT)) return undefined;
-    throw e;
-  }
+  return sys.openInRootIfExists(rootFd, relative, flags);
 }
 
 /** Whether `relative` exists below rootFd (its symlinks followed inside the root). */

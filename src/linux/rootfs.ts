@@ -98,13 +98,14 @@ export function applyRootPropagation(sys: Syscalls, propagation?: string): void 
  * in one call; a symlink loop counts as absent, as it did there.
  */
 function pinInRoot(sys: Syscalls, rootFd: number, path: string, fn: (target: string) => void): boolean {
-  let fd: number;
+  let fd: number | undefined;
   try {
-    fd = sys.openInRoot(rootFd, path.replace(/^\/+/, ""));
+    fd = sys.openInRootIfExists(rootFd, path.replace(/^\/+/, ""));
   } catch (e) {
-    if (e instanceof SyscallError && (e.errno === 2 || e.errno === 40)) return false; // absent (ENOENT, ELOOP): nothing to mask
+    if (e instanceof SyscallError && e.errno === 40) return false; // a symlink loop: nothing to mask either
     throw e;
   }
+  if (fd === undefined) return false; // absent: nothing to mask
   try {
     fn(`/proc/self/fd/${fd}`);
   } finally {

@@ -5,7 +5,9 @@ import { ptr, type Pointer } from "bun:ffi";
 import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
 import { O } from "./arch";
 import { moveMount, mountSetattr } from "./mount-api";
-import { openInRoot } from "./openat2";
+import { openInRoot, tryOpenInRoot } from "./openat2";
+
+const ENOENT = 2;
 
 export { RESOLVE } from "./openat2";
 
@@ -38,6 +40,8 @@ export interface Syscalls {
   kill(pid: number, signal: number): void;
   /** An fd (O_PATH unless `flags` say) of `relative` resolved by the kernel inside the directory `rootFd` (openat2 RESOLVE_IN_ROOT). */
   openInRoot(rootFd: number, relative: string, flags?: number, resolve?: bigint): number;
+  /** openInRoot, or undefined when nothing is there (ENOENT) without building an error. */
+  openInRootIfExists(rootFd: number, relative: string, flags?: number): number | undefined;
   /** open(2) of a path of this process's view (e.g. /dev/ptmx); the error names `path`. */
   open(path: string, flags: number): number;
   /** openat(2) of one name below `dirFd`; errors carry `context` (default: the name). */
@@ -140,6 +144,12 @@ export class LinuxSyscalls implements Syscalls {
   }
   openInRoot(rootFd: number, relative: string, flags = O.PATH | O.CLOEXEC, resolve = 0n): number {
     return openInRoot(rootFd, relative, flags, resolve);
+  }
+  openInRootIfExists(rootFd: number, relative: string, flags = O.PATH | O.CLOEXEC): number | undefined {
+    const fd = tryOpenInRoot(rootFd, relative, flags);
+    if (fd === -ENOENT) return undefined;
+    if (fd < 0) throw new SyscallError("openat2", -fd, relative);
+    return fd;
   }
   open(path: string, flags: number): number {
     return check("open", libc.open(ptr(cstr(path)), flags, 0n), path);

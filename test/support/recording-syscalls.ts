@@ -112,6 +112,11 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("openInRoot", flags === undefined && resolve === undefined ? [rootFd, relative] : [rootFd, relative, flags, resolve]);
     return real.openInRoot(rootFd, relative, flags, resolve);
   }
+  /** Recorded as an openInRoot (what it is, minus the error for an absent path). */
+  openInRootIfExists(rootFd: number, relative: string, flags?: number): number | undefined {
+    this.rec("openInRoot", flags === undefined ? [rootFd, relative] : [rootFd, relative, flags]);
+    return real.openInRootIfExists(rootFd, relative, flags);
+  }
   open(path: string, flags: number): number {
     this.rec("open", [path, flags]);
     return this.nextFakeFd++;

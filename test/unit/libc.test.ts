@@ -36,3 +36,23 @@ describe("syscall tracing (--debug)", () => {
     expect(lines).toContain("chdir /nonexistent-bunc-trace = -1 ENOENT");
   });
 });
+
+describe("checkExpecting", () => {
+  test("an expected errno is traced and returned, no error is built; another one throws; success is 0", () => {
+    const { checkExpecting, libc: c, cstr: s, traceSyscalls } = require("../../src/sys/libc") as typeof import("../../src/sys/libc");
+    const { ptr: p } = require("bun:ffi") as typeof import("bun:ffi");
+    const lines: string[] = [];
+    traceSyscalls((l) => lines.push(l));
+    try {
+      const missing = s("/nonexistent-bunc/x");
+      expect(checkExpecting("open", c.open(p(missing), 0, 0n), "/nonexistent-bunc/x", 2)).toBe(2);
+      expect(lines).toEqual(["open /nonexistent-bunc/x = -1 ENOENT"]);
+      expect(() => checkExpecting("open", c.open(p(missing), 0, 0n), "/nonexistent-bunc/x", 17)).toThrow(/open \/nonexistent-bunc\/x: ENOENT/);
+      const fd = c.open(p(s("/proc/self/stat")), 0o2000000, 0n);
+      expect(checkExpecting("open", fd, "/proc/self/stat", 2)).toBe(0);
+      c.close(fd);
+    } finally {
+      traceSyscalls(undefined);
+    }
+  });
+});

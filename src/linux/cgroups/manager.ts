@@ -198,12 +198,7 @@ export class CgroupManager {
       const parent = cur;
       if (h.version === 2) enableControllers(parent, parent === h.mountPoint);
       cur = join(cur, part);
-      try {
-        makeDirectory(cur);
-        created.push(cur);
-      } catch (e: any) {
-        if (e?.code !== "EEXIST") throw e;
-      }
+      if (makeDirectory(cur, 0o777, true)) created.push(cur);
       // A new v1 cpuset cgroup starts with no CPUs/nodes; no task can join until they are copied.
       if (cpuset) {
         for (const f of ["cpuset.cpus", "cpuset.mems"])
