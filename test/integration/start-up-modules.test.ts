@@ -42,4 +42,13 @@ describe.skipIf(!isRoot)("start-up modules (root)", () => {
     expect(readdirSync(dir).length).toBe(Object.keys(seen).length);
     expect(seen).toEqual(Object.fromEntries(Object.keys(seen).map((k) => [k, []])));
   });
+
+  test("an error line loads no node: module either (engines ask the state of containers that are gone)", () => {
+    const dir = join(sb.dir, "error-profiles");
+    mkdirSync(dir);
+    const r = sb.run(["state", "no-such-container"], { env: { BUN_OPTIONS: `--cpu-prof --cpu-prof-interval=1 --cpu-prof-dir=${dir} --cpu-prof-name=state-unknown.cpuprofile` } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('bunc: container "no-such-container" does not exist\n');
+    expect(nodeModulesSeen(dir, "state-unknown")).toEqual([]);
+  });
 });
