@@ -8,7 +8,7 @@ import { MS, parseMountOptions, PROPAGATION, withMountLabel } from "./mount-opti
 import { mountOne, remount, withPinned, type MountContext } from "./mounts";
 import { setupDev } from "./devices";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
-import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
+import { mkdirAllInRoot, touchInRoot } from "./path";
 import { O } from "../sys/arch";
 import { closeFd, openPath, statPath, writeText } from "../sys/files";
 
