@@ -1,7 +1,7 @@
 // `bunc ps <id> [ps options]` in ps(1)'s own formats, answered from /proc (bunc runs no
 // ps): runc's default is `ps -ef`; -x/ax give BSD's short list, aux the user-oriented one,
 // -o the named fields. An option bunc cannot answer is an error naming it.
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/files";
 import type { ProcInfo } from "../runtime/ps";
 import { BuncError } from "../sys/errors";
 
@@ -10,8 +10,8 @@ const HZ = 100; // USER_HZ: the unit of /proc/<pid>/stat times on Linux
 interface Clock { now: number; bootSec: number; memKb: number }
 
 function clock(): Clock {
-  const btime = Number(readFileSync("/proc/stat", "utf8").match(/^btime (\d+)/m)?.[1] ?? 0);
-  const memKb = Number(readFileSync("/proc/meminfo", "utf8").match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 1);
+  const btime = Number(readText("/proc/stat").match(/^btime (\d+)/m)?.[1] ?? 0);
+  const memKb = Number(readText("/proc/meminfo").match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 1);
   return { now: Date.now() / 1000, bootSec: btime, memKb };
 }
 

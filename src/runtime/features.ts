@@ -1,5 +1,5 @@
 // runtime-spec features.md: what bunc really supports on this host.
-import { existsSync } from "node:fs";
+import { pathExists } from "../sys/files";
 import { CAPABILITIES, lastCap } from "../linux/capabilities";
 import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, NAMESPACE_TYPES } from "../spec/schema";
 import { detectLayout } from "../linux/cgroups";
@@ -19,7 +19,7 @@ export function features() {
     hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
     mountOptions: MOUNT_OPTIONS,
     linux: {
-      namespaces: NAMESPACE_TYPES.filter((t) => t !== "time" || existsSync("/proc/self/ns/time")),
+      namespaces: NAMESPACE_TYPES.filter((t) => t !== "time" || pathExists("/proc/self/ns/time")),
       capabilities: CAPABILITIES.slice(0, lastCap() + 1),
       cgroup: { v1: layout.mode !== "v2", v2: layout.mode !== "v1", systemd: true, systemdUser: true, rdma: false },
       seccomp: { enabled: sc.enabled, actions: sc.actions, operators: sc.operators, archs: sc.archs, knownFlags: sc.knownFlags, supportedFlags: sc.supportedFlags },
@@ -31,7 +31,7 @@ export function features() {
       intelRdt: { enabled: false, schemata: false, monitoring: false },
       mountExtensions: { idmap: { enabled: true } },
       // Spec 1.3: applied by the native init (process.scheduler, ioPriority, execCPUAffinity, personality too).
-      memoryPolicy: existsSync("/proc/self/numa_maps")
+      memoryPolicy: pathExists("/proc/self/numa_maps")
         ? { modes: [...MEMORY_POLICY_MODES], flags: [...MEMORY_POLICY_FLAGS] }
         : { modes: [], flags: [] },
       netDevices: { enabled: true },

@@ -1,6 +1,6 @@
 // `ps`: the container's processes, and each one as ps(1) would show it, read from /proc
 // (bunc runs no ps).
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/files";
 import { parsePasswd, readPasswd } from "../linux/passwd";
 import { readProcStat, withContainer } from "./state";
 import { allows } from "./status";
@@ -28,9 +28,9 @@ export function procInfo(pid: number, users: Map<number, string> = new Map()): P
   const st = readProcStat(pid);
   if (!st) return undefined;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const status = readText(`/proc/${pid}/status`);
     const uid = Number(status.match(/^Uid:\s+(\d+)/m)?.[1] ?? -1);
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `[${st.comm}]`;
+    const cmd = readText(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ") || `[${st.comm}]`;
     return {
       pid, ppid: st.ppid, uid, user: users.get(uid) ?? String(uid), comm: st.comm, cmd, stat: st.state,
       vsz: Math.round(st.vsizeBytes / 1024), rss: Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0), nlwp: st.threads,

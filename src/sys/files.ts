@@ -275,6 +275,17 @@ export function makeDirectories(path: string, mode = 0o777): void {
 
 /** The names in a directory (without . and ..), by getdents64. */
 export function readDirectory(path: string): string[] {
+  return directoryEntries(path, false);
+}
+
+/** The names of the directories in a directory: getdents64's type, statx where a filesystem gives none. */
+export function readSubdirectories(path: string): string[] {
+  return directoryEntries(path, true);
+}
+
+const DT_UNKNOWN = 0, DT_DIR = 4;
+
+function directoryEntries(path: string, directoriesOnly: boolean): string[] {
   const fd = openPath(path, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   const names: string[] = [];
   try {
@@ -288,7 +299,9 @@ export function readDirectory(path: string): string[] {
         const reclen = view.getUint16(off + 16, true);
         const start = off + 19;
         const name = decoder.decode(buf.subarray(start, buf.indexOf(0, start)));
-        if (name !== "." && name !== "..") names.push(name);
+        const type = buf[off + 18]!;
+        const wanted = !directoriesOnly || type === DT_DIR || (type === DT_UNKNOWN && !!statPath(`${path}/${name}`, { follow: false, missingOk: true })?.isDirectory());
+        if (name !== "." && name !== ".." && wanted) names.push(name);
         off += reclen;
       }
     }

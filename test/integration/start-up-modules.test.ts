@@ -18,7 +18,7 @@ function nodeModulesSeen(dir: string, name: string): string[] {
 }
 
 describe.skipIf(!isRoot)("start-up modules (root)", () => {
-  test("--version, bundle, create, state, start, exec, kill, delete and run load no node: module", async () => {
+  test("--version, bundle, create, state, start, exec, ps, features, spec, kill, delete and run load no node: module", async () => {
     const dir = join(sb.dir, "profiles");
     mkdirSync(dir);
     const profiled = (name: string, args: string[]) => {
@@ -34,6 +34,9 @@ describe.skipIf(!isRoot)("start-up modules (root)", () => {
       state: profiled("state", ["state", "mods"]),
       start: profiled("start", ["start", "mods"]),
       exec: profiled("exec", ["exec", "mods", "/bin/true"]),
+      ps: profiled("ps", ["ps", "mods"]),
+      features: profiled("features", ["features"]),
+      spec: profiled("spec", ["spec", "--bundle", sb.dir]),
       kill: profiled("kill", ["kill", "mods", "KILL"]),
       delete: profiled("delete", ["delete", "--force", "mods"]),
       run: profiled("run", ["run", "-b", once, "modsrun"]),

@@ -44,6 +44,11 @@ test("write, rename, exists, directories, links, modes, removal", () => {
   expect(f.isDirectory(join(dir, "a"))).toBe(false);
   expect(f.readDirectory(dir).sort()).toEqual(fs.readdirSync(dir).sort());
   f.makeSymlink("a", join(dir, "l"));
+  f.makeSymlink("d", join(dir, "ld")); // a link to a directory is not one
+  expect(f.readSubdirectories(dir).sort()).toEqual(fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort());
+  expect(f.readSubdirectories(dir)).toEqual(["d"]);
+  expect(f.makeDirectory(join(dir, "d"), 0o755, true)).toBe(false); // there already: no error built
+  expect(f.statPath(join(dir, "nothing/here"), { missingOk: true })).toBeUndefined();
   expect(f.readLink(join(dir, "l"))).toBe("a");
   expect(f.statPath(join(dir, "l"), { follow: false })!.isSymbolicLink()).toBe(true);
   expect(f.statPath(join(dir, "l"))!.isFile()).toBe(true);

@@ -10,7 +10,7 @@ import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
 import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
-import { makeDirectory, pathExists, readText, removeDirectory } from "../../sys/files";
+import { makeDirectory, pathExists, readSubdirectories, readText, removeDirectory } from "../../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -322,7 +322,7 @@ export class CgroupManager {
       const text = tryRead(d, "cgroup.procs");
       if (text === undefined) return;
       for (const l of text.split("\n")) if (l.trim()) out.push(Number(l));
-      for (const e of nodeFs().readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+      for (const name of readSubdirectories(d)) walk(join(d, name));
     };
     walk(dir);
     return out;

@@ -1,5 +1,5 @@
 // seccomp for bunc: schema, compiler, installer, default profile and `features` report.
-import { readFileSync } from "node:fs";
+import { readText } from "../../sys/files";
 import { actionValue, nativeArch } from "./compile";
 import { seccompActionAvailable, seccompFlagSupported } from "./install";
 import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type SeccompFlagName, type SeccompProfile } from "../../spec/seccomp";
@@ -30,7 +30,7 @@ export function seccompFeatures(): {
 } {
   let enabled = false;
   try {
-    enabled = /^Seccomp:\s/m.test(readFileSync("/proc/self/status", "utf8"));
+    enabled = /^Seccomp:\s/m.test(readText("/proc/self/status"));
   } catch {}
   const knownFlags = (Object.keys(SECCOMP_FLAGS) as SeccompFlagName[]).filter((f) => f !== "SECCOMP_FILTER_FLAG_NEW_LISTENER" && f !== "SECCOMP_FILTER_FLAG_TSYNC_ESRCH");
   return {
