@@ -162,6 +162,7 @@ export class Creation {
       passFds: plan.fromHost
         ? [this.fifoFd, ...this.lateCgroupFds, ...(this.listenerFd >= 0 ? [this.listenerFd] : []), this.requestFd]
         : [this.fifoFd, ...this.lateCgroupFds, ...(p.terminal ? [this.consolePair[1]!] : [])],
+      nativeRequestFd: plan.fromHost ? layout.request[0] : undefined,
       argv: plan.fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: plan.fromHost ? [] : [`_BUNC_INIT=${this.initFd}`], stdio: this.o.stdio,
     }));
     this.pid = spawned.pid;

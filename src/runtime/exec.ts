@@ -217,7 +217,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, keepFds, setRoot: false,
-        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
+        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], nativeRequestFd: layout.request[0], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
       }));
       pid = spawned.pid;
       writeFully(request, encode(pid));

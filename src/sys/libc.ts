@@ -90,6 +90,10 @@ const DECLS = {
   ftruncate: { args: [i32, i64], returns: i32 },
   pwrite: { args: [i32, P, u64, i64], returns: i64 },
   setsid: { args: [], returns: i32 },
+  posix_spawn: { args: [P, P, P, P, P, P], returns: i32 },
+  posix_spawn_file_actions_init: { args: [P], returns: i32 },
+  posix_spawn_file_actions_adddup2: { args: [P, i32, i32], returns: i32 },
+  posix_spawn_file_actions_destroy: { args: [P], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DECLS>>["symbols"];

@@ -536,18 +536,150 @@ static void take_handover(int sock) {
 
 static int atoi_(const char *s) { int n = 0; while (*s >= '0' && *s <= '9') n = n * 10 + (*s++ - '0'); return n; }
 
+/*
+ * The native stages (MODE_STAGES). bunc posix_spawns this executable instead of forking its
+ * own multithreaded process, so the clone into the container's namespaces copies this small
+ * process, not Bun's memory (nsexec.c does the same from a fork of bunc, where there is no
+ * native init). The request says what; failures are reported as nsexec.c reports them.
+ *   stage 1: joins the `path` namespaces (user first), unshares the time namespace and writes
+ *     its offsets, clones stage 2 into the new namespaces (a child of bunc: CLONE_PARENT, or
+ *     clone3(CLONE_INTO_CGROUP) with bunc as child subreaper) and reports its pid;
+ *   stage 2: waits for bunc's go (its id maps and cgroup limits are written by then), joins the
+ *     v1 hierarchies, becomes root of a user namespace, puts its fds in their places, closes
+ *     every other one (CVE-2024-21626) and goes on as the init or exec's process.
+ */
+static int joined_user;
+
+static void stage_report(int fd, long value, long step) {
+  long msg[2] = { value, step };
+  S3(NR_write, fd, msg, sizeof msg);
+}
+
+/* A failure of stage 2, in the JSON line bunc's Bun init would have sent. */
+static __attribute__((noreturn)) void stage_error(int fd, const char *json) {
+  S3(NR_write, fd, json, slen(json));
+  die(1);
+}
+
+static int i32_at(const unsigned char *p, u32 i) { int v; memcpy(&v, p + 4 * i, 4); return v; }
+
+static __attribute__((noreturn)) void run(int req_fd);
+
+static __attribute__((noreturn)) void stage2(int req_fd) {
+  int sync_fd = (int)slot[F_STAGE_SYNC_FD], target = (int)slot[F_STAGE_SYNC_TARGET];
+  S1(NR_close, slot[F_STAGE_REPORT_FD]);
+  char go;
+  long r;
+  do r = S3(NR_read, slot[F_STAGE_GO_FD], &go, 1); while (r == -4);
+  if (r != 1) die(1); /* bunc gave up, or died: its end of the pipe is closed */
+  S1(NR_close, slot[F_STAGE_GO_FD]);
+  S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+  /* Dies with bunc until bunc says the container is made (the init clears it then). */
+  S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0);
+  /* "0" to `tasks`: moving only this thread skips the threadgroup barrier (an RCU grace period). */
+  u32 len;
+  const unsigned char *cg = field(F_STAGE_CGROUP_FDS, &len);
+  for (u32 i = 0; i < len / 4; i++) {
+    if (S3(NR_write, i32_at(cg, i), "0", 1) != 1)
+      stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot join the container's cgroup\"}\n");
+    S1(NR_close, i32_at(cg, i));
+  }
+  if (slot[F_STAGE_SET_ROOT] || joined_user) {
+    /* Root of a new user namespace when 0 is mapped; in a joined one (exec, `path`) setns gave
+       every capability in it, which execve keeps only for its root (the host's root is not
+       mapped there), as runc. After the clone: CLONE_INTO_CGROUP checks the caller's uid. */
+    S2(NR_setgroups, 0, 0);
+    S3(NR_setresgid, 0, 0, 0);
+    if (S3(NR_setresuid, 0, 0, 0) < 0 && joined_user)
+      stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot become root (uid 0) in the joined user namespace: is 0 mapped?\"}\n");
+  }
+  /* The container's stdio when the caller gave its own (the library's pipes). */
+  const unsigned char *stdio = field(F_STAGE_STDIO, &len);
+  for (u32 i = 0; i < 3 && i < len / 4; i++) {
+    int fd = i32_at(stdio, i);
+    if (fd >= 0 && fd != (int)i && S3(NR_dup3, fd, i, 0) < 0) die(1);
+  }
+  if (sync_fd != target && S3(NR_dup3, sync_fd, target, 0) < 0) die(1);
+  S3(NR_fcntl, target, 2 /* F_SETFD */, 0);
+  /* --preserve-fds: of 3..target-1 only the caller's fds go on; the rest of that range is
+     bunc's own (a state directory, an eventpoll) and must not reach the container. */
+  const unsigned char *keep = field(F_STAGE_KEEP_FDS, &len);
+  for (int fd = 3; fd < target; fd++) {
+    int kept = 0;
+    for (u32 i = 0; i < len / 4; i++) kept |= i32_at(keep, i) == fd;
+    if (kept) S3(NR_fcntl, fd, 2, 0);
+    else S1(NR_close, fd);
+  }
+  /* The fds the init needs follow the sync socket (bunc numbered its sources above them). */
+  const unsigned char *pass = field(F_STAGE_PASS_FDS, &len);
+  for (u32 i = 0; i < len / 4; i++)
+    if (S3(NR_dup3, i32_at(pass, i), target + 1 + i, 0) < 0) die(1);
+  S3(NR_close_range, target + 1 + len / 4, ~0U, 0);
+  run(req_fd);
+}
+
+static __attribute__((noreturn)) void stages(int req_fd, int stage_fd) {
+  read_request(stage_fd);
+  S1(NR_close, stage_fd);
+  int report = (int)slot[F_STAGE_REPORT_FD];
+  /* A new user namespace waits for its id maps first: written through /proc/<pid>, which
+     a non-dumpable process's owner (root) would refuse to a rootless bunc. */
+  if (!slot[F_STAGE_SET_ROOT]) S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+  u32 len;
+  const unsigned char *joins = field(F_STAGE_JOINS, &len);
+  for (u32 i = 0; i < len / 8; i++) {
+    int fd = i32_at(joins, 2 * i), type = i32_at(joins, 2 * i + 1);
+    long r = S2(NR_setns, fd, type);
+    if (r < 0) { stage_report(report, r, 1 + i); die(1); }
+    if (type == 0x10000000 /* CLONE_NEWUSER */) joined_user = 1;
+    S1(NR_close, fd);
+  }
+  if (slot[F_STAGE_UNSHARE_FLAGS]) {
+    long r = S1(NR_unshare, slot[F_STAGE_UNSHARE_FLAGS]);
+    if (r < 0) { stage_report(report, r, -1); die(1); }
+  }
+  const unsigned char *offsets = text(F_STAGE_TIME_OFFSETS, &len);
+  if (len) {
+    long fd = S4(NR_openat, -100 /* AT_FDCWD */, "/proc/self/timens_offsets", 1 /* O_WRONLY */ | 02000000, 0);
+    long r = fd < 0 ? fd : S3(NR_write, fd, offsets, len);
+    if (r < 0) { stage_report(report, r, -2); die(1); }
+    S1(NR_close, fd);
+  }
+  long flags = (long)slot[F_STAGE_CLONE_FLAGS], pid;
+  if ((i64)slot[F_STAGE_CGROUP2_DIR] >= 0) {
+    /* Born in its cgroup2 directory: no migration. The kernel refuses CLONE_PARENT here: bunc
+       is a child subreaper and inherits stage 2 when this stage exits. */
+    u64 args[11] = { 0 };
+    args[0] = (u64)flags | 0x200000000UL /* CLONE_INTO_CGROUP */;
+    args[4] = 17; /* exit_signal SIGCHLD */
+    args[10] = slot[F_STAGE_CGROUP2_DIR];
+    pid = S2(NR_clone3, args, sizeof args);
+  } else {
+    pid = sys6(NR_clone, flags | 0x00008000L /* CLONE_PARENT */ | 17 /* SIGCHLD */, 0, 0, 0, 0, 0);
+  }
+  if (pid == 0) stage2(req_fd);
+  stage_report(report, pid, pid < 0 ? -3 : 0);
+  die(0);
+}
+
+/* argv: [name, fd of the request] (init, exec), or [name, fd of the request, fd of the stages' request]. */
 static __attribute__((noreturn, used)) void start_c(long *sp) {
   char **argv = (char **)(sp + 1);
+  if (!argv[0] || !argv[1]) die(1);
+  /* The stages start in bunc's own namespaces and decide when to become non-dumpable. */
+  if (argv[2]) stages(atoi_(argv[1]), atoi_(argv[2]));
+  run(atoi_(argv[1]));
+}
+
+static __attribute__((noreturn)) void run(int req_fd) {
   /* execve made this process dumpable again: nothing in the container may open its
      /proc/<pid>/fd (the host's /proc/self/fd is one of them) or /proc/<pid>/exe. */
   S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
-  if (!argv[0] || !argv[1]) die(1);
-  int req_fd = atoi_(argv[1]);
   read_request(req_fd);
   if (slot[F_MODE] == MODE_EXEC) {
     S1(NR_close, req_fd);
     report_fd = (int)(i64)slot[F_REPORT_FD];
-    /* nsexec's stage 2 dies with `bunc exec` until here; the process must outlive `exec -d`. */
+    /* The stages die with `bunc exec` until here; the process must outlive `exec -d`. */
     S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
     /* Still in bunc's mount namespace: its /proc (see open_attrs). */
     open_attrs(-100 /* AT_FDCWD */, "/proc/thread-self/attr/");

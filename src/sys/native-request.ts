@@ -5,7 +5,7 @@
 import { errnoName } from "./errno";
 
 export const REQUEST_MAGIC = 0x31746e69636e7562n; // "bunctni1"
-export const REQUEST_VERSION = 1;
+export const REQUEST_VERSION = 2;
 
 /**
  * Field name -> kind: a number (u64 slot) or bytes (offset<<32 | length into the blob).
@@ -19,6 +19,9 @@ export const REQUEST_VERSION = 1;
  * with SELinux).
  * KEYRING: the session keyring to join (init with host setup, exec; empty: keep the caller's).
  * KEYRING_PERM: permission bits added to it once joined (create: search, so exec finds it by name).
+ * STAGE_*: the native stages (MODE STAGES, see nsexec.ts's spawnInit): the namespaces joined
+ * (i32 pairs fd, nstype; user first) and unshared, the clone into the new ones, and the fds
+ * the init gets; STAGE_REQUEST_FD is the init's own request among them.
  */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
@@ -32,12 +35,20 @@ export const FIELDS = {
   SCHED_RUNTIME: "u64", SCHED_DEADLINE: "u64", SCHED_PERIOD: "u64", IOPRIO: "u64", CPU_AFFINITY: "bytes",
   PERSONALITY: "u64", MEMPOLICY_SET: "u64", MEMPOLICY_MODE: "u64", MEMPOLICY_NODES: "bytes",
   FROZEN_CGROUP_FDS: "bytes", KEYRING: "bytes", KEYRING_PERM: "u64", REQUEST_FD: "u64", TERMINAL_FD: "u64", PROC_CONTEXTS: "u64",
-  APPARMOR_PROFILE: "bytes", SELINUX_LABEL: "bytes", BLOB_LEN: "u64",
+  APPARMOR_PROFILE: "bytes", SELINUX_LABEL: "bytes",
+  STAGE_JOINS: "bytes", STAGE_UNSHARE_FLAGS: "u64", STAGE_TIME_OFFSETS: "bytes", STAGE_CLONE_FLAGS: "u64",
+  STAGE_CGROUP2_DIR: "u64", STAGE_CGROUP_FDS: "bytes", STAGE_SET_ROOT: "u64", STAGE_GO_FD: "u64", STAGE_REPORT_FD: "u64",
+  STAGE_SYNC_FD: "u64", STAGE_SYNC_TARGET: "u64", STAGE_STDIO: "bytes", STAGE_KEEP_FDS: "bytes", STAGE_PASS_FDS: "bytes",
+  STAGE_REQUEST_FD: "u64", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 
-/** INIT: after the Bun init set up the rootfs; EXEC: `bunc exec`; INIT_HOST: bunc sets up the rootfs itself meanwhile. */
-export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3 } as const;
+/**
+ * INIT: after the Bun init set up the rootfs; EXEC: `bunc exec`; INIT_HOST: bunc sets up the
+ * rootfs itself meanwhile; STAGES: the two native stages that clone the init or exec's process
+ * into the container's namespaces, which then goes on with its own request.
+ */
+export const MODES = { INIT: 1, EXEC: 2, INIT_HOST: 3, STAGES: 4 } as const;
 
 /** The steps a failure names, in the order the native init takes them. */
 export const STEPS = [

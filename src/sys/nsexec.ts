@@ -6,6 +6,8 @@ import { SYS } from "./arch";
 import { dupAbove, pipe } from "./io";
 import { embeddedBytes, embeddedFile } from "./embedded";
 import { closeFd, readFd, writeFully } from "./files";
+import { encodeRequest, i32List, MODES } from "./native-request";
+import { spawnProgram } from "./spawn";
 
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
 const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
@@ -60,15 +62,66 @@ export interface SpawnInitOptions {
   syncFd: number;               // init's end of the sync socket
   syncTarget: number;           // fd number it gets in init (3 + preserved fds)
   setRoot: boolean;             // setresuid(0) in a new user namespace
-  execFd: number;
   passFds: number[];            // fds init gets at syncTarget+1, +2, ...
   keepFds?: number[];           // of 3..syncTarget-1, the caller's fds (--preserve-fds); the rest are closed
   cgroupJoinFds?: number[];     // v1 `tasks` files init writes "0" to before exec
-  cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)              // bunc's own binary, opened O_RDONLY|O_CLOEXEC (-1: use argv[0])
+  cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)
+  execFd: number;               // what stage 2 executes: the native init, or bunc's own binary (-1: argv[0])
+  /** execFd is the native init and this fd (among passFds, as the init numbers it) its request: the native stages do it all. */
+  nativeRequestFd?: number;
   argv: string[];
   env: string[];
   /** fds to become the container's 0, 1, 2 (default: bunc's own). */
   stdio?: [number, number, number];
+}
+
+/** nsexec.c's stages, forked from this process: its request is an array of longs and pointers. */
+function cloneStages(o: SpawnInitOptions, goRead: number, goWrite: number, reportRead: number, reportWrite: number): number {
+  const path = cstr(o.argv[0]!);
+  const argv = cstrArray(o.argv);
+  const envp = cstrArray(o.env);
+  const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
+  const pass = new Int32Array(Math.max(1, o.passFds.length));
+  pass.set(o.passFds);
+  const keep = new Uint8Array(Math.max(1, o.syncTarget));
+  for (const fd of o.keepFds ?? []) keep[fd] = 1;
+  const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
+  cgfds.set(o.cgroupJoinFds ?? []);
+  const head = [SYS.clone, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
+    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS.execveat, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
+    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ptr(keep), ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
+  const req = new BigInt64Array(head.length + 2 * o.joins.length);
+  head.forEach((v, i) => (req[i] = BigInt(v)));
+  o.joins.forEach((j, i) => { req[head.length + 2 * i] = BigInt(j.fd); req[head.length + 1 + 2 * i] = BigInt(j.nstype); });
+  // The children copy all of it at the clone: it need live only through the call.
+  const pid = nsexec().bunc_nsexec(ptr(req));
+  if (pid < 0) throw new SyscallError("clone", errno());
+  void [path, argv, envp, offsets, pass, cgfds, keep];
+  return pid;
+}
+
+/**
+ * The native init as both stages (native-init.c, MODE_STAGES): posix_spawned, so stage 1 is
+ * not a copy of this process and stage 2 a clone of a ~30 KB one. Its request is a memfd; the
+ * fds it names reach it at their own numbers.
+ */
+function spawnStages(o: SpawnInitOptions, goRead: number, reportWrite: number): number {
+  const stdio = o.stdio ?? [-1, -1, -1];
+  const request = memfd("bunc-stages", encodeRequest({
+    MODE: MODES.STAGES,
+    STAGE_JOINS: i32List(o.joins.flatMap((j) => [j.fd, j.nstype])), STAGE_UNSHARE_FLAGS: o.unshareFlags,
+    STAGE_TIME_OFFSETS: o.timeOffsets ?? "", STAGE_CLONE_FLAGS: o.cloneFlags, STAGE_CGROUP2_DIR: o.cgroup2Dir ?? -1,
+    STAGE_CGROUP_FDS: i32List(o.cgroupJoinFds ?? []), STAGE_SET_ROOT: o.setRoot ? 1 : 0,
+    STAGE_GO_FD: goRead, STAGE_REPORT_FD: reportWrite, STAGE_SYNC_FD: o.syncFd, STAGE_SYNC_TARGET: o.syncTarget,
+    STAGE_STDIO: i32List(stdio), STAGE_KEEP_FDS: i32List(o.keepFds ?? []), STAGE_PASS_FDS: i32List(o.passFds),
+  }));
+  try {
+    const inherit = [request, goRead, reportWrite, o.syncFd, o.cgroup2Dir ?? -1, ...o.joins.map((j) => j.fd),
+      ...(o.cgroupJoinFds ?? []), ...stdio, ...(o.keepFds ?? []), ...o.passFds].filter((fd) => fd >= 0);
+    return spawnProgram(`/proc/self/fd/${o.execFd}`, ["bunc-init", String(o.nativeRequestFd), String(request)], [], inherit);
+  } finally {
+    closeFd(request);
+  }
 }
 
 export interface SpawnedInit {
@@ -95,32 +148,16 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 }
 
 function spawnWith(o: SpawnInitOptions): SpawnedInit {
-  const fn = nsexec();
+  // BUNC_NSEXEC (tcc, so) keeps nsexec.c's stages for the native init too (tests, comparison).
+  const native = o.nativeRequestFd !== undefined && process.env.BUNC_NSEXEC === undefined;
   // clone3(CLONE_INTO_CGROUP) cannot be combined with CLONE_PARENT: stage 2 reaches us
   // as an orphan of stage 1 instead.
   if ((o.cgroup2Dir ?? -1) >= 0) check("prctl(PR_SET_CHILD_SUBREAPER)", libc.prctl(36, 1n, 0n, 0n, 0n));
   const [goRead, goWrite] = pipe();
   const [reportRead, reportWrite] = pipe();
-  const path = cstr(o.argv[0]!);
-  const argv = cstrArray(o.argv);
-  const envp = cstrArray(o.env);
-  const offsets = o.timeOffsets ? cstr(o.timeOffsets) : null;
-  const pass = new Int32Array(Math.max(1, o.passFds.length));
-  pass.set(o.passFds);
-  const keep = new Uint8Array(Math.max(1, o.syncTarget));
-  for (const fd of o.keepFds ?? []) keep[fd] = 1;
-  const cgfds = new Int32Array(Math.max(1, o.cgroupJoinFds?.length ?? 0));
-  cgfds.set(o.cgroupJoinFds ?? []);
-  const head = [SYS.clone, SYS.close_range, o.cloneFlags, o.unshareFlags, offsets ? ptr(offsets) : 0,
-    goRead, reportWrite, o.syncFd, o.syncTarget, o.setRoot ? 1 : 0, ptr(path), ptr(argv.array), ptr(envp.array), SYS.execveat, o.execFd, o.passFds.length, ptr(pass), o.cgroupJoinFds?.length ?? 0, ptr(cgfds), SYS.clone3, o.cgroup2Dir ?? -1,
-    SYS.setgroups, SYS.setresgid, SYS.setresuid, goWrite, reportRead, ptr(keep), ...(o.stdio ?? [-1, -1, -1]), o.joins.length];
-  const req = new BigInt64Array(head.length + 2 * o.joins.length);
-  head.forEach((v, i) => (req[i] = BigInt(v)));
-  o.joins.forEach((j, i) => { req[head.length + 2 * i] = BigInt(j.fd); req[head.length + 1 + 2 * i] = BigInt(j.nstype); });
   let stage1: number;
   try {
-    stage1 = fn.bunc_nsexec(ptr(req));
-    if (stage1 < 0) throw new SyscallError("clone", errno());
+    stage1 = native ? spawnStages(o, goRead, reportWrite) : cloneStages(o, goRead, goWrite, reportRead, reportWrite);
   } finally {
     closeFd(goRead);
     closeFd(reportWrite);
@@ -134,7 +171,6 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
     libc.waitpid(stage1, null, 0);
     // Stage 2 is ours now; stop adopting orphans (a library user's process stays as it was).
     if ((o.cgroup2Dir ?? -1) >= 0) libc.prctl(36 /* PR_SET_CHILD_SUBREAPER */, 0n, 0n, 0n, 0n);
-    void [path, argv, envp, offsets, pass, cgfds, keep]; // kept alive until the children have copied them
   }
   if (got !== 16 || msg[0]! < 0n) {
     closeFd(goWrite);

@@ -80,16 +80,55 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id]);
     // The program sees itself as PID 1 of its own PID namespace (proc made for it by bunc).
     expect(r.stdout.toString()).toBe("1\n1\n");
-    const calls = readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
-    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
-    expect(calls.some((l) => l.includes("_BUNC_INIT"))).toBe(false);
-    expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+    expectNoSecondBun(tracedExecs(trace));
   });
 
-  /** The programs a traced command executed (strace -f): bunc, the native init by fd, hooks, the program. */
+  /** The programs a traced command executed (strace -f): bunc, the native init, hooks, the program. */
   function tracedExecs(trace: string): string[] {
     return readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
   }
+
+  /**
+   * The native init executed once and no Bun init (bunc executed again by fd, with _BUNC_INIT);
+   * `onlySh`: besides them only bunc and the program (sh running builtins).
+   */
+  function expectNoSecondBun(calls: string[], onlySh = true): void {
+    expect(calls.filter((l) => l.includes('"bunc-init"')).length).toBe(1);
+    expect(calls.some((l) => l.includes("_BUNC_INIT") || l.includes("execveat("))).toBe(false);
+    if (onlySh) expect(calls.filter((l) => !l.includes('"bunc-init"')).length).toBe(2); // bunc, then sh
+  }
+
+  /**
+   * The native init is both stages: bunc posix_spawns it (a vfork-style clone that shares
+   * bunc's memory until the exec) and it clones the container's process into the new
+   * namespaces itself, so no process is ever a copy of Bun's memory.
+   */
+  function expectNoCopyOfBun(trace: string, newNamespace: RegExp): void {
+    const lines = readFileSync(trace, "utf8").split("\n");
+    const bunc = Number(lines[0]!.split(" ")[0]);
+    const clones = lines.filter((l) => /^\d+ +clone3?\(/.test(l) && !/resumed|CLONE_THREAD/.test(l));
+    // bunc's own clones: only vfork-style ones (posix_spawn), none without CLONE_VM.
+    const ofBunc = clones.filter((l) => Number(l.split(" ")[0]) === bunc);
+    expect(ofBunc.length).toBeGreaterThan(0);
+    for (const l of ofBunc) expect(l).toContain("CLONE_VM|CLONE_VFORK");
+    // The clone into the container's namespaces comes from the process that executed the native init.
+    const init = lines.find((l) => /execve(at)?\(/.test(l) && l.includes('"bunc-init"') && !/resumed/.test(l));
+    expect(init).toBeDefined();
+    const stage1 = Number(init!.split(" ")[0]);
+    const into = clones.filter((l) => newNamespace.test(l));
+    expect(into.length).toBe(1);
+    expect(Number(into[0]!.split(" ")[0])).toBe(stage1);
+  }
+
+  test.skipIf(!hasStrace)("no copy of Bun: the native init, spawned by bunc, clones the container's init into its namespaces", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"]);
+    const trace = join(sb.dir, `${id}.strace`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=clone,clone3,execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id]);
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    expectNoCopyOfBun(trace, /CLONE_NEWPID/);
+  });
 
   test.skipIf(!hasStrace || !hasScript)("a terminal container starts no second Bun: bunc opens the pty, the native init takes it", async () => {
     const id = uid();
@@ -102,11 +141,8 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     const out = r.stdout.toString().replace(/\r/g, "");
     expect(out).toContain("on-a-tty\n");
     expect(out).toContain("EXIT=0");
-    const calls = tracedExecs(trace);
-    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
-    // One execveat: the native init; the Bun init would be a second (bunc by fd, argv ["bunc"]).
-    expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
-    expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+    // The Bun init would be bunc executed again by fd (argv ["bunc"]).
+    expectNoSecondBun(tracedExecs(trace));
   });
 
   test.skipIf(!hasStrace)("createContainer hooks and --no-pivot start no second Bun either", async () => {
@@ -121,8 +157,8 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     expect(r.stderr.toString()).toBe("");
     expect(r.stdout.toString()).toBe("1\n/\n");
     const calls = tracedExecs(trace);
-    expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
-    expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
+    expect(calls.filter((l) => l.includes('"bunc-init"')).length).toBe(1);
+    expect(calls.filter((l) => l.includes("execveat(")).length).toBe(0); // no Bun init (bunc by fd)
     const [mnt, pidns, cwd] = readFileSync(seen, "utf8").trim().split("\n");
     expect(mnt).not.toBe(readlinkSync("/proc/self/ns/mnt"));
     expect(pidns).not.toBe(readlinkSync("/proc/self/ns/pid"));
@@ -135,13 +171,12 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     sb.ok(["run", "-d", "-b", b, id]);
     try {
       const trace = join(sb.dir, `${id}.strace`);
-      const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "exec", id, "sh", "-c", "echo in"]);
+      const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=clone,clone3,execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "exec", id, "sh", "-c", "echo in"]);
       expect(r.stdout.toString()).toBe("in\n");
-      const calls = readFileSync(trace, "utf8").split("\n").filter((l) => /execve(at)?\(/.test(l) && !/resumed|ENOENT/.test(l));
-      // bunc itself, the native init (by fd), the program: no bunc re-executed as an init.
-      expect(calls.some((l) => l.includes('execveat(') && l.includes('"bunc-init"'))).toBe(true);
-      expect(calls.some((l) => l.includes("_BUNC_INIT"))).toBe(false);
-      expect(calls.filter((l) => l.includes("execve(")).length).toBe(2); // bunc, then sh
+      // bunc itself, the native init, the program: no bunc re-executed as an init.
+      expectNoSecondBun(tracedExecs(trace));
+      // The process is cloned by the native init (stage 1), in the container's PID namespace.
+      expectNoCopyOfBun(trace, /CLONE_PARENT|CLONE_INTO_CGROUP/);
     } finally {
       sb.ok(["delete", "--force", id]);
     }
@@ -159,9 +194,7 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
       expect(out).toContain("on-a-tty\n");
       expect(out).toMatch(/\/dev\/pts\/\d+\n/); // a pty of the container's devpts
       expect(out).toContain("EXIT=4");
-      const calls = tracedExecs(trace);
-      expect(calls.filter((l) => l.includes("execveat(")).length).toBe(1);
-      expect(calls.some((l) => l.includes("execveat(") && l.includes('"bunc-init"'))).toBe(true);
+      expectNoSecondBun(tracedExecs(trace), false); // sh runs readlink too
     } finally {
       sb.ok(["delete", "--force", id]);
     }
