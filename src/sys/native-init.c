@@ -6,12 +6,14 @@
  *     joins the memory/pids cgroups and the cgroup namespace (the waiting process is tiny,
  *     so a 2 MiB container works), waits on the exec fifo, runs startContainer hooks,
  *     applies process.* and execs the program. Failures go to the fifo as (step, errno).
- *   exec mode: nsexec's stage 2 execs this inside the container's namespaces; it joins the
- *     mount namespace and the late cgroups, applies process.* and execs. Failures go to
- *     the sync socket as (step, errno); EOF means execve succeeded.
+ *   exec mode: the stage 2 below, inside the container's namespaces: joins the mount
+ *     namespace and the late cgroups, applies process.* and execs. Failures go to the sync
+ *     socket as (step, errno); EOF means execve succeeded.
+ *   init-host mode (create as root): the stage 2 below waits while bunc sets the rootfs up.
+ *   stages mode: bunc spawns this to clone the init or exec's process (see stages()).
  *
- * argv[1] is the fd of the request (decimal); its layout is generated from
- * src/sys/native-request.ts into native-request.h by scripts/build.ts.
+ * argv[1] is the fd of the request (decimal), argv[2] that of the stages' request; the layout
+ * is generated from src/sys/native-request.ts into native-request.h by scripts/build.ts.
  */
 #include "native-request.h"
 #include "native-syscalls.h"

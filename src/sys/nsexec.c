@@ -1,5 +1,8 @@
 /*
- * nsexec: the only C in bunc, compiled at run time by bun:ffi's TinyCC.
+ * nsexec: the two stages of native-init.c (MODE_STAGES) from a fork of bunc, for where that
+ * executable is not what runs next: the Bun init (rootless, a user namespace given by `path`,
+ * hooks in a user namespace), a probe of idmapped mounts, a build without a C compiler.
+ * Prebuilt and embedded by scripts/build.ts, or compiled at run time by bun:ffi's TinyCC.
  * Bun is multithreaded and FFI fork() is unusable, so the kernel work that needs a
  * single-threaded task (joining a user namespace, creating one together with a PID
  * namespace) happens here, in freshly cloned children that never return to JS:

@@ -1,4 +1,5 @@
-// Creates the container's init through nsexec.c (see there for why it is C).
+// Creates the container's init (or exec's process) in two stages: the native init's own
+// (native-init.c, MODE_STAGES) when it is what runs next, else nsexec.c's from a fork of bunc.
 import { cc, dlopen, ptr } from "bun:ffi";
 import source from "./nsexec.c" with { type: "text" };
 import { check, checkedSyscall, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
