@@ -429,18 +429,19 @@ t_podman_exec() {
 check "podman: run -d, exec, limits, stop, rm" t_podman_exec
 
 # --- the fast path: no second Bun (issue 21, item 3) -------------------------------------------
-# as root without a user namespace, run and exec execute bunc itself, the native init (execveat
-# by fd) and the container's program, nothing else: the rootfs is set up by bunc's own thread
-# (proc made inside the container's PID namespace by the native init), not by a re-executed Bun
+# as root without a user namespace, run and exec execute bunc itself, the native init (posix_spawned
+# by bunc from its memfd: the two native stages) and the container's program, nothing else: the rootfs
+# is set up by bunc's own thread (proc made inside the container's PID namespace by the native init),
+# not by a re-executed Bun (bunc executed again by fd: an execveat)
 execs() { grep -E 'execve(at)?\(' "$1" | grep -Ev 'resumed|ENOENT'; }
 # only_bunc_init_prog <strace file> <program path>
 only_bunc_init_prog() {
   local calls; calls=$(execs "$1"); echo "$calls"
-  expect_eq "execve calls (bunc, then the program)" "$(echo "$calls" | grep -c 'execve(')" 2
+  expect_eq "execve calls (bunc, the native init, the program)" "$(echo "$calls" | grep -c 'execve(')" 3
   echo "$calls" | grep 'execve(' | head -1 | grep -q 'execve("/usr/local/bin/bunc",' || fail "the first execve is not bunc"
-  echo "$calls" | grep 'execve(' | tail -1 | grep -q "execve(\"$2\"," || fail "the second execve is not $2"
-  expect_eq "execveat calls (the native init by fd)" "$(echo "$calls" | grep -c 'execveat(')" 1
-  echo "$calls" | grep 'execveat(' | grep -q '"bunc-init"' || fail "the execveat is not the native init"
+  echo "$calls" | grep 'execve(' | sed -n 2p | grep -q '"bunc-init"' || fail "the second execve is not the native init"
+  echo "$calls" | grep 'execve(' | tail -1 | grep -q "execve(\"$2\"," || fail "the third execve is not $2"
+  expect_eq "execveat calls (a Bun init)" "$(echo "$calls" | grep -c 'execveat(')" 0
   if echo "$calls" | grep -q _BUNC_INIT; then fail "a Bun init was started"; fi
 }
 export probe='["sh","-c","echo $$; read -r l < /proc/1/stat && echo ${l%% *}"]'

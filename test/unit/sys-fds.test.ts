@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { recvFd, sendFd, socketPair } from "../../src/sys/socket";
 import { dupAbove, mkfifo, pipe } from "../../src/sys/io";
 import { linuxSyscalls } from "../../src/sys/syscalls";
+import { spawnProgram } from "../../src/sys/spawn";
+import { waitpid } from "../../src/sys/proc";
 
 const F_GETFD = 1, FD_CLOEXEC = 1;
 
@@ -58,4 +60,31 @@ test("dupAbove: a close-on-exec copy numbered at least min; mkfifo: a named pipe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("spawnProgram: of bunc's close-on-exec fds only the listed ones reach the program, at their own numbers", () => {
+  const [r, w] = pipe();
+  const [r2, w2] = pipe();
+  try {
+    // Both write ends are close-on-exec here; w is listed, w2 is not.
+    // sh's builtin test looks at its own fds (dash cannot redirect to an fd above 9).
+    const script = `for fd in ${w} ${w2}; do if [ -e /proc/self/fd/$fd ]; then echo open; else echo closed; fi; done >/proc/self/fd/${w}`;
+    const pid = spawnProgram("/bin/sh", ["sh", "-c", script], [], [w]);
+    closeSync(w);
+    closeSync(w2);
+    const buf = new Uint8Array(64);
+    let out = "";
+    for (let n; (n = readSync(r, buf)) > 0; ) out += new TextDecoder().decode(buf.subarray(0, n));
+    expect(out).toBe("open\nclosed\n");
+    expect(waitpid(pid).status).toBe(0);
+    // Still close-on-exec in bunc: the clearing happened in the child alone.
+    expect(linuxSyscalls.fcntl(r, F_GETFD, 0) & FD_CLOEXEC).toBe(FD_CLOEXEC);
+  } finally {
+    closeSync(r);
+    closeSync(r2);
+  }
+});
+
+test("spawnProgram: a program that cannot run is an error naming it", () => {
+  expect(() => spawnProgram("/nonexistent/prog", ["prog"], [], [])).toThrow(/posix_spawn.*\/nonexistent\/prog|\/nonexistent\/prog.*ENOENT/);
 });
