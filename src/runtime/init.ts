@@ -14,7 +14,7 @@ import { bindConsole, openPtyInRoot, takeTerminal, type Pty } from "../linux/ter
 import { connectUnix, recvFd, sendFd } from "../sys/socket";
 import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
-import { memfd } from "../sys/nsexec";
+import { memfd } from "../sys/memfd";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
 import { O } from "../sys/arch";
 import { execveatFd } from "../sys/proc";

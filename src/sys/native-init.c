@@ -548,7 +548,8 @@ static int atoi_(const char *s) { int n = 0; while (*s >= '0' && *s <= '9') n = 
  *     clone3(CLONE_INTO_CGROUP) with bunc as child subreaper) and reports its pid;
  *   stage 2: waits for bunc's go (its id maps and cgroup limits are written by then), joins the
  *     v1 hierarchies, becomes root of a user namespace, puts its fds in their places, closes
- *     every other one (CVE-2024-21626) and goes on as the init or exec's process.
+ *     every other one (CVE-2024-21626) and goes on as the init or exec's process, or executes
+ *     bunc as the Bun init (stage_exec).
  */
 static int joined_user;
 
@@ -566,6 +567,29 @@ static __attribute__((noreturn)) void stage_error(int fd, const char *json) {
 static int i32_at(const unsigned char *p, u32 i) { int v; memcpy(&v, p + 4 * i, 4); return v; }
 
 static __attribute__((noreturn)) void run(int req_fd);
+
+/* Stage 2 of the Bun init: bunc executed by fd (reachable in a joined mount namespace too),
+   with the fds before `next`; a failure is told as nsexec.c tells it. */
+static __attribute__((noreturn)) void stage_exec(int target, int next) {
+  int exec_fd = (int)(i64)slot[F_STAGE_EXEC_FD];
+  if (exec_fd >= 0) {
+    if (S3(NR_dup3, exec_fd, next, 02000000 /* O_CLOEXEC: gone once bunc runs */) < 0) die(1);
+    exec_fd = next++;
+  }
+  S3(NR_close_range, next, ~0U, 0);
+  list(F_ARGV, F_ARGC, argv_v, 4096);
+  list(F_ENV, F_ENVC, env_v, 4096);
+  long r = exec_fd >= 0 ? S5(NR_execveat, exec_fd, "", argv_v, env_v, 0x1000 /* AT_EMPTY_PATH */)
+    : S3(NR_execve, argv_v[0], argv_v, env_v);
+  static char msg[96] = "{\"type\":\"error\",\"message\":\"nsexec: cannot execute bunc init: errno ";
+  int n = (int)slen(msg), e = (int)-r;
+  if (e >= 100) msg[n++] = '0' + e / 100;
+  if (e >= 10) msg[n++] = '0' + (e / 10) % 10;
+  msg[n++] = '0' + e % 10;
+  msg[n++] = '"'; msg[n++] = '}'; msg[n++] = '\n';
+  S3(NR_write, target, msg, n);
+  die(127);
+}
 
 static __attribute__((noreturn)) void stage2(int req_fd) {
   int sync_fd = (int)slot[F_STAGE_SYNC_FD], target = (int)slot[F_STAGE_SYNC_TARGET];
@@ -616,6 +640,7 @@ static __attribute__((noreturn)) void stage2(int req_fd) {
   const unsigned char *pass = field(F_STAGE_PASS_FDS, &len);
   for (u32 i = 0; i < len / 4; i++)
     if (S3(NR_dup3, i32_at(pass, i), target + 1 + i, 0) < 0) die(1);
+  if (slot[F_ARGC]) stage_exec(target, target + 1 + len / 4);
   S3(NR_close_range, target + 1 + len / 4, ~0U, 0);
   run(req_fd);
 }

@@ -2,7 +2,7 @@
 // scripts/build.ts, or dist/bunc-init-<arch> when running from sources. It runs from a
 // sealed memfd, so the container can neither write it nor reach bunc's binary through it.
 import { join } from "./paths";
-import { memfd } from "./nsexec";
+import { memfd } from "./memfd";
 import { embeddedBytes, embeddedFile } from "./embedded";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");

@@ -21,7 +21,8 @@ export const REQUEST_VERSION = 2;
  * KEYRING_PERM: permission bits added to it once joined (create: search, so exec finds it by name).
  * STAGE_*: the native stages (MODE STAGES, see nsexec.ts's spawnInit): the namespaces joined
  * (i32 pairs fd, nstype; user first) and unshared, the clone into the new ones, and the fds
- * the init gets; STAGE_REQUEST_FD is the init's own request among them.
+ * the init gets. With ARGV (ARGC > 0) stage 2 executes that program, by STAGE_EXEC_FD when it
+ * is one (the Bun init: bunc's binary), instead of going on as the native init.
  */
 export const FIELDS = {
   MODE: "u64", REPORT_FD: "u64", SYNC_FD: "u64", MNT_NS_FD: "u64", PROC_FD_DIR: "u64", FIFO_FD: "u64",
@@ -39,7 +40,7 @@ export const FIELDS = {
   STAGE_JOINS: "bytes", STAGE_UNSHARE_FLAGS: "u64", STAGE_TIME_OFFSETS: "bytes", STAGE_CLONE_FLAGS: "u64",
   STAGE_CGROUP2_DIR: "u64", STAGE_CGROUP_FDS: "bytes", STAGE_SET_ROOT: "u64", STAGE_GO_FD: "u64", STAGE_REPORT_FD: "u64",
   STAGE_SYNC_FD: "u64", STAGE_SYNC_TARGET: "u64", STAGE_STDIO: "bytes", STAGE_KEEP_FDS: "bytes", STAGE_PASS_FDS: "bytes",
-  STAGE_REQUEST_FD: "u64", BLOB_LEN: "u64",
+  STAGE_EXEC_FD: "u64", BLOB_LEN: "u64",
 } as const;
 export type FieldName = keyof typeof FIELDS;
 

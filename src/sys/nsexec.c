@@ -1,7 +1,6 @@
 /*
- * nsexec: the two stages of native-init.c (MODE_STAGES) from a fork of bunc, for where that
- * executable is not what runs next: the Bun init (rootless, a user namespace given by `path`,
- * hooks in a user namespace), a probe of idmapped mounts, a build without a C compiler.
+ * nsexec: the two stages of native-init.c (MODE_STAGES) from a fork of bunc, where there is
+ * no native init (a build without a C compiler, BUNC_NATIVE_INIT=0) or BUNC_NSEXEC asks.
  * Prebuilt and embedded by scripts/build.ts, or compiled at run time by bun:ffi's TinyCC.
  * Bun is multithreaded and FFI fork() is unusable, so the kernel work that needs a
  * single-threaded task (joining a user namespace, creating one together with a PID

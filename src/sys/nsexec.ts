@@ -2,28 +2,18 @@
 // (native-init.c, MODE_STAGES) when it is what runs next, else nsexec.c's from a fork of bunc.
 import { cc, dlopen, ptr } from "bun:ffi";
 import source from "./nsexec.c" with { type: "text" };
-import { check, checkedSyscall, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
+import { check, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
+import { memfd } from "./memfd";
+import { openNativeInit } from "./native-init";
 import { SYS } from "./arch";
 import { dupAbove, pipe } from "./io";
 import { embeddedBytes, embeddedFile } from "./embedded";
 import { closeFd, readFd, writeFully } from "./files";
-import { encodeRequest, i32List, MODES } from "./native-request";
+import { encodeRequest, i32List, MODES, stringList } from "./native-request";
 import { spawnProgram } from "./spawn";
 
 let compiled: { bunc_nsexec: (req: unknown) => number } | undefined;
 const SYMBOLS = { bunc_nsexec: { args: ["ptr"], returns: "i32" } } as const;
-
-/**
- * A memfd holding `bytes`: how code embedded in the binary reaches dlopen, TinyCC and
- * execveat. Sealed, it can never change (a container cannot write it through /proc/<pid>/exe).
- */
-export function memfd(name: string, bytes: Uint8Array | string, seal = false): number {
-  const fd = Number(checkedSyscall("memfd_create", [ptr(cstr(name)), 1 /* MFD_CLOEXEC */ | (seal ? 2 /* MFD_ALLOW_SEALING */ : 0)], name));
-  writeFully(fd, bytes, name);
-  // F_ADD_SEALS: SEAL_SEAL | SEAL_SHRINK | SEAL_GROW | SEAL_WRITE
-  if (seal) check("fcntl(F_ADD_SEALS)", libc.fcntl(fd, 1033, 0xfn));
-  return fd;
-}
 
 /**
  * nsexec.c as machine code: prebuilt by scripts/build.ts with the system's C compiler and
@@ -68,7 +58,7 @@ export interface SpawnInitOptions {
   cgroupJoinFds?: number[];     // v1 `tasks` files init writes "0" to before exec
   cgroup2Dir?: number;          // a cgroup2 directory init is cloned into (CLONE_INTO_CGROUP)
   execFd: number;               // what stage 2 executes: the native init, or bunc's own binary (-1: argv[0])
-  /** execFd is the native init and this fd (among passFds, as the init numbers it) its request: the native stages do it all. */
+  /** execFd is the native init and this fd (among passFds, as the init numbers it) its request: stage 2 goes on as the init, no exec. */
   nativeRequestFd?: number;
   argv: string[];
   env: string[];
@@ -102,12 +92,15 @@ function cloneStages(o: SpawnInitOptions, goRead: number, goWrite: number, repor
 }
 
 /**
- * The native init as both stages (native-init.c, MODE_STAGES): posix_spawned, so stage 1 is
- * not a copy of this process and stage 2 a clone of a ~30 KB one. Its request is a memfd; the
- * fds it names reach it at their own numbers.
+ * The native init (`stages`, its memfd) as both stages (native-init.c, MODE_STAGES):
+ * posix_spawned, so stage 1 is not a copy of this process and stage 2 a clone of a ~30 KB
+ * one. Stage 2 goes on as the init with its request (nativeRequestFd), or executes
+ * execFd/argv[0] (the Bun init) as nsexec.c's does. The stages' request is a memfd; the fds
+ * it names reach them at their own numbers.
  */
-function spawnStages(o: SpawnInitOptions, goRead: number, reportWrite: number): number {
+function spawnStages(o: SpawnInitOptions, stages: number, goRead: number, reportWrite: number): number {
   const stdio = o.stdio ?? [-1, -1, -1];
+  const program = o.nativeRequestFd === undefined;
   const request = memfd("bunc-stages", encodeRequest({
     MODE: MODES.STAGES,
     STAGE_JOINS: i32List(o.joins.flatMap((j) => [j.fd, j.nstype])), STAGE_UNSHARE_FLAGS: o.unshareFlags,
@@ -115,11 +108,12 @@ function spawnStages(o: SpawnInitOptions, goRead: number, reportWrite: number): 
     STAGE_CGROUP_FDS: i32List(o.cgroupJoinFds ?? []), STAGE_SET_ROOT: o.setRoot ? 1 : 0,
     STAGE_GO_FD: goRead, STAGE_REPORT_FD: reportWrite, STAGE_SYNC_FD: o.syncFd, STAGE_SYNC_TARGET: o.syncTarget,
     STAGE_STDIO: i32List(stdio), STAGE_KEEP_FDS: i32List(o.keepFds ?? []), STAGE_PASS_FDS: i32List(o.passFds),
+    ...(program ? { STAGE_EXEC_FD: o.execFd, ARGV: stringList(o.argv), ARGC: o.argv.length, ENV: stringList(o.env), ENVC: o.env.length } : { STAGE_EXEC_FD: -1 }),
   }));
   try {
     const inherit = [request, goRead, reportWrite, o.syncFd, o.cgroup2Dir ?? -1, ...o.joins.map((j) => j.fd),
-      ...(o.cgroupJoinFds ?? []), ...stdio, ...(o.keepFds ?? []), ...o.passFds].filter((fd) => fd >= 0);
-    return spawnProgram(`/proc/self/fd/${o.execFd}`, ["bunc-init", String(o.nativeRequestFd), String(request)], [], inherit);
+      ...(o.cgroupJoinFds ?? []), ...stdio, ...(o.keepFds ?? []), ...o.passFds, program ? o.execFd : -1].filter((fd) => fd >= 0);
+    return spawnProgram(`/proc/self/fd/${stages}`, ["bunc-init", program ? "-" : String(o.nativeRequestFd), String(request)], [], inherit);
   } finally {
     closeFd(request);
   }
@@ -149,8 +143,9 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 }
 
 function spawnWith(o: SpawnInitOptions): SpawnedInit {
-  // BUNC_NSEXEC (tcc, so) keeps nsexec.c's stages for the native init too (tests, comparison).
-  const native = o.nativeRequestFd !== undefined && process.env.BUNC_NSEXEC === undefined;
+  // The native init makes both stages; nsexec.c where none was built, or when BUNC_NSEXEC
+  // (tcc, so) asks for it (tests, comparison).
+  const stages = process.env.BUNC_NSEXEC !== undefined ? undefined : o.nativeRequestFd !== undefined ? o.execFd : openNativeInit();
   // clone3(CLONE_INTO_CGROUP) cannot be combined with CLONE_PARENT: stage 2 reaches us
   // as an orphan of stage 1 instead.
   if ((o.cgroup2Dir ?? -1) >= 0) check("prctl(PR_SET_CHILD_SUBREAPER)", libc.prctl(36, 1n, 0n, 0n, 0n));
@@ -158,8 +153,9 @@ function spawnWith(o: SpawnInitOptions): SpawnedInit {
   const [reportRead, reportWrite] = pipe();
   let stage1: number;
   try {
-    stage1 = native ? spawnStages(o, goRead, reportWrite) : cloneStages(o, goRead, goWrite, reportRead, reportWrite);
+    stage1 = stages !== undefined ? spawnStages(o, stages, goRead, reportWrite) : cloneStages(o, goRead, goWrite, reportRead, reportWrite);
   } finally {
+    if (stages !== undefined && stages !== o.execFd) closeFd(stages);
     closeFd(goRead);
     closeFd(reportWrite);
   }

@@ -130,6 +130,18 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     expectNoCopyOfBun(trace, /CLONE_NEWPID/);
   });
 
+  test.skipIf(!hasStrace)("the Bun init (BUNC_HOST_SETUP=0) is cloned by the native stages too, and executes bunc", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["true"]);
+    const trace = join(sb.dir, `${id}.strace`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=clone,clone3,execve,execveat", "-o", trace, ...BUNC, "--root", sb.root, "run", "-b", b, id], { env: { ...process.env, BUNC_HOST_SETUP: "0" } });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    expectNoCopyOfBun(trace, /CLONE_NEWPID/);
+    // Stage 2 executed bunc by fd (the Bun init), which executed the native init.
+    expect(tracedExecs(trace).filter((l) => l.includes("execveat(")).length).toBe(2);
+  });
+
   test.skipIf(!hasStrace || !hasScript)("a terminal container starts no second Bun: bunc opens the pty, the native init takes it", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"], (c) => {
