@@ -8,7 +8,7 @@ export type Arch = "x64" | "arm64";
 
 const SYSCALLS = {
   x64: {
-    read: 0, write: 1, close: 3, rt_sigprocmask: 14, ioctl: 16, pread64: 17, nanosleep: 35, sendmsg: 46,
+    read: 0, write: 1, close: 3, rt_sigaction: 13, rt_sigprocmask: 14, ioctl: 16, pread64: 17, nanosleep: 35, sendmsg: 46,
     recvmsg: 47, clone: 56, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72, chdir: 80, fchdir: 81,
     umask: 95, setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, capget: 125, capset: 126,
     personality: 135, pivot_root: 155, prctl: 157, chroot: 161, sched_setaffinity: 203,
@@ -19,7 +19,7 @@ const SYSCALLS = {
     mount_setattr: 442, mknodat: 259, getdents64: 217, statx: 332,
   },
   arm64: {
-    read: 63, write: 64, close: 57, rt_sigprocmask: 135, ioctl: 29, pread64: 67, nanosleep: 101, sendmsg: 211,
+    read: 63, write: 64, close: 57, rt_sigaction: 134, rt_sigprocmask: 135, ioctl: 29, pread64: 67, nanosleep: 101, sendmsg: 211,
     recvmsg: 212, clone: 220, execve: 221, exit: 93, wait4: 260, kill: 129, fcntl: 25, chdir: 49, fchdir: 50,
     umask: 166, setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, capget: 90, capset: 91,
     personality: 92, pivot_root: 41, prctl: 167, chroot: 51, sched_setaffinity: 122, sched_getaffinity: 123,

@@ -698,10 +698,23 @@ static __attribute__((noreturn, used)) void start_c(long *sp) {
   run(atoi_(argv[1]));
 }
 
+/*
+ * Signals ignored without the caller's say, back to their default: Bun ignores SIGPIPE and
+ * SIGXFSZ in bunc (and so in what it starts), and the libc's posix_spawn ignores its own
+ * internal ones (32, 33) in the stages; an ignored signal stays ignored across execve. What
+ * the caller ignored itself (nohup's SIGHUP) goes on to the process, as under runc.
+ */
+static void reset_signals(void) {
+  static const int sigs[] = { 13 /* SIGPIPE */, 25 /* SIGXFSZ */, 32, 33 };
+  u64 dfl[4] = { 0 }; /* struct sigaction: SIG_DFL, no flags, an empty mask */
+  for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) S4(NR_rt_sigaction, sigs[i], dfl, 0, 8);
+}
+
 static __attribute__((noreturn)) void run(int req_fd) {
   /* execve made this process dumpable again: nothing in the container may open its
      /proc/<pid>/fd (the host's /proc/self/fd is one of them) or /proc/<pid>/exe. */
   S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+  reset_signals();
   read_request(req_fd);
   if (slot[F_MODE] == MODE_EXEC) {
     S1(NR_close, req_fd);

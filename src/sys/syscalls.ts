@@ -2,8 +2,11 @@
 // calls libc; RecordingSyscalls (test/support) records calls so mount, hostname,
 // namespace, process, capability and terminal logic is unit-tested without root.
 import { ptr, type Pointer } from "bun:ffi";
-import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
-import { O } from "./arch";
+import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, SyscallError } from "./libc";
+import { O, SYS } from "./arch";
+
+/** SIGPIPE and SIGXFSZ: ignored by the Bun runtime in its own process. */
+const BUN_IGNORED = [13, 25];
 import { moveMount, mountSetattr } from "./mount-api";
 import { openInRoot, tryOpenInRoot } from "./openat2";
 
@@ -235,8 +238,14 @@ export class LinuxSyscalls implements Syscalls {
   }
   execve(path: string, argv: string[], envp: string[]): never {
     const a = cstrArray(argv), e = cstrArray(envp), file = cstr(path);
-    check("execve", libc.execve(ptr(file), ptr(a.array), ptr(e.array)), path);
-    throw new SyscallError("execve", errno(), path); // not reached: execve returns only on failure
+    // Bun ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across execve: the
+    // program gets them at their default (as native-init.c's reset_signals), this Bun its own back on failure.
+    const dfl = new BigUint64Array(4), ign = new BigUint64Array([1n, 0n, 0n, 0n]);
+    for (const sig of BUN_IGNORED) syscall(SYS.rt_sigaction, sig, ptr(dfl), null, 8);
+    libc.execve(ptr(file), ptr(a.array), ptr(e.array)); // returns only on failure
+    const err = errno();
+    for (const sig of BUN_IGNORED) syscall(SYS.rt_sigaction, sig, ptr(ign), null, 8);
+    throw new SyscallError("execve", err, path);
   }
 }
 

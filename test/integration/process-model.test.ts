@@ -268,3 +268,36 @@ describe.skipIf(!isRoot)("without the native init (BUNC_NATIVE_INIT=0: the Bun i
     expect(r.stderr).toContain("startContainer");
   });
 });
+
+describe.skipIf(!isRoot)("signal dispositions (root)", () => {
+  /** SigIgn of the container's process, run by bunc started with SIGHUP ignored (as by nohup). */
+  function ignored(args: string[], env: Record<string, string> = {}): bigint {
+    const r = Bun.spawnSync(["sh", "-c", 'trap "" HUP; exec "$@"', "sh", ...BUNC, "--root", sb.root, ...args], { env: { ...process.env, ...env }, stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    return BigInt("0x" + r.stdout.toString().match(/SigIgn:\s+([0-9a-f]+)/)![1]);
+  }
+  const bit = (sig: number) => 1n << BigInt(sig - 1);
+  const probe = ["sh", "-c", "grep SigIgn /proc/self/status"];
+
+  // Bun ignores SIGPIPE and SIGXFSZ, and the libc's posix_spawn its internal signals (32, 33);
+  // ignored stays ignored across execve, so `yes | head` in a container would have seen EPIPE.
+  test("the process gets SIGPIPE, SIGXFSZ and the libc's signals at their default; what the caller ignored goes on (as runc)", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, probe);
+    for (const env of [{}, { BUNC_NATIVE_INIT: "0" }]) {
+      const ign = ignored(["run", "-b", b, uid()], env);
+      for (const sig of [13, 25, 32, 33]) expect({ env, sig, ignored: (ign & bit(sig)) !== 0n }).toEqual({ env, sig, ignored: false });
+      expect((ign & bit(1)) !== 0n).toBe(true); // SIGHUP, the caller's
+    }
+    const sleeper = await sb.bundle(uid(), ["sleep", "30"]);
+    const running = uid();
+    sb.ok(["run", "-d", "-b", sleeper, running]);
+    try {
+      const ign = ignored(["exec", running, ...probe]);
+      for (const sig of [13, 25, 32, 33]) expect({ sig, ignored: (ign & bit(sig)) !== 0n }).toEqual({ sig, ignored: false });
+      expect((ign & bit(1)) !== 0n).toBe(true);
+    } finally {
+      sb.ok(["delete", "--force", running]);
+    }
+  });
+});
