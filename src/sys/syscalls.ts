@@ -4,11 +4,11 @@
 import { ptr, type Pointer } from "bun:ffi";
 import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, SyscallError } from "./libc";
 import { O, SYS } from "./arch";
+import { moveMount, mountSetattr } from "./mount-api";
+import { openInRoot, tryOpenInRoot } from "./openat2";
 
 /** SIGPIPE and SIGXFSZ: ignored by the Bun runtime in its own process. */
 const BUN_IGNORED = [13, 25];
-import { moveMount, mountSetattr } from "./mount-api";
-import { openInRoot, tryOpenInRoot } from "./openat2";
 
 const ENOENT = 2;
 
