@@ -20,7 +20,7 @@ function image(): Uint8Array | undefined {
 /** A sealed, close-on-exec fd to execveat the native init with, or undefined when there is none. */
 export function openNativeInit(): number | undefined {
   const bytes = image();
-  return bytes ? memfd(NAME, bytes, true) : undefined;
+  return bytes ? memfd(NAME, bytes, true, true) : undefined;
 }
 
 export function hasNativeInit(): boolean {

@@ -25,7 +25,7 @@ function nsexec() {
   const embedded = process.env.BUNC_NSEXEC === "tcc" ? undefined
     : embeddedFile(`nsexec-${process.arch}`);
   if (embedded) {
-    const fd = memfd("bunc-nsexec.so", embeddedBytes(embedded));
+    const fd = memfd("bunc-nsexec.so", embeddedBytes(embedded), false, true);
     try {
       compiled = dlopen(`/proc/self/fd/${fd}`, SYMBOLS).symbols as any;
     } finally {

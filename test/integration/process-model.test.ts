@@ -2,7 +2,7 @@
 // init holds well under 1 MiB and is already in every cgroup and its cgroup namespace), a
 // 2 MiB container runs, and `exec` starts no second Bun.
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readFileSync, readlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot, PROJECT } from "../support/harness";
 
@@ -298,6 +298,32 @@ describe.skipIf(!isRoot)("signal dispositions (root)", () => {
       expect((ign & bit(1)) !== 0n).toBe(true);
     } finally {
       sb.ok(["delete", "--force", running]);
+    }
+  });
+});
+
+// vm.memfd_noexec=1 (Linux 6.3+, a hardening setting) makes a memfd non-executable unless it
+// asks for MFD_EXEC: the native init runs from one. Global: set here and put back in finally.
+const MEMFD_NOEXEC = "/proc/sys/vm/memfd_noexec";
+describe.skipIf(!isRoot || !existsSync(MEMFD_NOEXEC))("with vm.memfd_noexec=1 (root)", () => {
+  test("run and exec still start the native init (its memfd asks for MFD_EXEC)", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    const before = readFileSync(MEMFD_NOEXEC, "utf8").trim();
+    writeFileSync(MEMFD_NOEXEC, "1");
+    try {
+      sb.ok(["run", "-d", "-b", b, id]);
+      try {
+        expect(sb.ok(["exec", id, "echo", "in"])).toBe("in\n");
+      } finally {
+        sb.ok(["delete", "--force", id]);
+      }
+      const once = await sb.bundle(uid(), ["echo", "hi"]);
+      expect(sb.ok(["run", "-b", once, uid()])).toBe("hi\n");
+      // The Bun init's stages come from the native init's memfd too.
+      expect(sb.ok(["run", "-b", once, uid()], { env: { BUNC_HOST_SETUP: "0" } })).toBe("hi\n");
+    } finally {
+      writeFileSync(MEMFD_NOEXEC, before);
     }
   });
 });
