@@ -6,7 +6,6 @@ import { BuncError } from "../sys/errors";
 import { SyscallError } from "../sys/libc";
 import { linuxSyscalls, PR, type Syscalls } from "../sys/syscalls";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
-import { homeDir } from "./passwd";
 import { accessible, pathExists, readText, statPath } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
@@ -66,12 +65,6 @@ export function resolveExecutable(arg0: string, env: string[], cwd: string): str
   }
   if (denied) throw new ExecutableError(`exec: "${arg0}": ${denied}: permission denied`, 126);
   throw new ExecutableError(`exec: "${arg0}": executable file not found in $PATH`, 127);
-}
-
-/** HOME from the container's /etc/passwd when the config does not set it (as runc does). */
-export function withHome(env: string[], uid: number, passwd?: string): string[] {
-  if (envValue(env, "HOME") !== undefined) return env;
-  return [...env, `HOME=${homeDir(uid, passwd) || "/"}`];
 }
 
 export function setgroupsDenied(): boolean {

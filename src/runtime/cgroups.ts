@@ -39,12 +39,3 @@ export function requireCgroups(c: Container, warn: Warn, debug?: Warn): CgroupMa
   if (!cg) throw new BuncError(`container ${c.id} has no cgroup of its own (rootless, no delegated cgroup tree): nothing to freeze, limit or list`);
   return cg;
 }
-
-/**
- * Hierarchies a bunc process (init or exec) joins only right before execve: their
- * limits would otherwise count the ~30 MB and dozen threads of the Bun runtime that
- * execve is about to drop (a 6 MiB memory limit or a small pids limit must still work).
- * Charges made before the move stay where they were made.
- */
-export const joinsLate = (controllers: string[]) => controllers.includes("memory") || controllers.includes("pids");
-export const joinsEarly = (controllers: string[]) => !joinsLate(controllers);

@@ -7,17 +7,15 @@ import { inheritedFds } from "../sys/inherited-fds";
 import { requireKernel } from "../linux/kernel";
 import { namedErrnos } from "../sys/errno";
 import { normalize, resolve } from "../sys/paths";
-import { relayTerminal } from "./tty-relay";
 import type { Process } from "../spec/schema";
 import { O } from "../sys/arch";
 import { killAndReap, sendSignal } from "../sys/proc";
 import { spawnInit } from "../sys/nsexec";
 import { memfd } from "../sys/memfd";
-import { openSelfForExec } from "../sys/self-exe";
 import { CLONE_FLAGS, hostIdOf, PROC_NS_NAME } from "../linux/namespaces";
-import { Channel } from "./channel";
 import { asBuncError, BuncError } from "../sys/errors";
-import { containerCgroups, joinsEarly, joinsLate } from "./cgroups";
+import { containerMembers, joinsEarly, joinsLate } from "./cgroup-joins";
+import { cgroup2DirOf, joinFilesOf, memberControllers } from "../linux/cgroups/membership";
 import { loadContainer, type Container } from "./state";
 import { allows, requireStatus } from "./status";
 import { selfCommand, writePidFile } from "./self";
@@ -25,11 +23,11 @@ import { waitChild } from "./wait";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { connectUnix, recvFd, sendFd, sendPidfd, socketPair } from "../sys/socket";
-import { openPtyInRoot, type Pty } from "../linux/terminal";
+import type { Pty } from "../linux/terminal";
 import { decodeFailure, describeFailure, encodeRequest, i32List, isFreezingMark, layoutFds, MODES } from "../sys/native-request";
 export { layoutFds };
 import { listenerState, processFields } from "./native-launch";
-import { withHome } from "../linux/process";
+import { withHome } from "../linux/passwd";
 import { validateApparmorProfile, validateSelinuxLabel } from "../linux/lsm";
 import { execKeyringName } from "../linux/keyring";
 import { openInRoot } from "../sys/openat2";
@@ -39,6 +37,10 @@ import type { RuntimeContext } from "./context";
 import { closeFd, openPath, pathExists, readText, writeFully } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
+// Loaded by the paths that use them (a terminal, the Bun init without a native one): an exec
+// of a plain command loads ~40 modules, and each costs it time and heap.
+const terminalLib = () => require("../linux/terminal") as typeof import("../linux/terminal");
+const ttyRelay = () => require("./tty-relay") as typeof import("./tty-relay");
 
 export interface ExecOptions {
   id: string;
@@ -114,12 +116,12 @@ function setgroupsDeniedIn(pid: number): boolean {
   }
 }
 
-/** Starts the process; returns its pid once execve succeeded. */
-export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; container: Container; consoleMaster?: number } {
+/** Starts the process; returns its pid once execve succeeded. `loaded`: the container, when the caller has just read it. */
+export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): { pid: number; container: Container; consoleMaster?: number } {
   const trace = tracer(`exec ${o.id}`, ctx.log.debug);
   const keepFds = inheritedFds(o.preserveFds ?? 0); // before this opens any
   requireKernel();
-  const c = loadContainer(ctx.root, o.id);
+  const c = loaded ?? loadContainer(ctx.root, o.id);
   const op = o.ignorePaused ? "exec --ignore-paused" : "exec";
   const status = requireStatus(c, op);
   if (o.process.terminal && o.detach && !o.consoleSocket) throw new BuncError("exec --tty --detach needs --console-socket");
@@ -143,16 +145,17 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     const types = config.linux.namespaces.map((n) => n.type).sort((a, b) => Number(b === "user") - Number(a === "user"));
     const joins = types.filter((t) => t !== "mount").map((t) => ({ fd: open(`/proc/${c.pid}/ns/${PROC_NS_NAME[t]}`), nstype: CLONE_FLAGS[t], path: t }));
     const mntFd = open(`/proc/${c.pid}/ns/mnt`);
-    if (!allows(op, loadContainer(ctx.root, o.id).status())) throw new BuncError("container stopped while exec was starting");
-    const cg = containerCgroups(c.state, ctx.log.warn);
+    // The init may have exited before its namespaces were opened (its pid and start time say so).
+    if (!allows(op, c.status())) throw new BuncError("container stopped while exec was starting");
+    const cg = containerMembers(c.state) ?? [];
     // Paused: the frozen cgroups (the freezer, or cgroup2 itself) are joined last, by the native init.
     const frozen = status === "paused";
     const notFreezer = (cs: string[]) => !frozen || !cs.includes("freezer");
-    const sub = subCgroups(o.cgroup, cg?.controllers());
-    const late = (cg?.selfJoinFiles((cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub) ?? []).map((f) => open(f, O.WRONLY));
-    const early = (cg?.selfJoinFiles((cs) => joinsEarly(cs) && notFreezer(cs), [1], sub) ?? []).map((f) => open(f, O.WRONLY));
-    const frozenFds = frozen ? [...(cg?.selfJoinFiles((cs) => cs.includes("freezer"), [1], sub) ?? []), ...(cg?.selfJoinFiles(() => true, [2], sub) ?? [])].map((f) => open(f, O.WRONLY)) : [];
-    const v2 = frozen ? undefined : cg?.cgroup2Dir(joinsEarly, sub);
+    const sub = subCgroups(o.cgroup, memberControllers(cg));
+    const late = joinFilesOf(cg, (cs) => joinsLate(cs) && notFreezer(cs), frozen ? [1] : [1, 2], sub).map((f) => open(f, O.WRONLY));
+    const early = joinFilesOf(cg, (cs) => joinsEarly(cs) && notFreezer(cs), [1], sub).map((f) => open(f, O.WRONLY));
+    const frozenFds = frozen ? [...joinFilesOf(cg, (cs) => cs.includes("freezer"), [1], sub), ...joinFilesOf(cg, () => true, [2], sub)].map((f) => open(f, O.WRONLY)) : [];
+    const v2 = frozen ? undefined : cgroup2DirOf(cg, joinsEarly, sub);
     const cgroup2Dir = v2 ? open(v2, O.RDONLY | O.DIRECTORY) : -1;
     const sock = socketPair();
     parentFd = sock[0]!;
@@ -211,7 +214,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
         KEYRING: execKeyringName(c.state),
         ...schedulingFields(o.process, config.linux, false),
         ...processFields({
-          process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, containerPasswd(c.pid) ?? ""), preserveFds, keepFds, seccomp,
+          process: o.process, env: withHome(o.process.env, o.process.user?.uid ?? 0, () => containerPasswd(c.pid) ?? ""), preserveFds, keepFds, seccomp,
           seccompListenerSocket: layout.listener[0] ?? -1, seccompListenerState: listenerState({ ...c.hookState("running"), pid: ownPid }, seccomp?.listenerMetadata),
           setgroupsMayFail: setgroupsDeniedIn(c.pid),
         }),
@@ -241,12 +244,13 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, keepFds, setRoot: false,
-      execFd: keep(openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
+      execFd: keep((require("../sys/self-exe") as typeof import("../sys/self-exe")).openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
     });
     pid = spawned.pid;
     trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
     for (const fd of opened.splice(0)) closeFd(fd);
+    const { Channel } = require("./channel") as typeof import("./channel");
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
       kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
@@ -280,7 +284,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions): { pid: number; c
 function openContainerPty(initPid: number, p: Process): Pty {
   const root = openPath(`/proc/${initPid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
-    const pty = openPtyInRoot(root, p.consoleSize);
+    const pty = terminalLib().openPtyInRoot(root, p.consoleSize);
     try {
       // The process's own terminal, as a login's (runc); its uid as the host sees it (in a
       // user namespace of the container's that is so for root too: the host's root is nobody there).
@@ -304,10 +308,10 @@ function hostUid(initPid: number, uid: number): number {
   return host;
 }
 
-export async function execInContainer(ctx: RuntimeContext, o: ExecOptions): Promise<number> {
-  const { pid, consoleMaster } = spawnExec(ctx, o);
+export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): Promise<number> {
+  const { pid, consoleMaster } = spawnExec(ctx, o, loaded);
   if (o.detach) return 0;
-  const relay = consoleMaster !== undefined ? relayTerminal(consoleMaster) : undefined;
+  const relay = consoleMaster !== undefined ? ttyRelay().relayTerminal(consoleMaster) : undefined;
   const FWD: Record<string, number> = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, ...(relay ? {} : { SIGINT: 2, SIGWINCH: 28 }) };
   const forward = (s: string) => void sendSignal(pid, FWD[s]!);
   for (const s of Object.keys(FWD)) process.on(s as NodeJS.Signals, forward);

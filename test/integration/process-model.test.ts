@@ -194,6 +194,30 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     }
   });
 
+  test.skipIf(!hasStrace)("exec reads the container's state once and finds its cgroups without mountinfo, and the process is in all of them", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const trace = join(sb.dir, `${id}.strace`);
+      const pidFile = join(sb.dir, `${id}.exec-pid`);
+      // Output to files: the detached sleep keeps what it inherits open.
+      const err = join(sb.dir, `${id}.exec-err`);
+      const r = Bun.spawnSync(["strace", "-qq", "-e", "trace=open,openat", "-o", trace, ...BUNC, "--root", sb.root, "exec", "-d", "--pid-file", pidFile, id, "sleep", "30"], { stdout: "ignore", stderr: Bun.file(err) });
+      expect({ code: r.exitCode, err: readFileSync(err, "utf8") }).toEqual({ code: 0, err: "" });
+      const opens = readFileSync(trace, "utf8").split("\n");
+      // bunc alone (no -f): the CLI and the library share one load of state.json, and the
+      // cgroups come from its saved paths (reading mountinfo was ~0.4 ms of an exec).
+      expect(opens.filter((l) => l.includes(`/${id}/state.json"`)).length).toBe(1);
+      expect(opens.filter((l) => l.includes("/mountinfo")).length).toBe(0);
+      // Joined every hierarchy the init is in (v1 tasks, cgroup2 by CLONE_INTO_CGROUP or cgroup.procs).
+      const cgroupsOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n").sort();
+      expect(cgroupsOf(Number(readFileSync(pidFile, "utf8")))).toEqual(cgroupsOf(JSON.parse(sb.ok(["state", id])).pid));
+    } finally {
+      sb.ok(["delete", "--force", id]);
+    }
+  });
+
   test.skipIf(!hasStrace || !hasScript)("exec -t starts no second Bun: bunc opens the pty in the container's devpts, the native init takes it", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "30"]);

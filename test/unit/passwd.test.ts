@@ -1,7 +1,6 @@
 // The /etc/passwd parser and its lookups, and HOME taken from it.
 import { describe, expect, test } from "bun:test";
-import { homeDir, parsePasswd, userName } from "../../src/linux/passwd";
-import { withHome } from "../../src/linux/process";
+import { homeDir, parsePasswd, userName, withHome } from "../../src/linux/passwd";
 
 const PASSWD = [
   "# comment:x:5:5::/comment:/bin/sh",

@@ -33,3 +33,25 @@ test("the dispatcher, `state`, `start`, `delete`, `kill` and `bundle` import nei
     }
   }
 });
+
+test("`exec` of a plain command loads neither the cgroup manager nor the terminal, the Bun init's channel or the container-setup process code", async () => {
+  // Each module an exec loads costs it start-up time and JavaScript heap (README, Performance):
+  // joining the container's cgroups needs membership.ts alone, a terminal and the Bun init
+  // (no native init) load theirs when used.
+  const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, naming: { chunk: "[name]-[hash].[ext]" }, define: { BUNC_LIBC: '"glibc"' } });
+  expect(built.success).toBe(true);
+  const chunks = new Map<string, string>();
+  for (const o of built.outputs) chunks.set(o.path.replace(/^.*\//, ""), await o.text());
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const m of chunks.get(name)!.matchAll(/(?:from|import)\s*"\.\/([^"]+)"/g)) visit(m[1]!);
+  };
+  visit([...chunks.keys()].find((k) => k.startsWith("exec-"))!);
+  // Unminified chunks name each module's source in a comment.
+  const modules = [...seen].flatMap((c) => [...chunks.get(c)!.matchAll(/^\/\/ (src\/\S+)$/gm)].map((m) => m[1]!));
+  expect(modules).toContain("src/linux/cgroups/membership.ts");
+  const avoided = ["src/linux/cgroups/manager.ts", "src/linux/cgroups/systemd.ts", "src/linux/terminal.ts", "src/runtime/tty-relay.ts", "src/runtime/channel.ts", "src/sys/self-exe.ts", "src/linux/process.ts"];
+  expect(modules.filter((m) => avoided.includes(m))).toEqual([]);
+});

@@ -119,5 +119,5 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
     cli.exitCode = await execInContainer(cli.runtime, {
       id: a.id, process: p, detach: a.detach, pidFile: a["pid-file"], ignorePaused: a["ignore-paused"], cgroup: repeated(own, ["--cgroup"]),
       preserveFds: preserveFds(a["preserve-fds"]), consoleSocket: a["console-socket"], pidfdSocket: a["pidfd-socket"],
-    });
+    }, c);
 }

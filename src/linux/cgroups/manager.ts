@@ -10,6 +10,9 @@ import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
 import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
+import { cgroup2DirOf, joinFilesOf, memberControllers, type SubCgroup } from "./membership";
+
+interface Member { h: Hierarchy; dir: string }
 import { makeDirectory, pathExists, readSubdirectories, readText, removeDirectory } from "../../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
@@ -40,7 +43,6 @@ const ignore: Warn = () => {};
 /** The systemd driver over D-Bus, in this process; its client is loaded on first use (every create loads this module, few use systemd). */
 const callSystemd: SystemdCaller = (req, debug) => (require("./systemd-dbus") as typeof import("./systemd-dbus")).callSystemd(req, debug);
 
-interface Member { h: Hierarchy; dir: string }
 
 const sleep = (ms: number) => Bun.sleepSync(ms);
 const isSet = (o: object | undefined) => !!o && Object.values(o).some((x) => x !== undefined && x !== null);
@@ -61,18 +63,6 @@ function frozenLevel({ h, dir }: Member): string | undefined {
     if (value === "FROZEN" || value === "FREEZING" || (file === "cgroup.freeze" && value === "1")) return cur;
   }
   return undefined;
-}
-
-/** runc's `exec --cgroup`: a sub-cgroup of the container's, for all hierarchies ("") or per controller. */
-export type SubCgroup = Record<string, string>;
-
-/** The member's directory, or its sub-cgroup when `sub` names one for it (which must exist). */
-function subDir({ h, dir }: Member, sub?: SubCgroup): string {
-  const rel = sub && (h.controllers.map((c) => sub[c]).find((x) => x !== undefined) ?? sub[""]);
-  if (!rel) return dir;
-  const target = join(dir, rel);
-  if (!pathExists(target)) throw new CgroupError(`--cgroup: ${target} does not exist`, "--cgroup");
-  return target;
 }
 
 export class CgroupManager {
@@ -293,27 +283,20 @@ export class CgroupManager {
 
   /** The controllers of the container's hierarchies (v1: those bound, "name=systemd" included; v2: cgroup.controllers). */
   controllers(): string[] {
-    return [...new Set(this.members.flatMap(({ h }) => h.controllers))];
+    return memberControllers(this.members);
   }
 
   /** The cgroup2 directory, when the container has one and `only` selects it (for CLONE_INTO_CGROUP). */
   cgroup2Dir(only: (controllers: string[]) => boolean, sub?: SubCgroup): string | undefined {
     if (this.skipped || (this.systemd && !this.systemd.started)) return undefined;
-    const m = this.members.find(({ h }) => h.version === 2 && only(h.controllers));
-    return m && subDir(m, sub);
+    return cgroup2DirOf(this.members, only, sub);
   }
 
-  /**
-   * Files through which a process joins the hierarchies `only` selects by writing "0".
-   * On v1 that is `tasks`: moving the calling thread alone skips the kernel's
-   * threadgroup barrier (an RCU grace period, ~10 ms), and the thread that will execve
-   * is all that matters. On v2 it is cgroup.procs.
-   */
+  /** Files through which a process joins the hierarchies `only` selects (membership.ts). */
   selfJoinFiles(only: (controllers: string[]) => boolean, versions: (1 | 2)[] = [1, 2], sub?: SubCgroup): string[] {
     // Before its scope exists (create), the init is put there by systemd, not by itself.
     if (this.skipped || (this.systemd && !this.systemd.started)) return [];
-    const files = this.members.filter(({ h }) => only(h.controllers) && versions.includes(h.version)).map((m) => join(subDir(m, sub), m.h.version === 1 ? "tasks" : "cgroup.procs"));
-    return [...new Set(files)];
+    return joinFilesOf(this.members, only, versions, sub);
   }
 
   private procsOf(dir: string): number[] {
