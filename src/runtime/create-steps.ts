@@ -23,6 +23,7 @@ import { CLONE_FLAGS, hostIdOf, idMapText, timeOffsetsText } from "../linux/name
 import { moveBack, moveInto } from "../linux/net-devices";
 import { CgroupError, type CgroupManager } from "../linux/cgroups";
 import { outerContainerHint, type OuterFailure } from "../linux/outer-container";
+import { saveFilter } from "./saved-filter";
 import { claimStateDir, Container, FIFO, lockStateDir, OCI_VERSION, readProcStat, writeStateAtomically, type StoredState } from "./state";
 import { HookError, runHooksWarn } from "./hooks";
 import { effectiveResources, newCgroups } from "./cgroups";
@@ -97,6 +98,7 @@ export class Creation {
     writeStateAtomically(dir, this.state);
     const fifo = join(dir, FIFO);
     mkfifo(fifo, 0o622);
+    if (this.plan.seccomp) saveFilter(dir, this.plan.seccomp);
     // The init reopens it through its fd; in a user namespace it writes as the mapped root.
     if (ns.newUser && process.geteuid?.() === 0) nodeFs().chownSync(fifo, hostRoot(config.linux.uidMappings), hostRoot(config.linux.gidMappings));
     this.fifoFd = openPath(fifo, O.PATH | O.CLOEXEC);

@@ -17,6 +17,7 @@ import { asBuncError, BuncError } from "../sys/errors";
 import { containerMembers, joinsEarly, joinsLate } from "./cgroup-joins";
 import { cgroup2DirOf, joinFilesOf, memberControllers } from "../linux/cgroups/membership";
 import { loadContainer, type Container } from "./state";
+import { savedFilter } from "./saved-filter";
 import { allows, requireStatus } from "./status";
 import { selfCommand, writePidFile } from "./self";
 import { waitChild } from "./wait";
@@ -189,8 +190,9 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       consolePair[1] = keep(connectUnix(resolve(o.consoleSocket!)));
     }
     const preserveFds = o.preserveFds ?? 0;
-    // The seccomp compiler is create's code: loaded only for a container that has a profile.
-    const seccomp = config.linux.seccomp ? (require("./create-plan") as typeof import("./create-plan")).compileProfile(config.linux.seccomp, ctx.log.debug) : undefined;
+    // The filter create compiled (saved-filter.ts); the compiler, create's code, only for a container made without one.
+    const profile = config.linux.seccomp;
+    const seccomp = profile ? savedFilter(c.dir, profile) ?? (require("./create-plan") as typeof import("./create-plan")).compileProfile(profile, ctx.log.debug) : undefined;
     try {
       checkSchedulingConfig({ ...config, process: o.process });
     } catch (e: any) {

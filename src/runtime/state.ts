@@ -60,6 +60,8 @@ export function stateDir(root: string, id: string): string {
 
 export const FIFO = "exec.fifo";
 export const STATE_FILE = "state.json";
+/** The seccomp filter compiled at create, which exec installs again (runtime/saved-filter.ts). */
+export const SECCOMP_FILE = "seccomp.bpf";
 
 /** The fields of /proc/<pid>/stat that bunc reads (proc(5)); times in clock ticks. */
 export interface ProcStat {
@@ -148,7 +150,7 @@ export class Container {
   /** What a state directory holds (state.json, the fifo, a temporary file) unlinked, then the directory; anything else: a recursive removal. */
   remove(): void {
     try {
-      for (const name of [STATE_FILE, FIFO, `.${STATE_FILE}.tmp`]) {
+      for (const name of [STATE_FILE, FIFO, SECCOMP_FILE, `.${STATE_FILE}.tmp`]) {
         try {
           unlinkPath(under(this.dir, name));
         } catch (e: any) {

@@ -2,7 +2,7 @@
 // filters, podman's default profile through run and exec, `bunc spec --seccomp`. What the
 // profile costs is a figure of the benchmark (scripts/bench.ts), not a test threshold.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot, PROJECT, Sandbox } from "../support/harness";
 import { defaultSeccompProfile } from "../../src/linux/seccomp";
@@ -122,6 +122,31 @@ describe.skipIf(!isRoot)("seccomp in containers (root)", () => {
     } finally {
       sb.ok(["delete", "-f", "exec-eperm"]);
     }
+  });
+
+  test("exec installs the filter compiled at create (seccomp.bpf beside state.json, as crun), and compiles the profile only without one", async () => {
+    // The profile allows everything; the saved filter is swapped for mkdir-eperm's: what an
+    // exec'd process gets shows which of the two it was given.
+    const id = "exec-saved";
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => { tmpfs(c); c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["swapon"], action: "SCMP_ACT_ERRNO" }] }; });
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const saved = join(sb.root, id, "seccomp.bpf");
+      expect(existsSync(saved)).toBe(true);
+      const mkdirTry = "mkdir /tmp/$$; echo mkdir=$?";
+      expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=0\n");
+      const { compileSeccomp, encodeProgram } = await import("../../src/linux/seccomp");
+      writeFileSync(saved, encodeProgram(compileSeccomp(mkdirEperm())));
+      expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=1\n");
+      // A container made by a bunc that saved none (or a file that is not a program): compiled from the profile.
+      writeFileSync(saved, "not a program");
+      expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=0\n");
+      rmSync(saved);
+      expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=0\n");
+    } finally {
+      sb.ok(["delete", "-f", id]);
+    }
+    expect(existsSync(join(sb.root, id))).toBe(false);
   });
 
   test("bunc spec --seccomp writes podman's profile; plain spec has none", () => {

@@ -7,16 +7,8 @@ import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type
 export * from "../../spec/seccomp";
 export { compileSeccomp, actionValue, nativeArch, SECCOMP_RET, AUDIT_ARCH, type Arch, type NativeArch, type CompileOptions } from "./compile";
 export type { BpfInstruction } from "./bpf";
-export { installSeccomp, sendSeccompListener, connectUnix, encodeProgram, filterFlags } from "./install";
+export { installSeccomp, sendSeccompListener, connectUnix, encodeProgram, decodeProgram, filterFlags, profileFlags } from "./install";
 export { defaultSeccompProfile, DEFAULT_CAPABILITIES, type DefaultProfileOptions } from "./default";
-
-/** The seccomp(2) flags word to install a profile with; NOTIFY needs NEW_LISTENER. */
-export function profileFlags(profile: SeccompProfile): number {
-  let f = (profile.flags ?? []).reduce((acc, n) => acc | SECCOMP_FLAGS[n], 0);
-  const notify = profile.defaultAction === "SCMP_ACT_NOTIFY" || !!profile.syscalls?.some((r) => r.action === "SCMP_ACT_NOTIFY");
-  if (notify) f |= SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER;
-  return f;
-}
 
 /** Architectures whose syscalls a filter compiled here can name. */
 function filterableArches(): string[] {

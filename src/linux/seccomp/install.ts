@@ -6,6 +6,7 @@ import { connectUnix, sendFd } from "../../sys/socket";
 import { seccompActionAvailable, seccompFlagSupported, seccompSetFilter } from "../../sys/seccomp";
 import type { BpfInstruction } from "./bpf";
 import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
+import type { SeccompProfile } from "../../spec/seccomp";
 import { closeFd } from "../../sys/files";
 
 /** A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags, the agent. */
@@ -28,6 +29,22 @@ export function encodeProgram(program: readonly BpfInstruction[]): Uint8Array {
     dv.setUint32(i * 8 + 4, ins.k >>> 0, true);
   });
   return buf;
+}
+
+/** The instructions of an encoded program (encodeProgram's inverse). */
+export function decodeProgram(bytes: Uint8Array): BpfInstruction[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: BpfInstruction[] = [];
+  for (let o = 0; o + 8 <= bytes.length; o += 8) out.push({ code: dv.getUint16(o, true), jt: dv.getUint8(o + 2), jf: dv.getUint8(o + 3), k: dv.getUint32(o + 4, true) });
+  return out;
+}
+
+/** The seccomp(2) flags word to install a profile with; NOTIFY needs NEW_LISTENER. */
+export function profileFlags(profile: Pick<SeccompProfile, "flags" | "defaultAction" | "syscalls">): number {
+  let f = (profile.flags ?? []).reduce((acc, n) => acc | SECCOMP_FLAGS[n], 0);
+  const notify = profile.defaultAction === "SCMP_ACT_NOTIFY" || !!profile.syscalls?.some((r) => r.action === "SCMP_ACT_NOTIFY");
+  if (notify) f |= SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  return f;
 }
 
 /**
