@@ -285,6 +285,26 @@ try {
   lifecycleFigure("exec", "(3) exec /bin/true", alternate(RUNS, execRts, (r) => ok(r, ["exec", running[r.name]!, "/bin/true"]).ms), "ms", {
     available: Object.fromEntries(NAMES.map((n) => [n, n !== "bunc" || execAvailable])),
   });
+  // (3s) exec into a container with podman's seccomp profile: the exec'd process gets the
+  // container's filter (bunc and crun install the one compiled at create; runc compiles it again).
+  {
+    const B_SLEEP_SECCOMP = writeBundle("bundle-sleep-seccomp", (c) => {
+      c.process.args = ["sleep", "1000000"];
+      c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding });
+    });
+    const withProfile: Record<string, string> = {};
+    for (const r of execRts) {
+      const id = newId(r, "sleepsc");
+      ok(r, ["create", "-b", B_SLEEP_SECCOMP, id]);
+      ok(r, ["start", id]);
+      withProfile[r.name] = id;
+    }
+    try {
+      lifecycleFigure("execSeccomp", "(3s) exec /bin/true, podman's seccomp profile", alternate(RUNS, execRts, (r) => ok(r, ["exec", withProfile[r.name]!, "/bin/true"]).ms));
+    } finally {
+      for (const r of execRts) x(rt(r, "delete", "--force", withProfile[r.name]!));
+    }
+  }
   lifecycleFigure("state", "(4) state of a running container", alternate(RUNS, RUNTIMES, (r) => {
     const s = ok(r, ["state", running[r.name]!], true);
     if (JSON.parse(s.stdout).status !== "running") throw new Error(`${r.name} state: not running: ${s.stdout}`);
@@ -633,6 +653,7 @@ function printReport(rep: any) {
   }
   if (f.exec.available.bunc) row("(3) exec /bin/true, ms", f.exec);
   else rows.push(["(3) exec /bin/true, ms", "not available", cell(f.exec.results.runc), cell(f.exec.results.crun), "n/a", "n/a"]);
+  if (f.execSeccomp) row("(3s) the same, podman's seccomp profile, ms", f.execSeccomp);
   row("(4) state (running), ms", f.state);
   row("(6) 10 concurrent lifecycles, ms", f.concurrent10, 0);
   row("(6) 50 concurrent lifecycles, ms", f.concurrent50, 0);

@@ -255,7 +255,8 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     const { Channel } = require("./channel") as typeof import("./channel");
     const channel = new Channel(parentFd);
     const plan: ExecPlan = {
-      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp,
+      // The instructions (JSON), not the saved filter's bytes.
+      kind: "exec", process: o.process, lateCgroups: late.length, preserveFds, keepFds, seccomp: seccomp && { ...seccomp, encoded: undefined },
       state: c.hookState("running"),
       console: o.process.terminal ? true : undefined, keyring: execKeyringName(c.state),
     };

@@ -45,7 +45,7 @@ export function processFields(r: ProcessRequest): RequestValues {
     CWD: p.cwd, EXEC_PATH: r.execPath ?? "", PATH: envPath,
     ARGV: stringList(p.args), ARGC: p.args.length, ENV: stringList(r.env), ENVC: r.env.length,
     PRESERVE_FDS: r.preserveFds, KEEP_FDS: i32List(r.keepFds),
-    SECCOMP_PROGRAM: r.seccomp ? encodeProgram(r.seccomp.program) : undefined, SECCOMP_FLAGS: r.seccomp?.flags ?? 0,
+    SECCOMP_PROGRAM: r.seccomp ? r.seccomp.encoded ?? encodeProgram(r.seccomp.program) : undefined, SECCOMP_FLAGS: r.seccomp?.flags ?? 0,
     SECCOMP_LISTENER_SOCKET: r.seccompListenerSocket ?? -1, SECCOMP_LISTENER_STATE: r.seccompListenerState ?? "",
     APPARMOR_PROFILE: p.apparmorProfile ?? "", SELINUX_LABEL: p.selinuxLabel ?? "",
   };

@@ -27,5 +27,9 @@ export function savedFilter(stateDir: string, profile: SeccompProfile): Seccomp 
     return undefined;
   }
   if (!bytes.length || bytes.length % 8 || bytes.length > MAX_INSTRUCTIONS * 8) return undefined;
-  return { program: decodeProgram(bytes), flags: profileFlags(profile), listenerPath: profile.listenerPath, listenerMetadata: profile.listenerMetadata };
+  // The native init takes the bytes as they are; only the Bun init (no native one) needs the instructions.
+  return {
+    get program() { return decodeProgram(bytes); },
+    encoded: bytes, flags: profileFlags(profile), listenerPath: profile.listenerPath, listenerMetadata: profile.listenerMetadata,
+  };
 }

@@ -138,6 +138,8 @@ describe.skipIf(!isRoot)("seccomp in containers (root)", () => {
       const { compileSeccomp, encodeProgram } = await import("../../src/linux/seccomp");
       writeFileSync(saved, encodeProgram(compileSeccomp(mkdirEperm())));
       expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=1\n");
+      // The Bun init (a build without the native one) installs the same saved filter.
+      expect(sb.run(["exec", id, "sh", "-c", mkdirTry], { env: { BUNC_NATIVE_INIT: "0" } }).stdout).toBe("mkdir=1\n");
       // A container made by a bunc that saved none (or a file that is not a program): compiled from the profile.
       writeFileSync(saved, "not a program");
       expect(sb.run(["exec", id, "sh", "-c", mkdirTry]).stdout).toBe("mkdir=0\n");

@@ -9,8 +9,11 @@ import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
 import type { SeccompProfile } from "../../spec/seccomp";
 import { closeFd } from "../../sys/files";
 
-/** A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags, the agent. */
-export interface Seccomp { program: BpfInstruction[]; flags: number; listenerPath?: string; listenerMetadata?: string }
+/**
+ * A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags,
+ * the agent; `encoded`: the program as the kernel takes it, when it was read so (saved-filter.ts).
+ */
+export interface Seccomp { program: BpfInstruction[]; encoded?: Uint8Array; flags: number; listenerPath?: string; listenerMetadata?: string }
 
 /** Flag names (as the profile's `flags`) or a number -> the seccomp(2) flags word. */
 export function filterFlags(flags: readonly SeccompFlagName[] | number = 0): number {
