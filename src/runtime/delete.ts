@@ -132,7 +132,7 @@ function removeCgroups(state: StoredState, warn: (m: string) => void, debug?: (m
         }
       }
       for (const dir of dirs) {
-        const parent = dir.replace(/\/+[^/]*\/*$/, "");
+        const parent = dir.slice(0, dir.lastIndexOf("/")); // paths saved by create: absolute, no trailing "/"
         if (parent.endsWith("/bunc")) try { removeDirectory(parent); } catch {}
       }
       return;

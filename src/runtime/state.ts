@@ -1,6 +1,7 @@
 // Container state on disk: one directory per container under --root, state.json
 // written atomically (tmp + rename). The status is never stored: it is derived from
 // the init process (alive, same start time) and the exec fifo.
+import { flock } from "../sys/flock";
 import { O } from "../sys/arch";
 import { closeFd, isDirectory, makeDirectories, makeDirectory, openPath, pathExists, readDirectory, readText, removeDirectory, renamePath, unlinkPath, writeText } from "../sys/files";
 import type { Config } from "../spec/schema";
@@ -93,9 +94,32 @@ export function readProcStat(pid: number): ProcStat | undefined {
   };
 }
 
+/**
+ * Fields 3 (state) and 22 (starttime) of a /proc/<pid>/stat line, cut out without splitting
+ * all 52: every status reads them, and each command's JavaScript heap counts (README,
+ * Performance: past 64 blocks JavaScriptCore starts a thread that makes more resident).
+ */
+export function stateAndStartTime(stat: string): { state: string; startTime: string } | undefined {
+  // The comm may hold spaces and parentheses: field 3 follows its last ")".
+  let at = stat.lastIndexOf(")") + 2;
+  if (at < 2 || at >= stat.length) return undefined;
+  const state = stat[at]!;
+  for (let field = 3; field < 22; field++) {
+    at = stat.indexOf(" ", at) + 1;
+    if (at === 0) return undefined;
+  }
+  const end = stat.indexOf(" ", at);
+  return { state, startTime: stat.slice(at, end < 0 ? undefined : end) };
+}
+
 export function isAlive(pid: number, startTime: string): boolean {
   if (pid <= 0) return false;
-  const st = readProcStat(pid);
+  let st;
+  try {
+    st = stateAndStartTime(readText(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
   return !!st && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
 }
 
@@ -246,7 +270,6 @@ export function lockStateDir(dir: string, id = dir): () => void {
     if (e.code === "ENOENT") throw new BuncError(`container "${id}" does not exist`);
     throw e;
   }
-  const { flock } = require("../sys/flock") as typeof import("../sys/flock");
   try {
     flock(fd, { exclusive: true, wait: true, path: dir });
   } catch (e) {
@@ -265,7 +288,6 @@ function isLockedByOther(dir: string): boolean {
     return false;
   }
   try {
-    const { flock } = require("../sys/flock") as typeof import("../sys/flock");
     return !flock(fd, { exclusive: true, wait: false, path: dir });
   } finally {
     closeFd(fd); // also releases the lock if we got it

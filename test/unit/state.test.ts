@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  claimStateDir, Container, FIFO, isAlive, listContainers, loadContainer, readProcStat, validateId, writeStateAtomically, type StoredState,
+  claimStateDir, Container, FIFO, isAlive, listContainers, loadContainer, readProcStat, stateAndStartTime, validateId, writeStateAtomically, type StoredState,
 } from "../../src/runtime/state";
 import { parseSignal } from "../../src/runtime/signals";
 import { exitCodeOf } from "../../src/runtime/wait";
@@ -60,6 +60,15 @@ describe("status derivation", () => {
       sh.kill();
       await sh.exited;
     }
+  });
+  test("stateAndStartTime cuts fields 3 and 22 out as readProcStat reads them, past a comm with spaces and parentheses", () => {
+    const rest = Array.from({ length: 49 }, (_, i) => String(100 + i)); // fields 4..52
+    const line = (comm: string, state: string) => `4242 (${comm}) ${state} ${rest.join(" ")}\n`;
+    for (const comm of ["sleep", "a) b (c", ") )", ""]) expect(stateAndStartTime(line(comm, "S"))).toEqual({ state: "S", startTime: rest[22 - 4]! });
+    expect(stateAndStartTime(line("x", "Z"))!.state).toBe("Z");
+    expect(stateAndStartTime(`4242 (x) S ${rest.slice(0, 18).join(" ")}`)).toBeUndefined(); // cut short before field 22
+    expect(stateAndStartTime("garbage")).toBeUndefined();
+    expect(stateAndStartTime(readFileSync(`/proc/${process.pid}/stat`, "utf8"))).toEqual({ state: self.state, startTime: self.startTime });
   });
   test("isAlive: same pid and start time; a dead or reused pid is not", () => {
     expect(isAlive(process.pid, self.startTime)).toBe(true);
