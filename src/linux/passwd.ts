@@ -42,7 +42,6 @@ export function userName(uid: number, passwd: string = readPasswd()): string | u
   return parsePasswd(passwd).find((e) => e.uid === uid)?.name;
 }
 
-/** The home directory of `uid`: its first entry that has the field, possibly "". */
 /**
  * HOME from the container's /etc/passwd when the config does not set it (as runc does);
  * `passwd` may be a function, called only then (exec reads the file through the container's root).
@@ -52,6 +51,7 @@ export function withHome(env: string[], uid: number, passwd?: string | (() => st
   return [...env, `HOME=${homeDir(uid, typeof passwd === "function" ? passwd() : passwd) || "/"}`];
 }
 
+/** The home directory of `uid`: its first entry that has the field, possibly "". */
 export function homeDir(uid: number, passwd: string = readPasswd()): string | undefined {
   return parsePasswd(passwd).find((e) => e.uid === uid && e.home !== undefined)?.home;
 }

@@ -2,7 +2,7 @@
 import { readText } from "../../sys/files";
 import { actionValue, nativeArch } from "./compile";
 import { seccompActionAvailable, seccompFlagSupported } from "./install";
-import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type SeccompFlagName, type SeccompProfile } from "../../spec/seccomp";
+import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type SeccompFlagName } from "../../spec/seccomp";
 
 export * from "../../spec/seccomp";
 export { compileSeccomp, actionValue, nativeArch, SECCOMP_RET, AUDIT_ARCH, type Arch, type NativeArch, type CompileOptions } from "./compile";
