@@ -274,13 +274,18 @@ try {
 
   // (3) exec and (4) state into a running container; start-up budget alongside.
   log("bench: (3) exec /bin/true, (4) state, start-up budget");
-  const running: Record<string, string> = {};
-  for (const r of RUNTIMES) {
-    const id = newId(r, "sleep");
-    ok(r, ["create", "-b", B_SLEEP, id]);
-    ok(r, ["start", id]);
-    running[r.name] = id;
-  }
+  /** One started container of `bundle` per runtime: runtime name -> container id. */
+  const startEach = (runtimes: Runtime[], bundle: string, tag: string): Record<string, string> => {
+    const ids: Record<string, string> = {};
+    for (const r of runtimes) {
+      const id = newId(r, tag);
+      ok(r, ["create", "-b", bundle, id]);
+      ok(r, ["start", id]);
+      ids[r.name] = id;
+    }
+    return ids;
+  };
+  const running = startEach(RUNTIMES, B_SLEEP, "sleep");
   const execRts = RUNTIMES.filter((r) => r.name !== "bunc" || execAvailable);
   lifecycleFigure("exec", "(3) exec /bin/true", alternate(RUNS, execRts, (r) => ok(r, ["exec", running[r.name]!, "/bin/true"]).ms), "ms", {
     available: Object.fromEntries(NAMES.map((n) => [n, n !== "bunc" || execAvailable])),
@@ -292,13 +297,7 @@ try {
       c.process.args = ["sleep", "1000000"];
       c.linux.seccomp = defaultSeccompProfile({ capabilities: c.process.capabilities.bounding });
     });
-    const withProfile: Record<string, string> = {};
-    for (const r of execRts) {
-      const id = newId(r, "sleepsc");
-      ok(r, ["create", "-b", B_SLEEP_SECCOMP, id]);
-      ok(r, ["start", id]);
-      withProfile[r.name] = id;
-    }
+    const withProfile = startEach(execRts, B_SLEEP_SECCOMP, "sleepsc");
     try {
       lifecycleFigure("execSeccomp", "(3s) exec /bin/true, podman's seccomp profile", alternate(RUNS, execRts, (r) => ok(r, ["exec", withProfile[r.name]!, "/bin/true"]).ms));
     } finally {
