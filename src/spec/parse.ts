@@ -1,6 +1,6 @@
 // Reads and validates config.json; every problem is reported with its JSON path.
 import * as v from "valibot";
-import { ConfigSchema, type Config } from "./schema";
+import { ConfigSchema, ProcessSchema, type Config, type Process } from "./schema";
 import { BuncError, oneLine } from "../sys/errors";
 import { readText } from "../sys/files";
 export { oneLine };
@@ -20,6 +20,13 @@ export function parseConfig(json: unknown, where = "config.json"): Config {
   const result = v.safeParse(ConfigSchema, json);
   if (!result.success) throw new BuncError(`invalid ${where}: ${formatIssue(result.issues[0])}`);
   return validateSemantics(result.output, where);
+}
+
+/** An `exec --process` file's process, checked as config.json's `process` is. */
+export function parseProcess(json: unknown, where: string): Process {
+  const result = v.safeParse(ProcessSchema, json);
+  if (!result.success) throw new BuncError(`invalid --process ${where}: ${formatIssue(result.issues[0])}`);
+  return result.output;
 }
 
 /** Rules the schema cannot express on its own. */

@@ -124,6 +124,23 @@ describe.skipIf(!isRoot)("other config checks (root)", () => {
     }
   });
 
+  test("exec --process: a process that is not one is refused in one line naming the field (exit 255); a valid one runs", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const proc = join(b, "process.json");
+      writeFileSync(proc, JSON.stringify({ args: "echo hi", cwd: "/", user: { uid: 0, gid: 0 } }));
+      const r = sb.run(["exec", "--process", proc, id]);
+      expect(r.code).toBe(255);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`invalid --process ${proc}: args: `))]);
+      writeFileSync(proc, JSON.stringify({ args: ["echo", "hi"], cwd: "/", env: ["PATH=/bin:/usr/bin"], user: { uid: 0, gid: 0 } }));
+      expect(sb.ok(["exec", "--process", proc, id]).trim()).toBe("hi");
+    } finally {
+      sb.run(["delete", "-f", id]);
+    }
+  });
+
   test("rootfsPropagation unbindable and runbindable: the container's / is unbindable", async () => {
     for (const p of ["unbindable", "runbindable"]) {
       const id = uid();

@@ -55,3 +55,15 @@ test("`exec` of a plain command loads neither the cgroup manager nor the termina
   const avoided = ["src/linux/cgroups/manager.ts", "src/linux/cgroups/systemd.ts", "src/linux/terminal.ts", "src/runtime/tty-relay.ts", "src/runtime/channel.ts", "src/sys/self-exe.ts", "src/linux/process.ts"];
   expect(modules.filter((m) => avoided.includes(m))).toEqual([]);
 });
+
+test("valibot is bundled without the parts bunc does not use (no whole-package import)", async () => {
+  // A dynamic `import("valibot")` made the bundler keep all of valibot (82 KB minified) in the
+  // chunk every config parse loads: create and run loaded 4× the schema code they use
+  // (README, Performance). Only what the schemas name may be bundled.
+  const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, define: { BUNC_LIBC: '"glibc"' } });
+  expect(built.success).toBe(true);
+  const code = (await Promise.all(built.outputs.map((o) => o.text()))).join("\n");
+  expect(code).toMatch(/function safeParse\d*\(/); // valibot is there
+  const unused = ["creditCard", "safeParseAsync", "toCamelCase", "isbn", "jwsCompact"].filter((name) => new RegExp(`function ${name}\\d*\\(`).test(code));
+  expect(unused).toEqual([]);
+});

@@ -83,12 +83,9 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
         throw new BuncError(`--process ${a.process}: ${e.code ?? e.message}`);
       }
       // The schemas (valibot) are loaded only for --process: an exec of a command does not parse one.
-      const v = await import("valibot");
-      const { ProcessSchema } = await import("../../spec/schema");
-      const { formatIssue } = await import("../../spec/parse");
-      const r = v.safeParse(ProcessSchema, json);
-      if (!r.success) throw new BuncError(`invalid --process ${a.process}: ${formatIssue(r.issues[0])}`);
-      p = r.output;
+      // Through spec/parse, not `import("valibot")`: a dynamic import of the whole package made
+      // the bundler keep all of valibot (82 KB) in the chunk every config parse loads.
+      p = (await import("../../spec/parse")).parseProcess(json, a.process);
     } else {
       if (!command.length) throw new BuncError("exec: no command given (bunc exec <id> <command> [args...])");
       const base = c.state.config.process!;
