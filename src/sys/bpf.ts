@@ -1,7 +1,6 @@
 // bpf(2) for cgroup device programs: the union bpf_attr of each command laid out here, so
 // that src/linux/cgroups/bpf.ts only compiles rules to instructions.
-import { ptr } from "bun:ffi";
-import { checkedSyscall } from "./libc";
+import { checkedSyscall, ptr } from "./libc";
 
 const BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_DETACH = 9, BPF_PROG_GET_FD_BY_ID = 13, BPF_PROG_QUERY = 16;
 

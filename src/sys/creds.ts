@@ -1,7 +1,6 @@
 // Credentials of the calling thread only: the kernel keeps them per thread, and neither
 // setfsuid/setfsgid nor capget/capset are broadcast to the other threads by libc.
-import { ptr } from "bun:ffi";
-import { checkedSyscall, libc } from "./libc";
+import { checkedSyscall, libc, ptr } from "./libc";
 
 /**
  * The ids files are made and checked with (fsuid/fsgid). Leaving 0 drops the file

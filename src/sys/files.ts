@@ -3,9 +3,8 @@
 // while the FFI a command loads anyway costs ~0.4 ms. What `state`, `start`, `delete`,
 // `kill` and `bundle` do on their common path (state.json, /proc/<pid>/stat, the exec fifo,
 // a lock, empty cgroups, a tarball read and a bundle written) is here.
-import { ptr } from "bun:ffi";
 import { O } from "./arch";
-import { check, checkedSyscall, checkExpecting, cstr, errno, libc, SyscallError } from "./libc";
+import { check, checkedSyscall, checkExpecting, cstr, errno, libc, SyscallError, ptr } from "./libc";
 
 const AT_FDCWD = -100;
 const AT_REMOVEDIR = 0x200;

@@ -1,7 +1,6 @@
 // Pipes, and blocking reads of the sockets and pipes bunc shares with its native stages.
-import { ptr } from "bun:ffi";
 import { readFd } from "./files";
-import { check, cstr, errno, libc, SyscallError } from "./libc";
+import { check, cstr, errno, libc, SyscallError, ptr } from "./libc";
 import { O } from "./arch";
 
 /** A close-on-exec pipe: [read end, write end]. */

@@ -1,11 +1,105 @@
 // The one FFI module: every libc symbol bunc calls is declared here, and every
-// raw call goes through `check`, which turns -1 into a SyscallError.
-import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+// raw call goes through `check`, which turns -1 into a SyscallError. Every other library
+// (libz, the prebuilt nsexec.so) is bound through bindSymbols here too.
+import type { FFITypeOrString, Pointer } from "bun:ffi";
 import { errnoName } from "./errno";
 import { BuncError } from "./errors";
 import { SYS, type SyscallName } from "./arch";
 
-const { i32, u32, i64, u64, ptr: P, cstring } = FFIType;
+export type { Pointer };
+type Decl = { readonly args: readonly FFITypeOrString[]; readonly returns: FFITypeOrString };
+type Decls = Record<string, Decl>;
+type Symbols<D extends Decls> = ReturnType<typeof import("bun:ffi").dlopen<D>>["symbols"];
+
+/**
+ * bun:ffi's native half, the object its `bun:ffi` module wraps. The module is JavaScript
+ * that Bun compiles from source when it is first imported, and its dlopen builds every
+ * symbol's argument conversions with `new Function`: the JavaScript parser at run time,
+ * 2.75 MiB of a command's peak RSS and 7-10 of its heap blocks (README, Performance).
+ * bindSymbols does those conversions itself. A Bun without it: the module.
+ */
+interface NativeFFI {
+  dlopen(path: string, decls: Decls): { symbols: Record<string, (...args: any[]) => any>; close(): void } | Error;
+  ptr(view: NodeJS.TypedArray | ArrayBufferLike | DataView, byteOffset?: number): Pointer;
+  read: typeof import("bun:ffi").read;
+  CString(p: Pointer, byteOffset?: number, byteLength?: number): string;
+}
+const native: NativeFFI = (Bun as any).FFI?.dlopen ? (Bun as any).FFI : fromModule();
+
+function fromModule(): NativeFFI {
+  const m = require("bun:ffi") as typeof import("bun:ffi");
+  const dlopen = (path: string, decls: Decls) => {
+    try {
+      return m.dlopen(path, decls);
+    } catch (e) {
+      return e as Error;
+    }
+  };
+  return { dlopen, ptr: m.ptr, read: m.read, CString: (p, o, l) => new m.CString(p, o, l).toString() };
+}
+
+export const read = native.read;
+
+/** The address of a buffer's bytes, for a pointer argument (keep the buffer referenced until the call returns). */
+export function ptr(view: NodeJS.TypedArray | ArrayBufferLike | DataView, byteOffset?: number): Pointer {
+  return byteOffset === undefined ? native.ptr(view) : native.ptr(view, byteOffset);
+}
+
+/** The NUL-terminated string at `p`. */
+export function cString(p: Pointer): string {
+  return native.CString(p);
+}
+
+// What each argument becomes before the call, as the bun:ffi module converts it: the
+// native trampoline reads an i32 from an int32-encoded value (a number the engine keeps as a
+// double would be misread), u32 past 2^31 as its int32 bits, and clamps negative u64s to 0.
+const toI32 = (v: any) => v | 0;
+const toU32 = (v: any) => (v < 0 ? 0 : v > 0xffffffff ? -1 : v | 0);
+const toI64 = (v: any) => (typeof v === "bigint" ? v : +v || 0);
+const toU64 = (v: any) => (typeof v === "bigint" || ArrayBuffer.isView(v) ? v : +v > 0 ? +v : 0);
+function toPtr(v: any): any {
+  if (typeof v === "number" || ArrayBuffer.isView(v)) return v;
+  if (!v) return null;
+  if (v instanceof ArrayBuffer) return native.ptr(v);
+  throw new TypeError(`Unable to convert ${typeof v} to a pointer`);
+}
+const CONVERT: Record<string, (v: any) => any> = {
+  i32: toI32, int32_t: toI32, int: toI32, u32: toU32, uint32_t: toU32,
+  i64: toI64, int64_t: toI64, u64: toU64, uint64_t: toU64, usize: toU64,
+  ptr: toPtr, pointer: toPtr, "void*": toPtr, cstring: toPtr,
+};
+
+function withConversions(fn: (...args: any[]) => any, name: string, decl: Decl): (...args: any[]) => any {
+  const conv = decl.args.map((t) => {
+    const c = CONVERT[String(t)];
+    if (!c) throw new TypeError(`${name}: argument type ${String(t)} is not one bindSymbols converts`);
+    return c;
+  });
+  if (String(decl.returns) === "cstring") throw new TypeError(`${name}: return a pointer and read it with cString`);
+  switch (conv.length) {
+    case 0: return fn;
+    case 1: { const [a] = conv as [any]; return (x) => fn(a(x)); }
+    case 2: { const [a, b] = conv as [any, any]; return (x, y) => fn(a(x), b(y)); }
+    case 3: { const [a, b, c] = conv as [any, any, any]; return (x, y, z) => fn(a(x), b(y), c(z)); }
+    default: return (...xs: any[]) => fn(...xs.map((x, i) => conv[i]!(x)));
+  }
+}
+
+/** dlopen(path) with `decls`, each symbol converting its arguments as bun:ffi's module does. Throws what dlopen failed with. */
+export function bindSymbols<D extends Decls>(path: string, decls: D): Symbols<D> {
+  const lib = native.dlopen(path, decls);
+  if (lib instanceof Error) throw lib;
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(decls)) out[name] = withConversions(lib.symbols[name]!, name, decls[name]!);
+  return out as Symbols<D>;
+}
+
+/** bun:ffi's TinyCC (`cc`), only for nsexec.c in a build without a C compiler: the module is loaded then. */
+export function compileC<D extends Decls>(source: string, decls: D): Symbols<D> {
+  return (require("bun:ffi") as typeof import("bun:ffi")).cc({ source, symbols: decls }).symbols as Symbols<D>;
+}
+
+const i32 = "i32", u32 = "u32", i64 = "i64", u64 = "u64", P = "ptr";
 
 /** The libc soname for this process: glibc's libc.so.6, or musl's libc.musl-<arch>.so.1. */
 export function libcSoname(arch: string = process.arch, isMusl: boolean = detectMusl()): string {
@@ -96,19 +190,19 @@ const DECLS = {
   posix_spawn_file_actions_destroy: { args: [P], returns: i32 },
 } as const;
 
-type Symbols = ReturnType<typeof dlopen<typeof DECLS>>["symbols"];
+type LibcSymbols = Symbols<typeof DECLS>;
 /** The libc the compiled binary was built for: scripts/build.ts defines it (undefined from sources). */
 declare const BUNC_LIBC: "glibc" | "musl" | undefined;
 // From the build when there is one: no command need read its own /proc/self/maps for it.
 const soname = libcSoname(process.arch, typeof BUNC_LIBC === "string" ? BUNC_LIBC === "musl" : detectMusl());
 // errno is read right after a failed call: its accessor is bound before anything else runs.
-const loaded: Partial<Symbols> = dlopen(soname, { __errno_location: DECLS.__errno_location }).symbols as Partial<Symbols>;
+const loaded: Partial<LibcSymbols> = bindSymbols(soname, { __errno_location: DECLS.__errno_location }) as Partial<LibcSymbols>;
 
 /**
  * libc's symbols, each bound on first use: bun:ffi compiles a trampoline per symbol, and a
  * command uses a handful of the ~60 declared here (every bunc command is a fresh process).
  */
-export const libc: Symbols = new Proxy(loaded as Symbols, {
+export const libc: LibcSymbols = new Proxy(loaded as LibcSymbols, {
   get(target, name: string) {
     const have = (target as any)[name];
     if (have) return have;
@@ -118,17 +212,16 @@ export const libc: Symbols = new Proxy(loaded as Symbols, {
     const fn = name === "mknodat" ? (dirfd: number, path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, dirfd, path, mode, dev))
       : name === "mknod" ? (path: Pointer, mode: bigint, dev: bigint) => Number(syscall(SYS.mknodat, -100, path, mode, dev))
       : name === "statx" ? bindOr(name, decl, (d: number, p: Pointer, f: number, m: number, b: Pointer) => Number(syscall(SYS.statx, d, p, f, m, b)))
-      : dlopen(soname, { [name]: decl }).symbols[name];
+      : bindSymbols(soname, { [name]: decl })[name];
     (target as any)[name] = fn;
     return fn;
   },
 });
-export { cstring };
 
 /** A symbol older libcs lack (musl before 1.2.5 has no statx): the raw syscall then. */
 function bindOr(name: string, decl: any, fallback: (...args: any[]) => number): any {
   try {
-    return dlopen(soname, { [name]: decl }).symbols[name];
+    return bindSymbols(soname, { [name]: decl })[name];
   } catch {
     return fallback;
   }

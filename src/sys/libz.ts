@@ -2,9 +2,9 @@
 // importing node:zlib alone costs ~5 MiB of peak RSS in the compiled binary (its stream
 // machinery), more than unpacking the Alpine minirootfs itself; libz costs ~0.2 MiB.
 // inflate() runs on this thread into the caller's buffer: nothing is queued.
-import { CString, dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
+import { bindSymbols, cString, ptr, type Pointer } from "./libc";
 
-const { i32, ptr: P } = FFIType;
+const i32 = "i32", P = "ptr";
 const Z_OK = 0, Z_STREAM_END = 1, Z_BUF_ERROR = -5, Z_NO_FLUSH = 0;
 // z_stream on LP64: next_in 0, avail_in 8, total_in 16, next_out 24, avail_out 32, total_out 40, msg 48, ..., 112 bytes
 const NEXT_IN = 0, AVAIL_IN = 8, NEXT_OUT = 24, AVAIL_OUT = 32, MSG = 48, Z_STREAM_SIZE = 112;
@@ -15,12 +15,12 @@ type Libz = ReturnType<typeof open>;
 let libz: Libz | null | undefined;
 
 function open() {
-  return dlopen("libz.so.1", {
+  return bindSymbols("libz.so.1", {
     inflateInit2_: { args: [P, i32, P, i32], returns: i32 },
     inflate: { args: [P, i32], returns: i32 },
     inflateReset: { args: [P], returns: i32 },
     inflateEnd: { args: [P], returns: i32 },
-  }).symbols;
+  } as const);
 }
 
 /** libz's symbols, or null where it is missing (and on 32-bit, where z_stream is laid out otherwise). */
@@ -101,6 +101,6 @@ export class LibzGunzip {
 
   private message(rc: number): string {
     const msg = Number(this.view.getBigUint64(MSG, true));
-    return msg ? new CString(msg as Pointer).toString() : `zlib error ${rc}`;
+    return msg ? cString(msg as Pointer) : `zlib error ${rc}`;
   }
 }

@@ -1,6 +1,5 @@
 // Code and requests embedded in the binary reach dlopen, TinyCC, execve and the native init as memfds.
-import { ptr } from "bun:ffi";
-import { check, checkedSyscall, cstr, libc, SyscallError } from "./libc";
+import { check, checkedSyscall, cstr, libc, SyscallError, ptr } from "./libc";
 import { writeFully } from "./files";
 
 const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_EXEC = 0x10;

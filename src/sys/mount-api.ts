@@ -1,7 +1,6 @@
 // The new mount API (Linux 5.2+, mount_setattr 5.12): detached trees made with open_tree
 // or fsopen/fsconfig/fsmount, changed with mount_setattr, put in place with move_mount.
-import { ptr } from "bun:ffi";
-import { checkedSyscall, cstr } from "./libc";
+import { checkedSyscall, cstr, ptr } from "./libc";
 import { O } from "./arch";
 
 const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;

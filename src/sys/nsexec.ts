@@ -1,8 +1,7 @@
 // Creates the container's init (or exec's process) in two stages: the native init's own
 // (native-init.c, MODE_STAGES) when it is what runs next, else nsexec.c's from a fork of bunc.
-import { cc, dlopen, ptr } from "bun:ffi";
 import source from "./nsexec.c" with { type: "text" };
-import { check, cstr, cstrArray, errno, libc, SyscallError } from "./libc";
+import { bindSymbols, check, compileC, cstr, cstrArray, errno, libc, ptr, SyscallError } from "./libc";
 import { memfd } from "./memfd";
 import { openNativeInit } from "./native-init";
 import { SYS } from "./arch";
@@ -27,7 +26,7 @@ function nsexec() {
   if (embedded) {
     const fd = memfd("bunc-nsexec.so", embeddedBytes(embedded), false, true);
     try {
-      compiled = dlopen(`/proc/self/fd/${fd}`, SYMBOLS).symbols as any;
+      compiled = bindSymbols(`/proc/self/fd/${fd}`, SYMBOLS) as any;
     } finally {
       closeFd(fd);
     }
@@ -36,7 +35,7 @@ function nsexec() {
   // TinyCC cannot read files embedded in a compiled binary, so hand it a memfd.
   const fd = memfd("bunc-nsexec.c", source);
   try {
-    compiled = cc({ source: `/proc/self/fd/${fd}`, symbols: SYMBOLS }).symbols as any;
+    compiled = compileC(`/proc/self/fd/${fd}`, SYMBOLS) as any;
   } finally {
     closeFd(fd);
   }

@@ -1,8 +1,7 @@
 // Kernel-enforced confinement below a directory: openat2(2) with RESOLVE_IN_ROOT walks the path
 // as if the directory fd were "/", so "..", absolute symlinks and symlinked parents all stay
 // inside it; RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/fd/N style jumps out of it.
-import { ptr } from "bun:ffi";
-import { cstr, errno, syscall, SyscallError } from "./libc";
+import { cstr, errno, syscall, SyscallError, ptr } from "./libc";
 import { O, SYS } from "./arch";
 
 /** openat2's resolve flags; NO_SYMLINKS also refuses every symlink on the way (for targets that must be what they were checked to be). */

@@ -1,6 +1,5 @@
 // Processes: waiting for children, and the CPU affinity of the calling thread.
-import { ptr } from "bun:ffi";
-import { check, checkedSyscall, cstr, cstrArray, libc } from "./libc";
+import { check, checkedSyscall, cstr, cstrArray, libc, ptr } from "./libc";
 
 export const WNOHANG = 1;
 

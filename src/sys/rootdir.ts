@@ -2,8 +2,7 @@
 // openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) against one fd of the target directory, so
 // `..`, absolute symlinks and symlinked parents all stay inside it. Entries are then created with
 // *at calls on the parent fd using a single path component, which never follows a symlink.
-import { ptr } from "bun:ffi";
-import { check, cstr, libc, SyscallError, errno } from "./libc";
+import { check, cstr, libc, SyscallError, errno, ptr } from "./libc";
 import { makedev } from "./devnum";
 import { tryOpenInRoot } from "./openat2";
 import { O } from "./arch";

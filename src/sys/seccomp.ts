@@ -1,6 +1,5 @@
 // seccomp(2): loading a filter on the calling thread, and asking the kernel what it knows.
-import { ptr } from "bun:ffi";
-import { checkedSyscall, errno, syscall } from "./libc";
+import { checkedSyscall, errno, syscall, ptr } from "./libc";
 import { SYS } from "./arch";
 
 const SECCOMP_SET_MODE_FILTER = 1, SECCOMP_GET_ACTION_AVAIL = 2;

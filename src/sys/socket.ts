@@ -1,7 +1,6 @@
 // Unix sockets with fd passing (SCM_RIGHTS): the console socket of runc's protocol and
 // the seccomp agent's socket both receive an fd this way.
-import { ptr } from "bun:ffi";
-import { check, checkedSyscall, cstr, errno, libc, SyscallError } from "./libc";
+import { check, checkedSyscall, cstr, errno, libc, SyscallError, ptr } from "./libc";
 import { O, SOCK_CLOEXEC } from "./arch";
 
 const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;

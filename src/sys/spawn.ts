@@ -1,7 +1,6 @@
 // posix_spawn: a child that executes a program without a copy of Bun's memory (the libc's
 // vfork-style clone on a stack of its own), for the native stages (nsexec.ts).
-import { ptr } from "bun:ffi";
-import { cstr, cstrArray, libc, SyscallError } from "./libc";
+import { cstr, cstrArray, libc, SyscallError, ptr } from "./libc";
 
 /**
  * Runs `path` with `argv` and `env`; of the fds besides stdio only `inherit` reach it, at

@@ -1,8 +1,7 @@
 // The Syscalls interface: what container setup asks of the kernel. LinuxSyscalls
 // calls libc; RecordingSyscalls (test/support) records calls so mount, hostname,
 // namespace, process, capability and terminal logic is unit-tested without root.
-import { ptr, type Pointer } from "bun:ffi";
-import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, SyscallError } from "./libc";
+import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, SyscallError, ptr, type Pointer } from "./libc";
 import { O, SYS } from "./arch";
 import { moveMount, mountSetattr } from "./mount-api";
 import { openInRoot, tryOpenInRoot } from "./openat2";

@@ -1,6 +1,5 @@
 // Reading extended attributes and a symlink's target by path or fd (writing them is RootDir's).
-import { ptr } from "bun:ffi";
-import { cstr, libc } from "./libc";
+import { cstr, libc, ptr } from "./libc";
 
 /** The xattr names of `path` (its last symlink followed: /proc/self/fd/N names the fd's file). */
 export function listXattrs(path: string): string[] {

@@ -56,3 +56,37 @@ describe("checkExpecting", () => {
     }
   });
 });
+
+describe("bindSymbols: bun:ffi's native dlopen, with the argument conversions of its module", () => {
+  const { bindSymbols, ptr, cstr } = require("../../src/sys/libc") as typeof import("../../src/sys/libc");
+  const c = bindSymbols("libc.so.6", {
+    open: { args: ["ptr", "i32", "i32"], returns: "i32" },
+    close: { args: ["i32"], returns: "i32" },
+    fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
+    read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+    pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
+    lseek: { args: ["i32", "i64", "i32"], returns: "i64" },
+    getpid: { args: [], returns: "i32" },
+  } as const);
+
+  test("i64 from a number or a BigInt, u64 clamped at 0, pointers from views, ArrayBuffers or null", () => {
+    const fd = c.open(ptr(cstr("/proc/self/stat")), 0o2000000, 0);
+    try {
+      expect(Number(c.lseek(fd, 3, 0))).toBe(3);
+      expect(Number(c.lseek(fd, 5n, 0))).toBe(5);
+      const buf = new ArrayBuffer(8);
+      expect(Number(c.read(fd, buf, 8))).toBe(8); // an ArrayBuffer is passed by its address
+      expect(new TextDecoder().decode(buf)).toBe(require("node:fs").readFileSync("/proc/self/stat", "utf8").slice(5, 13));
+      expect(Number(c.pread(fd, new Uint8Array(8), -5, 0))).toBe(0); // a negative count is 0 bytes, not 2^64-5
+      expect(Number(c.read(fd, null, 0))).toBe(0);
+      expect(c.getpid()).toBe(process.pid);
+    } finally {
+      c.close(fd);
+    }
+  });
+
+  test("a missing library or symbol throws", () => {
+    expect(() => bindSymbols("libbunc-nonexistent.so.1", { f: { args: [], returns: "i32" } } as const)).toThrow();
+    expect(() => bindSymbols("libc.so.6", { bunc_no_such_symbol: { args: [], returns: "i32" } } as const)).toThrow();
+  });
+});

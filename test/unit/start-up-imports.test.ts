@@ -67,3 +67,14 @@ test("valibot is bundled without the parts bunc does not use (no whole-package i
   const unused = ["creditCard", "safeParseAsync", "toCamelCase", "isbn", "jwsCompact"].filter((name) => new RegExp(`function ${name}\\d*\\(`).test(code));
   expect(unused).toEqual([]);
 });
+
+test("no command loads the bun:ffi module: bunc binds symbols through its native half (sys/libc.ts)", async () => {
+  // The module is JavaScript compiled from source at its first import, and builds each symbol's
+  // argument conversions with `new Function`: ~2.75 MiB of peak RSS and 7-10 heap blocks of
+  // every command that calls the kernel (README, Performance). It stays for TinyCC alone.
+  const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, define: { BUNC_LIBC: '"glibc"' } });
+  expect(built.success).toBe(true);
+  const outputs = await Promise.all(built.outputs.map(async (o) => ({ name: o.path.replace(/^.*\//, ""), text: await o.text() })));
+  expect(outputs.filter((o) => /(?:from|import)\s*"bun:ffi"/.test(o.text)).map((o) => o.name)).toEqual([]);
+  expect(outputs.some((o) => o.text.includes("Bun.FFI"))).toBe(true);
+});
