@@ -1,6 +1,8 @@
 // bunc inside another container (a CI job's, docker-in-docker): what the kernel refuses
 // there comes from the outer container's limits, so errors say what it must allow.
-import { pathExists, readText } from "../sys/files";
+import { pathExists, readTextIf } from "../sys/files";
+
+const EPERM = 1, ENOENT = 2, EACCES = 13;
 
 export interface OuterProbe {
   exists: (path: string) => boolean;
@@ -11,7 +13,7 @@ const hostProbe: OuterProbe = {
   exists: (p) => pathExists(p),
   read: (p) => {
     try {
-      return readText(p);
+      return readTextIf(p, ENOENT, EACCES, EPERM); // PID 1's environment may be closed to us
     } catch {
       return undefined;
     }

@@ -41,7 +41,10 @@ export function execveExitCode(errno: number): 126 | 127 {
 export function resolveExecutable(arg0: string, env: string[], cwd: string): string {
   const kind = (p: string): "exec" | "noexec" | "none" => {
     try {
-      if (!statPath(p)!.isFile()) return "noexec";
+      // Most $PATH entries do not hold the program: missingOk builds no error object for them.
+      const st = statPath(p, { missingOk: true });
+      if (!st) return "none";
+      if (!st.isFile()) return "noexec";
       return accessible(p, 1 /* X_OK */) ? "exec" : "noexec";
     } catch (e: any) {
       return e.code === "EACCES" || e.code === "EPERM" ? "noexec" : "none";

@@ -1,7 +1,9 @@
 // `delete`: kills what is left of the container (with --force, or when it never
 // started), runs the poststop hooks and removes its cgroups and state directory.
 import { BuncError } from "../sys/errors";
-import { removeDirectory } from "../sys/files";
+import { tryRemove } from "../sys/files";
+
+const ENOENT = 2, EBUSY = 16, ENOTEMPTY = 39;
 import { runHooksWarn } from "./hooks";
 import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container, type StoredState } from "./state";
 import { requireStatus } from "./status";
@@ -124,21 +126,20 @@ function removeCgroups(state: StoredState, warn: (m: string) => void, debug?: (m
   if (!state.systemdUnit) {
     const dirs = [...new Set(Object.values(paths))];
     try {
-      for (const dir of dirs) {
-        try {
-          removeDirectory(dir);
-        } catch (e: any) {
-          if (e?.code !== "ENOENT") throw e;
+      // A leaf already gone, or a parent other containers still use, is normal: tryRemove
+      // builds no error object for it (a short command's heap stays small).
+      const busy = dirs.filter((dir) => [EBUSY, ENOTEMPTY].includes(tryRemove(dir, true, ENOENT, EBUSY, ENOTEMPTY)));
+      if (!busy.length) {
+        for (const dir of dirs) {
+          const parent = dir.slice(0, dir.lastIndexOf("/")); // paths saved by create: absolute, no trailing "/"
+          if (parent.endsWith("/bunc")) tryRemove(parent, true, ENOENT, EBUSY, ENOTEMPTY);
         }
+        return;
       }
-      for (const dir of dirs) {
-        const parent = dir.slice(0, dir.lastIndexOf("/")); // paths saved by create: absolute, no trailing "/"
-        if (parent.endsWith("/bunc")) try { removeDirectory(parent); } catch {}
-      }
-      return;
     } catch {
-      // busy or not empty: the library waits for it and removes sub-cgroups
+      // not ours to remove this way (EACCES, ...): the library says why
     }
+    // busy or not empty: the library waits for it and removes sub-cgroups
   }
   cgroupsLib().containerCgroups(state, warn, debug)?.destroy();
 }

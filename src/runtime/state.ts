@@ -3,10 +3,12 @@
 // the init process (alive, same start time) and the exec fifo.
 import { flock } from "../sys/flock";
 import { O } from "../sys/arch";
-import { closeFd, isDirectory, makeDirectories, makeDirectory, openPath, pathExists, readDirectory, readText, removeDirectory, renamePath, unlinkPath, writeText } from "../sys/files";
+import { closeFd, isDirectory, makeDirectories, makeDirectory, openPath, pathExists, readDirectory, readText, readTextIf, removeDirectory, renamePath, tryRemove, writeText } from "../sys/files";
 import type { Config } from "../spec/schema";
 import { BuncError, oneLine } from "../sys/errors";
 import type { Status } from "./status";
+
+const ENOENT = 2, ESRCH = 3;
 
 export const OCI_VERSION = "1.3.0";
 
@@ -81,7 +83,9 @@ export interface ProcStat {
 export function readProcStat(pid: number): ProcStat | undefined {
   let s: string;
   try {
-    s = readText(`/proc/${pid}/stat`);
+    const text = readTextIf(`/proc/${pid}/stat`, ENOENT, ESRCH); // gone: no error object built
+    if (text === undefined) return undefined;
+    s = text;
   } catch {
     return undefined;
   }
@@ -116,7 +120,9 @@ export function isAlive(pid: number, startTime: string): boolean {
   if (pid <= 0) return false;
   let st;
   try {
-    st = stateAndStartTime(readText(`/proc/${pid}/stat`));
+    const text = readTextIf(`/proc/${pid}/stat`, ENOENT, ESRCH); // gone: no error object built
+    if (text === undefined) return false;
+    st = stateAndStartTime(text);
   } catch {
     return false;
   }
@@ -174,13 +180,8 @@ export class Container {
   /** What a state directory holds (state.json, the fifo, a temporary file) unlinked, then the directory; anything else: a recursive removal. */
   remove(): void {
     try {
-      for (const name of [STATE_FILE, FIFO, SECCOMP_FILE, `.${STATE_FILE}.tmp`]) {
-        try {
-          unlinkPath(under(this.dir, name));
-        } catch (e: any) {
-          if (e?.code !== "ENOENT") throw e;
-        }
-      }
+      // Not every container has each file: a missing one builds no error object (tryRemove).
+      for (const name of [STATE_FILE, FIFO, SECCOMP_FILE, `.${STATE_FILE}.tmp`]) tryRemove(under(this.dir, name), false, ENOENT);
       removeDirectory(this.dir);
     } catch (e: any) {
       if (e?.code !== "ENOENT") fs().rmSync(this.dir, { recursive: true, force: true });

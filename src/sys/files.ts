@@ -58,6 +58,21 @@ export function readText(file: string | number): string {
   return decoder.decode(readBytes(file));
 }
 
+/**
+ * The file as UTF-8, or undefined when opening it fails with one of `expected` (a process that
+ * is gone, a file that is not there): no error object is built for what is normal.
+ */
+export function readTextIf(path: string, ...expected: number[]): string | undefined {
+  const name = cstr(path);
+  const fd = libc.open(ptr(name), O.RDONLY | O.CLOEXEC, 0n);
+  if (checkExpecting("open", fd, path, ...expected)) return undefined;
+  try {
+    return decoder.decode(readAll(fd, path));
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /** The whole file's bytes: a path, or an open fd (left open). */
 export function readBytes(file: string | number): Uint8Array {
   if (typeof file === "number") return readAll(file, `fd ${file}`);
@@ -313,6 +328,16 @@ function directoryEntries(path: string, directoriesOnly: boolean): string[] {
 export function unlinkPath(path: string): void {
   const name = cstr(path);
   check("unlink", libc.unlinkat(AT_FDCWD, ptr(name), 0), path);
+}
+
+/**
+ * unlink, or rmdir with `directory`, that returns `expected` errnos (0 on success) instead of
+ * throwing: no error object is built for what is normal (a file that may not be there, a
+ * parent cgroup other containers still use), which keeps a short command's heap small.
+ */
+export function tryRemove(path: string, directory: boolean, ...expected: number[]): number {
+  const name = cstr(path);
+  return checkExpecting(directory ? "rmdir" : "unlink", libc.unlinkat(AT_FDCWD, ptr(name), directory ? AT_REMOVEDIR : 0), path, ...expected);
 }
 
 /** rmdir(2): an empty directory (or cgroup) only. */

@@ -224,6 +224,10 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "1"]);
     sb.ok(["create", "-b", b, id]);
+    // Another container keeps the /bunc parent cgroups busy, as on any host running more than
+    // one: delete's rmdir of them fails, and must not build an error object per hierarchy.
+    const other = uid();
+    sb.ok(["create", "-b", await sb.bundle(other, ["sleep", "30"]), other]);
     const threads = (args: string[]) => {
       const trace = join(sb.dir, `${id}.${args[0]}.strace`);
       const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=clone,clone3", "-o", trace, ...BUNC, "--root", sb.root, ...args], { stdout: "ignore", stderr: "pipe" });
@@ -237,6 +241,7 @@ describe.skipIf(!isRoot || !hasNative)("process model v2 (root)", () => {
       expect(threads(["delete", id])).toBe(0);
     } finally {
       sb.run(["delete", "--force", id]);
+      sb.run(["delete", "--force", other]);
     }
   });
 

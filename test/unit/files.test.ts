@@ -74,3 +74,28 @@ test("write, rename, exists, directories, links, modes, removal", () => {
   expect(fs.existsSync(join(dir, "l")) || fs.existsSync(join(dir, "d/e/g"))).toBe(false);
   expect(() => f.removeDirectory(join(dir, "d"))).toThrow(expect.objectContaining({ code: "ENOTEMPTY" }));
 });
+
+test("tryRemove returns the expected errnos (0 when removed) and throws any other", () => {
+  const dir = fs.mkdtempSync(join(tmpdir(), "bunc-tryremove-"));
+  try {
+    fs.writeFileSync(join(dir, "a"), "x");
+    expect(f.tryRemove(join(dir, "a"), false, 2)).toBe(0);
+    expect(fs.existsSync(join(dir, "a"))).toBe(false);
+    expect(f.tryRemove(join(dir, "a"), false, 2)).toBe(2); // ENOENT, expected
+    fs.mkdirSync(join(dir, "d"));
+    fs.writeFileSync(join(dir, "d", "x"), "");
+    expect(f.tryRemove(join(dir, "d"), true, 2, 39)).toBe(39); // ENOTEMPTY, expected
+    expect(() => f.tryRemove(join(dir, "d"), true, 2)).toThrow(/rmdir .*: ENOTEMPTY/);
+    fs.rmSync(join(dir, "d", "x"));
+    expect(f.tryRemove(join(dir, "d"), true, 2, 39)).toBe(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("readTextIf: the text, or undefined for an expected errno (a process gone, a file not there); others throw", () => {
+  expect(f.readTextIf("/proc/self/stat", 2)).toContain(`${process.pid} (`);
+  expect(f.readTextIf("/nonexistent-bunc/x", 2)).toBeUndefined();
+  expect(f.readTextIf("/proc/999999999/stat", 2, 3)).toBeUndefined();
+  expect(() => f.readTextIf("/nonexistent-bunc/x", 13)).toThrow(/open \/nonexistent-bunc\/x: ENOENT/);
+});
