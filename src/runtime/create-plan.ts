@@ -15,6 +15,7 @@ import { checkNetDevices, plannedNetDevices, type NetDevices } from "../linux/ne
 import { isHostNamespace } from "../linux/sysctl";
 import { detectOuterContainer } from "../linux/outer-container";
 import { whyNotFromHost } from "./host-setup";
+import { checkConfigForHost } from "./host-checks";
 import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
@@ -68,7 +69,7 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; con
   if (!pathExists(bundle)) throw new BuncError(`bundle ${bundle} does not exist`);
   const config = readConfig(join(bundle, "config.json"));
   if (!config.process) throw new BuncError(`invalid ${join(bundle, "config.json")}: process: is required to create a container`);
-  (require("./host-checks") as typeof import("./host-checks")).checkConfigForHost(config);
+  checkConfigForHost(config);
   const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
   let st;
   try {

@@ -32,6 +32,7 @@ import { describeCgroups, describeIdMaps, describeNamespaces, type Trace } from 
 import { toHostId } from "./host-setup";
 import type { CreateOptions, CreatePlan } from "./create-plan";
 import { keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
+import { userName } from "../linux/passwd";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
 import { closeFd, openPath, writeFully } from "../sys/files";
@@ -340,7 +341,6 @@ function writeIdMaps(pid: number, config: Config): void {
 
 function ownerName(): string {
   const uid = process.getuid?.() ?? 0;
-  const { userName } = require("../linux/passwd") as typeof import("../linux/passwd");
   return userName(uid) ?? String(uid);
 }
 

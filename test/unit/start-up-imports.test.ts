@@ -78,3 +78,22 @@ test("no command loads the bun:ffi module: bunc binds symbols through its native
   expect(outputs.filter((o) => /(?:from|import)\s*"bun:ffi"/.test(o.text)).map((o) => o.name)).toEqual([]);
   expect(outputs.some((o) => o.text.includes("Bun.FFI"))).toBe(true);
 });
+
+test("create loads what every create runs with it: no lazy require on its common path", async () => {
+  // A command's first `require()` inside a function costs it ~0.2-0.3 ms (README, Performance);
+  // the host checks and the owner's name run in every create.
+  const built = await Bun.build({ entrypoints: [join(root, "src/cli/main.ts")], target: "bun", format: "esm", splitting: true, naming: { chunk: "[name]-[hash].[ext]" }, define: { BUNC_LIBC: '"glibc"' } });
+  expect(built.success).toBe(true);
+  const chunks = new Map<string, string>();
+  for (const o of built.outputs) chunks.set(o.path.replace(/^.*\//, ""), await o.text());
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const m of chunks.get(name)!.matchAll(/(?:from|import)\s*"\.\/([^"]+)"/g)) visit(m[1]!);
+  };
+  visit([...chunks.keys()].find((k) => /^create-[a-z0-9]+\.js$/.test(k))!);
+  const modules = [...seen].flatMap((c) => [...chunks.get(c)!.matchAll(/^\/\/ (src\/\S+)$/gm)].map((m) => m[1]!));
+  expect(modules).toContain("src/runtime/create-steps.ts");
+  expect(["src/runtime/host-checks.ts", "src/linux/passwd.ts"].filter((m) => !modules.includes(m))).toEqual([]);
+});
