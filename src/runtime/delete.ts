@@ -2,13 +2,13 @@
 // started), runs the poststop hooks and removes its cgroups and state directory.
 import { BuncError } from "../sys/errors";
 import { tryRemove } from "../sys/files";
-
-const ENOENT = 2, EBUSY = 16, ENOTEMPTY = 39;
 import { runHooksWarn } from "./hooks";
 import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container, type StoredState } from "./state";
 import { requireStatus } from "./status";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
+
+const ENOENT = 2, EBUSY = 16, ENOTEMPTY = 39;
 
 // Only what a delete of a stopped container needs is loaded at start-up (each bunc command
 // is a fresh process): the cgroups library, signals, net devices and the mount code are
