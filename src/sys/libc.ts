@@ -81,6 +81,9 @@ function withConversions(fn: (...args: any[]) => any, name: string, decl: Decl):
     case 1: { const [a] = conv as [any]; return (x) => fn(a(x)); }
     case 2: { const [a, b] = conv as [any, any]; return (x, y) => fn(a(x), b(y)); }
     case 3: { const [a, b, c] = conv as [any, any, any]; return (x, y, z) => fn(a(x), b(y), c(z)); }
+    // statx, mount and openat run per path component or mount: no array per call.
+    case 4: { const [a, b, c, d] = conv as [any, any, any, any]; return (x, y, z, w) => fn(a(x), b(y), c(z), d(w)); }
+    case 5: { const [a, b, c, d, e] = conv as [any, any, any, any, any]; return (x, y, z, w, v) => fn(a(x), b(y), c(z), d(w), e(v)); }
     default: return (...xs: any[]) => fn(...xs.map((x, i) => conv[i]!(x)));
   }
 }
