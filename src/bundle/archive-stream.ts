@@ -1,10 +1,14 @@
 // A rootfs tarball (a path or bytes; gzip or plain tar, told by magic bytes) as a stream of tar
 // chunks: read in fixed chunks into one buffer, inflated as they come, each chunk handed on
-// before the next is read, so peak memory does not grow with the archive.
+// before the next is read, so peak memory does not grow with the archive. A gzip file is
+// inflated on a thread of its own where the binary carries one (sys/inflate-thread.ts), a
+// batch ahead of the files being written.
 import { Gunzip, GunzipError } from "./gunzip";
 import { UnpackError } from "./unpack-error";
 import { O } from "../sys/arch";
 import { fileSize, openPath, readFd } from "../sys/files";
+import { INFLATE_BATCH, InflateThread } from "../sys/inflate-thread";
+import { SyscallError } from "../sys/libc";
 
 export const READ_CHUNK = 64 * 1024;
 const BLOCK = 512;
@@ -35,13 +39,23 @@ export function streamArchive(input: number | Uint8Array, maxBytes: number, onTa
       throw (e.cause as any)?.code === "ERR_BUFFER_TOO_LARGE" ? tooLarge(maxBytes) : new UnpackError("truncated or corrupt gzip data", { cause: e });
     }
   };
+  const take = (chunk: Uint8Array, read: number, total: number) => {
+    gzip ??= detect(chunk);
+    if (gzip) inflate(() => (gunzip ??= new Gunzip(emit, maxBytes)).push(chunk));
+    else emit(chunk);
+    onRead?.(read, total);
+  };
   try {
-    for (const [chunk, read, total] of typeof input === "number" ? fileChunks(input) : [[input, input.length, input.length] as const]) {
-      gzip ??= detect(chunk);
-      if (gzip) inflate(() => (gunzip ??= new Gunzip(emit, maxBytes)).push(chunk));
-      else emit(chunk);
-      onRead?.(read, total);
-    }
+    if (typeof input === "number") {
+      const total = fileSize(input), buf = new Uint8Array(READ_CHUNK);
+      let n = readFd(input, buf), read = n;
+      const first = buf.subarray(0, n);
+      gzip = n > 0 ? detect(first) : undefined;
+      if (!(gzip && inflateOnThread(input, first, total, emit, onRead))) {
+        take(first, read, total);
+        while ((n = readFd(input, buf)) > 0) take(buf.subarray(0, n), (read += n), total);
+      }
+    } else take(input, input.length, input.length);
     if (gunzip) inflate(() => gunzip!.finish());
   } finally {
     gunzip?.close();
@@ -58,12 +72,26 @@ export function openArchive(path: string): number {
   }
 }
 
-/** The file's chunks in one reused buffer, with the bytes read so far and the file's size. */
-function* fileChunks(fd: number): Generator<readonly [Uint8Array, number, number]> {
-  const total = fileSize(fd), buf = new Uint8Array(READ_CHUNK);
-  let read = 0, n: number;
-  while ((n = readFd(fd, buf)) > 0) yield [buf.subarray(0, n), (read += n), total] as const;
-  if (read === 0) yield [buf.subarray(0, 0), 0, total] as const;
+/**
+ * The rest of a gzip archive inflated on a thread of its own (sys/inflate-thread.ts) while
+ * `emit` writes what came before: false (nothing consumed) where that thread cannot start.
+ */
+function inflateOnThread(fd: number, first: Uint8Array, total: number, emit: (chunk: Uint8Array) => void, onRead?: (read: number, total: number) => void): boolean {
+  const thread = InflateThread.start(fd, first);
+  if (!thread) return false;
+  try {
+    const buf = new Uint8Array(INFLATE_BATCH);
+    for (let n: number; (n = readFd(thread.fd, buf)) > 0; ) {
+      emit(buf.subarray(0, n));
+      onRead?.(thread.inputRead, total);
+    }
+    const end = thread.finish();
+    if (end.ok) return true;
+    if (end.errno !== undefined) throw new SyscallError(end.message, end.errno);
+    throw new UnpackError("truncated or corrupt gzip data", { cause: new Error(end.message) });
+  } finally {
+    thread.close();
+  }
 }
 
 /** Whether the input is gzip; refuses the compressions bunc does not read. */

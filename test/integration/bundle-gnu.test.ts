@@ -1,12 +1,13 @@
 // bunc's extraction must match GNU tar's entry for entry (GNU tar is the reference, in tests only).
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar-stream";
 import { pack, type Entry, type H } from "../support/tar";
 import { unpackRootfs } from "../../src/bundle";
 import { alpineTarball } from "../../scripts/alpine-tarball";
+import { BUNC } from "../support/harness";
 
 const isRoot = process.geteuid?.() === 0;
 let tmp: string;
@@ -40,10 +41,10 @@ for root, dirs, files in os.walk(sys.argv[1]):
   ].sort();
 }
 
-async function compareWithGnuTar(tarball: string, gnuFlags: string[] = []) {
+async function compareWithGnuTar(tarball: string, gnuFlags: string[] = [], unpack = (into: string) => unpackRootfs(tarball, into).then(() => {})) {
   const [ours, gnu] = [join(tmp, "bunc"), join(tmp, "gnu")];
   mkdirSync(gnu);
-  await unpackRootfs(tarball, ours);
+  await unpack(ours);
   sh(["tar", "-xf", tarball, "-C", gnu, ...gnuFlags]);
   const [a, b] = [tree(ours), tree(gnu)];
   expect(a.length).toBeGreaterThan(0);
@@ -114,6 +115,35 @@ describe("extraction matches GNU tar", () => {
       await compareWithGnuTar(file, ["--xattrs", "--xattrs-include=*"]);
       rmSync(join(tmp, "bunc"), { recursive: true });
       rmSync(join(tmp, "gnu"), { recursive: true });
+    }
+  });
+});
+
+// The binary inflates on a thread of its own (src/sys/inflate-thread.c) while it writes files.
+describe.skipIf(BUNC.length !== 1)("`bunc bundle`, inflating on its own thread", () => {
+  test.skipIf(!Bun.which("strace"))("matches GNU tar on the Alpine minirootfs", async () => {
+    scratch();
+    const trace = join(tmp, "strace");
+    const lines = await compareWithGnuTar(alpineTarball(), [], async (into) => {
+      const b = join(tmp, "bundle");
+      sh(["strace", "-f", "-qq", "-e", "trace=memfd_create", "-o", trace, ...BUNC, "bundle", alpineTarball(), b]);
+      sh(["mv", join(b, "rootfs"), into]);
+    });
+    expect(lines.length).toBeGreaterThan(500);
+    expect(readFileSync(trace, "utf8")).toContain('memfd_create("bunc-inflate-thread.so"'); // its object loaded (the unit tests run the thread)
+  });
+
+  test("a truncated or corrupt tarball: one line, exit 1, nothing left", () => {
+    scratch();
+    const gz = readFileSync(alpineTarball());
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0x55, 1_500_000, 1_600_000);
+    for (const [name, bytes] of [["truncated.tar.gz", gz.subarray(0, 2_000_000)], ["corrupt.tar.gz", corrupt]] as const) {
+      writeFileSync(join(tmp, name), bytes);
+      const p = Bun.spawnSync([...BUNC, "bundle", join(tmp, name), join(tmp, `${name}.bundle`)], { stderr: "pipe" });
+      expect(p.exitCode).toBe(1);
+      expect(p.stderr.toString()).toBe(`bunc: cannot unpack ${join(tmp, name)}: truncated or corrupt gzip data\n`);
+      expect(existsSync(join(tmp, `${name}.bundle`))).toBe(false);
     }
   });
 });
