@@ -172,26 +172,28 @@ function createExtractor(root: RootDir, opts: UnpackOptions & { whiteouts?: Whit
   const asRoot = process.geteuid?.() === 0;
   let chown = asRoot;
   const xattrDenied = (e: unknown): e is SyscallError =>
-    e instanceof SyscallError && (e.syscall === "lsetxattr" || e.syscall === "setxattr") && ["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP"].includes(e.code);
+    e instanceof SyscallError && (e.syscall === "lsetxattr" || e.syscall === "setxattr" || e.syscall === "fsetxattr") && ["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP"].includes(e.code);
   /**
    * setAttrs, going on without what this process may not set, said once: owners (unmapped in a
    * user namespace) and xattrs (trusted.* and security.* as a user; never overlay's own markers).
+   * `fd`: a file createFile made, still open: its attributes are set through it.
    */
-  const apply = (parts: string[], a: Attrs): boolean => {
+  const apply = (parts: string[], a: Attrs, fd?: number): boolean => {
+    const set = (x: Attrs) => (fd === undefined ? root.setAttrs(parts, x) : (root.setFileAttrs(fd, parts.join("/"), x), true));
     try {
-      return root.setAttrs(parts, a);
+      return set(a);
     } catch (e) {
       if (chown && e instanceof SyscallError && e.syscall === "fchownat" && (e.code === "EINVAL" || e.code === "EPERM")) {
         warn(`cannot apply owners (${e.code}); extracting without them`);
         chown = false;
         delete a.uid;
-        return apply(parts, a);
+        return apply(parts, a, fd);
       }
       if (!xattrDenied(e) || !a.xattrs?.length) throw e;
-      const done = root.setAttrs(parts, { ...a, xattrs: undefined });
+      const done = set({ ...a, xattrs: undefined });
       for (const x of a.xattrs) {
         try {
-          root.setAttrs(parts, { ...a, xattrs: [x] });
+          set({ ...a, xattrs: [x] });
         } catch (e2) {
           if (!xattrDenied(e2) || isOverlayXattr(x[0])) throw e2;
           warn(`skipped xattrs this process may not set (${e2.code}), e.g. ${x[0]} on ${parts.join("/")}`);
@@ -254,8 +256,11 @@ function createExtractor(root: RootDir, opts: UnpackOptions & { whiteouts?: Whit
         const fd = (writing = root.createFile(parts));
         const end = () => {
           writing = -1;
-          closeFd(fd);
-          apply(parts, attrs);
+          try {
+            apply(parts, attrs, fd);
+          } finally {
+            closeFd(fd);
+          }
         };
         return { data: (chunk) => writeAll(fd, chunk), end }; // written as it arrives
       }

@@ -36,6 +36,7 @@ function openNoFollow(root: RootDir, rel: string, flags: number): number | undef
 
 /** Removes `parts` (recursively: rm never follows a symlink) when it exists; the parent is resolved inside the root. */
 export function removeInRoot(root: RootDir, parts: string[]): void {
+  root.forgetParent();
   const parent = openNoFollow(root, parts.slice(0, -1).join("/"), O.DIRECTORY);
   if (parent === undefined) return;
   try {
@@ -47,6 +48,7 @@ export function removeInRoot(root: RootDir, parts: string[]): void {
 
 /** Empties directory `parts` (an opaque directory of the next layer); nothing when it is not a directory. */
 function clearInRoot(root: RootDir, parts: string[]): void {
+  root.forgetParent();
   const dir = openNoFollow(root, parts.join("/"), O.DIRECTORY);
   if (dir === undefined) return;
   try {

@@ -171,6 +171,8 @@ const DECLS = {
   unlinkat: { args: [i32, P, i32], returns: i32 },
   fchownat: { args: [i32, P, u64, u64, i32], returns: i32 },
   fchmodat: { args: [i32, P, u64, i32], returns: i32 },
+  fchmod: { args: [i32, u64], returns: i32 },
+  futimens: { args: [i32, P], returns: i32 },
   utimensat: { args: [i32, P, P, i32], returns: i32 },
   fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
   lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },

@@ -119,9 +119,9 @@ describe("extraction matches GNU tar", () => {
   });
 });
 
-// The binary inflates on a thread of its own (src/sys/inflate-thread.c) while it writes files.
-describe.skipIf(BUNC.length !== 1)("`bunc bundle`, inflating on its own thread", () => {
-  test.skipIf(!Bun.which("strace"))("matches GNU tar on the Alpine minirootfs", async () => {
+describe.skipIf(BUNC.length !== 1)("`bunc bundle` (the binary)", () => {
+  // It inflates on a thread of its own (src/sys/inflate-thread.c) while it writes files.
+  test.skipIf(!Bun.which("strace"))("matches GNU tar on the Alpine minirootfs, inflated on its own thread", async () => {
     scratch();
     const trace = join(tmp, "strace");
     const lines = await compareWithGnuTar(alpineTarball(), [], async (into) => {
@@ -131,6 +131,26 @@ describe.skipIf(BUNC.length !== 1)("`bunc bundle`, inflating on its own thread",
     });
     expect(lines.length).toBeGreaterThan(500);
     expect(readFileSync(trace, "utf8")).toContain('memfd_create("bunc-inflate-thread.so"'); // its object loaded (the unit tests run the thread)
+  });
+
+  // A directory's entries are written in the directory opened once, and a file's attributes
+  // are set through the fd that wrote it: two openat2 per entry before.
+  test.skipIf(!Bun.which("strace"))("50 files in one directory: the directory resolved once, the files' attributes by fd", async () => {
+    scratch();
+    const m = new Date("2024-01-02T03:04:05Z");
+    const entries: Entry[] = [[{ name: "d", type: "directory", mode: 0o755, mtime: m }]];
+    for (let i = 0; i < 50; i++) entries.push([{ name: `d/f${i}`, mode: i % 2 ? 0o640 : 0o4755, uid: 1000 + i, gid: 2000, mtime: m }, `file ${i}\n`]);
+    writeFileSync(join(tmp, "many.tar"), await pack(entries));
+    const trace = join(tmp, "strace");
+    const lines = await compareWithGnuTar(join(tmp, "many.tar"), [], async (into) => {
+      const b = join(tmp, "bundle");
+      sh(["strace", "-f", "-qq", "-e", "trace=openat2,fchmodat,fchmod", "-o", trace, ...BUNC, "bundle", join(tmp, "many.tar"), b]);
+      sh(["mv", join(b, "rootfs"), into]);
+    });
+    expect(lines.some((l) => l.startsWith("d/f0\tf\t4755\t1000:2000"))).toBe(true);
+    const calls = readFileSync(trace, "utf8").split("\n");
+    expect(calls.filter((l) => l.includes("openat2(")).length).toBeLessThan(10);
+    expect(calls.filter((l) => /fchmod\(\d+, 0?4755\)/.test(l)).length).toBe(25);
   });
 
   test("a truncated or corrupt tarball: one line, exit 1, nothing left", () => {
