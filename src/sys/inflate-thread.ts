@@ -36,13 +36,14 @@ export function loadInflateThread(path?: string | null): boolean {
   if (path) lib = bindSymbols(path, SYMBOLS) as unknown as Lib;
   if (path !== undefined) return lib !== null;
   if (typeof BUNC_INFLATE_THREAD_SO !== "string" || (process.arch !== "x64" && process.arch !== "arm64")) return false; // z_stream as laid out on LP64
-  const fd = memfd("bunc-inflate-thread.so", (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(BUNC_INFLATE_THREAD_SO), false, true);
+  let fd = -1;
   try {
+    fd = memfd("bunc-inflate-thread.so", (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(BUNC_INFLATE_THREAD_SO), false, true);
     lib = bindSymbols(`/proc/self/fd/${fd}`, SYMBOLS) as unknown as Lib;
   } catch {
-    lib = null; // a memfd dlopen refuses (noexec): inflate on this thread
+    lib = null; // no executable memfd here (vm.memfd_noexec=2) or dlopen refused it: inflate on this thread
   } finally {
-    closeFd(fd);
+    if (fd >= 0) closeFd(fd);
   }
   return lib !== null;
 }
