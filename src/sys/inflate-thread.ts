@@ -4,9 +4,9 @@
 // prebuilt object (a build without a C compiler, the library run from source) or without
 // libz, start() says so and the caller inflates on its own thread.
 import { bindSymbols, libc, ptr } from "./libc";
-import { memfd } from "./memfd";
 import { closeFd } from "./files";
 import { pipe } from "./io";
+import { loadNativeHelper } from "./native-helper";
 
 const CHUNK = 64 * 1024;
 /** The thread writes the tar bytes this many at a time (inflate-thread.c): read them as much. */
@@ -35,16 +35,8 @@ export function loadInflateThread(path?: string | null): boolean {
   lib = null;
   if (path) lib = bindSymbols(path, SYMBOLS) as unknown as Lib;
   if (path !== undefined) return lib !== null;
-  if (typeof BUNC_INFLATE_THREAD_SO !== "string" || (process.arch !== "x64" && process.arch !== "arm64")) return false; // z_stream as laid out on LP64
-  let fd = -1;
-  try {
-    fd = memfd("bunc-inflate-thread.so", (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(BUNC_INFLATE_THREAD_SO), false, true);
-    lib = bindSymbols(`/proc/self/fd/${fd}`, SYMBOLS) as unknown as Lib;
-  } catch {
-    lib = null; // no executable memfd here (vm.memfd_noexec=2) or dlopen refused it: inflate on this thread
-  } finally {
-    if (fd >= 0) closeFd(fd);
-  }
+  if (process.arch !== "x64" && process.arch !== "arm64") return false; // z_stream as laid out on LP64
+  lib = (loadNativeHelper("inflate-thread", typeof BUNC_INFLATE_THREAD_SO === "string" ? BUNC_INFLATE_THREAD_SO : undefined, SYMBOLS) as unknown as Lib) ?? null;
   return lib !== null;
 }
 

@@ -8,8 +8,8 @@ import { SYS, type SyscallName } from "./arch";
 
 export type { Pointer };
 type Decl = { readonly args: readonly FFITypeOrString[]; readonly returns: FFITypeOrString };
-type Decls = Record<string, Decl>;
-type Symbols<D extends Decls> = ReturnType<typeof import("bun:ffi").dlopen<D>>["symbols"];
+export type Decls = Record<string, Decl>;
+export type Symbols<D extends Decls> = ReturnType<typeof import("bun:ffi").dlopen<D>>["symbols"];
 
 /**
  * bun:ffi's native half, the object its `bun:ffi` module wraps. The module is JavaScript
