@@ -6,7 +6,7 @@
 import { Gunzip, GunzipError } from "./gunzip";
 import { UnpackError } from "./unpack-error";
 import { O } from "../sys/arch";
-import { fileSize, openPath, readFd } from "../sys/files";
+import { fileSize, openPath, readFd, statFd } from "../sys/files";
 import { INFLATE_BATCH, InflateThread } from "../sys/inflate-thread";
 import { SyscallError } from "../sys/libc";
 
@@ -51,7 +51,8 @@ export function streamArchive(input: number | Uint8Array, maxBytes: number, onTa
       let n = readFd(input, buf), read = n;
       const first = buf.subarray(0, n);
       gzip = n > 0 ? detect(first) : undefined;
-      if (!(gzip && inflateOnThread(input, first, total, emit, onRead))) {
+      // A regular file only: a pipe's writer could stall a thread that must be joined on an error.
+      if (!(gzip && statFd(input).isFile() && inflateOnThread(input, first, total, emit, onRead))) {
         take(first, read, total);
         while ((n = readFd(input, buf)) > 0) take(buf.subarray(0, n), (read += n), total);
       }

@@ -47,6 +47,7 @@ function stream(gz: Uint8Array, opts: { maxBytes?: number; onTar?: (chunk: Uint8
 }
 
 const fds = () => readdirSync("/proc/self/fd").length;
+const threadCount = () => readdirSync("/proc/self/task").length;
 
 describe.skipIf(!cc)("inflate on a thread of its own", () => {
   test("it starts where the object is loaded, and is joined", () => {
@@ -96,6 +97,23 @@ describe.skipIf(!cc)("inflate on a thread of its own", () => {
     const garbage = new Uint8Array(gz);
     garbage.fill(0x55, 20_000, 40_000);
     expect(() => stream(garbage)).toThrow(/truncated or corrupt gzip data/);
+  });
+
+  test("a pipe is inflated on the reader's own thread (a stalled writer must not hold a thread the reader joins)", async () => {
+    const tar = await pack([[{ name: "text", mode: 0o644 }, new TextDecoder().decode(text)]]);
+    const fifo = join(tmp, "fifo");
+    Bun.spawnSync(["mkfifo", fifo]);
+    const writer = Bun.spawn(["sh", "-c", `cat > ${fifo}`], { stdin: Bun.gzipSync(tar) });
+    const fd = openSync(fifo, "r");
+    const before = threadCount();
+    let most = 0;
+    try {
+      streamArchive(fd, Infinity, () => void (most = Math.max(most, threadCount())));
+    } finally {
+      closeSync(fd);
+      await writer.exited;
+    }
+    expect(most).toBe(before);
   });
 
   test("a reader that stops early (its error, the size limit) waits for the thread and leaves no fd", async () => {
