@@ -2,7 +2,7 @@
 // the input (nothing queued: at most a header block is held), GNU/PAX names, corrupt input.
 import { describe, expect, test } from "bun:test";
 import { pack } from "../support/tar";
-import { TarReader, type TarHeader } from "../../src/bundle/tar-reader";
+import { octal, TarReader, type TarHeader } from "../../src/bundle/tar-reader";
 
 interface Got { h: TarHeader; body: string }
 
@@ -122,4 +122,25 @@ describe("TarReader", () => {
     bad[2560 + 3] ^= 1; // the second header
     expect(() => read(bad)).toThrow("Invalid tar header (bad checksum at byte 2560)");
   });
+});
+
+// octal() reads a field byte by byte; the reference is what it replaced: the field's text up to
+// its first NUL, trimmed, through parseInt(_, 8), 0 for none. Fields of digits, spaces, NULs,
+// signs, whitespace and other bytes, and GNU base-256 numbers.
+test("octal fields read as parseInt reads their text, and GNU base-256", () => {
+  const reference = (b: Uint8Array, at: number, len: number) => {
+    const nul = b.indexOf(0, at);
+    return parseInt(new TextDecoder().decode(b.subarray(at, nul < 0 || nul > at + len ? at + len : nul)).trim(), 8) || 0;
+  };
+  const alphabet = [..."01234567 89-+\t\n\rx"].map((c) => c.charCodeAt(0)).concat([0, 0, 0, 0x0b, 0x0c, 0x7f]);
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (let k = 0; k < 20_000; k++) {
+    const len = 1 + rand(12), b = new Uint8Array(len + 2);
+    for (let i = 0; i < b.length; i++) b[i] = alphabet[rand(alphabet.length)]!;
+    expect([k, octal(b, 1, len)]).toEqual([k, reference(b, 1, len)]);
+  }
+  expect(octal(new Uint8Array([0x80, 0, 0, 0, 0, 0, 1, 0]), 0, 8)).toBe(256);
+  expect(octal(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]), 0, 8)).toBe(-2);
+  expect(octal(new TextEncoder().encode("00000000644\0"), 0, 12)).toBe(0o644);
 });
