@@ -1,7 +1,7 @@
 /*
- * inflate-thread: a gzip archive inflated on a thread of its own, so that `bunc bundle`
- * (and every tarball or layer unpacked) writes files on the JavaScript thread while the
- * next chunk is being inflated: two cores where GNU tar uses two too (tar and gzip).
+ * inflate-thread: a gzip archive inflated on a thread of its own, so that `bunc bundle` (and
+ * a one-shot's `run --rootfs <tarball>`) writes files on the JavaScript thread while the next
+ * batch is being inflated: two cores, as GNU tar uses two (tar and gzip).
  * The thread reads the archive fd, inflates with the system's libz.so.1 and writes the tar
  * bytes to a pipe the JavaScript thread reads; it runs no JavaScript and calls only libc
  * and libz. Prebuilt by scripts/build.ts and carried in the binary; without it, unpacking
