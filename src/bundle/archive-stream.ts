@@ -7,7 +7,7 @@ import { Gunzip, GunzipError } from "./gunzip";
 import { UnpackError } from "./unpack-error";
 import { O } from "../sys/arch";
 import { fileSize, openPath, readFd, statFd } from "../sys/files";
-import { INFLATE_BATCH, InflateThread } from "../sys/inflate-thread";
+import { InflateThread } from "../sys/inflate-thread";
 import { SyscallError } from "../sys/libc";
 
 export const READ_CHUNK = 64 * 1024;
@@ -81,9 +81,8 @@ function inflateOnThread(fd: number, first: Uint8Array, total: number, emit: (ch
   const thread = InflateThread.start(fd, first);
   if (!thread) return false;
   try {
-    const buf = new Uint8Array(INFLATE_BATCH);
-    for (let n: number; (n = readFd(thread.fd, buf)) > 0; ) {
-      emit(buf.subarray(0, n));
+    for (let chunk: Uint8Array | undefined; (chunk = thread.next()); ) {
+      emit(chunk);
       onRead?.(thread.inputRead, total);
     }
     const end = thread.finish();

@@ -314,8 +314,8 @@ function createExtractor(root: RootDir, opts: UnpackOptions & { whiteouts?: Whit
       dirs.set(d, { ...own, xattrs: [...(own.xattrs ?? []), OPAQUE_XATTR] });
     }
     // Deepest directories first, so a parent made read-only does not block its children.
-    const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
-    for (const d of order) {
+    const order = [...dirs.keys()].map((d) => ({ d, depth: depth(d) })).sort((a, b) => b.depth - a.depth);
+    for (const { d } of order) {
       const a = dirs.get(d)!;
       if (!chown) delete a.uid;
       if (opts.deferDirs) opts.deferDirs.set(d, a);
@@ -347,20 +347,29 @@ const depth = (p: string) => (p ? p.split("/").length : 0);
 /** Archive name -> path components inside the root; null (skipped) when it contains "..". */
 function splitName(name: string, warn: (m: string) => void): string[] | null {
   if (name.startsWith("/")) warn("removing leading '/' from member names");
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) {
-    warn(`skipped member name containing '..': ${name}`);
-    return null;
+  const parts: string[] = [];
+  for (const p of name.split("/")) {
+    if (p === "..") {
+      warn(`skipped member name containing '..': ${name}`);
+      return null;
+    }
+    if (p !== "" && p !== ".") parts.push(p);
   }
   return parts;
 }
 
 function attrsOf(h: TarHeader, chown: boolean): Attrs {
-  const pax = (h.pax ?? {}) as Record<string, string>;
-  const a: Attrs = { mode: (h.mode ?? 0o644) & 0o7777, mtime: paxTime(pax.mtime) ?? { sec: h.mtime, nsec: 0 } };
+  const a: Attrs = { mode: (h.mode ?? 0o644) & 0o7777, mtime: { sec: h.mtime, nsec: 0 } };
   if (chown) {
-    a.uid = pax.uid !== undefined ? Number(pax.uid) : h.uid ?? 0;
-    a.gid = pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0;
+    a.uid = h.uid ?? 0;
+    a.gid = h.gid ?? 0;
+  }
+  const pax = h.pax as Record<string, string> | undefined;
+  if (!pax) return a; // most members of most archives: nothing more to look at
+  a.mtime = paxTime(pax.mtime) ?? a.mtime;
+  if (chown) {
+    if (pax.uid !== undefined) a.uid = Number(pax.uid);
+    if (pax.gid !== undefined) a.gid = Number(pax.gid);
   }
   const xattrs = Object.entries(pax).filter(([k]) => k.startsWith("SCHILY.xattr."));
   if (xattrs.length) a.xattrs = xattrs.map(([k, v]) => [k.slice("SCHILY.xattr.".length), xattrBytes(v)]);

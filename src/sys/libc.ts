@@ -84,6 +84,8 @@ function withConversions(fn: (...args: any[]) => any, name: string, decl: Decl):
     // statx, mount and openat run per path component or mount: no array per call.
     case 4: { const [a, b, c, d] = conv as [any, any, any, any]; return (x, y, z, w) => fn(a(x), b(y), c(z), d(w)); }
     case 5: { const [a, b, c, d, e] = conv as [any, any, any, any, any]; return (x, y, z, w, v) => fn(a(x), b(y), c(z), d(w), e(v)); }
+    // syscall (the number and six arguments): openat2 runs per directory an archive writes into.
+    case 7: { const [a, b, c, d, e, f, g] = conv as [any, any, any, any, any, any, any]; return (x, y, z, w, v, u, t) => fn(a(x), b(y), c(z), d(w), e(v), f(u), g(t)); }
     default: return (...xs: any[]) => fn(...xs.map((x, i) => conv[i]!(x)));
   }
 }
@@ -306,11 +308,8 @@ export function cstrArray(items: string[]): { array: BigUint64Array; keep: Uint8
 
 
 export function syscall(nr: number, ...args: (number | bigint | Pointer | null)[]): bigint {
-  const a = [0, 1, 2, 3, 4, 5].map((i) => {
-    const v = args[i];
-    return v == null ? 0n : BigInt(v as number);
-  });
-  return libc.syscall(nr, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!) as bigint;
+  const a = args as any[]; // an argument left out or null is 0 (toI64)
+  return libc.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) as bigint;
 }
 
 /**

@@ -8,11 +8,11 @@ import { tryOpenInRoot } from "./openat2";
 import { O } from "./arch";
 import { closeFd, writeFully } from "./files";
 
-const { WRONLY: O_WRONLY, CREAT: O_CREAT, EXCL: O_EXCL, CLOEXEC: O_CLOEXEC, PATH: O_PATH, DIRECTORY: O_DIRECTORY, NOFOLLOW: O_NOFOLLOW } = O;
+const { RDONLY: O_RDONLY, WRONLY: O_WRONLY, CREAT: O_CREAT, EXCL: O_EXCL, CLOEXEC: O_CLOEXEC, PATH: O_PATH, DIRECTORY: O_DIRECTORY, NOFOLLOW: O_NOFOLLOW } = O;
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
 const UTIME_OMIT = (1n << 30n) - 2n;
 const S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFBLK = 0o060000;
-const ENOENT = 2, ENOTDIR = 20, EEXIST = 17, EISDIR = 21, ELOOP = 40;
+const ENOENT = 2, EACCES = 13, ENOTDIR = 20, EEXIST = 17, EISDIR = 21, ELOOP = 40;
 const EMPTY = cstr("");
 
 export type NodeKind = "fifo" | "char" | "block";
@@ -200,15 +200,28 @@ export class RootDir {
     for (const [k, v] of a.xattrs ?? []) check("fsetxattr", libc.fsetxattr(fd, ptr(cstr(k)), ptr(v), BigInt(v.length), 0), name);
   }
 
-  /** A directory may have been replaced by a later entry: use an O_NOFOLLOW fd, false when gone. */
+  /**
+   * A directory may have been replaced by a later entry: use an O_NOFOLLOW fd, false when gone.
+   * Opened for reading, its attributes are set through the fd; where it cannot be read (a user
+   * unpacking into a directory without read permission), through its O_PATH fd's /proc entry.
+   */
   private setDirAttrs(parts: string[], a: Attrs): boolean {
     const rel = parts.join("/");
-    const fd = this.tryOpen(rel, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    let fd = this.tryOpen(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd === -EACCES) fd = this.tryOpen(rel, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    else if (fd >= 0) {
+      try {
+        this.setFileAttrs(fd, rel, a);
+        return true;
+      } finally {
+        libc.close(fd);
+      }
+    }
     if (fd === -ENOTDIR || fd === -ELOOP || fd === -ENOENT) return false;
     if (fd < 0) throw new SyscallError("openat2", -fd, rel);
     const proc = cstr(`/proc/self/fd/${fd}`), procDot = cstr(`/proc/self/fd/${fd}/.`);
     try {
-      if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(cstr("")), BigInt(a.uid), BigInt(a.gid!), AT_EMPTY_PATH), rel);
+      if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(EMPTY), BigInt(a.uid), BigInt(a.gid!), AT_EMPTY_PATH), rel);
       check("chmod", libc.fchmodat(AT_FDCWD, ptr(proc), BigInt(a.mode), 0), rel);
       for (const [k, v] of a.xattrs ?? []) check("setxattr", libc.lsetxattr(ptr(procDot), ptr(cstr(k)), ptr(v), BigInt(v.length), 0), rel);
       check("utimensat", libc.utimensat(AT_FDCWD, ptr(proc), ptr(times(a.mtime)), 0), rel);
@@ -229,6 +242,11 @@ export interface Attrs {
   xattrs?: [string, Uint8Array][];
 }
 
+// utimensat's two timespecs (atime left as it is), reused: every call is synchronous.
+const TIMES = new BigInt64Array([0n, UTIME_OMIT, 0n, 0n]);
+
 function times(m: { sec: number; nsec: number }): BigInt64Array {
-  return new BigInt64Array([0n, UTIME_OMIT, BigInt(m.sec), BigInt(m.nsec)]);
+  TIMES[2] = BigInt(m.sec);
+  TIMES[3] = BigInt(m.nsec);
+  return TIMES;
 }

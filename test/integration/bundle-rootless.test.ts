@@ -34,3 +34,21 @@ test.skipIf(!isRoot || !hasSetpriv)("as uid 65534: no owners, devices skipped wi
   expect(lstatSync(join(out, "ro")).mode & 0o7777).toBe(0o555);
   expect(lstatSync(join(out, "fifo")).isFIFO()).toBe(true);
 });
+
+// A directory's attributes are set through an fd opened for reading; one its owner may not read
+// gets them through its O_PATH fd's /proc entry instead.
+test.skipIf(!isRoot || !hasSetpriv)("as uid 65534: a directory without read permission gets its mode and mtime (root, to drop privileges)", () => {
+  tmp = mkdtempSync(join(tmpdir(), "bunc-rootless-"));
+  chmodSync(tmp, 0o777);
+  const script = `import { RootDir } from "${join(import.meta.dir, "../../src/sys/rootdir")}";
+    import { mkdirSync } from "node:fs";
+    mkdirSync("${tmp}/d", 0o311);
+    const root = new RootDir("${tmp}");
+    console.log(root.setAttrs(["d"], { mode: 0o750, mtime: { sec: 1000, nsec: 0 }, isDir: true }));
+    root.close();`;
+  const proc = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bun", "-e", script]);
+  expect(proc.stderr.toString()).toBe("");
+  expect(proc.stdout.toString().trim()).toBe("true");
+  const st = lstatSync(join(tmp, "d"));
+  expect([st.uid, st.mode & 0o7777, st.mtimeMs]).toEqual([65534, 0o750, 1_000_000]);
+});

@@ -85,6 +85,19 @@ describe("bindSymbols: bun:ffi's native dlopen, with the argument conversions of
     }
   });
 
+  test("the raw syscall: six arguments, those left out or null passed as 0", () => {
+    const { syscall, errno } = require("../../src/sys/libc") as typeof import("../../src/sys/libc");
+    const { SYS } = require("../../src/sys/arch") as typeof import("../../src/sys/arch");
+    const stx = new Uint8Array(256);
+    expect(Number(syscall(SYS.statx, -100, ptr(cstr("/proc/self")), 0, 0xfff, ptr(stx)))).toBe(0); // statx(AT_FDCWD, ..., STATX_BASIC_STATS)
+    expect(new DataView(stx.buffer).getUint16(0x1c, true) & 0o170000).toBe(0o040000); // stx_mode: a directory
+    expect(Number(syscall(SYS.statx, -100, null, 0, 0xfff, ptr(stx)))).toBe(-1); // a null path
+    expect(errno()).toBe(14); // EFAULT
+    const fd = Number(syscall(SYS.openat2, -100n, ptr(cstr("/")), ptr(new BigUint64Array(3)), 24)); // the rest left out
+    expect(fd).toBeGreaterThan(2);
+    c.close(fd);
+  });
+
   test("a missing library or symbol throws", () => {
     expect(() => bindSymbols("libbunc-nonexistent.so.1", { f: { args: [], returns: "i32" } } as const)).toThrow();
     expect(() => bindSymbols("libc.so.6", { bunc_no_such_symbol: { args: [], returns: "i32" } } as const)).toThrow();
