@@ -107,7 +107,10 @@ function checkHead(b: Uint8Array, gzip: boolean): void {
 }
 
 function refuseOther(b: Uint8Array): void {
-  const starts = (m: number[]) => m.every((x, i) => b[i] === x);
+  const starts = (m: number[]) => {
+    for (let i = 0; i < m.length; i++) if (b[i] !== m[i]) return false;
+    return true;
+  };
   const other = starts([0x28, 0xb5, 0x2f, 0xfd]) ? "zstd" : starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) ? "xz" : starts([0x42, 0x5a, 0x68]) ? "bzip2" : undefined;
   if (other) throw new UnpackError(`${other}-compressed: bunc reads tar and gzip; decompress it first (${other} -d)`);
 }

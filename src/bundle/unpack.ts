@@ -314,9 +314,11 @@ function createExtractor(root: RootDir, opts: UnpackOptions & { whiteouts?: Whit
       dirs.set(d, { ...own, xattrs: [...(own.xattrs ?? []), OPAQUE_XATTR] });
     }
     // Deepest directories first, so a parent made read-only does not block its children.
-    const order = [...dirs.keys()].map((d) => ({ d, depth: depth(d) })).sort((a, b) => b.depth - a.depth);
-    for (const { d } of order) {
-      const a = dirs.get(d)!;
+    const order: { d: string; a: Attrs; depth: number }[] = [];
+    dirs.forEach((a, d) => void order.push({ d, a, depth: depth(d) }));
+    order.sort((x, y) => y.depth - x.depth);
+    for (let i = 0; i < order.length; i++) {
+      const { d, a } = order[i]!;
       if (!chown) delete a.uid;
       if (opts.deferDirs) opts.deferDirs.set(d, a);
       if (!apply(d ? d.split("/") : [], opts.deferDirs ? { ...a, mode: a.mode | 0o700 } : a)) warn(`directory ${d} was replaced by a later entry`);

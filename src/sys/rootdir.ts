@@ -88,14 +88,15 @@ export class RootDir {
 
   /** Run `fn` with the parent dir fd (kept for the next entry) and the last component of `parts`. */
   private at<T>(parts: string[], fn: (dirfd: number, base: Uint8Array, name: string) => T): T {
-    const dir = parts.slice(0, -1), key = dir.join("/");
+    const name = parts.join("/"), last = parts[parts.length - 1]!;
+    const key = name.length > last.length ? name.slice(0, name.length - last.length - 1) : "";
     if (this.parent?.key !== key) {
-      const fd = this.openDir(dir);
+      const fd = this.openDir(parts.slice(0, -1));
       this.forgetParent();
       this.parent = { key, fd };
     }
     try {
-      return fn(this.parent.fd, cstr(parts.at(-1)!), parts.join("/"));
+      return fn(this.parent.fd, cstr(last), name);
     } finally {
       if (this.removed) {
         this.removed = false;
@@ -119,7 +120,7 @@ export class RootDir {
   /** mkdir, keeping an existing real directory (not a symlink to one). */
   mkdir(parts: string[], mode: number): void {
     this.at(parts, (dirfd, base, name) => {
-      if (libc.mkdirat(dirfd, ptr(base), BigInt(mode)) === 0) return;
+      if (libc.mkdirat(dirfd, ptr(base), mode) === 0) return;
       if (errno() !== EEXIST) throw new SyscallError("mkdirat", errno(), name);
       const fd = libc.openat(dirfd, ptr(base), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0n);
       if (fd >= 0) return void libc.close(fd);
@@ -141,7 +142,7 @@ export class RootDir {
   createFile(parts: string[]): number {
     return this.at(parts, (dirfd, base, name) => {
       let fd = -1;
-      const create = () => (fd = libc.openat(dirfd, ptr(base), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600n));
+      const create = () => (fd = libc.openat(dirfd, ptr(base), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600));
       this.replace(dirfd, base, name, create, "openat");
       return fd;
     });
@@ -178,8 +179,8 @@ export class RootDir {
   setAttrs(parts: string[], a: Attrs): boolean {
     if (a.isDir) return this.setDirAttrs(parts, a);
     return this.at(parts, (dirfd, base, name) => {
-      if (a.uid !== undefined) check("fchownat", libc.fchownat(dirfd, ptr(base), BigInt(a.uid), BigInt(a.gid!), AT_SYMLINK_NOFOLLOW), name);
-      if (!a.isSymlink) check("fchmodat", libc.fchmodat(dirfd, ptr(base), BigInt(a.mode), 0), name);
+      if (a.uid !== undefined) check("fchownat", libc.fchownat(dirfd, ptr(base), a.uid, a.gid!, AT_SYMLINK_NOFOLLOW), name);
+      if (!a.isSymlink) check("fchmodat", libc.fchmodat(dirfd, ptr(base), a.mode, 0), name);
       check("utimensat", libc.utimensat(dirfd, ptr(base), ptr(times(a.mtime)), AT_SYMLINK_NOFOLLOW), name);
       if (a.xattrs) {
         const path = `/proc/self/fd/${dirfd}/${parts.at(-1)}`; // lsetxattr: the last component is not followed
@@ -194,8 +195,8 @@ export class RootDir {
    * looked up by name again.
    */
   setFileAttrs(fd: number, name: string, a: Attrs): void {
-    if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(EMPTY), BigInt(a.uid), BigInt(a.gid!), AT_EMPTY_PATH), name);
-    check("fchmod", libc.fchmod(fd, BigInt(a.mode)), name);
+    if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(EMPTY), a.uid, a.gid!, AT_EMPTY_PATH), name);
+    check("fchmod", libc.fchmod(fd, a.mode), name);
     check("futimens", libc.futimens(fd, ptr(times(a.mtime))), name);
     for (const [k, v] of a.xattrs ?? []) check("fsetxattr", libc.fsetxattr(fd, ptr(cstr(k)), ptr(v), BigInt(v.length), 0), name);
   }
@@ -221,7 +222,7 @@ export class RootDir {
     if (fd < 0) throw new SyscallError("openat2", -fd, rel);
     const proc = cstr(`/proc/self/fd/${fd}`), procDot = cstr(`/proc/self/fd/${fd}/.`);
     try {
-      if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(EMPTY), BigInt(a.uid), BigInt(a.gid!), AT_EMPTY_PATH), rel);
+      if (a.uid !== undefined) check("fchownat", libc.fchownat(fd, ptr(EMPTY), a.uid, a.gid!, AT_EMPTY_PATH), rel);
       check("chmod", libc.fchmodat(AT_FDCWD, ptr(proc), BigInt(a.mode), 0), rel);
       for (const [k, v] of a.xattrs ?? []) check("setxattr", libc.lsetxattr(ptr(procDot), ptr(cstr(k)), ptr(v), BigInt(v.length), 0), rel);
       check("utimensat", libc.utimensat(AT_FDCWD, ptr(proc), ptr(times(a.mtime)), 0), rel);
