@@ -9,7 +9,7 @@ import { loadNativeHelper } from "./native-helper";
 
 const CHUNK = 64 * 1024;
 /** Tar bytes the thread hands over at most at a time (SLOT in inflate-thread.c), in one of SLOTS slots. */
-export const INFLATE_BATCH = 256 * 1024;
+const INFLATE_BATCH = 256 * 1024;
 const SLOTS = 4;
 // The job's layout (inflate-thread.c): longs, zlib's message at long 32 (128 bytes), the
 // thread's input buffer (CHUNK) and its slots from long 104.

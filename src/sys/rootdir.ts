@@ -88,7 +88,7 @@ export class RootDir {
 
   /** Run `fn` with the parent dir fd (kept for the next entry) and the last component of `parts`. */
   private at<T>(parts: string[], fn: (dirfd: number, base: Uint8Array, name: string) => T): T {
-    const name = parts.join("/"), last = parts[parts.length - 1]!;
+    const name = parts.join("/"), last = parts[parts.length - 1] ?? "";
     const key = name.length > last.length ? name.slice(0, name.length - last.length - 1) : "";
     if (this.parent?.key !== key) {
       const fd = this.openDir(parts.slice(0, -1));
