@@ -33,10 +33,11 @@ const MAX_META = 4 * 1024 * 1024; // a PAX or long-name record larger than this 
 const TYPES: Record<string, TarType> = { "0": "file", "\0": "file", "1": "link", "2": "symlink", "3": "character-device", "4": "block-device", "5": "directory", "6": "fifo", "7": "contiguous-file" };
 const META = new Set(["x", "g", "L", "K"]);
 const utf8 = new TextDecoder();
+const adler32 = Bun.hash.adler32;
 
 export class TarReader {
   private readonly block = new Uint8Array(BLOCK);
-  private readonly words = new Uint32Array(this.block.buffer);
+  private readonly halves = [this.block.subarray(0, BLOCK / 2), this.block.subarray(BLOCK / 2)] as const;
   private blockFill = 0;
   /** Body bytes still to come for the current member, then the padding to the next block. */
   private bodyLeft = 0;
@@ -109,7 +110,7 @@ export class TarReader {
 
   private header(): void {
     const b = this.block;
-    const sum = checksum(this.words);
+    const sum = checksum(b, this.halves[0], this.halves[1]);
     if (sum === 8 * 32) return void (this.ended = true); // a zero block ends the archive
     if (sum !== octal(b, 148, 8)) throw new Error(`Invalid tar header (bad checksum at byte ${this.offset - BLOCK})`);
     const flag = String.fromCharCode(b[156]!);
@@ -164,22 +165,15 @@ export class TarReader {
 }
 
 /**
- * The header's byte sum with its checksum field as spaces. Summed a word at a time (two 16-bit
- * lanes of byte pairs; 128 words cannot overflow a lane): a per-byte loop over every header is
- * hot enough to wake the optimizing JIT, ~1 MiB of peak RSS in a run as short as bunc bundle.
- * Four words a turn, the field's two words (37 and 38) taken out after: this runs in the
- * bytecode interpreter, where each operation counts.
+ * The header's byte sum with its checksum field (bytes 148-155) as spaces. Adler-32's low half
+ * is 1 + the byte sum mod 65521, exact for 256 bytes (at most 65280): the two halves are summed
+ * natively (Bun.hash.adler32, 0.4 µs) where a loop over the block's words took ~2.5 µs in the
+ * bytecode interpreter, which bunc bundle runs in.
  */
-function checksum(words: Uint32Array): number {
-  const M = 0x00ff00ff;
-  let lanes = 0;
-  for (let i = 0; i < 128; i += 4) {
-    const a = words[i]!, b = words[i + 1]!, c = words[i + 2]!, d = words[i + 3]!;
-    lanes += (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M) + (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
-  }
-  const f = words[37]!, g = words[38]!;
-  lanes += 2 * (0x00200020 + 0x00200020) - ((f & M) + ((f >>> 8) & M) + (g & M) + ((g >>> 8) & M)); // the field as spaces
-  return (lanes & 0xffff) + (lanes >>> 16);
+function checksum(b: Uint8Array, lo: Uint8Array, hi: Uint8Array): number {
+  let sum = (adler32(lo) & 0xffff) + (adler32(hi) & 0xffff) - 2;
+  for (let i = 148; i < 156; i++) sum -= b[i]!;
+  return sum + 8 * 0x20;
 }
 
 /** POSIX's magic, "ustar\0" at 257 (GNU's is "ustar "). */
