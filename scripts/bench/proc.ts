@@ -82,6 +82,30 @@ export function memoryHeld(pid: number): MemoryHeld {
   return m;
 }
 
+/** How a process's RSS divides: the executable's code, read-only data and data (.data, and Bun's
+ * module section), anonymous memory, shared libraries. */
+export const RSS_KINDS = ["binary code (r-xp)", "binary read-only data (r--p)", "binary data, bunc's modules (rw-p)", "anonymous (heaps, stacks)", "shared libraries", "other"] as const;
+export type RssKind = (typeof RSS_KINDS)[number];
+
+/** RSS (KiB) per kind of mapping, from /proc/PID/smaps text; `binary` is the executable's path. */
+export function rssByKind(smaps: string, binary: string): Record<RssKind, number> {
+  const out = Object.fromEntries(RSS_KINDS.map((k) => [k, 0])) as Record<RssKind, number>;
+  let kind: RssKind = "other";
+  for (const line of smaps.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const [, perms, name] = head as unknown as [string, string, string];
+      kind = name === binary ? (perms.includes("x") ? "binary code (r-xp)" : perms.includes("w") ? "binary data, bunc's modules (rw-p)" : "binary read-only data (r--p)")
+        : name === "" || name.startsWith("[heap]") || name.startsWith("[stack") || name.startsWith("[anon") ? "anonymous (heaps, stacks)"
+        : /\.so(\.|$)/.test(name) ? "shared libraries" : "other";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]);
+  }
+  return out;
+}
+
 /** The v1 memory cgroup (or v2 path) of a process, as seen from our cgroup namespace. */
 export function memoryCgroupLimit(pid: number): { path: string; limit: number | null } | undefined {
   try {
