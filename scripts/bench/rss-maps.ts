@@ -24,20 +24,25 @@ if (!existsSync(BUNC_SRC)) throw new Error(`rss-maps: no bunc binary at ${BUNC_S
 
 /** exit_group's number: the state /proc/PID/syscall shows while strace holds the process there. */
 const EXIT_GROUP = process.arch === "arm64" ? 94 : 231;
+
 /** The command's mappings (smaps text) at its exit_group, and its exit status. */
 async function atExit(cmd: string[]): Promise<{ smaps: string; hwm: number; code: number }> {
   const p = Bun.spawn({ cmd: ["strace", "-o", "/dev/null", "-e", "trace=exit_group", "-e", "inject=exit_group:delay_enter=3000000", ...cmd], stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   let smaps = "", hwm = 0;
   const deadline = performance.now() + 20_000;
   while (!smaps && performance.now() < deadline) {
-    // strace's one child: the command (strace holds it at exit_group for 3 s).
-    const child = readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim().split(" ")[0];
-    try {
-      if (child && readFileSync(`/proc/${child}/syscall`, "utf8").startsWith(`${EXIT_GROUP} `)) {
+    // The command is the child strace traces (without -f, no process of its own): a helper it
+    // starts with CLONE_PARENT is strace's child too, and ends with an exit_group of its own.
+    for (const child of readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim().split(" ").filter(Boolean)) {
+      try {
+        const status = readFileSync(`/proc/${child}/status`, "utf8");
+        if (/^TracerPid:\s+(\d+)$/m.exec(status)?.[1] !== String(p.pid)) continue;
+        if (!readFileSync(`/proc/${child}/syscall`, "utf8").startsWith(`${EXIT_GROUP} `)) continue;
         smaps = readFileSync(`/proc/${child}/smaps`, "utf8");
-        hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child}/status`, "utf8"))?.[1] ?? 0);
-      }
-    } catch {} // not started yet, or the child is strace's own exec
+        hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        break;
+      } catch {} // gone meanwhile
+    }
     if (!smaps) await Bun.sleep(2);
   }
   const code = await p.exited;
