@@ -2,6 +2,7 @@
 // single source of the config types. Unknown properties are ignored (looseObject);
 // invalid values are errors naming the JSON path.
 import * as v from "valibot";
+import { lazily } from "./lazily";
 import { LinuxResourcesSchema } from "./resources";
 import { SeccompSchema } from "./seccomp";
 
@@ -11,16 +12,19 @@ const i64 = v.pipe(v.number(), v.integer());
 const noControl = v.check((s: string) => !/[\u0000-\u001f\u007f]/.test(s), "must not contain control characters");
 const absolutePath = v.pipe(v.string(), v.check((s) => s.startsWith("/"), "must be an absolute path"), noControl);
 
-export const HookSchema = v.looseObject({
-  path: absolutePath,
-  args: v.optional(v.array(v.string())),
-  env: v.optional(v.array(v.string())),
-  timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "must be greater than zero"))),
-});
-const hookList = v.optional(v.array(HookSchema));
-export const HooksSchema = v.looseObject({
-  prestart: hookList, createRuntime: hookList, createContainer: hookList,
-  startContainer: hookList, poststart: hookList, poststop: hookList,
+// The parts most configs leave out are built on first use (spec/lazily.ts).
+export const HooksSchema = lazily(() => {
+  const hook = v.looseObject({
+    path: absolutePath,
+    args: v.optional(v.array(v.string())),
+    env: v.optional(v.array(v.string())),
+    timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "must be greater than zero"))),
+  });
+  const hookList = v.optional(v.array(hook));
+  return v.looseObject({
+    prestart: hookList, createRuntime: hookList, createContainer: hookList,
+    startContainer: hookList, poststart: hookList, poststop: hookList,
+  });
 });
 
 import { RLIMIT_TYPES } from "./rlimits";
@@ -28,7 +32,7 @@ export { RLIMIT_TYPES };
 const u64 = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** "0-3,7": CPUs or NUMA nodes, as the kernel's list format. */
-const idList = v.pipe(v.string(), v.regex(/^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$/, "must be a list like 0-3,7"));
+const idList = () => v.pipe(v.string(), v.regex(/^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$/, "must be a list like 0-3,7"));
 
 export const SCHED_POLICIES = ["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"] as const;
 export const SCHED_FLAGS = ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MAX"] as const;
@@ -37,18 +41,18 @@ export const MEMORY_POLICY_MODES = ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAV
 export const MEMORY_POLICY_FLAGS = ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"] as const;
 const int32 = v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1));
 
-export const SchedulerSchema = v.looseObject({
+export const SchedulerSchema = lazily(() => v.looseObject({
   policy: v.picklist(SCHED_POLICIES, (i) => `unknown policy ${JSON.stringify(i.input)}`),
   nice: v.optional(int32), priority: v.optional(int32),
   flags: v.optional(v.array(v.picklist(SCHED_FLAGS, (i) => `unknown flag ${JSON.stringify(i.input)}`))),
   runtime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   deadline: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   period: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-});
+}));
 
 export const ProcessSchema = v.looseObject({
   terminal: v.optional(v.boolean(), false),
-  consoleSize: v.optional(v.looseObject({ height: u32, width: u32 })),
+  consoleSize: v.optional(lazily(() => v.looseObject({ height: u32, width: u32 }))),
   user: v.optional(v.looseObject({
     uid: v.optional(u32, 0), gid: v.optional(u32, 0), umask: v.optional(u32),
     additionalGids: v.optional(v.array(u32)),
@@ -71,11 +75,11 @@ export const ProcessSchema = v.looseObject({
   oomScoreAdj: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-1000), v.maxValue(1000))),
   selinuxLabel: v.optional(v.string()),
   scheduler: v.optional(SchedulerSchema),
-  ioPriority: v.optional(v.looseObject({
+  ioPriority: v.optional(lazily(() => v.looseObject({
     class: v.picklist(IOPRIO_CLASSES, (i) => `unknown class ${JSON.stringify(i.input)}`),
     priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
-  })),
-  execCPUAffinity: v.optional(v.looseObject({ initial: v.optional(v.union([v.literal(""), idList])), final: v.optional(v.union([v.literal(""), idList])) })),
+  }))),
+  execCPUAffinity: v.optional(lazily(() => v.looseObject({ initial: v.optional(v.union([v.literal(""), idList()])), final: v.optional(v.union([v.literal(""), idList()])) }))),
 });
 
 export const MountSchema = v.looseObject({
@@ -90,12 +94,12 @@ export const MountSchema = v.looseObject({
 export const NAMESPACE_TYPES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"] as const;
 export const IdMappingSchema = v.looseObject({ containerID: u32, hostID: u32, size: v.pipe(u32, v.minValue(1)) });
 
-export const DeviceSchema = v.looseObject({
+export const DeviceSchema = lazily(() => v.looseObject({
   type: v.picklist(["c", "b", "u", "p"], (i) => `unknown device type ${JSON.stringify(i.input)}`),
   path: absolutePath,
   major: v.optional(i64), minor: v.optional(i64),
   fileMode: v.optional(u32), uid: v.optional(u32), gid: v.optional(u32),
-});
+}));
 
 export const LinuxSchema = v.looseObject({
   namespaces: v.optional(v.array(v.looseObject({
@@ -104,26 +108,26 @@ export const LinuxSchema = v.looseObject({
   })), []),
   uidMappings: v.optional(v.array(IdMappingSchema)),
   gidMappings: v.optional(v.array(IdMappingSchema)),
-  timeOffsets: v.optional(v.record(v.picklist(["monotonic", "boottime"]), v.looseObject({ secs: v.optional(i64, 0), nanosecs: v.optional(u32, 0) }))),
+  timeOffsets: v.optional(lazily(() => v.record(v.picklist(["monotonic", "boottime"]), v.looseObject({ secs: v.optional(i64, 0), nanosecs: v.optional(u32, 0) })))),
   devices: v.optional(v.array(DeviceSchema)),
   cgroupsPath: v.optional(v.string()),
   resources: v.optional(LinuxResourcesSchema),
-  rootfsPropagation: v.optional(v.picklist(["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"], (i) => `unknown propagation ${JSON.stringify(i.input)}`)),
+  rootfsPropagation: v.optional(lazily(() => v.picklist(["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"], (i) => `unknown propagation ${JSON.stringify(i.input)}`))),
   seccomp: v.optional(SeccompSchema),
   sysctl: v.optional(v.record(v.string(), v.string())),
   maskedPaths: v.optional(v.array(absolutePath)),
   readonlyPaths: v.optional(v.array(absolutePath)),
   mountLabel: v.optional(v.string()),
-  personality: v.optional(v.looseObject({
+  personality: v.optional(lazily(() => v.looseObject({
     domain: v.picklist(["LINUX", "LINUX32"], (i) => `unknown domain ${JSON.stringify(i.input)}`),
     flags: v.optional(v.array(v.string())),
-  })),
-  netDevices: v.optional(v.record(v.string(), v.looseObject({ name: v.optional(v.string()) }))),
-  memoryPolicy: v.optional(v.looseObject({
+  }))),
+  netDevices: v.optional(lazily(() => v.record(v.string(), v.looseObject({ name: v.optional(v.string()) })))),
+  memoryPolicy: v.optional(lazily(() => v.looseObject({
     mode: v.picklist(MEMORY_POLICY_MODES, (i) => `unknown mode ${JSON.stringify(i.input)}`),
-    nodes: v.optional(v.union([v.literal(""), idList])),
+    nodes: v.optional(v.union([v.literal(""), idList()])),
     flags: v.optional(v.array(v.picklist(MEMORY_POLICY_FLAGS, (i) => `unknown flag ${JSON.stringify(i.input)}`))),
-  })),
+  }))),
   intelRdt: v.optional(v.any()),
 });
 
@@ -145,7 +149,7 @@ export const ConfigSchema = v.pipe(
 export type Config = v.InferOutput<typeof ConfigSchema>;
 export type Process = v.InferOutput<typeof ProcessSchema>;
 export type Mount = v.InferOutput<typeof MountSchema>;
-export type Hook = v.InferOutput<typeof HookSchema>;
+export type Hook = NonNullable<Hooks["prestart"]>[number];
 export type Hooks = v.InferOutput<typeof HooksSchema>;
 export type Linux = v.InferOutput<typeof LinuxSchema>;
 export type IdMapping = v.InferOutput<typeof IdMappingSchema>;
