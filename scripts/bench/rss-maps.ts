@@ -9,7 +9,7 @@
 // /proc/PID/smaps is read. Both binaries are first put in the bench's "read" page-cache state
 // (page-cache.ts), as (7) measures them; `bun -e 0` is the reference the target is set against.
 // The container, its bundle and the scratch directory are removed at the end, even on failure.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "../alpine-tarball";
 import { snapshotBinary } from "./page-cache";
@@ -35,6 +35,9 @@ async function atExit(cmd: string[]): Promise<{ smaps: string; hwm: number; code
     // starts with CLONE_PARENT is strace's child too, and ends with an exit_group of its own.
     for (const child of readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim().split(" ").filter(Boolean)) {
       try {
+        // The command itself, not strace's fork of itself before it executes the command (also
+        // traced, and read here in a race now and then): its executable, held at exit_group.
+        if (readlinkSync(`/proc/${child}/exe`) !== cmd[0]) continue;
         const status = readFileSync(`/proc/${child}/status`, "utf8");
         if (/^TracerPid:\s+(\d+)$/m.exec(status)?.[1] !== String(p.pid)) continue;
         if (!readFileSync(`/proc/${child}/syscall`, "utf8").startsWith(`${EXIT_GROUP} `)) continue;
