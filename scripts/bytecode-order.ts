@@ -40,10 +40,14 @@ export function mergeOrders(profiles: string[]): string {
   return out.join("\n") + "\n";
 }
 
-/** Runs a command; its stderr goes to a file, not a pipe: a created container holds create's stderr open. */
-function run(cmd: string[], profile: string | undefined, errors: string, ok = true): void {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
+/**
+ * Runs a command in the scratch directory's terms: its stderr goes to a file there, not a pipe
+ * (a created container holds create's stderr open), a one-shot's rootfs is cached there.
+ */
+function run(cmd: string[], profile: string | undefined, scratch: string, ok = true): void {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", BUNC_CACHE_DIR: join(scratch, "cache") };
   if (profile) env.BUN_BYTECODE_ORDER_OUT = profile;
+  const errors = join(scratch, "stderr");
   const fd = openSync(errors, "w");
   try {
     const r = Bun.spawnSync({ cmd, env, stdin: "ignore", stdout: "ignore", stderr: fd });
@@ -64,10 +68,9 @@ async function record(): Promise<void> {
   const scratch = mkdtempSync("/tmp/bunc-bytecode-order-");
   const root = join(scratch, "root"), id = "order";
   const profile = (name: string) => join(scratch, `${name}.order`);
-  const stderr = join(scratch, "stderr");
   try {
     const bundle = join(scratch, "bundle");
-    run([BUNC, "bundle", alpineTarball(), bundle], profile("bundle"), stderr);
+    run([BUNC, "bundle", alpineTarball(), bundle], profile("bundle"), scratch);
     const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
     config.process.terminal = false;
     config.process.args = ["sleep", "60"];
@@ -78,17 +81,21 @@ async function record(): Promise<void> {
 
     // A lifecycle as an engine drives it; the profiles are merged in the order of `names`:
     // the commands called most often first, each adding what the ones before did not use.
-    run([BUNC, "--root", root, "create", "-b", bundle, id], profile("create"), stderr);
-    run([BUNC, "--root", root, "start", id], profile("start"), stderr);
-    run([BUNC, "--root", root, "state", id], profile("state"), stderr);
-    run([BUNC, "--root", root, "exec", id, "/bin/true"], profile("exec"), stderr);
-    run([BUNC, "--root", root, "kill", id, "KILL"], profile("kill"), stderr);
+    run([BUNC, "--root", root, "create", "-b", bundle, id], profile("create"), scratch);
+    run([BUNC, "--root", root, "start", id], profile("start"), scratch);
+    run([BUNC, "--root", root, "state", id], profile("state"), scratch);
+    run([BUNC, "--root", root, "exec", id, "/bin/true"], profile("exec"), scratch);
+    run([BUNC, "--root", root, "list"], profile("list"), scratch);
+    run([BUNC, "--root", root, "ps", id], profile("ps"), scratch);
+    run([BUNC, "--root", root, "pause", id], profile("pause"), scratch);
+    run([BUNC, "--root", root, "resume", id], profile("resume"), scratch);
+    run([BUNC, "--root", root, "kill", id, "KILL"], profile("kill"), scratch);
     for (let i = 0; i < 500 && status(root, id) !== "stopped"; i++) Bun.sleepSync(10);
-    run([BUNC, "--root", root, "delete", id], profile("delete"), stderr);
-    run([BUNC, "--root", root, "run", "-b", oneShot, `${id}-run`], profile("run"), stderr);
+    run([BUNC, "--root", root, "delete", id], profile("delete"), scratch);
+    run([BUNC, "--root", root, "run", "-b", oneShot, `${id}-run`], profile("run"), scratch);
     // `delete --force` of a running container (containerd's cleanup, `podman rm -f`) kills it first.
-    run([BUNC, "--root", root, "create", "-b", bundle, `${id}-force`], undefined, stderr);
-    run([BUNC, "--root", root, "delete", "--force", `${id}-force`], profile("delete-force"), stderr);
+    run([BUNC, "--root", root, "create", "-b", bundle, `${id}-force`], undefined, scratch);
+    run([BUNC, "--root", root, "delete", "--force", `${id}-force`], profile("delete-force"), scratch);
     // On a hybrid host (this one), the same lifecycle on cgroup2 alone, as most hosts are: a
     // private mount namespace with cgroup2 mounted over /sys/fs/cgroup (the bench does as much).
     const extra: string[] = [];
@@ -101,16 +108,20 @@ async function record(): Promise<void> {
       ].join(" && ");
       // Removed in the namespace whose cgroup paths its state names, whatever failed.
       const cleanup = `${q([BUNC, "--root", root, "delete", "--force", v2])} >/dev/null 2>&1`;
-      run(["unshare", "-m", "--propagation", "private", "sh", "-c", `umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && { ${lifecycle}; }; rc=$?; ${cleanup}; exit $rc`], undefined, stderr);
+      run(["unshare", "-m", "--propagation", "private", "sh", "-c", `umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && { ${lifecycle}; }; rc=$?; ${cleanup}; exit $rc`], undefined, scratch);
       extra.push("create-v2", "start-v2", "delete-v2");
     }
-    run([BUNC, "--version"], profile("version"), stderr);
-    run([BUNC, "spec", "--bundle", scratch], profile("spec"), stderr);
-    const names = ["state", "start", "delete", "kill", "create", "exec", "run", ...extra, "delete-force", "version", "spec", "bundle"];
+    run([BUNC, "--version"], profile("version"), scratch);
+    run([BUNC, "spec", "--bundle", scratch], profile("spec"), scratch);
+    // A dev script's one-shot run of a tarball, the second time (its unpacked tree cached).
+    const oneShotRun = [BUNC, "--root", root, "run", "--rootfs", alpineTarball(), "--", "/bin/true"];
+    run(oneShotRun, undefined, scratch);
+    run(oneShotRun, profile("run-rootfs"), scratch);
+    const names = ["state", "start", "delete", "kill", "create", "exec", "run", ...extra, "delete-force", "version", "spec", "list", "ps", "pause", "resume", "run-rootfs", "bundle"];
     writeFileSync(ORDER_FILE, mergeOrders(names.map((n) => readFileSync(profile(n), "utf8"))));
     console.log(`bytecode-order: wrote ${ORDER_FILE} from ${names.join(", ")}`);
   } finally {
-    for (const c of [id, `${id}-run`, `${id}-force`]) run([BUNC, "--root", root, "delete", "--force", c], undefined, stderr, false);
+    for (const c of [id, `${id}-run`, `${id}-force`]) run([BUNC, "--root", root, "delete", "--force", c], undefined, scratch, false);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
