@@ -62,7 +62,7 @@ function status(root: string, id: string): string | undefined {
   return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).status : undefined;
 }
 
-async function record(): Promise<void> {
+function record(): void {
   if (process.getuid?.() !== 0) throw new Error("bytecode-order: run as root (it runs a container)");
   if (!existsSync(BUNC)) throw new Error(`bytecode-order: no binary at ${BUNC} (bun run build)`);
   const scratch = mkdtempSync("/tmp/bunc-bytecode-order-");
@@ -126,4 +126,4 @@ async function record(): Promise<void> {
   }
 }
 
-if (import.meta.main) await record();
+if (import.meta.main) record();
