@@ -34,6 +34,11 @@ export function setWindowSize(fd: number, rows: number, cols: number, sys: Sysca
   sys.setWindowSize(fd, rows, cols);
 }
 
+/** Output of the pty as runc's relay gives it: "\n" stays "\n" (runc: console.ClearONLCR). */
+export function clearOnlcr(master: number, sys: Syscalls = linuxSyscalls): void {
+  sys.clearOnlcr(master);
+}
+
 /** /dev/console of the container is its terminal (bind mount of the pty slave). */
 export function bindConsole(sys: Syscalls, slaveName: string): void {
   if (!pathExists("/dev/console")) nodeFs().writeFileSync("/dev/console", "", { mode: 0o600 });

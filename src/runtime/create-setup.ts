@@ -10,6 +10,7 @@ import { decodeFailure, describeFailure } from "../sys/native-request";
 import { hasNativeInit } from "../sys/native-init";
 import { idmappedTrees } from "../linux/idmap";
 import { CLONE_FLAGS } from "../linux/namespaces";
+import { clearOnlcr } from "../linux/terminal";
 import { schedulingFields } from "../linux/scheduling";
 import { Channel } from "./channel";
 import { runHooks } from "./hooks";
@@ -110,7 +111,10 @@ export function setUpByBunInit(c: Creation): void {
   // rlimits only once the native init has replaced this Bun (Creation.finish), since a Bun
   // under a 1 GiB RLIMIT_AS crashes; the Bun init alone (BUNC_NATIVE_INIT=0) sets them itself.
   applyFromOutside(pid, { ...p, rlimits: undefined });
-  if (plan.relay) c.master = recvFd(c.consolePair[0]!).fd;
+  if (plan.relay) {
+    c.master = recvFd(c.consolePair[0]!).fd;
+    clearOnlcr(c.master); // before start: the process has not written yet
+  }
   c.trace(`init ready: rootfs ${plan.rootfs} set up with ${config.mounts?.length ?? 0} mounts (${c.o.noPivot ? "MS_MOVE" : "pivot_root"})`);
 }
 

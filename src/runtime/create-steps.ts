@@ -17,6 +17,7 @@ import { memfd } from "../sys/memfd";
 import { openSelfForExec } from "../sys/self-exe";
 import { hasNativeInit, openNativeInit } from "../sys/native-init";
 import { setRlimits } from "../linux/process";
+import { clearOnlcr } from "../linux/terminal";
 import { connectUnix, sendFd, sendPidfd, socketPair } from "../sys/socket";
 import { decodeFailure, describeFailure, encodeRequest, i32List, layoutFds, MODES, type RequestValues } from "../sys/native-request";
 import { CLONE_FLAGS, hostIdOf, idMapText, timeOffsetsText } from "../linux/namespaces";
@@ -199,6 +200,7 @@ export class Creation {
   handOverTerminal(pty: { master: number; slave: number; name: string }): void {
     this.handover.push(["t", pty.slave]);
     if (this.plan.relay) {
+      clearOnlcr(pty.master); // before the process writes (runc's relay does the same)
       this.master = pty.master;
       return;
     }

@@ -172,6 +172,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       pty = openContainerPty(c.pid, o.process);
       keep(pty.slave);
       if (relay) {
+        terminalLib().clearOnlcr(pty.master); // "\n" as runc's relay gives it, before the process runs
         consoleMaster = pty.master;
       } else {
         const sock = keep(connectUnix(resolve(o.consoleSocket!)));
@@ -267,6 +268,8 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     if (m?.type === "error") throw new BuncError(`exec failed: ${m.message}`);
     trace(`execve of ${o.process.args[0]} done`);
     const master = consoleOurs >= 0 ? recvFd(consoleOurs).fd : undefined;
+    // The Bun exec init (non-root) ran the process before the master arrived: its first output may keep "\r\n".
+    if (master !== undefined) terminalLib().clearOnlcr(master);
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
     return { pid, container: c, consoleMaster: master };

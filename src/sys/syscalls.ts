@@ -81,6 +81,8 @@ export interface Syscalls {
   ptyPeer(master: number, flags: number): number;
   /** TIOCSWINSZ. */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** TCGETS/TCSETS: the terminal of `fd` stops turning "\n" into "\r\n" (ONLCR off). */
+  clearOnlcr(fd: number): void;
   /** TIOCSCTTY: `fd` becomes the calling session's controlling terminal. */
   setControllingTerminal(fd: number): void;
   /** execve(2); returns only by throwing its SyscallError. */
@@ -88,6 +90,7 @@ export interface Syscalls {
 }
 
 const TIOCGPTN = 0x80045430n, TIOCSPTLCK = 0x40045431n, TIOCSWINSZ = 0x5414n, TIOCSCTTY = 0x540en, TIOCGPTPEER = 0x5441n;
+const TCGETS = 0x5401n, TCSETS = 0x5402n, ONLCR = 0o4;
 const AT_FDCWD = -100;
 
 export class LinuxSyscalls implements Syscalls {
@@ -231,6 +234,13 @@ export class LinuxSyscalls implements Syscalls {
   setWindowSize(fd: number, rows: number, cols: number): void {
     const ws = new Uint16Array([rows, cols, 0, 0]);
     check("ioctl(TIOCSWINSZ)", libc.ioctl(fd, TIOCSWINSZ, ptr(ws)));
+  }
+  clearOnlcr(fd: number): void {
+    // struct termios: c_iflag, c_oflag, c_cflag, c_lflag (u32 each), c_line, c_cc[19].
+    const t = new Uint32Array(15);
+    check("ioctl(TCGETS)", libc.ioctl(fd, TCGETS, ptr(t)));
+    t[1]! &= ~ONLCR;
+    check("ioctl(TCSETS)", libc.ioctl(fd, TCSETS, ptr(t)));
   }
   setControllingTerminal(fd: number): void {
     check("ioctl(TIOCSCTTY)", libc.ioctl(fd, TIOCSCTTY, null));

@@ -128,6 +128,25 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     expect(sb.containers()).toEqual([]);
   });
 
+  // runc's relay clears ONLCR on the pty (tty.go): a script reading `run`'s output gets "\n",
+  // not the terminal's "\r\n" (runc's env.bats compares lines this way).
+  test("run and exec -t in the foreground, output piped: lines end in \\n, as runc's", async () => {
+    const b = await sb.bundle("onlcr", ["sh", "-c", "echo one; echo two"], (c) => (c.process.terminal = true));
+    const r = sb.run(["run", "-b", b, "onlcr"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("one\ntwo\n");
+    const s = await sb.bundle("onlcrx", ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", s, "onlcrx"]);
+    try {
+      const x = sb.run(["exec", "-t", "onlcrx", "sh", "-c", "echo three; echo four"]);
+      expect(x.code).toBe(0);
+      expect(x.stdout).toBe("three\nfour\n");
+    } finally {
+      sb.run(["delete", "-f", "onlcrx"]);
+    }
+    expect(sb.containers()).toEqual([]);
+  });
+
   test.skipIf(!hasScript)("exec -t gets its own pty and its exit status", async () => {
     const b = await sb.bundle("ex", ["sleep", "30"]);
     sb.ok(["run", "-d", "-b", b, "ex"]);

@@ -187,6 +187,9 @@ export class RecordingSyscalls implements Syscalls {
   setWindowSize(fd: number, rows: number, cols: number): void {
     this.rec("setWindowSize", [fd, rows, cols]);
   }
+  clearOnlcr(fd: number): void {
+    this.rec("clearOnlcr", [fd]);
+  }
   setControllingTerminal(fd: number): void {
     this.rec("setControllingTerminal", [fd]);
   }
