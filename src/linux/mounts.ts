@@ -39,11 +39,11 @@ export function prepareMountpoint(ctx: Pick<MountContext, "sys" | "rootfs" | "ro
   return rel;
 }
 
-/** Runs fn with a /proc/self/fd path that pins the mount point. */
-export function withPinned<T>(ctx: MountContext, rel: string, fn: (target: string) => T): T {
+/** Runs fn with a /proc/self/fd path that pins the mount point (and the fd itself). */
+export function withPinned<T>(ctx: MountContext, rel: string, fn: (target: string, fd: number) => T): T {
   const fd = ctx.sys.openInRoot(ctx.rootFd, rel);
   try {
-    return fn(`/proc/self/fd/${fd}`);
+    return fn(`/proc/self/fd/${fd}`, fd);
   } finally {
     ctx.sys.close(fd);
   }
@@ -92,9 +92,12 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
   let bound = false;
   // proc and sysfs: not over a symlink swapped in after the check above either.
   const pin = type === "proc" || type === "sysfs" ? pinNoSymlinks : withPinned;
-  pin(ctx, rel, (target) => {
+  pin(ctx, rel, (target, fd) => {
+    // Without a mode= option a tmpfs takes its mountpoint's mode, set-id and sticky bits
+    // included (runc, its issues 3911 and 3952), not the kernel's 1777.
+    const data = type === "tmpfs" && !o.data.some((d) => d.startsWith("mode=")) ? [`mode=${ctx.sys.fileMode(fd).toString(8).padStart(4, "0")}`, ...o.data] : o.data;
     try {
-      ctx.sys.mount(m.source ?? type, target, type, o.flags, withMountLabel(o.data.length ? o.data.join(",") : null, type, ctx.mountLabel));
+      ctx.sys.mount(m.source ?? type, target, type, o.flags, withMountLabel(data.length ? data.join(",") : null, type, ctx.mountLabel));
     } catch (e) {
       // Without their own namespace, sysfs and mqueue cannot be mounted in a user
       // namespace; bind the host's instead, as runc does.
@@ -122,7 +125,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
     });
 }
 
-function pinNoSymlinks<T>(ctx: MountContext, rel: string, fn: (target: string) => T): T {
+function pinNoSymlinks<T>(ctx: MountContext, rel: string, fn: (target: string, fd: number) => T): T {
   let fd: number;
   try {
     fd = ctx.sys.openInRoot(ctx.rootFd, rel, O.PATH | O.CLOEXEC, RESOLVE.NO_SYMLINKS);
@@ -131,7 +134,7 @@ function pinNoSymlinks<T>(ctx: MountContext, rel: string, fn: (target: string) =
     throw e;
   }
   try {
-    return fn(`/proc/self/fd/${fd}`);
+    return fn(`/proc/self/fd/${fd}`, fd);
   } finally {
     ctx.sys.close(fd);
   }

@@ -43,12 +43,30 @@ export function userName(uid: number, passwd: string = readPasswd()): string | u
 }
 
 /**
- * HOME from the container's /etc/passwd when the config does not set it (as runc does);
- * `passwd` may be a function, called only then (exec reads the file through the container's root).
+ * The process's environment as runc makes it (libcontainer/env.go): a name given more than
+ * once is set once, to its last value, where that last one stands; an empty HOME counts as
+ * unset, and an unset HOME comes from the container's /etc/passwd. `passwd` may be a
+ * function, called only then (exec reads the file through the container's root).
  */
 export function withHome(env: string[], uid: number, passwd?: string | (() => string)): string[] {
-  if (env.some((e) => e.startsWith("HOME="))) return env;
-  return [...env, `HOME=${homeDir(uid, typeof passwd === "function" ? passwd() : passwd) || "/"}`];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  let home = false;
+  for (let i = env.length - 1; i >= 0; i--) {
+    const kv = env[i]!;
+    const eq = kv.indexOf("=");
+    const name = eq < 0 ? kv : kv.slice(0, eq);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (name === "HOME") {
+      if (eq === kv.length - 1) continue;
+      home = true;
+    }
+    out.push(kv);
+  }
+  out.reverse();
+  if (!home) out.push(`HOME=${homeDir(uid, typeof passwd === "function" ? passwd() : passwd) || "/"}`);
+  return out;
 }
 
 /** The home directory of `uid`: its first entry that has the field, possibly "". */

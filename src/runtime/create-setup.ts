@@ -63,7 +63,8 @@ export function setUpByBunc(c: Creation): void {
   applyFromOutside(pid, p);
   const initState = { ociVersion: OCI_VERSION, id: c.o.id, pid, bundle: plan.bundle, annotations: config.annotations ?? {} };
   const full = c.initRequest({
-    ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? runtimeEnv() })), { ...initState, status: "created" }),
+    // startContainer runs in the container: without env of its own, the process's (as runc).
+    ...hookFields(config.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? setup.env })), { ...initState, status: "created" }),
     ...schedulingFields(p, config.linux, true),
     ...processFields({
       process: p, env: setup.env, execPath: setup.path, preserveFds: plan.preserveFds, keepFds: plan.keepFds, seccomp: plan.seccomp, setgroupsMayFail: false,

@@ -117,7 +117,7 @@ export function runInit(fd: number): never {
     waitForStart(fd + 1);
     stage = "start";
     const c = plan.config;
-    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"), { env: envObject(plan.runtimeEnv) });
+    runHooks("startContainer", c.hooks?.startContainer, hookState(plan, "created"), { env: envObject(env) });
     joinLateCgroups(fd + 2, plan.lateCgroups);
     if (plan.newCgroupNs) new LinuxSyscalls().unshare(0x02000000 /* CLONE_NEWCGROUP */);
     enterProcess(c.process!, plan.seccomp, plan, path, args, env, hookState(plan, "running"));
@@ -398,7 +398,7 @@ function execNativeInit(native: number, plan: InitPlan, fd: number, path: string
   const request = encodeRequest({
     MODE: MODES.INIT, REPORT_FD: -1, SYNC_FD: fd, MNT_NS_FD: -1, PROC_FD_DIR: procFdDir, FIFO_FD: fd + 1,
     CGROUP_FDS: i32List(cgroupFds), NEW_CGROUP_NS: plan.newCgroupNs ? 1 : 0,
-    ...hookFields(c.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? plan.runtimeEnv })), hookState(plan, "created")),
+    ...hookFields(c.hooks?.startContainer?.map((h) => ({ ...h, env: h.env ?? env })), hookState(plan, "created")),
     ...schedulingFields(c.process!, c.linux, true),
     ...processFields({
       process: c.process!, env, execPath: path, preserveFds: plan.preserveFds, keepFds: plan.keepFds, seccomp: plan.seccomp,

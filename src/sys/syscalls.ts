@@ -5,6 +5,7 @@ import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, Sys
 import { O, SYS } from "./arch";
 import { moveMount, mountSetattr } from "./mount-api";
 import { openInRoot, tryOpenInRoot } from "./openat2";
+import { statFd } from "./files";
 
 /** SIGPIPE and SIGXFSZ: ignored by the Bun runtime in its own process. */
 const BUN_IGNORED = [13, 25];
@@ -60,6 +61,8 @@ export interface Syscalls {
   closeRange(first: number, last: number, flags: number): void;
   /** Mount flags (MS_*) of the mount at `path`, for remounts that must keep locked flags. */
   mountFlags(path: string): bigint;
+  /** The permission bits of the file open as `fd` (st_mode & 07777: set-id and sticky bits too). */
+  fileMode(fd: number): number;
   /** mount_setattr(2) on `path` and every mount below it (AT_RECURSIVE): MOUNT_ATTR_* to set and clear. */
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void;
   /** move_mount(2) of the detached tree `fromFd` onto the mount point fd `toFd`, or onto `toPath` when toFd is -1. */
@@ -185,6 +188,9 @@ export class LinuxSyscalls implements Syscalls {
   }
   closeRange(first: number, last: number, flags: number): void {
     checkedSyscall("close_range", [first, last, flags]);
+  }
+  fileMode(fd: number): number {
+    return statFd(fd).mode & 0o7777;
   }
   mountFlags(path: string): bigint {
     const buf = new BigUint64Array(14);

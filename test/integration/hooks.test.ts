@@ -93,6 +93,28 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
     expect(by.poststart!.host).toBe(hostname());
   });
 
+  // runc's hooks.bats: a startContainer hook without env of its own gets the process's
+  // environment (HOME included), on both setup paths; its stderr is the container's.
+  for (const [how, env] of [["bunc sets up the rootfs", {}], ["the Bun init sets up the rootfs", { BUNC_HOST_SETUP: "0" }]] as const) {
+    test(`a startContainer hook without env has the process's environment (${how})`, async () => {
+      const id = `hkenv${Object.keys(env).length}`;
+      const b = await sb.bundle(id, ["true"], (c) => {
+        c.process.env = ["ONE=two", "FOO=bar", "PATH=/usr/bin:/bin"];
+        c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'test "$ONE" = two && test "$FOO" = bar && test "$HOME" = /root || { echo "env: $ONE $FOO $HOME" >&2; exit 3; }'] }] };
+      });
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const f = await sb.bundle(`${id}f`, ["true"], (c) => {
+        c.hooks = { startContainer: [{ path: "/bin/busybox", args: ["cat", "/nosuchfile"] }] };
+      });
+      const bad = sb.run(["run", "-b", f, `${id}f`], { env });
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain("cat: can't open '/nosuchfile'");
+      expect(sb.containers()).toEqual([]);
+    });
+  }
+
   test("createContainer sees status creating, startContainer sees created", async () => {
     rmSync(LOG, { force: true });
     const b = await hookBundle("hkst", { createContainer: [hook("createContainer")], startContainer: [hook("startContainer")] });

@@ -2,7 +2,7 @@
 // r* options (rro, rnosuid, ...) apply to submounts too, an unknown bind option is an error,
 // and a missing process.cwd is created, also under a read-only root.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot } from "../support/harness";
 
@@ -50,6 +50,27 @@ describe.skipIf(!isRoot)("mounts as runc (root)", () => {
     expect(r.stderr).toContain('unknown mount option "rrro"');
     expect(sb.containers()).toEqual([]);
   });
+
+  // runc's run.bats (its issues 3911, 3952): a tmpfs takes the mode of the directory it is
+  // mounted on, set-id and sticky bits included; a mode= option still wins.
+  for (const [how, env] of [["bunc sets up the rootfs", {}], ["the Bun init sets up the rootfs", { BUNC_HOST_SETUP: "0" }]] as const) {
+    test(`a tmpfs takes its mountpoint's mode unless mode= is given (${how})`, async () => {
+      const b = await sb.bundle(uid(), ["sh", "-c", "stat -c %a /tmp /mnt/given /mnt/existing /mnt/fresh /mnt/fresh-given"], (c) => {
+        const tmpfs = (destination: string, options: string[] = []) => ({ destination, type: "tmpfs", source: "tmpfs", options });
+        c.mounts.push(tmpfs("/tmp", ["noexec", "nosuid", "nodev"]), tmpfs("/mnt/given", ["mode=0410"]), tmpfs("/mnt/existing"),
+          tmpfs("/mnt/fresh"), tmpfs("/mnt/fresh-given", ["mode=0444"]));
+      }, true);
+      const rootfs = join(b, "rootfs");
+      for (const d of ["mnt/given", "mnt/existing"]) mkdirSync(join(rootfs, d), { recursive: true });
+      chmodSync(join(rootfs, "tmp"), 0o7777);
+      chmodSync(join(rootfs, "mnt/given"), 0o700);
+      chmodSync(join(rootfs, "mnt/existing"), 0o710);
+      const r = sb.run(["run", "-b", b, uid()], { env });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("7777\n410\n710\n755\n444\n");
+      expect(sb.containers()).toEqual([]);
+    });
+  }
 
   test("features lists the recursive options", () => {
     const f = JSON.parse(Bun.spawnSync([...BUNC, "features"]).stdout.toString());

@@ -19,6 +19,8 @@ export interface RecordedCall {
 export interface RecordingOptions {
   /** Return an errno to make a call fail with a SyscallError (e.g. 1 = EPERM). */
   fail?: (call: RecordedCall) => number | undefined;
+  /** What fileMode() reports for an fd (default 0o755). */
+  fileMode?: (fd: number) => number;
   /** What mountFlags() reports for a path (default 0n). */
   mountFlags?: (path: string) => bigint;
   /** mknod leaves an empty regular file where the node would be (so chmod/chown work). */
@@ -200,6 +202,10 @@ export class RecordingSyscalls implements Syscalls {
   }
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void {
     this.rec("mountSetattrRecursive", [path, set, clear], path);
+  }
+  fileMode(fd: number): number {
+    this.rec("fileMode", [fd]);
+    return this.opts.fileMode?.(fd) ?? 0o755;
   }
   mountFlags(path: string): bigint {
     this.rec("mountFlags", [path], path);

@@ -79,7 +79,7 @@ describe("mountOne", () => {
     mountOne(ctx, { destination: "/srv/a/b", type: "tmpfs", source: "tmpfs" });
     expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["srv/a/b", "srv/a/b"]);
     expect(sys.of("mkdirat")).toEqual([]);
-    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "srv/a/b"), "tmpfs", 0n, null]]);
+    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "srv/a/b"), "tmpfs", 0n, "mode=0755"]]);
     done();
   });
   test("a missing last level below an existing directory is made there directly (the cgroup hierarchies)", () => {
@@ -88,7 +88,7 @@ describe("mountOne", () => {
     mountOne(ctx, { destination: "/sys/fs/cgroup/cpu", type: "tmpfs", source: "tmpfs" });
     expect(sys.of("openInRoot").map((c) => c.args[1])).toEqual(["sys/fs/cgroup/cpu", "sys/fs/cgroup", "sys/fs/cgroup/cpu"]);
     expect(sys.of("mkdirat").map((c) => c.args[1])).toEqual(["cpu"]);
-    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "sys/fs/cgroup/cpu"), "tmpfs", 0n, null]]);
+    expect(sys.mounts()).toEqual([["tmpfs", join(rootfs, "sys/fs/cgroup/cpu"), "tmpfs", 0n, "mode=0755"]]);
     done();
   });
   test("a dangling symlink as the last level is followed inside the rootfs, not replaced", () => {
@@ -154,7 +154,7 @@ describe("mountOne", () => {
     const { ctx, sys, rootfs, done } = context();
     mountOne(ctx, { destination: "/shared", type: "tmpfs", source: "tmpfs", options: ["rshared"] });
     expect(sys.mounts()).toEqual([
-      ["tmpfs", join(rootfs, "shared"), "tmpfs", 0n, null],
+      ["tmpfs", join(rootfs, "shared"), "tmpfs", 0n, "mode=0755"],
       [null, join(rootfs, "shared"), null, MS.SHARED | MS.REC, null],
     ]);
     done();

@@ -57,4 +57,16 @@ describe("lookups", () => {
     expect(withHome([], 0, "")).toEqual(["HOME=/"]);
     expect(withHome(["HOME=/mine"], 0, PASSWD)).toEqual(["HOME=/mine"]);
   });
+  // runc's prepareEnv (libcontainer/env.go; its env.bats): the last of a name wins, in the place
+  // of that last one; an empty HOME counts as unset.
+  test("withHome: a name given twice is set once, to its last value; an empty HOME is replaced", () => {
+    expect(withHome(["ONE=two", "ONE=", "PATH=/usr/bin:/bin"], 0, PASSWD)).toEqual(["ONE=", "PATH=/usr/bin:/bin", "HOME=/root"]);
+    expect(withHome(["A=1", "ONE=two", "B=2", "ONE=three"], 0, PASSWD)).toEqual(["A=1", "B=2", "ONE=three", "HOME=/root"]);
+    expect(withHome(["HOME="], 0, PASSWD)).toEqual(["HOME=/root"]);
+    expect(withHome(["HOME=/override", "HOME="], 0, PASSWD)).toEqual(["HOME=/root"]);
+    expect(withHome(["HOME=", "HOME=/override"], 0, PASSWD)).toEqual(["HOME=/override"]);
+    let read = 0;
+    expect(withHome(["HOME=/x"], 0, () => (read++, PASSWD))).toEqual(["HOME=/x"]);
+    expect(read).toBe(0); // the container's passwd is not read when HOME is set
+  });
 });
