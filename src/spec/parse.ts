@@ -16,7 +16,29 @@ export function formatIssue(issue: v.BaseIssue<unknown>): string {
   return oneLine(`${path || "config"}: ${issue.message}`);
 }
 
+/**
+ * A member whose value is null is a member left out, as runc (Go), youki (serde) and crun
+ * read a config (runc's timens.bats sets `linux.timeOffsets` to null). Null in an array
+ * stays, and fails validation there.
+ */
+export function dropNulls<T>(json: T): T {
+  if (Array.isArray(json)) {
+    for (const item of json) dropNulls(item);
+  } else if (json && typeof json === "object") {
+    for (const key of Object.keys(json)) {
+      const value = (json as any)[key];
+      if (value === null) delete (json as any)[key];
+      else if (typeof value === "object") dropNulls(value);
+    }
+  }
+  return json;
+}
+
 export function parseConfig(json: unknown, where = "config.json"): Config {
+  return checkConfig(dropNulls(json), where);
+}
+
+function checkConfig(json: unknown, where: string): Config {
   const result = v.safeParse(ConfigSchema, json);
   if (!result.success) throw new BuncError(`invalid ${where}: ${formatIssue(result.issues[0])}`);
   return validateSemantics(result.output, where);
@@ -24,7 +46,7 @@ export function parseConfig(json: unknown, where = "config.json"): Config {
 
 /** An `exec --process` file's process, checked as config.json's `process` is. */
 export function parseProcess(json: unknown, where: string): Process {
-  const result = v.safeParse(ProcessSchema, json);
+  const result = v.safeParse(ProcessSchema, dropNulls(json));
   if (!result.success) throw new BuncError(`invalid --process ${where}: ${formatIssue(result.issues[0])}`);
   return result.output;
 }
@@ -75,5 +97,6 @@ export function readConfig(file: string): Config {
   } catch (e: any) {
     throw new BuncError(`invalid ${file}: not JSON: ${e.message}`);
   }
-  return parseConfig(json, file);
+  // Most configs have no null: no walk over them then.
+  return checkConfig(text.includes("null") ? dropNulls(json) : json, file);
 }

@@ -16,6 +16,23 @@ function waitFor(cond: () => boolean, what: string): void {
 }
 
 describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
+  // runc's capabilities.bats: exec --cap adds to the bounding, effective and permitted sets,
+  // and to the ambient set too when the config has an inheritable set (ambient needs it).
+  test("exec --cap adds to ambient when the process has an inheritable set", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+      c.process.capabilities = { inheritable: ["CAP_CHOWN", "CAP_SYSLOG"], permitted: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], bounding: ["CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"], ambient: ["CAP_CHOWN"] };
+    });
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const caps = (args: string[]) => Object.fromEntries(sb.ok(["exec", ...args, id, "grep", "^Cap", "/proc/self/status"]).trim().split("\n").map((l) => l.split(":\t")));
+      expect(caps([])).toEqual({ CapInh: "0000000400000001", CapPrm: "0000000000000021", CapEff: "0000000000000021", CapBnd: "0000000400000021", CapAmb: "0000000000000001" });
+      expect(caps(["--cap", "CAP_SYSLOG"])).toEqual({ CapInh: "0000000400000001", CapPrm: "0000000400000021", CapEff: "0000000400000021", CapBnd: "0000000400000021", CapAmb: "0000000400000001" });
+    } finally {
+      sb.run(["delete", "-f", id]);
+    }
+  });
+
   test("exec's own failures exit 255; the process's status passes through", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "30"], () => {}, true);

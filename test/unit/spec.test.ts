@@ -66,6 +66,19 @@ describe("parseConfig", () => {
     expect(parsed.hostname).toBeUndefined();
     expect(parsed.domainname).toBeUndefined();
   });
+  test("a member set to null is one left out (as runc, crun and youki); null in an array is still an error", () => {
+    const c = base();
+    c.linux.namespaces.push({ type: "time" });
+    c.linux.timeOffsets = null;
+    c.process.capabilities.ambient = null;
+    c.hooks = null;
+    const parsed = parseConfig(c);
+    expect(parsed.linux.timeOffsets).toBeUndefined();
+    expect(parsed.process!.capabilities!.ambient).toBeUndefined();
+    expect(parsed.hooks).toBeUndefined();
+    expect(error((c) => (c.process.args = ["sh", null]))).toContain("process.args[1]");
+    expect(error((c) => (c.process = null))).toBe("(accepted)");
+  });
   test("unknown properties are ignored", () => {
     expect(error((c) => ((c.extra = { a: 1 }), (c.process.whatever = 1)))).toBe("(accepted)");
   });

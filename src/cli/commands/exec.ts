@@ -108,6 +108,8 @@ async function execCommand(a: any, data: ReturnType<typeof splitExecArgv>): Prom
         const add = (set?: string[]) => [...new Set([...(set ?? []), ...caps])];
         const k = p.capabilities ?? {};
         p.capabilities = { ...k, bounding: add(k.bounding), effective: add(k.effective), permitted: add(k.permitted) };
+        // As runc: ambient too when there is an inheritable set (a capability cannot be ambient without it).
+        if (k.inheritable) p.capabilities.ambient = add(k.ambient);
       }
       if (a["no-new-privs"]) p.noNewPrivileges = true;
       if (a.apparmor) p.apparmorProfile = a.apparmor;
