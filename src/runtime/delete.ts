@@ -51,6 +51,12 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
       if (status === "paused") cg?.thaw();
       if (!(require("./wait") as typeof import("./wait")).waitGone(c)) throw new BuncError(`container ${id}: init ${c.pid} did not exit after SIGKILL`);
       trace("processes killed (SIGKILL) and gone");
+    } else if (!ownPidNamespace(c.state)) {
+      // Without a PID namespace of its own, the init's end took no other process with it:
+      // those left in its cgroup go now (as runc's destroy), or the cgroup could not go.
+      const cg = cgroupsLib().containerCgroups(c.state, warn);
+      if (cg) cg.killAll(9);
+      trace("processes left in the cgroup killed (SIGKILL): no PID namespace of its own");
     }
     if (!c.state.config.linux.namespaces.some((n) => n.type === "mount")) {
       // No mount namespace of its own (linux/rootfs.ts sharesHostMounts): its mounts are the host's.
@@ -73,6 +79,11 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
   } finally {
     unlock();
   }
+}
+
+/** A PID namespace made for the container (the kernel ends its processes with its init). */
+export function ownPidNamespace(state: StoredState): boolean {
+  return state.config.linux.namespaces.some((n) => n.type === "pid" && !n.path);
 }
 
 /**

@@ -6,6 +6,9 @@ import type { RuntimeContext } from "./context";
 
 export function killContainer(ctx: RuntimeContext, id: string, signal: number, all = false): void {
   withContainer(ctx.root, id, (c) => {
+    // As runc: SIGKILL to a container without a PID namespace of its own is SIGKILL to every
+    // process of its cgroup (its init's end would take no other with it), init gone or not.
+    if (signal === 9 && !c.state.config.linux.namespaces.some((n) => n.type === "pid" && !n.path)) all = true;
     const status = requireStatus(c, all ? "kill --all" : "kill");
     if (all) {
       // As runc: every process left in the container's cgroup, even once the init is gone.

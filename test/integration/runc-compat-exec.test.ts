@@ -73,6 +73,64 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
   });
 });
 
+// runc's delete.bats and kill.bats: a container without a PID namespace of its own keeps its
+// other processes when its init dies (no kernel kills them with it); delete and kill KILL end
+// them all, through the cgroup, and leave the cgroup empty and removed.
+describe.skipIf(!isRoot)("host PID namespace: delete and kill KILL end every process (root)", () => {
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  /** A container without a PID namespace: its init and three exec'd processes, by their host pids. */
+  async function hostPidns(): Promise<{ id: string; init: number; pids: number[] }> {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "300"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "pid");
+    });
+    sb.ok(["run", "-d", "-b", b, id]);
+    const init = JSON.parse(sb.ok(["state", id])).pid;
+    const pids = [init];
+    for (let i = 0; i < 3; i++) {
+      const f = join(sb.dir, `${id}-${i}.pid`);
+      sb.ok(["exec", "-d", "--pid-file", f, id, "sleep", "300"]);
+      pids.push(Number(require("node:fs").readFileSync(f, "utf8")));
+    }
+    return { id, init, pids };
+  }
+  /** Ends what a failing check left, by pid, and the container. */
+  function cleanUp(id: string, pids: number[]): void {
+    for (const p of pids) try { process.kill(p, "SIGKILL"); } catch {}
+    waitFor(() => pids.every((p) => !alive(p)), "the test's processes to be gone");
+    sb.run(["delete", "--force", id]);
+  }
+  for (const [what, args] of [["delete", ["delete"]], ["delete --force", ["delete", "--force"]], ["kill KILL", ["kill"]]] as const) {
+    test(`${what} of a container whose init is gone`, async () => {
+      const { id, init, pids } = await hostPidns();
+      try {
+        process.kill(init, "SIGKILL");
+        waitFor(() => !alive(init), "the init to be gone");
+        expect(pids.filter(alive).length).toBe(3);
+        const r = sb.run([...args, id, ...(args[0] === "kill" ? ["KILL"] : [])]);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        waitFor(() => pids.every((p) => !alive(p)), "every process of the container to be gone");
+      } finally {
+        cleanUp(id, pids);
+      }
+      expect(sb.containers()).toEqual([]);
+    });
+  }
+  test("kill KILL of a running one ends every process, not only the init", async () => {
+    const { id, pids } = await hostPidns();
+    try {
+      expect(pids.filter(alive).length).toBe(4);
+      sb.ok(["kill", id, "KILL"]);
+      waitFor(() => pids.every((p) => !alive(p)), "every process of the container to be gone");
+      waitFor(() => JSON.parse(sb.ok(["state", id])).status === "stopped", "the container to stop");
+    } finally {
+      cleanUp(id, pids);
+    }
+    expect(sb.containers()).toEqual([]);
+  });
+});
+
 describe.skipIf(!isRoot)("--preserve-fds N (root)", () => {
   /** bunc with fds 3, 4 and 5 open on three files the test made; returns what the container listed. */
   function withFds(args: string[]): string {
