@@ -27,7 +27,7 @@ export const PROPAGATION: Record<string, bigint> = {
 };
 
 /** Options that only make sense to other runtimes or tools; accepted and ignored. */
-const IGNORED = new Set(["defaults", "auto", "noauto", "user", "nouser", "users", "_netdev", "nofail", "tmpcopyup"]);
+const IGNORED = new Set(["defaults", "auto", "noauto", "user", "nouser", "users", "_netdev", "nofail"]);
 
 /** MOUNT_ATTR_* of mount_setattr(2), for the recursive r* options (runtime spec: rro, rnosuid, ...). */
 export const MOUNT_ATTR = { RDONLY: 0x1n, NOSUID: 0x2n, NODEV: 0x4n, NOEXEC: 0x8n, ATIME: 0x70n, RELATIME: 0x0n, NOATIME: 0x10n, STRICTATIME: 0x20n, NODIRATIME: 0x80n, NOSYMFOLLOW: 0x200000n } as const;
@@ -46,7 +46,7 @@ const RECURSIVE: Record<string, [bigint, bigint]> = {
 };
 
 /** Every option name bunc applies (for `features`). */
-export const KNOWN_MOUNT_OPTIONS = () => [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE), "idmap", "ridmap"].sort();
+export const KNOWN_MOUNT_OPTIONS = () => [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE), "idmap", "ridmap", "tmpcopyup"].sort();
 
 export interface ParsedMountOptions {
   /** Recursive attributes (rro, rnosuid, ...) applied with mount_setattr(AT_RECURSIVE) after the mount. */
@@ -59,10 +59,12 @@ export interface ParsedMountOptions {
   data: string[];
   bind: boolean;
   recursive: boolean;
+  /** tmpcopyup: a tmpfs starts with a copy of the directory it covers (linux/tmpcopyup.ts). */
+  copyUp: boolean;
 }
 
 export function parseMountOptions(options: string[] = [], type?: string): ParsedMountOptions {
-  let flags = 0n, cleared = 0n, recursiveSet = 0n, recursiveClear = 0n;
+  let flags = 0n, cleared = 0n, recursiveSet = 0n, recursiveClear = 0n, copyUp = false;
   const propagation: bigint[] = [], data: string[] = [];
   for (const opt of options) {
     const f = FLAGS[opt];
@@ -76,6 +78,7 @@ export function parseMountOptions(options: string[] = [], type?: string): Parsed
       recursiveClear = (recursiveClear & ~set) | clear;
     }
     else if (opt === "idmap" || opt === "ridmap") continue; // made on the host beforehand (linux/idmap.ts)
+    else if (opt === "tmpcopyup") copyUp = true;
     else if (!IGNORED.has(opt)) data.push(opt);
   }
   if (type === "bind") flags |= MS.BIND;
@@ -86,7 +89,7 @@ export function parseMountOptions(options: string[] = [], type?: string): Parsed
     const unknown = data.find((d) => !d.includes("="));
     if (unknown !== undefined) throw new Error(`unknown mount option "${unknown}" for a bind mount`);
   }
-  return { flags, cleared, propagation, data, bind, recursive: (flags & MS.REC) !== 0n, recursiveSet, recursiveClear };
+  return { flags, cleared, propagation, data, bind, recursive: (flags & MS.REC) !== 0n, recursiveSet, recursiveClear, copyUp: copyUp && type === "tmpfs" };
 }
 
 /**

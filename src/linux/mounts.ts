@@ -89,6 +89,23 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
     return;
   }
   const rel = prepareMountpoint(ctx, dest, false);
+  // tmpcopyup: the directory, opened before the tmpfs covers it, is copied into it after.
+  const covered = o.copyUp ? ctx.sys.openInRoot(ctx.rootFd, rel, O.RDONLY | O.DIRECTORY | O.CLOEXEC) : -1;
+  try {
+    // A read-only one is made read-only once the copy is in (as runc).
+    const readOnlyLater = covered >= 0 && (o.flags & MS.RDONLY) !== 0n;
+    mountNew(ctx, m, type, readOnlyLater ? { ...o, flags: o.flags & ~MS.RDONLY } : o, rel);
+    if (covered >= 0) withPinned(ctx, rel, (target) => {
+      (require("./tmpcopyup") as typeof import("./tmpcopyup")).copyUp(covered, target, dest);
+      if (readOnlyLater) remount(ctx.sys, target, o.flags);
+    });
+  } finally {
+    if (covered >= 0) ctx.sys.close(covered);
+  }
+}
+
+/** A filesystem of its own (not a bind) on the prepared mountpoint `rel`. */
+function mountNew(ctx: MountContext, m: Mount, type: string, o: ReturnType<typeof parseMountOptions>, rel: string): void {
   let bound = false;
   // proc and sysfs: not over a symlink swapped in after the check above either.
   const pin = type === "proc" || type === "sysfs" ? pinNoSymlinks : withPinned;

@@ -103,6 +103,9 @@ export function schedulingFields(p: Process, linux: Config["linux"], isInit: boo
     SCHED_RUNTIME: s?.runtime ?? 0, SCHED_DEADLINE: s?.deadline ?? 0, SCHED_PERIOD: s?.period ?? 0,
     IOPRIO: p.ioPriority ? (IOPRIO_CLASS[p.ioPriority.class] << 13) | p.ioPriority.priority : -1,
     CPU_AFFINITY: final ? idMask(parseIdList(final)) : undefined,
+    // As runc: the init, and an exec asking for no affinity, run on every CPU of their cpuset,
+    // not on a narrower affinity bunc itself was started with (taskset, systemd's CPUAffinity=).
+    RESET_AFFINITY: isInit || !(p.execCPUAffinity?.initial || final) ? 1 : 0,
     PERSONALITY: linux.personality ? (linux.personality.domain === "LINUX32" ? PER_LINUX32 : PER_LINUX) : -1,
     MEMPOLICY_SET: mp ? 1 : 0,
     MEMPOLICY_MODE: mp ? MPOL[mp.mode] | (mp.flags ?? []).reduce((f, n) => f | MPOL_FLAG[n], 0) : 0,

@@ -239,6 +239,13 @@ static void apply_process(void) {
   if ((i64)slot[F_IOPRIO] >= 0) check(S3(NR_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, slot[F_IOPRIO]), STEP_IOPRIO);
   const unsigned char *cpus = field(F_CPU_AFFINITY, &len);
   if (len) check(S3(NR_sched_setaffinity, 0, len, cpus), STEP_AFFINITY);
+  else if (slot[F_RESET_AFFINITY]) {
+    /* Every CPU: the kernel keeps those of the cpuset (and that exist). A failure leaves bunc's
+     * own affinity, as runc only warns. */
+    unsigned char all[128];
+    memset(all, 0xff, sizeof all);
+    S3(NR_sched_setaffinity, 0, sizeof all, all);
+  }
   int has_caps = (int)slot[F_HAS_CAPS];
   if (has_caps)
     for (int c = 0; c <= (int)slot[F_LAST_CAP]; c++)

@@ -2,7 +2,7 @@
 // r* options (rro, rnosuid, ...) apply to submounts too, an unknown bind option is an error,
 // and a missing process.cwd is created, also under a read-only root.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot } from "../support/harness";
 
@@ -71,6 +71,45 @@ describe.skipIf(!isRoot)("mounts as runc (root)", () => {
       expect(sb.containers()).toEqual([]);
     });
   }
+
+  // tmpcopyup (podman's --tmpfs default; runc's mounts.bats): the tmpfs starts with a copy of
+  // the directory it covers, owners, modes, times, symlinks and fifos included; writes go to
+  // the tmpfs, not the rootfs. A read-only one is read-only once the copy is in.
+  for (const [how, env] of [["bunc sets up the rootfs", {}], ["the Bun init sets up the rootfs", { BUNC_HOST_SETUP: "0" }]] as const)
+  test(`tmpcopyup copies the covered directory into the tmpfs (${how})`, async () => {
+    // Name, mode, owner and mtime, as busybox's stat and GNU's both print them.
+    const STAT = "stat -c '%n %a %u %g %Y' f l p sub sub/g";
+    const script = [
+      `cd /srv/app && ${STAT}`,
+      "cat f sub/g; readlink l; test -p p && echo fifo; test -L l && echo link; test -d sub && echo dir",
+      "echo new > n && cat n; touch /srv/ro/x 2>&1; cat /srv/ro/kept",
+    ].join("; ");
+    const b = await sb.bundle(uid(), ["sh", "-c", script], (c) => {
+      c.mounts.push({ destination: "/srv/app", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "nosuid"] },
+        { destination: "/srv/ro", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "ro"] });
+    }, true);
+    const app = join(b, "rootfs/srv/app");
+    mkdirSync(join(app, "sub"), { recursive: true });
+    mkdirSync(join(b, "rootfs/srv/ro"), { recursive: true });
+    writeFileSync(join(b, "rootfs/srv/ro/kept"), "kept\n");
+    writeFileSync(join(app, "f"), "file\n");
+    writeFileSync(join(app, "sub/g"), "deep\n");
+    symlinkSync("/etc/passwd", join(app, "l"));
+    expect(Bun.spawnSync(["mkfifo", join(app, "p")]).exitCode).toBe(0);
+    chmodSync(join(app, "f"), 0o604); // root in the container has no CAP_DAC_OVERRIDE
+    chownSync(join(app, "f"), 1000, 1001);
+    chmodSync(join(app, "sub"), 0o2755);
+    chownSync(join(app, "sub"), 1002, 1003);
+    utimesSync(join(app, "f"), new Date("2020-01-02T03:04:05Z"), new Date("2020-01-02T03:04:05Z"));
+    const hostLs = Bun.spawnSync(["sh", "-c", `cd ${app} && ${STAT}`]).stdout.toString();
+    const r = sb.run(["run", "-b", b, uid()], { env });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith(hostLs);
+    expect(r.stdout).toStartWith("f 604 1000 1001 1577934245\n");
+    expect(r.stdout.slice(hostLs.length)).toBe("file\ndeep\n/etc/passwd\nfifo\nlink\ndir\nnew\ntouch: /srv/ro/x: Read-only file system\nkept\n");
+    expect(existsSync(join(app, "n"))).toBe(false); // written to the tmpfs, not the rootfs
+  });
 
   test("features lists the recursive options", () => {
     const f = JSON.parse(Bun.spawnSync([...BUNC, "features"]).stdout.toString());

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileSandbox, isRoot, PROJECT } from "../support/harness";
+import { BUNC, fileSandbox, isRoot, PROJECT } from "../support/harness";
 
 const sb = fileSandbox();
 const uid = () => "s13" + Math.random().toString(36).slice(2, 7);
@@ -72,6 +72,32 @@ describe.skipIf(!isRoot || !hasNative)("runtime spec 1.3 process attributes (roo
       sb.run(["delete", "--force", id]);
     }
     void out;
+  });
+
+  // runc (its cpu_affinity.bats): a bunc started with a narrower CPU affinity (taskset, a
+  // systemd unit's CPUAffinity=) does not hand it down: the init, and an exec without
+  // execCPUAffinity, run on every CPU of their cpuset; an exec with only `initial` keeps it.
+  test.skipIf(lastCpu < 1 || !Bun.which("taskset"))("a bunc pinned to one CPU does not pin the container's processes", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"]);
+    // A detached container keeps what it was given as stdout: nothing to wait on for `run -d`.
+    const pinned = (...args: string[]) => {
+      const detached = args[0] === "run";
+      const r = Bun.spawnSync(["taskset", "-c", "0", ...BUNC, "--root", sb.root, ...args], { stdin: "ignore", stdout: detached ? "ignore" : "pipe", stderr: detached ? "inherit" : "pipe" });
+      if (r.exitCode !== 0) throw new Error(`bunc ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout?.toString().replace(/\s+/g, " ").trim() ?? "";
+    };
+    pinned("run", "-d", "-b", b, id);
+    try {
+      const pid = JSON.parse(sb.ok(["state", id])).pid;
+      expect(readFileSync(`/proc/${pid}/status`, "utf8")).toContain(`Cpus_allowed_list:\t${cpus}\n`);
+      expect(pinned("exec", id, "grep", "Cpus_allowed_list", "/proc/self/status")).toBe(`Cpus_allowed_list: ${cpus}`);
+      const proc = join(sb.dir, `${id}.json`);
+      writeFileSync(proc, JSON.stringify({ args: ["grep", "Cpus_allowed_list", "/proc/self/status"], cwd: "/", env: ["PATH=/bin:/usr/bin"], execCPUAffinity: { initial: "1" } }));
+      expect(pinned("exec", "--process", proc, id)).toBe("Cpus_allowed_list: 1");
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
   });
 
   test("impossible values fail create with their JSON path, nothing left behind", async () => {
