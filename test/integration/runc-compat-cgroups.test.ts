@@ -52,6 +52,28 @@ describe.skipIf(!isRoot)("cgroups as runc (root)", () => {
     }
   });
 
+  // runc's update.bats: a realtime period smaller than the runtime in place is refused by the
+  // kernel until the runtime is lowered; with both given, the order that works is taken.
+  const rt = existsSync("/sys/fs/cgroup/cpu/cpu.rt_runtime_us");
+  const rtFree = rt && skipping(Number(require("node:fs").readFileSync("/sys/fs/cgroup/cpu/cpu.rt_runtime_us", "utf8")) < 600001, "update of the realtime period and runtime",
+    "the root cpu cgroup has less than 600001 µs of realtime runtime to give");
+  test.skipIf(!rt || !hybridV1 || rtFree)("update --cpu-rt-period/--cpu-rt-runtime to a period below the runtime in place", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => (c.linux.cgroupsPath = `/${id}`));
+    sb.ok(["run", "-d", "-b", b, id]);
+    const read = (f: string) => require("node:fs").readFileSync(`/sys/fs/cgroup/cpu/${id}/${f}`, "utf8").trim();
+    try {
+      sb.ok(["update", "--cpu-rt-period", "900001", "--cpu-rt-runtime", "600001", id]);
+      expect([read("cpu.rt_period_us"), read("cpu.rt_runtime_us")]).toEqual(["900001", "600001"]);
+      const r = sb.run(["update", "--cpu-rt-period", "10000", "--cpu-rt-runtime", "3000", id]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect([read("cpu.rt_period_us"), read("cpu.rt_runtime_us")]).toEqual(["10000", "3000"]);
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
   test("linux.devices makes the node; resources.devices alone decides access", async () => {
     const b = await sb.bundle(uid(), ["sh", "-c", "ls /dev/kmsg && (echo x > /dev/kmsg) 2>&1; echo done"], (c) => {
       c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];

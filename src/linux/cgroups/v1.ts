@@ -40,7 +40,16 @@ export function cpuV1(dir: string, c: NonNullable<R["cpu"]>): void {
   }
   if (c.quota) w(dir, "cpu.cfs_quota_us", c.quota, `${C}.quota`);
   if (c.burst !== undefined) w(dir, "cpu.cfs_burst_us", c.burst, `${C}.burst`);
-  if (c.realtimePeriod) w(dir, "cpu.rt_period_us", c.realtimePeriod, `${C}.realtimePeriod`);
+  if (c.realtimePeriod) {
+    try {
+      w(dir, "cpu.rt_period_us", c.realtimePeriod, `${C}.realtimePeriod`);
+    } catch (e) {
+      // A period below the runtime in place is refused: set the new runtime first, retry (as runc).
+      if (!c.realtimeRuntime) throw e;
+      w(dir, "cpu.rt_runtime_us", c.realtimeRuntime, `${C}.realtimeRuntime`);
+      w(dir, "cpu.rt_period_us", c.realtimePeriod, `${C}.realtimePeriod`);
+    }
+  }
   if (c.realtimeRuntime) w(dir, "cpu.rt_runtime_us", c.realtimeRuntime, `${C}.realtimeRuntime`);
   if (c.idle !== undefined) w(dir, "cpu.idle", c.idle, `${C}.idle`);
 }
