@@ -74,6 +74,33 @@ describe.skipIf(!isRoot)("cgroups as runc (root)", () => {
     }
   });
 
+  // runc's update.bats: --cpu-burst and --cpu-idle, where the kernel has the files.
+  const burst = existsSync("/sys/fs/cgroup/cpu/cpu.cfs_burst_us"), idle = existsSync("/sys/fs/cgroup/cpu/cpu.idle");
+  test.skipIf(!hybridV1 || !burst || !idle)("update --cpu-burst and --cpu-idle", async () => {
+    const id = uid();
+    // shares too: the kernel refuses them for an idle group, and update writes the config's again.
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => (c.linux.resources = { cpu: { shares: 100, quota: 500000, period: 1000000 } }));
+    sb.ok(["run", "-d", "-b", b, id]);
+    const state = JSON.parse(require("node:fs").readFileSync(join(sb.root, id, "state.json"), "utf8"));
+    const read = (f: string) => require("node:fs").readFileSync(join(state.cgroupPaths.cpu, f), "utf8").trim();
+    try {
+      sb.ok(["update", "--cpu-period", "900000", "--cpu-burst", "500000", id]);
+      expect([read("cpu.cfs_period_us"), read("cpu.cfs_burst_us")]).toEqual(["900000", "500000"]);
+      sb.ok(["update", "--cpu-burst", "0", id]);
+      expect(read("cpu.cfs_burst_us")).toBe("0");
+      sb.ok(["update", "--cpu-idle", "1", id]);
+      expect(read("cpu.idle")).toBe("1");
+      sb.ok(["update", "--cpu-idle", "0", id]);
+      expect(read("cpu.idle")).toBe("0");
+      sb.ok(["update", "--cpu-idle", "1", id]);
+      expect(read("cpu.idle")).toBe("1");
+      expect(sb.run(["update", "--cpu-idle", "2", id]).code).toBe(1); // the kernel takes 0 and 1 only
+      expect(read("cpu.idle")).toBe("1");
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
   test("linux.devices makes the node; resources.devices alone decides access", async () => {
     const b = await sb.bundle(uid(), ["sh", "-c", "ls /dev/kmsg && (echo x > /dev/kmsg) 2>&1; echo done"], (c) => {
       c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];

@@ -26,6 +26,8 @@ export default defineCommand({
     "blkio-weight": { type: "string", description: "block IO weight (10-1000)" },
     "cpu-period": { type: "string", description: "CPU CFS period (µs)" },
     "cpu-quota": { type: "string", description: "CPU CFS quota (µs)" },
+    "cpu-burst": { type: "string", description: "CPU CFS burst (µs)" },
+    "cpu-idle": { type: "string", description: "CPU idle policy: 1 for SCHED_IDLE, 0 for normal" },
     "cpu-share": { type: "string", description: "CPU shares" },
     "cpu-rt-period": { type: "string", description: "realtime period (µs)" },
     "cpu-rt-runtime": { type: "string", description: "realtime runtime (µs)" },
@@ -49,6 +51,9 @@ export default defineCommand({
     if (a["blkio-weight"]) set("blockIO", "weight", num(a["blkio-weight"], "--blkio-weight"));
     if (a["cpu-period"]) set("cpu", "period", num(a["cpu-period"], "--cpu-period"));
     if (a["cpu-quota"]) set("cpu", "quota", num(a["cpu-quota"], "--cpu-quota"));
+    // 0 is a value for these two (runc: set when given).
+    if (a["cpu-burst"] !== undefined) set("cpu", "burst", num(a["cpu-burst"], "--cpu-burst"));
+    if (a["cpu-idle"] !== undefined) set("cpu", "idle", num(a["cpu-idle"], "--cpu-idle"));
     if (a["cpu-share"]) set("cpu", "shares", num(a["cpu-share"], "--cpu-share"));
     if (a["cpu-rt-period"]) set("cpu", "realtimePeriod", num(a["cpu-rt-period"], "--cpu-rt-period"));
     if (a["cpu-rt-runtime"]) set("cpu", "realtimeRuntime", num(a["cpu-rt-runtime"], "--cpu-rt-runtime"));

@@ -23,7 +23,9 @@ export function memoryV1(dir: string, m: NonNullable<R["memory"]>, warn: Warn): 
 }
 
 export function cpuV1(dir: string, c: NonNullable<R["cpu"]>): void {
-  if (c.shares) {
+  // The kernel refuses shares for an idle group: leaving idle first, and no shares for one.
+  if (c.idle === 0) w(dir, "cpu.idle", 0, `${C}.idle`);
+  if (c.shares && c.idle !== 1) {
     w(dir, "cpu.shares", c.shares, `${C}.shares`);
     const got = Number(readCgroupFile(dir, "cpu.shares"));
     if (got !== c.shares) throw new CgroupError(`${C}.shares: the kernel clamped ${c.shares} to ${got}`, `${C}.shares`);
@@ -51,7 +53,7 @@ export function cpuV1(dir: string, c: NonNullable<R["cpu"]>): void {
     }
   }
   if (c.realtimeRuntime) w(dir, "cpu.rt_runtime_us", c.realtimeRuntime, `${C}.realtimeRuntime`);
-  if (c.idle !== undefined) w(dir, "cpu.idle", c.idle, `${C}.idle`);
+  if (c.idle !== undefined && c.idle !== 0) w(dir, "cpu.idle", c.idle, `${C}.idle`);
 }
 
 export function cpusetV1(dir: string, c: NonNullable<R["cpu"]>): void {

@@ -45,8 +45,10 @@ export function memoryV2(dir: string, m: NonNullable<R["memory"]>, warn: Warn): 
 export function cpuV2(dir: string, c: NonNullable<R["cpu"]>): void {
   if (c.realtimePeriod || c.realtimeRuntime)
     throw new CgroupError(`${C}.realtimeRuntime: realtime scheduling is not supported on cgroup v2`, `${C}.realtimeRuntime`);
-  if (c.shares) w(dir, "cpu.weight", sharesToWeight(c.shares), `${C}.shares`);
-  if (c.idle !== undefined) w(dir, "cpu.idle", c.idle, `${C}.idle`);
+  // The kernel refuses a weight for an idle group: leaving idle first, and no weight for one.
+  if (c.idle === 0) w(dir, "cpu.idle", 0, `${C}.idle`);
+  if (c.shares && c.idle !== 1) w(dir, "cpu.weight", sharesToWeight(c.shares), `${C}.shares`);
+  if (c.idle !== undefined && c.idle !== 0) w(dir, "cpu.idle", c.idle, `${C}.idle`);
   if (c.burst !== undefined) w(dir, "cpu.max.burst", c.burst, `${C}.burst`);
   if (c.quota || c.period) {
     const quota = c.quota && c.quota > 0 ? String(c.quota) : "max";
