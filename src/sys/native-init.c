@@ -782,25 +782,20 @@ static __attribute__((noreturn)) void run(int req_fd) {
   /* The order from here, against runc's standard_init_linux.go:
      - without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before apply_process
        drops the capabilities (as runc, which also enters the cwd after it then);
-     - startContainer hooks run in the process's working directory (as runc), before the
-       process's user, capabilities and rlimits apply, so a hook keeps the init's privileges;
      - apply_process: rlimits, scheduling and personality while the capabilities they may
        need are held; the bounding set, then the cwd as root, groups, gid and uid (keepcaps
        across the switch), capabilities, ambient, no_new_privs, umask (see there);
-     - with no_new_privs the filter goes on last, right before execve (as runc), so the
-       profile need not allow what the steps before it call, chdir included. */
+     - the LSM attributes of the next execve (a hook's too, as runc's SetExecLabel);
+     - with no_new_privs the filter goes on after them (as runc), so the profile need not
+       allow what the steps before it call, chdir included;
+     - startContainer hooks last (as runc): with the process's user, capabilities, working
+       directory and filter, so a hook from the container's image gets no more than the
+       program; nothing else runs between them and the program's execve. */
   if (!nnp) install_seccomp();
-  if (slot[F_MODE] != MODE_EXEC) {
-    u32 cwd_len;
-    const unsigned char *cwd = field(F_CWD, &cwd_len);
-    if (cwd_len) S1(NR_chdir, cwd);
-    run_hooks();
-  }
   apply_process();
-  /* Last before the no_new_privs filter (which need not allow the write), nothing is
-     executed between this and the program's execve. */
   apply_attrs();
   if (nnp) install_seccomp();
+  if (slot[F_MODE] != MODE_EXEC) run_hooks();
   exec_program();
 }
 

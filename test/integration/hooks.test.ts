@@ -115,6 +115,24 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
     });
   }
 
+  // runc (standard_init_linux.go): startContainer hooks run last before the program, with its
+  // user, capabilities, working directory and seccomp filter; a hook from the container's
+  // image gets no more than the program would.
+  test("a startContainer hook runs as the process: its user, capabilities, cwd and seccomp filter", async () => {
+    const id = "hkpriv";
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.process.cwd = "/tmp";
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] };
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'echo "uid=$(id -u) cwd=$(pwd) $(grep CapEff /proc/self/status | tr -d "\t")"; mkdir /dev/shm/hook-dir 2>&1 || true'] }] };
+    });
+    const r = sb.run(["run", "-b", b, id]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("uid=1000 cwd=/tmp CapEff:0000000000000000\nmkdir: can't create directory '/dev/shm/hook-dir': Operation not permitted\n");
+    expect(sb.containers()).toEqual([]);
+  });
+
   test("createContainer sees status creating, startContainer sees created", async () => {
     rmSync(LOG, { force: true });
     const b = await hookBundle("hkst", { createContainer: [hook("createContainer")], startContainer: [hook("startContainer")] });

@@ -1,0 +1,141 @@
+#!/usr/bin/env bun
+// runc's own integration tests (tests/integration/*.bats of runc 1.3.3, the source Debian
+// ships) run against dist/bunc: what an engineer who knows runc tries first. Offline, with
+// stand-ins for what that suite downloads or builds: the Alpine minirootfs as its busybox
+// image, scripts/runc-bats/recvtty.py as its recvtty. Each failure is matched against
+// scripts/runc-bats/expected.ts (why it fails here and is not a bunc bug) or reported as
+// unexplained.
+//   bun scripts/runc-bats.ts [--only a.bats,b.bats] [--tap out.tap]
+// Root only; needs bats, gawk, jq, python3 and xz (apt-get install bats gawk jq xz-utils).
+// Downloads the runc source once into fixtures/cache/. Exits 1 on an unexplained failure.
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { alpineTarball } from "./alpine-tarball";
+import { EXPECTED } from "./runc-bats/expected";
+
+const PROJECT = resolve(import.meta.dir, "..");
+const VERSION = "1.3.3";
+const SOURCE = `runc_${VERSION}+ds1.orig.tar.xz`;
+const URL = `http://deb.debian.org/debian/pool/main/r/runc/${SOURCE}`;
+const SHA256 = "b5c86ad372d1b08f762a978efda6cca6eb806aa60641e792e864007c7c871d45";
+/** Files left out: checkpoint needs CRIU, sshfs a FUSE mount; neither is what bunc offers. */
+const LEFT_OUT = new Set(["checkpoint.bats", "mounts_sshfs.bats"]);
+const FILE_TIMEOUT_MS = 10 * 60_000;
+
+const log = (s: string) => console.error(`runc-bats: ${s}`);
+
+/** The unpacked tests/integration of runc's source, fetched and checked once. */
+async function integrationDir(): Promise<string> {
+  const cache = join(PROJECT, "fixtures/cache");
+  const tree = join(cache, `runc-${VERSION}`);
+  if (existsSync(join(tree, "tests/integration/helpers.bash"))) return join(tree, "tests/integration");
+  mkdirSync(cache, { recursive: true });
+  const archive = join(cache, SOURCE);
+  if (!existsSync(archive)) {
+    log(`fetching ${URL}`);
+    const r = await fetch(URL);
+    if (!r.ok) throw new Error(`${URL}: HTTP ${r.status}`);
+    writeFileSync(archive, new Uint8Array(await r.arrayBuffer()));
+  }
+  const sha = createHash("sha256").update(readFileSync(archive)).digest("hex");
+  if (sha !== SHA256) throw new Error(`${archive}: sha256 ${sha}, expected ${SHA256}`);
+  const tmp = `${tree}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const x = Bun.spawnSync(["tar", "-xJf", archive, "-C", tmp, "--strip-components=1"]);
+  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr}`);
+  Bun.spawnSync(["mv", tmp, tree]);
+  return join(tree, "tests/integration");
+}
+
+/** The suite's downloads and Go helpers replaced by what is here; returns the busybox image. */
+function standIns(dir: string): void {
+  const image = join(PROJECT, "fixtures/cache/runc-bats-busybox.tar");
+  if (!existsSync(image)) {
+    const z = Bun.spawnSync(["sh", "-c", `gzip -dc "$1" > "$2.tmp" && mv "$2.tmp" "$2"`, "sh", alpineTarball(), image]);
+    if (z.exitCode !== 0) throw new Error(`gunzip of the Alpine tarball: ${z.stderr}`);
+  }
+  writeFileSync(join(dir, "get-images.sh"), `#!/bin/bash\necho "BUSYBOX_IMAGE=${image}"\necho "DEBIAN_IMAGE=${image}"\n`);
+  const bin = join(dir, "../cmd/_bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(join(import.meta.dir, "runc-bats/recvtty.py"), join(bin, "recvtty"));
+  chmodSync(join(bin, "recvtty"), 0o755);
+}
+
+interface Result { file: string; n: number; name: string; ok: boolean; skip?: string; detail: string[] }
+
+/** Ends the recvtty stand-ins this run started (they hold bats's output open), by pid. */
+function endRecvtty(bin: string): void {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${bin}/recvtty`)) process.kill(Number(pid), "SIGKILL");
+    } catch {}
+  }
+}
+
+async function runFile(dir: string, file: string, runc: string, tap: string[]): Promise<Result[]> {
+  const p = Bun.spawn(["bats", "-T", file], { cwd: dir, env: { ...process.env, RUNC: runc }, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), FILE_TIMEOUT_MS);
+  const results: Result[] = [];
+  let plan = -1, buffered = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of p.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      tap.push(`${file}: ${line}`);
+      const m = line.match(/^(ok|not ok) (\d+) (.*?)(?: in \d+ms)?(?: # skip ?(.*))?$/);
+      if (/^1\.\.\d+$/.test(line)) plan = Number(line.slice(3));
+      else if (m) results.push({ file, n: Number(m[2]), name: m[3]!, ok: m[1] === "ok", skip: m[4], detail: [] });
+      else if (line.startsWith("#") && results.length) results.at(-1)!.detail.push(line);
+      // Every test reported: what still holds bats's output is a stand-in left running.
+      if (plan >= 0 && results.length === plan) endRecvtty(join(dir, "../cmd/_bin"));
+    }
+  }
+  clearTimeout(timer);
+  await p.exited;
+  endRecvtty(join(dir, "../cmd/_bin"));
+  return results;
+}
+
+async function main() {
+  if (process.geteuid?.() !== 0) throw new Error("runc's integration tests need root");
+  const missing = ["bats", "gawk", "jq", "python3", "xz"].filter((b) => !Bun.which(b));
+  if (missing.length) throw new Error(`missing ${missing.join(", ")} (apt-get install bats gawk jq xz-utils)`);
+  const argv = process.argv.slice(2);
+  const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const runc = join(PROJECT, "dist/bunc");
+  if (!existsSync(runc)) throw new Error("no dist/bunc: bun run build first");
+  const dir = await integrationDir();
+  standIns(dir);
+  const only = opt("--only")?.split(",");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".bats") && !LEFT_OUT.has(f) && (!only || only.includes(f))).sort();
+  const tap: string[] = [];
+  const all: Result[] = [];
+  for (const file of files) {
+    const started = Date.now();
+    const results = await runFile(dir, file, runc, tap);
+    all.push(...results);
+    const failed = results.filter((r) => !r.ok).length;
+    log(`${file}: ${results.length - failed} ok, ${failed} not ok (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  if (opt("--tap")) writeFileSync(opt("--tap")!, tap.join("\n") + "\n");
+  const failures = all.filter((r) => !r.ok);
+  const unexplained = failures.filter((f) => !EXPECTED[f.name]);
+  const byReason = new Map<string, string[]>();
+  for (const f of failures) if (EXPECTED[f.name]) byReason.set(EXPECTED[f.name]!, [...(byReason.get(EXPECTED[f.name]!) ?? []), f.name]);
+  const skipped = all.filter((r) => r.skip !== undefined).length;
+  const stale = only ? [] : Object.keys(EXPECTED).filter((name) => all.some((r) => r.name === name && r.ok && r.skip === undefined));
+  console.log(`runc ${VERSION}'s integration tests against bunc: ${all.length} tests in ${files.length} files; ` +
+    `${all.length - failures.length - skipped} passed, ${skipped} skipped (by the suite's own checks of this host), ${failures.length} failed ` +
+    `(${failures.length - unexplained.length} expected, ${unexplained.length} unexplained)`);
+  for (const [why, names] of byReason) console.log(`\nexpected, ${names.length}: ${why}\n${names.map((n) => `  - ${n}`).join("\n")}`);
+  if (stale.length) console.log(`\npassed although listed as expected to fail (scripts/runc-bats/expected.ts):\n${stale.map((n) => `  - ${n}`).join("\n")}`);
+  for (const f of unexplained) console.log(`\nUNEXPLAINED: ${f.file}: ${f.name}\n${f.detail.slice(0, 20).join("\n")}`);
+  process.exitCode = unexplained.length ? 1 : 0;
+}
+
+if (import.meta.main) await main();
