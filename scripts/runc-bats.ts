@@ -63,7 +63,15 @@ function standIns(dir: string): void {
   chmodSync(join(bin, "recvtty"), 0o755);
 }
 
-interface Result { file: string; n: number; name: string; ok: boolean; skip?: string; detail: string[] }
+export interface Result { file: string; n: number; name: string; ok: boolean; skip?: string; detail: string[] }
+
+/** One line of bats's TAP (with -T timings): a plan, a result, or a diagnostic ("# ..."). */
+export function parseLine(line: string): { plan: number } | { result: Omit<Result, "file" | "detail"> } | { diag: string } | undefined {
+  if (/^1\.\.\d+$/.test(line)) return { plan: Number(line.slice(3)) };
+  const m = line.match(/^(ok|not ok) (\d+) (.*?)(?: in \d+ms)?(?: # skip ?(.*))?$/);
+  if (m) return { result: { n: Number(m[2]), name: m[3]!, ok: m[1] === "ok", skip: m[4] } };
+  if (line.startsWith("#")) return { diag: line };
+}
 
 /** Ends the recvtty stand-ins this run started (they hold bats's output open), by pid. */
 function endRecvtty(bin: string): void {
@@ -87,10 +95,10 @@ async function runFile(dir: string, file: string, runc: string, tap: string[]): 
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       tap.push(`${file}: ${line}`);
-      const m = line.match(/^(ok|not ok) (\d+) (.*?)(?: in \d+ms)?(?: # skip ?(.*))?$/);
-      if (/^1\.\.\d+$/.test(line)) plan = Number(line.slice(3));
-      else if (m) results.push({ file, n: Number(m[2]), name: m[3]!, ok: m[1] === "ok", skip: m[4], detail: [] });
-      else if (line.startsWith("#") && results.length) results.at(-1)!.detail.push(line);
+      const parsed = parseLine(line);
+      if (parsed && "plan" in parsed) plan = parsed.plan;
+      else if (parsed && "result" in parsed) results.push({ file, ...parsed.result, detail: [] });
+      else if (parsed && results.length) results.at(-1)!.detail.push(parsed.diag);
       // Every test reported: what still holds bats's output is a stand-in left running.
       if (plan >= 0 && results.length === plan) endRecvtty(join(dir, "../cmd/_bin"));
     }
