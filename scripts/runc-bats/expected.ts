@@ -84,6 +84,7 @@ const BY_REASON: Record<keyof typeof WHY, string[]> = {
     "runc run [ambient caps not set in inheritable result in a warning]",
     "runc run [execve error]",
     "runc run [hook fails]",
+    "runc run [seccomp] (startContainer hook)",
     "runc run/create should refuse pre-existing frozen cgroup",
     "scheduler vs cpus",
   ],
@@ -103,6 +104,7 @@ const BY_REASON: Record<keyof typeof WHY, string[]> = {
   HOST: [
     "kill KILL [host pidns + init gone]",
     "runc delete --force [host pidns + init gone]",
+    "runc delete [host pidns + init gone]",
     "runc exec with RLIMIT_NOFILE(Bigger than system's hard value)",
     "runc exec with RLIMIT_NOFILE(Smaller than system's hard value)",
     "runc exec with RLIMIT_NOFILE(The same as system's hard value)",
