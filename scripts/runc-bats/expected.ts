@@ -94,8 +94,6 @@ const BY_REASON: Record<keyof typeof WHY, string[]> = {
     "idmap mount (ridmap flag) [no userns]",
     "mask paths [prohibit symlink /proc]",
     "mask paths [prohibit symlink /sys]",
-    "runc run (hooks library tests)",
-    "runc run [hook's argv is preserved]",
     "runc run [mount order, container bind-mount source]",
     "runc run [rootfsPropagation shared]",
     "runc run as user with no exec bit but CAP_DAC_OVERRIDE set",

@@ -6,7 +6,7 @@ import { deleteContainer } from "./delete";
 import { waitChild } from "./wait";
 import { BuncError } from "../sys/errors";
 import { sendSignal } from "../sys/proc";
-import { relayTerminal } from "./tty-relay";
+import { drainTerminal, relayTerminal } from "./tty-relay";
 import type { RuntimeContext } from "./context";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
@@ -19,6 +19,7 @@ export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<
   try {
     startContainer(ctx, o.id);
   } catch (e) {
+    if (c.consoleMaster !== undefined) drainTerminal(c.consoleMaster);
     deleteContainer(ctx, o.id, true);
     // As after any run: the exit status is the container's (127/126 for its program, 1 for setup).
     if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);

@@ -1,6 +1,8 @@
 // `run`/`exec -t` in the foreground without --console-socket: bunc holds the pty master
 // and relays it to its own terminal (raw mode, window size changes) until the process ends.
 import { setWindowSize } from "../linux/terminal";
+import { linuxSyscalls } from "../sys/syscalls";
+import { O } from "../sys/arch";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -38,4 +40,22 @@ export function relayTerminal(master: number): Relay {
       try { nodeFs().closeSync(master); } catch {}
     },
   };
+}
+
+const F_SETFL = 4;
+
+/**
+ * A start that failed: what the container side wrote to the terminal so far (a startContainer
+ * hook's error) goes to bunc's output, as runc's relay, running from create on, shows it.
+ */
+export function drainTerminal(master: number): void {
+  try {
+    linuxSyscalls.fcntl(master, F_SETFL, O.RDWR | O.NONBLOCK);
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      const n = nodeFs().readSync(master, buf); // EAGAIN: nothing more; EIO: the other side is gone
+      if (n <= 0) return;
+      nodeFs().writeSync(1, buf.subarray(0, n));
+    }
+  } catch {}
 }

@@ -147,6 +147,20 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     expect(sb.containers()).toEqual([]);
   });
 
+  // runc relays the terminal from create on: what the container side wrote before a failed
+  // start (a startContainer hook's error) reaches the user (runc's hooks.bats).
+  test("run -t in the foreground: what a failing startContainer hook wrote is shown, not lost", async () => {
+    const b = await sb.bundle("ttyhook", ["true"], (c) => {
+      c.process.terminal = true;
+      c.hooks = { startContainer: [{ path: "/bin/busybox", args: ["cat", "/nosuchfile"] }] };
+    });
+    const r = sb.run(["run", "-b", b, "ttyhook"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toContain("cat: can't open '/nosuchfile': No such file or directory\n");
+    expect(r.stderr).toContain("startContainer hook /bin/busybox failed");
+    expect(sb.containers()).toEqual([]);
+  });
+
   test.skipIf(!hasScript)("exec -t gets its own pty and its exit status", async () => {
     const b = await sb.bundle("ex", ["sleep", "30"]);
     sb.ok(["run", "-d", "-b", b, "ex"]);
