@@ -3,7 +3,7 @@
 import { BuncError } from "../sys/errors";
 import { tryRemove } from "../sys/files";
 import { runHooksWarn } from "./hooks";
-import { isAlive, loadContainer, lockContainer, STATE_FILE, type Container, type StoredState } from "./state";
+import { isAlive, loadContainer, lockContainer, ownPidNamespace, STATE_FILE, type Container, type StoredState } from "./state";
 import { requireStatus } from "./status";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
@@ -79,11 +79,6 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
   } finally {
     unlock();
   }
-}
-
-/** A PID namespace made for the container (the kernel ends its processes with its init). */
-export function ownPidNamespace(state: StoredState): boolean {
-  return state.config.linux.namespaces.some((n) => n.type === "pid" && !n.path);
 }
 
 /**

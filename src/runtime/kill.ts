@@ -1,6 +1,6 @@
 // `kill`: a signal to the container's init, or with --all to every process of its cgroup.
 import { check, libc } from "../sys/libc";
-import { withContainer } from "./state";
+import { ownPidNamespace, withContainer } from "./state";
 import { requireStatus } from "./status";
 import type { RuntimeContext } from "./context";
 
@@ -8,7 +8,7 @@ export function killContainer(ctx: RuntimeContext, id: string, signal: number, a
   withContainer(ctx.root, id, (c) => {
     // As runc: SIGKILL to a container without a PID namespace of its own is SIGKILL to every
     // process of its cgroup (its init's end would take no other with it), init gone or not.
-    if (signal === 9 && !c.state.config.linux.namespaces.some((n) => n.type === "pid" && !n.path)) all = true;
+    if (signal === 9 && !ownPidNamespace(c.state)) all = true;
     const status = requireStatus(c, all ? "kill --all" : "kill");
     if (all) {
       // As runc: every process left in the container's cgroup, even once the init is gone.

@@ -189,6 +189,11 @@ export class Container {
   }
 }
 
+/** A PID namespace made for the container: the kernel ends every process in it with the init. */
+export function ownPidNamespace(state: StoredState): boolean {
+  return state.config.linux.namespaces.some((n) => n.type === "pid" && !n.path);
+}
+
 export function writeStateAtomically(dir: string, state: StoredState): void {
   const tmp = under(dir, `.${STATE_FILE}.tmp`);
   writeText(tmp, JSON.stringify(state), 0o600);
