@@ -30,30 +30,27 @@ export function cpuV1(dir: string, c: NonNullable<R["cpu"]>): void {
     const got = Number(readCgroupFile(dir, "cpu.shares"));
     if (got !== c.shares) throw new CgroupError(`${C}.shares: the kernel clamped ${c.shares} to ${got}`, `${C}.shares`);
   }
-  if (c.period) {
-    try {
-      w(dir, "cpu.cfs_period_us", c.period, `${C}.period`);
-    } catch (e) {
-      // A smaller period can be refused while the old quota is larger: set quota first, retry.
-      if (!c.quota) throw e;
-      w(dir, "cpu.cfs_quota_us", c.quota, `${C}.quota`);
-      w(dir, "cpu.cfs_period_us", c.period, `${C}.period`);
-    }
-  }
-  if (c.quota) w(dir, "cpu.cfs_quota_us", c.quota, `${C}.quota`);
+  // A smaller period is refused while the quota in place is larger, a realtime period while
+  // the runtime in place is: then the new quota (runtime) goes first (as runc).
+  periodThen(dir, ["cpu.cfs_period_us", c.period, "period"], ["cpu.cfs_quota_us", c.quota, "quota"]);
   if (c.burst !== undefined) w(dir, "cpu.cfs_burst_us", c.burst, `${C}.burst`);
-  if (c.realtimePeriod) {
-    try {
-      w(dir, "cpu.rt_period_us", c.realtimePeriod, `${C}.realtimePeriod`);
-    } catch (e) {
-      // A period below the runtime in place is refused: set the new runtime first, retry (as runc).
-      if (!c.realtimeRuntime) throw e;
-      w(dir, "cpu.rt_runtime_us", c.realtimeRuntime, `${C}.realtimeRuntime`);
-      w(dir, "cpu.rt_period_us", c.realtimePeriod, `${C}.realtimePeriod`);
-    }
-  }
-  if (c.realtimeRuntime) w(dir, "cpu.rt_runtime_us", c.realtimeRuntime, `${C}.realtimeRuntime`);
+  periodThen(dir, ["cpu.rt_period_us", c.realtimePeriod, "realtimePeriod"], ["cpu.rt_runtime_us", c.realtimeRuntime, "realtimeRuntime"]);
   if (c.idle !== undefined && c.idle !== 0) w(dir, "cpu.idle", c.idle, `${C}.idle`);
+}
+
+type Setting = [file: string, value: number | undefined, field: string];
+
+/** `period`, then `share` (each when given); `share` first too when the kernel refused `period` against the one in place. */
+function periodThen(dir: string, period: Setting, share: Setting): void {
+  const set = ([file, value, field]: Setting) => value && w(dir, file, value, `${C}.${field}`);
+  try {
+    set(period);
+  } catch (e) {
+    if (!share[1]) throw e;
+    set(share);
+    set(period);
+  }
+  set(share);
 }
 
 export function cpusetV1(dir: string, c: NonNullable<R["cpu"]>): void {
