@@ -50,7 +50,7 @@ const F_SETFL = 4;
  */
 export function drainTerminal(master: number): void {
   try {
-    linuxSyscalls.fcntl(master, F_SETFL, O.RDWR | O.NONBLOCK);
+    linuxSyscalls.fcntl(master, F_SETFL, O.NONBLOCK); // the access mode is not F_SETFL's to change
     const buf = Buffer.alloc(65536);
     for (;;) {
       const n = nodeFs().readSync(master, buf); // EAGAIN: nothing more; EIO: the other side is gone
