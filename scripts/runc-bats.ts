@@ -9,7 +9,8 @@
 // Root only; needs bats, gawk, jq, python3 and xz (apt-get install bats gawk jq xz-utils).
 // Downloads the runc source once into fixtures/cache/. Exits 1 on an unexplained failure.
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "./alpine-tarball";
 import { EXPECTED } from "./runc-bats/expected";
@@ -84,8 +85,9 @@ function endRecvtty(bin: string): void {
   }
 }
 
-async function runFile(dir: string, file: string, runc: string, tap: string[]): Promise<Result[]> {
-  const p = Bun.spawn(["bats", "-T", file], { cwd: dir, env: { ...process.env, RUNC: runc }, stdout: "pipe", stderr: "pipe" });
+async function runFile(dir: string, file: string, runc: string, tmp: string, tap: string[]): Promise<Result[]> {
+  // TMPDIR: the suite's helpers leave a file there per test (losetup.XXXXXX); this run's own directory.
+  const p = Bun.spawn(["bats", "-T", file], { cwd: dir, env: { ...process.env, RUNC: runc, TMPDIR: tmp }, stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => (p.kill("SIGKILL"), endRecvtty(join(dir, "../cmd/_bin"))), FILE_TIMEOUT_MS);
   const results: Result[] = [];
   let plan = -1, buffered = "";
@@ -141,14 +143,16 @@ async function main() {
   const files = readdirSync(dir).filter((f) => f.endsWith(".bats") && !LEFT_OUT.has(f) && (!only || only.includes(f))).sort();
   const tap: string[] = [];
   const all: Result[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), "bunc-runc-bats-"));
   for (const file of files) {
     const started = Date.now();
-    const results = await runFile(dir, file, runc, tap);
+    const results = await runFile(dir, file, runc, tmp, tap);
     all.push(...results);
     const failed = results.filter((r) => !r.ok).length;
     log(`${file}: ${results.length - failed} ok, ${failed} not ok (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
   if (opt("--tap")) writeFileSync(opt("--tap")!, tap.join("\n") + "\n");
+  rmSync(tmp, { recursive: true, force: true });
   const leftCgroups = removeSuiteCgroups();
   if (leftCgroups.length) log(`left by the suite and still busy: ${leftCgroups.join(", ")}`);
   const failures = all.filter((r) => !r.ok);
