@@ -1,6 +1,6 @@
 // Cgroup directories found by name under /sys/fs/cgroup (every v1 hierarchy and cgroup2): what
 // tests, the benchmark and the conformance stage look for to prove nothing was left behind.
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 /** Directories (depth <= maxDepth) whose name `matches`; a match is not searched below. */
@@ -22,4 +22,27 @@ export function cgroupDirs(matches: (name: string) => boolean, maxDepth = 6, roo
   };
   walk(root, 0);
   return found;
+}
+
+/** Removes the empty cgroup directories `rel` (and below) in every hierarchy, v1 or v2. */
+export function removeCgroupTree(rel: string): void {
+  const base = "/sys/fs/cgroup";
+  const roots = existsSync(join(base, "cgroup.controllers")) ? [base] : readdirSync(base).map((h) => join(base, h));
+  const remove = (dir: string) => {
+    let entries: import("node:fs").Dirent[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) remove(join(dir, e.name));
+    try { rmdirSync(dir); } catch {}
+  };
+  for (const r of roots) {
+    // A controller the host does not mount (hugetlb, net_cls, ... here) is a plain directory
+    // on the cgroup tmpfs; conmon still writes its pid into <it>/<parent>/conmon/tasks there,
+    // a regular file that rmdir cannot remove.
+    if (r !== base && !existsSync(join(r, "cgroup.procs"))) rmSync(join(r, rel), { recursive: true, force: true });
+    else remove(join(r, rel));
+  }
 }

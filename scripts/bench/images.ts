@@ -9,7 +9,8 @@
 //   after `podman rmi`.
 // podman's store, dockerd and their containers are removed at the end, even on failure.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { removeCgroupTree } from "../cgroup-dirs";
 import { ratio, stat, type Stat } from "./stats";
 import { pidfdOpen, pidfdWait } from "./proc";
 
@@ -43,7 +44,10 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
   const image = "localhost/bench-alpine:latest";
   const archive = join(dir, "alpine-oci.tar");
   // This host cannot raise the hard nofile limit to podman's default of 1048576 (as test/support/engines.ts).
-  const run = [...podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768", image, "/bin/true"];
+  // A cgroup parent of the bench's own for podman's and docker's containers, removed at the end
+  // (their defaults, libpod_parent and docker, would stay behind on the host).
+  const cgroupParent = `/bunc-bench-${basename(c.base)}`;
+  const run = [...podman, "run", "--rm", "--network", "none", "--cgroup-parent", cgroupParent, "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768", image, "/bin/true"];
   const cache = join(dir, "bunc-cache");
   let stopDocker = () => {};
   const bunc = (cacheDir: string) => timed([c.bunc, "--root", c.buncRoot, "run", "--image", archive, "--", "/bin/true"], { ...process.env, BUNC_CACHE_DIR: cacheDir });
@@ -60,7 +64,7 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
         const dockerArchive = join(dir, "alpine-docker.tar");
         timed([...podman, "save", "--format", "docker-archive", "-o", dockerArchive, image], env);
         timed([...d.cli, "load", "-i", dockerArchive]);
-        dockerRun = () => timed([...d.cli!, "run", "--rm", "--network", "none", image, "/bin/true"]);
+        dockerRun = () => timed([...d.cli!, "run", "--rm", "--network", "none", "--cgroup-parent", cgroupParent, image, "/bin/true"]);
         docker = `docker: its own dockerd (${d.version})`;
       } else docker = `docker: its dockerd did not start: skipped (${d.error})`;
     }
@@ -110,6 +114,7 @@ export function imageFigure(c: Ctx): ImageFigure | { skipped: string } {
       Bun.spawnSync(["umount", "-l", l]);
     }
     rmSync(dir, { recursive: true, force: true });
+    removeCgroupTree(cgroupParent);
   }
 }
 

@@ -3,9 +3,9 @@
 // symlinks as links, fifos and device nodes as nodes. The directory is read through an fd
 // opened before the tmpfs covered it, one name at a time (openat O_NOFOLLOW): nothing in the
 // container's tree can lead the copy out of it.
-import { check, checkedSyscall, cstr, libc, ptr } from "../sys/libc";
+import { check, cstr, libc, ptr } from "../sys/libc";
 import { O } from "../sys/arch";
-import { closeFd, readBytes } from "../sys/files";
+import { closeFd, entriesOfFd, readBytes } from "../sys/files";
 import { readlinkFd } from "../sys/xattr";
 import { RootDir, type NodeKind } from "../sys/rootdir";
 
@@ -27,28 +27,12 @@ function lstatAt(dirFd: number, name: string): Entry {
   };
 }
 
-/** The names in the directory open as `fd` (getdents64), without . and .. */
-function namesIn(fd: number, label: string): string[] {
-  const names: string[] = [];
-  const buf = new Uint8Array(32768);
-  const view = new DataView(buf.buffer);
-  const decoder = new TextDecoder();
-  for (;;) {
-    const n = Number(checkedSyscall("getdents64", [fd, ptr(buf), buf.length], label));
-    if (n === 0) return names;
-    for (let off = 0; off < n; off += view.getUint16(off + 16, true)) {
-      const name = decoder.decode(buf.subarray(off + 19, buf.indexOf(0, off + 19)));
-      if (name !== "." && name !== "..") names.push(name);
-    }
-  }
-}
-
 function openAt(dirFd: number, name: string, flags: number): number {
   return check("openat", libc.openat(dirFd, ptr(cstr(name)), flags | O.NOFOLLOW | O.CLOEXEC, 0n), name);
 }
 
 function copyEntries(fromFd: number, to: RootDir, parts: string[], label: string): void {
-  for (const name of namesIn(fromFd, label)) {
+  for (const name of entriesOfFd(fromFd, label)) {
     const e = lstatAt(fromFd, name);
     const at = [...parts, name];
     const type = e.mode & S_IFMT;

@@ -301,28 +301,31 @@ const DT_UNKNOWN = 0, DT_DIR = 4;
 
 function directoryEntries(path: string, directoriesOnly: boolean): string[] {
   const fd = openPath(path, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
-  const names: string[] = [];
   try {
-    const buf = new Uint8Array(32768);
-    const view = new DataView(buf.buffer);
-    for (;;) {
-      const n = Number(checkedSyscall("getdents64", [fd, ptr(buf), buf.length], path));
-      if (n === 0) break;
-      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[] (NUL-terminated)
-      for (let off = 0; off < n; ) {
-        const reclen = view.getUint16(off + 16, true);
-        const start = off + 19;
-        const name = decoder.decode(buf.subarray(start, buf.indexOf(0, start)));
-        const type = buf[off + 18]!;
-        const wanted = !directoriesOnly || type === DT_DIR || (type === DT_UNKNOWN && !!statPath(`${path}/${name}`, { follow: false, missingOk: true })?.isDirectory());
-        if (name !== "." && name !== ".." && wanted) names.push(name);
-        off += reclen;
-      }
-    }
+    const wanted = (name: string, type: number) => !directoriesOnly || type === DT_DIR || (type === DT_UNKNOWN && !!statPath(`${path}/${name}`, { follow: false, missingOk: true })?.isDirectory());
+    return entriesOfFd(fd, path, wanted);
   } finally {
     closeFd(fd);
   }
-  return names;
+}
+
+/** The names in the directory open as `fd` (without . and ..) that `wanted` takes, by getdents64 (`type`: its d_type). */
+export function entriesOfFd(fd: number, label: string, wanted: (name: string, type: number) => boolean = () => true): string[] {
+  const names: string[] = [];
+  const buf = new Uint8Array(32768);
+  const view = new DataView(buf.buffer);
+  for (;;) {
+    const n = Number(checkedSyscall("getdents64", [fd, ptr(buf), buf.length], label));
+    if (n === 0) return names;
+    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[] (NUL-terminated)
+    for (let off = 0; off < n; ) {
+      const reclen = view.getUint16(off + 16, true);
+      const start = off + 19;
+      const name = decoder.decode(buf.subarray(start, buf.indexOf(0, start)));
+      if (name !== "." && name !== ".." && wanted(name, buf[off + 18]!)) names.push(name);
+      off += reclen;
+    }
+  }
 }
 
 export function unlinkPath(path: string): void {

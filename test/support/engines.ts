@@ -2,7 +2,9 @@
 // its io.containerd.runc.v2 shim), each with every bit of its state under a private
 // temporary directory that is unmounted and removed afterwards.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { removeCgroupTree } from "../../scripts/cgroup-dirs";
+export { removeCgroupTree };
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { alpineTarball } from "../../scripts/alpine-tarball";
@@ -52,22 +54,6 @@ function unmountAndRemove(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Removes the empty cgroup directories `rel` (and below) in every hierarchy, v1 or v2. */
-export function removeCgroupTree(rel: string): void {
-  const base = "/sys/fs/cgroup";
-  const roots = existsSync(join(base, "cgroup.controllers")) ? [base] : readdirSync(base).map((h) => join(base, h));
-  const remove = (dir: string) => {
-    let entries: import("node:fs").Dirent[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) remove(join(dir, e.name));
-    try { rmdirSync(dir); } catch {}
-  };
-  for (const r of roots) remove(join(r, rel));
-}
 
 /** Processes whose command line contains `needle` (to find the engines' leftovers). */
 export function pidsWithCmdline(needle: string): number[] {
