@@ -49,14 +49,34 @@ export function withPinned<T>(ctx: MountContext, rel: string, fn: (target: strin
   }
 }
 
-/** Remount with new flags, keeping flags the kernel locks in a user namespace. */
-export function remount(sys: Syscalls, target: string, flags: bigint): void {
+const ATIME_FLAGS = MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME;
+/** What the kernel locks on a mount copied into a user namespace's mount namespace. */
+const LOCKABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | ATIME_FLAGS;
+const FLAG_NAMES: [bigint, string][] = [[MS.RDONLY, "ro"], [MS.NOSUID, "nosuid"], [MS.NODEV, "nodev"], [MS.NOEXEC, "noexec"],
+  [MS.NOATIME, "noatime"], [MS.NODIRATIME, "nodiratime"], [MS.RELATIME, "relatime"], [MS.STRICTATIME, "strictatime"]];
+const flagNames = (flags: bigint) => FLAG_NAMES.filter(([f]) => flags & f).map(([, n]) => n).join(",");
+
+/**
+ * Remount with new flags (`cleared`: those the options turned off, "rw", "suid", ...). In a
+ * user namespace the kernel refuses to change the flags locked on a bind mount's source: as
+ * runc 1.3, the remount is tried again with them kept, unless the options asked to clear
+ * one or for other atime flags, which is an error naming them (not a mount that quietly
+ * differs from the request).
+ */
+export function remount(sys: Syscalls, target: string, flags: bigint, cleared = 0n): void {
   const base = MS.REMOUNT | MS.BIND | (flags & ~(MS.BIND | MS.REC | MS.REMOUNT));
   try {
     sys.mount(null, target, null, base, null);
   } catch (e) {
     if (!(e instanceof SyscallError) || e.errno !== 1) throw e;
-    sys.mount(null, target, null, base | sys.mountFlags(target), null);
+    let locked = sys.mountFlags(target) & LOCKABLE;
+    if (!(locked & (MS.NOATIME | MS.RELATIME))) locked |= MS.STRICTATIME; // statvfs has no flag for it
+    const stuck = locked & cleared & ~ATIME_FLAGS;
+    if (stuck) throw new Error(`cannot clear the source mount's locked flags (${flagNames(stuck)}) in a user namespace`);
+    const atime = flags & ATIME_FLAGS;
+    if (atime && atime !== (locked & ATIME_FLAGS))
+      throw new Error(`cannot change the source mount's locked atime flags (${flagNames(locked & ATIME_FLAGS)}) to ${flagNames(atime)} in a user namespace`);
+    sys.mount(null, target, null, base | locked, null);
   }
 }
 
@@ -82,7 +102,8 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
     else withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
     // A pinned fd points below a mount made on it: pin again to reach the new mount.
     withPinned(ctx, rel, (target) => {
-      if (o.flags & ~(MS.BIND | MS.REC)) remount(ctx.sys, target, o.flags);
+      // Cleared flags too ("rw" of a read-only source), as runc 1.3.
+      if (o.flags & ~(MS.BIND | MS.REC) || o.cleared) remount(ctx.sys, target, o.flags, o.cleared);
       for (const p of o.propagation) ctx.sys.mount(null, target, null, p, null);
       if (o.recursiveSet || o.recursiveClear) ctx.sys.mountSetattrRecursive(target, o.recursiveSet, o.recursiveClear);
     });

@@ -47,13 +47,21 @@ export function bindConsole(sys: Syscalls, slaveName: string): void {
 
 const EPERM = 1;
 
-/** In the process about to exec: a new session whose controlling terminal is the slave, on stdio. */
-export function takeTerminal(slave: number, sys: Syscalls = linuxSyscalls): void {
+/**
+ * A session and process group of its own for the process about to exec, terminal or not
+ * (runc's nsexec stage 2): not the caller's, which the container's PID namespace cannot see.
+ */
+export function newSession(sys: Syscalls = linuxSyscalls): void {
   try {
     sys.setsid();
   } catch (e) {
     if (!(e instanceof SyscallError && e.errno === EPERM)) throw e; // EPERM: a session leader already
   }
+}
+
+/** In the process about to exec: a new session whose controlling terminal is the slave, on stdio. */
+export function takeTerminal(slave: number, sys: Syscalls = linuxSyscalls): void {
+  newSession(sys);
   sys.setControllingTerminal(slave);
   for (const fd of [0, 1, 2]) sys.dup2(slave, fd);
   if (slave > 2) sys.close(slave);

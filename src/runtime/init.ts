@@ -11,7 +11,7 @@ import { type MountContext } from "../linux/mounts";
 import { prepareRoot, pivotRoot, moveRoot, applyRootPropagation, maskPaths, mountAll, readonlyPaths, readonlyRoot, applySysctl } from "../linux/rootfs";
 import { applyProcess, execProcess, keepPreservedFds, resolveExecutable, setgroupsDenied } from "../linux/process";
 import { withHome } from "../linux/passwd";
-import { bindConsole, openPtyInRoot, takeTerminal, type Pty } from "../linux/terminal";
+import { bindConsole, newSession, openPtyInRoot, takeTerminal, type Pty } from "../linux/terminal";
 import { connectUnix, recvFd, sendFd } from "../sys/socket";
 import { preparedOnHost } from "../linux/idmap";
 import { openNativeInit } from "../sys/native-init";
@@ -210,6 +210,7 @@ function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number }
  */
 function enterProcess(p: Process, seccomp: Seccomp | undefined, fds: { preserveFds: number; keepFds: number[] }, path: string, args: string[], env: string[], state: HookState): never {
   if (ptySlave >= 0) takeTerminal(ptySlave);
+  else newSession();
   if (seccomp && !p.noNewPrivileges) installFilter(seccomp, state);
   applyProcess(p, () => {});
   writeExecAttrs(new LinuxSyscalls(), execAttrFiles);

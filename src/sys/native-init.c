@@ -510,7 +510,7 @@ static char recv_byte(int sock, int *fd) {
 
 /* A new session whose controlling terminal is the pty slave `fd`, on stdio. */
 static void take_terminal(int fd) {
-  check(S0(NR_setsid), STEP_CONSOLE);
+  S0(NR_setsid); /* EPERM: stage 2 made it a session leader already */
   check(S3(NR_ioctl, fd, 0x540E /* TIOCSCTTY */, 0), STEP_CONSOLE);
   for (int i = 0; i < 3; i++) check(S3(NR_dup3, fd, i, 0), STEP_CONSOLE);
   if (fd > 2) S1(NR_close, fd);
@@ -606,6 +606,9 @@ static __attribute__((noreturn)) void stage2(int req_fd) {
   do r = S3(NR_read, slot[F_STAGE_GO_FD], &go, 1); while (r == -4);
   if (r != 1) die(1); /* bunc gave up, or died: its end of the pipe is closed */
   S1(NR_close, slot[F_STAGE_GO_FD]);
+  /* A session and process group of its own, terminal or not (runc's stage 2): not the
+     caller's, which the container's PID namespace cannot see and a terminal signals. */
+  S0(NR_setsid);
   S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
   /* Dies with bunc until bunc says the container is made (the init clears it then). */
   S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0);

@@ -56,6 +56,29 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     }
   }, 60_000);
 
+  // runc's nsexec stage 2 calls setsid() for every process it starts, terminal or not: the
+  // init and an exec'd process lead a session and process group of their own inside the
+  // container, not the caller's (which the container's PID namespace cannot see: 0 there,
+  // and a terminal's SIGINT or SIGHUP to the caller's group would reach them directly).
+  for (const env of [{}, { BUNC_NATIVE_INIT: "0" }]) {
+    const how = Object.keys(env).length ? "Bun init" : "native init";
+    test(`the init and an exec'd process lead sessions of their own (${how})`, async () => {
+      const id = uid();
+      const b = await sb.bundle(id, ["sleep", "30"]);
+      sb.ok(["run", "-d", "-b", b, id], { env });
+      try {
+        // pid, pgrp, session: fields 1, 5 and 6 of /proc/<pid>/stat (after the command's name).
+        const ids = (stat: string) => { const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); return [stat.split(" ")[0], f[2], f[3]]; };
+        expect(ids(sb.ok(["exec", id, "cat", "/proc/1/stat"]))).toEqual(["1", "1", "1"]);
+        const [pid, pgrp, session] = ids(sb.ok(["exec", id, "cat", "/proc/self/stat"], { env }));
+        expect(Number(pid)).toBeGreaterThan(1);
+        expect([pgrp, session]).toEqual([pid, pid]);
+      } finally {
+        sb.run(["delete", "--force", id]);
+      }
+    });
+  }
+
   test("kill with signal 0 checks the init; kill --all of a stopped container succeeds", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sleep", "30"]);

@@ -243,6 +243,33 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     expect(r.stdout).toBe("secret-ok\n");
   });
 
+  // A bind mount's source flags are locked in a user namespace (the kernel's
+  // can_change_locked_flags): as runc 1.3, a request that would change them is a clear error,
+  // not an EPERM from a remount, nor a mount silently left with the flags it asked to clear.
+  test("a bind mount cannot change the source's locked flags in a user namespace: a clear error", async () => {
+    const f = join(sb.dir, "locked-src");
+    require("node:fs").writeFileSync(f, "x");
+    // Mount points of their own: the rootfs is shared with the other tests here.
+    const bind = async (id: string, opts: string[], source = f, at = "/locked-file") => usernsBundle(id, ["cat", at], (c) => c.mounts.push({ destination: at, type: "bind", source, options: ["bind", ...opts] }));
+    expect(sb.ok(["run", "-b", await bind("ulockok", ["relatime", "nosuid"]), "ulockok"])).toBe("x"); // the source's own atime: fine
+    for (const opt of ["strictatime", "noatime", "nodiratime"]) {
+      const r = sb.run(["run", "-b", await bind(`ulock${opt}`, [opt]), `ulock${opt}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`bunc: mounts[7] (/locked-file): cannot change the source mount's locked atime flags (relatime) to ${opt} in a user namespace\n`);
+    }
+    // A read-only source asked for rw.
+    const ro = join(sb.dir, "locked-ro");
+    require("node:fs").mkdirSync(ro, { recursive: true });
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", ro]).exitCode).toBe(0);
+    try {
+      const r = sb.run(["run", "-b", await bind("ulockrw", ["rw"], ro, "/locked-dir"), "ulockrw"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("bunc: mounts[7] (/locked-dir): cannot clear the source mount's locked flags (ro) in a user namespace\n");
+    } finally {
+      Bun.spawnSync(["umount", ro]);
+    }
+  });
+
   test("an idmap bind mount without mappings uses the container's: a root-owned source is root's inside", async () => {
     const src = join(sb.dir, "idmap-src");
     require("node:fs").mkdirSync(src, { recursive: true });
