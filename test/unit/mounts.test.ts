@@ -173,10 +173,20 @@ describe("mountOne", () => {
   test("remount keeps locked flags when the plain remount is EPERM", () => {
     const sys = new RecordingSyscalls({
       fail: (c) => (c.op === "mount" && c.args[3] === (MS.REMOUNT | MS.BIND | MS.RDONLY) ? 1 : undefined),
-      mountFlags: () => MS.NOSUID | MS.NODEV,
+      mountFlags: () => MS.NOSUID | MS.NODEV | MS.RELATIME,
     });
     remount(sys, "/x", MS.RDONLY);
-    expect(sys.mounts().map((m) => m[3])).toEqual([MS.REMOUNT | MS.BIND | MS.RDONLY, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV]);
+    expect(sys.mounts().map((m) => m[3])).toEqual([MS.REMOUNT | MS.BIND | MS.RDONLY, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.RELATIME]);
+  });
+  test("remount: a locked flag asked to be cleared, or other atime flags, is an error naming them (runc 1.3)", () => {
+    const locked = (flags: bigint) => new RecordingSyscalls({ fail: (c) => (c.op === "mount" && c.args[3] & MS.REMOUNT ? 1 : undefined), mountFlags: () => flags });
+    expect(() => remount(locked(MS.RDONLY | MS.NOSUID | MS.RELATIME), "/x", MS.NODEV, MS.RDONLY | MS.NOEXEC)).toThrow("cannot clear the source mount's locked flags (ro) in a user namespace");
+    expect(() => remount(locked(MS.RELATIME), "/x", MS.NOATIME)).toThrow("locked atime flags (relatime) to noatime");
+    expect(() => remount(locked(0n), "/x", MS.RELATIME)).toThrow("locked atime flags (strictatime) to relatime"); // statvfs: neither noatime nor relatime
+    // The same atime as the source's is kept, and the retry carries the locked flags.
+    const same = locked(MS.NOATIME | MS.NODEV);
+    expect(() => remount(same, "/x", MS.NOATIME | MS.RDONLY)).toThrow("mount /x: EPERM");
+    expect(same.mounts().map((m) => m[3])).toEqual([MS.REMOUNT | MS.BIND | MS.NOATIME | MS.RDONLY, MS.REMOUNT | MS.BIND | MS.NOATIME | MS.RDONLY | MS.NODEV]);
   });
 });
 
