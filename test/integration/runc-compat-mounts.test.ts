@@ -40,6 +40,27 @@ describe.skipIf(!isRoot)("mounts as runc (root)", () => {
     }
   });
 
+  // runc 1.3 remounts a bind mount whose options only clear flags ("rw", "suid", ...): "rw"
+  // of a read-only bind mount (its own flag, the filesystem writable) makes the copy writable.
+  test("a bind mount's clearing options apply: rw of a read-only bind mount is writable", async () => {
+    const src = join(sb.dir, `robind-${uid()}`);
+    mkdirSync(src, { recursive: true });
+    expect(Bun.spawnSync(["mount", "--bind", src, src]).exitCode).toBe(0);
+    try {
+      expect(Bun.spawnSync(["mount", "-o", "remount,bind,ro", src]).exitCode).toBe(0);
+      const b = await sb.bundle(uid(), ["sh", "-c", "touch /data/rw/made && touch /data/ro/made 2>&1; echo end"], (c) => {
+        c.mounts.push({ destination: "/data/rw", type: "bind", source: src, options: ["bind", "rw"] });
+        c.mounts.push({ destination: "/data/ro", type: "bind", source: src, options: ["bind"] });
+      });
+      const r = sb.run(["run", "-b", b, uid()]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("touch: /data/ro/made: Read-only file system\nend\n");
+      expect(existsSync(join(src, "made"))).toBe(true);
+    } finally {
+      Bun.spawnSync(["umount", src]);
+    }
+  });
+
   test("an unknown option on a bind mount is an error naming the mount", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["true"], (c) => {
