@@ -598,6 +598,24 @@ static __attribute__((noreturn)) void stage_exec(int target, int next) {
   die(127);
 }
 
+/*
+ * A network namespace of the container's own starts with its loopback down: up, as runc's
+ * "loopback" network does. SIOCSIFFLAGS through any socket (AF_UNIX is always there) acts on
+ * the socket's namespace, this process's.
+ */
+static long loopback_up(void) {
+  struct { char name[16]; short flags; char pad[22]; } ifr = { "lo", 0, { 0 } };
+  long fd = S3(NR_socket, 1 /* AF_UNIX */, 2 /* SOCK_DGRAM */ | 02000000 /* SOCK_CLOEXEC */, 0);
+  if (fd < 0) return fd;
+  long r = S3(NR_ioctl, fd, 0x8913 /* SIOCGIFFLAGS */, &ifr);
+  if (r == 0 && !(ifr.flags & 1 /* IFF_UP */)) {
+    ifr.flags |= 1;
+    r = S3(NR_ioctl, fd, 0x8914 /* SIOCSIFFLAGS */, &ifr);
+  }
+  S1(NR_close, fd);
+  return r;
+}
+
 static __attribute__((noreturn)) void stage2(int req_fd) {
   int sync_fd = (int)slot[F_STAGE_SYNC_FD], target = (int)slot[F_STAGE_SYNC_TARGET];
   S1(NR_close, slot[F_STAGE_REPORT_FD]);
@@ -629,6 +647,8 @@ static __attribute__((noreturn)) void stage2(int req_fd) {
     if (S3(NR_setresuid, 0, 0, 0) < 0 && joined_user)
       stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot become root (uid 0) in the joined user namespace: is 0 mapped?\"}\n");
   }
+  if ((slot[F_STAGE_CLONE_FLAGS] | slot[F_STAGE_UNSHARE_FLAGS]) & 0x40000000 /* CLONE_NEWNET */ && loopback_up() < 0)
+    stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot bring the network namespace's loopback (lo) up\"}\n");
   /* The container's stdio when the caller gave its own (the library's pipes). */
   const unsigned char *stdio = field(F_STAGE_STDIO, &len);
   for (u32 i = 0; i < 3 && i < len / 4; i++) {

@@ -26,6 +26,8 @@ extern int fcntl(int, int, ...);
 extern void _exit(int);
 extern int *__errno_location(void);
 extern int prctl(int, ...);
+extern int socket(int, int, int);
+extern int ioctl(int, unsigned long, ...);
 
 /* Request layout, shared with nsexec.ts: an array of longs. */
 enum {
@@ -48,6 +50,20 @@ static int write_all(int fd, const char *s) {
   size_t n = 0;
   while (s[n]) n++;
   return write(fd, s, n) == (long)n ? 0 : -1;
+}
+
+/* A network namespace of the container's own: its loopback up, as runc (native-init.c). */
+static int loopback_up(void) {
+  struct { char name[16]; short flags; char pad[22]; } ifr = { "lo", 0, { 0 } };
+  int fd = socket(1 /* AF_UNIX */, 2 /* SOCK_DGRAM */ | 02000000 /* SOCK_CLOEXEC */, 0);
+  if (fd < 0) return -1;
+  int r = ioctl(fd, 0x8913 /* SIOCGIFFLAGS */, &ifr);
+  if (r == 0 && !(ifr.flags & 1 /* IFF_UP */)) {
+    ifr.flags |= 1;
+    r = ioctl(fd, 0x8914 /* SIOCSIFFLAGS */, &ifr);
+  }
+  close(fd);
+  return r;
 }
 
 /* Set by stage 1 when it joined a user namespace; stage 2 is a copy of its memory. */
@@ -85,6 +101,10 @@ static void stage2(long *r) {
       write_all(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot become root (uid 0) in the joined user namespace: is 0 mapped?\"}\n");
       _exit(1);
     }
+  }
+  if ((r[R_CLONE_FLAGS] | r[R_UNSHARE_FLAGS]) & 0x40000000 /* CLONE_NEWNET */ && loopback_up() < 0) {
+    write_all(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot bring the network namespace's loopback (lo) up\"}\n");
+    _exit(1);
   }
   /* The container's stdio when the caller gave its own (the library's pipes). */
   for (int i = 0; i < 3; i++)

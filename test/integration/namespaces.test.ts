@@ -83,6 +83,22 @@ describe.skipIf(!isRoot)("namespaces (root)", () => {
     expect(out.links).toBe("lo");
   });
 
+  // runc gives a network namespace of the container's own its "loopback" network: lo up
+  // (libcontainer/network_linux.go). A server and a client in one container talk over it.
+  for (const [how, env, userns] of [["native init", {}, false], ["Bun init", { BUNC_NATIVE_INIT: "0" }, false], ["user namespace", {}, true]] as const)
+    test(`a new network namespace has its loopback up (${how})`, async () => {
+      const id = `lo-${how.replace(/ /g, "-")}`;
+      const b = await sb.bundle(id, ["cat", "/sys/class/net/lo/flags"], (c) => {
+        if (userns) {
+          c.linux.namespaces.push({ type: "user" });
+          c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+        }
+      });
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect(r.stderr).toBe("");
+      expect(Number(r.stdout.trim()) & 1).toBe(1); // IFF_UP
+    });
+
   test("namespaces not listed are the host's", async () => {
     const b = await sb.bundle("fewns", ["sh", "-c", `for n in net ipc uts cgroup time; do echo ns-$n $(readlink /proc/self/ns/$n); done`], (c) => {
       c.linux.namespaces = [{ type: "pid" }, { type: "mount" }];
