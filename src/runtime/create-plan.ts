@@ -35,6 +35,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** process.terminal without --console-socket: bunc receives the pty master itself (run in the foreground). */
   relayTerminal?: boolean;
+  /** run in the foreground: without a terminal, in a user namespace, the process's stdio are pipes bunc copies (stdio-relay.ts). */
+  relayStdio?: boolean;
 }
 
 export interface CreatePlan {

@@ -2,6 +2,7 @@
 // native stages cloned into the namespaces, the go once the rootfs is set up (by
 // create-setup.ts). A Creation holds everything made so far, so undo() removes exactly that
 // and close() releases every fd whatever happened.
+import { closeStdioPipes, giveStdioPipes, openStdioPipes, type StdioPipes } from "./stdio-relay";
 import { join, resolve } from "../sys/paths";
 import { sharesHostMounts, unmountBelow } from "../linux/rootfs";
 import { procMounts } from "./host-setup";
@@ -60,6 +61,8 @@ export class Creation {
   readonly handover: ["r" | "t", number][] = [];
   /** process.terminal in the foreground: the pty master, for bunc's relay. */
   master: number | undefined;
+  /** run in the foreground in a user namespace without a terminal: the process's stdio pipes. */
+  stdioPipes: StdioPipes | undefined;
   idmapTrees: Map<number, number> | undefined;
   private cgroups: CgroupManager | undefined;
   private unlock: (() => void) | undefined;
@@ -161,6 +164,8 @@ export class Creation {
     if (plan.fromHost && plan.seccomp?.listenerPath) this.listenerFd = connectUnix(plan.seccomp.listenerPath);
     const layout = this.layout();
     if (plan.fromHost) this.requestFd = memfd("bunc-init-request", this.initRequest());
+    const inUserNs = ns.newUser || ns.joins.some((j) => j.type === "user");
+    if (this.o.relayStdio && !this.o.stdio && !p.terminal && inUserNs) this.stdioPipes = openStdioPipes();
     const self = selfCommand();
     const spawned = withOuterHint("namespaces", plan.outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),
@@ -169,7 +174,7 @@ export class Creation {
         ? [this.fifoFd, ...this.lateCgroupFds, ...(this.listenerFd >= 0 ? [this.listenerFd] : []), this.requestFd]
         : [this.fifoFd, ...this.lateCgroupFds, ...(p.terminal ? [this.consolePair[1]!] : [])],
       nativeRequestFd: plan.fromHost ? layout.request[0] : undefined,
-      argv: plan.fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: plan.fromHost ? [] : [`_BUNC_INIT=${this.initFd}`], stdio: this.o.stdio,
+      argv: plan.fromHost ? ["bunc-init", String(layout.request[0])] : self.argv, env: plan.fromHost ? [] : [`_BUNC_INIT=${this.initFd}`], stdio: this.o.stdio ?? this.stdioPipes?.container,
     }));
     this.pid = spawned.pid;
     this.trace(() => `init spawned: pid ${this.pid}; ${describeNamespaces(ns)}`);
@@ -182,6 +187,10 @@ export class Creation {
       // A user namespace joined by path: nsexec made the init its root, which reopens the fifo.
       else if (ns.joins.some((j) => j.type === "user") && process.geteuid?.() === 0)
         nodeFs().chownSync(join(this.dir!, FIFO), hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
+      if (this.stdioPipes) {
+        giveStdioPipes(this.stdioPipes, hostIdOf(this.pid, "uid", 0) ?? 0, hostIdOf(this.pid, "gid", 0) ?? 0);
+        closeStdioPipes(this.stdioPipes, "container"); // the init has its own copies
+      }
       this.cgroups!.apply(effectiveResources(config), this.pid);
       if (Object.keys(plan.netDevices).length) {
         this.state.netDevices = plan.netDevices;
@@ -244,7 +253,8 @@ export class Creation {
     this.trace(`state.json written, init in its last cgroups: container created`);
     const made = this.container();
     made.consoleMaster = this.master;
-    this.master = undefined; // the caller's now
+    made.stdioPipes = this.stdioPipes;
+    this.master = this.stdioPipes = undefined; // the caller's now
     return made;
   }
 
@@ -271,6 +281,7 @@ export class Creation {
     const fds = [this.parentFd, this.fifoFd, this.requestFd, this.listenerFd, this.master ?? -1, ...this.consolePair, ...this.opened,
       ...this.handover.map(([, fd]) => fd), ...(this.idmapTrees?.values() ?? [])];
     for (const fd of fds) if (fd >= 0) try { closeFd(fd); } catch {}
+    if (this.stdioPipes) closeStdioPipes(this.stdioPipes, "all");
     this.unlock?.();
     this.plan.close();
   }

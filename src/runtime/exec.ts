@@ -35,6 +35,7 @@ import { openInRoot } from "../sys/openat2";
 import { checkSchedulingConfig, schedulingFields, usesSchedulingFields, withInitialAffinity } from "../linux/scheduling";
 import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
+import type { StdioPipes } from "./stdio-relay";
 import { closeFd, openPath, pathExists, readText, writeFully } from "../sys/files";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
@@ -42,6 +43,7 @@ const nodeFs = () => require("node:fs") as typeof import("node:fs");
 // of a plain command loads ~40 modules, and each costs it time and heap.
 const terminalLib = () => require("../linux/terminal") as typeof import("../linux/terminal");
 const ttyRelay = () => require("./tty-relay") as typeof import("./tty-relay");
+const stdioRelay = () => require("./stdio-relay") as typeof import("./stdio-relay");
 
 export interface ExecOptions {
   id: string;
@@ -58,6 +60,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   /** runc's --pidfd-socket: receives a pidfd of the new process. */
   pidfdSocket?: string;
+  /** In the foreground: without a terminal, in a user namespace, the process's stdio are pipes bunc copies (stdio-relay.ts). */
+  relayStdio?: boolean;
 }
 
 function nsexecMessage(bytes: Uint8Array): string {
@@ -118,7 +122,7 @@ function setgroupsDeniedIn(pid: number): boolean {
 }
 
 /** Starts the process; returns its pid once execve succeeded. `loaded`: the container, when the caller has just read it. */
-export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): { pid: number; container: Container; consoleMaster?: number } {
+export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): { pid: number; container: Container; consoleMaster?: number; stdioPipes?: StdioPipes } {
   const trace = tracer(`exec ${o.id}`, ctx.log.debug);
   const keepFds = inheritedFds(o.preserveFds ?? 0); // before this opens any
   requireKernel();
@@ -140,6 +144,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
   const open = (p: string, flags: number = O.RDONLY) => keep(openPath(p, flags));
   let parentFd = -1, consoleOurs = -1;
   let consoleMaster: number | undefined;
+  let pipes: StdioPipes | undefined;
   let pid = 0;
   try {
     // The namespaces of the running init: the user namespace first, the mount namespace last (by the process).
@@ -162,6 +167,11 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     parentFd = sock[0]!;
     opened.push(sock[1]!);
     const relay = o.process.terminal && !o.consoleSocket;
+    if (o.relayStdio && !o.process.terminal && !o.stdio && joins.some((j) => j.path === "user")) {
+      pipes = stdioRelay().openStdioPipes();
+      stdioRelay().giveStdioPipes(pipes, hostIdOf(c.pid, "uid", 0) ?? 0, hostIdOf(c.pid, "gid", 0) ?? 0);
+    }
+    const stdio = o.stdio ?? pipes?.container;
     // A terminal is opened by bunc (a pty in the container's devpts, through its root) and
     // taken by the native init; a non-root bunc may not give the pty to the process's user,
     // so there the Bun exec init does it inside the container.
@@ -224,11 +234,12 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       });
       const spawned = withInitialAffinity(o.process.execCPUAffinity?.initial, () => spawnInit({
         cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: target, keepFds, setRoot: false,
-        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], nativeRequestFd: layout.request[0], argv: ["bunc-init", String(layout.request[0])], env: [], stdio: o.stdio,
+        execFd: native, passFds: [mntFd, ...late, ...frozenFds, ...(listener >= 0 ? [listener] : []), ...(pty ? [pty.slave] : []), request], nativeRequestFd: layout.request[0], argv: ["bunc-init", String(layout.request[0])], env: [], stdio,
       }));
       pid = spawned.pid;
       writeFully(request, encode(pid));
       spawned.release();
+      if (pipes) stdioRelay().closeStdioPipes(pipes, "container");
       for (const fd of opened.splice(0)) closeFd(fd);
       trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the native init); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
@@ -240,16 +251,17 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       trace(`execve of ${o.process.args[0]} done`);
       if (o.pidFile) writePidFile(o.pidFile, pid);
       if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
-      const master = consoleMaster;
-      consoleMaster = undefined; // the caller's now
-      return { pid, container: c, consoleMaster: master };
+      const master = consoleMaster, ours = pipes;
+      consoleMaster = pipes = undefined; // the caller's now
+      return { pid, container: c, consoleMaster: master, stdioPipes: ours };
     }
     const self = selfCommand();
     const spawned = spawnInit({
       cloneFlags: 0, unshareFlags: 0, joins, cgroupJoinFds: early, cgroup2Dir, syncFd: sock[1]!, syncTarget: 3 + preserveFds, keepFds, setRoot: false,
-      execFd: keep((require("../sys/self-exe") as typeof import("../sys/self-exe")).openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio: o.stdio,
+      execFd: keep((require("../sys/self-exe") as typeof import("../sys/self-exe")).openSelfForExec().fd), passFds: [mntFd, ...late, ...(o.process.terminal ? [consolePair[1]!] : [])], argv: self.argv, env: [`_BUNC_INIT=${3 + preserveFds}`], stdio,
     });
     pid = spawned.pid;
+    if (pipes) stdioRelay().closeStdioPipes(pipes, "container");
     trace(() => `process spawned: pid ${pid}; joined namespaces ${joins.map((j) => j.path).join(",")} of init ${c.pid} (mount by the process); cgroups ${describeCgroups(c.state.cgroupPaths)}`);
     spawned.release();
     for (const fd of opened.splice(0)) closeFd(fd);
@@ -272,7 +284,9 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     if (master !== undefined) terminalLib().clearOnlcr(master);
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(o.pidfdSocket, pid);
-    return { pid, container: c, consoleMaster: master };
+    const ours = pipes;
+    pipes = undefined; // the caller's now
+    return { pid, container: c, consoleMaster: master, stdioPipes: ours };
   } catch (e: any) {
     if (pid > 0) {
       killAndReap(pid);
@@ -283,6 +297,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     if (parentFd >= 0) closeFd(parentFd);
     if (consoleOurs >= 0) closeFd(consoleOurs);
     if (consoleMaster !== undefined) closeFd(consoleMaster);
+    if (pipes) stdioRelay().closeStdioPipes(pipes, "all");
   }
 }
 
@@ -315,9 +330,10 @@ function hostUid(initPid: number, uid: number): number {
 }
 
 export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): Promise<number> {
-  const { pid, consoleMaster } = spawnExec(ctx, o, loaded);
+  const { pid, consoleMaster, stdioPipes } = spawnExec(ctx, { ...o, relayStdio: !o.detach }, loaded);
   if (o.detach) return 0;
   const relay = consoleMaster !== undefined ? ttyRelay().relayTerminal(consoleMaster) : undefined;
+  const piped = stdioPipes ? stdioRelay().relayStdio(stdioPipes) : undefined;
   const FWD: Record<string, number> = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, ...(relay ? {} : { SIGINT: 2, SIGWINCH: 28 }) };
   const forward = (s: string) => void sendSignal(pid, FWD[s]!);
   for (const s of Object.keys(FWD)) process.on(s as NodeJS.Signals, forward);
@@ -326,6 +342,11 @@ export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, loade
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();
+  }
+  // Until every writer is gone, as runc's copy: a child left running with the output open keeps it.
+  if (piped) {
+    await piped.done;
+    piped.stop();
   }
   return code;
 }

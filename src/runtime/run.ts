@@ -8,6 +8,7 @@ import { BuncError } from "../sys/errors";
 import { sendSignal } from "../sys/proc";
 import { drainTerminal, relayTerminal } from "./tty-relay";
 import type { RuntimeContext } from "./context";
+import type { StdioRelay } from "./stdio-relay";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
 
@@ -15,17 +16,20 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 const NUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28 };
 
 export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<number> {
-  const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket });
+  const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket, relayStdio: !o.detach });
+  // Copying from now: what a failing startContainer hook writes is shown too.
+  const piped = c.stdioPipes ? (require("./stdio-relay") as typeof import("./stdio-relay")).relayStdio(c.stdioPipes) : undefined;
   try {
     startContainer(ctx, o.id);
   } catch (e) {
     if (c.consoleMaster !== undefined) drainTerminal(c.consoleMaster);
     deleteContainer(ctx, o.id, true);
+    if (piped) await endRelay(piped);
     // As after any run: the exit status is the container's (127/126 for its program, 1 for setup).
     if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);
     throw e;
   }
-  if (o.detach) return 0;
+  if (o.detach) return 0; // (no pipes then: relayStdio is only asked in the foreground)
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
   // With a terminal, ^C and window changes travel through the pty, not as signals.
   const forwarded = FORWARDED.filter((s) => !relay || (s !== "SIGINT" && s !== "SIGWINCH"));
@@ -39,5 +43,12 @@ export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<
     relay.stop();
   }
   if (!o.keep) deleteContainer(ctx, o.id, true);
+  // After delete: every writer in the container is gone, so the pipes reach their end.
+  if (piped) await endRelay(piped);
   return code;
+}
+
+async function endRelay(r: StdioRelay): Promise<void> {
+  await r.done;
+  r.stop();
 }

@@ -1,6 +1,7 @@
 // Container state on disk: one directory per container under --root, state.json
 // written atomically (tmp + rename). The status is never stored: it is derived from
 // the init process (alive, same start time) and the exec fifo.
+import type { StdioPipes } from "./stdio-relay";
 import { flock } from "../sys/flock";
 import { O } from "../sys/arch";
 import { closeFd, isDirectory, makeDirectories, makeDirectory, openPath, pathExists, readDirectory, readText, readTextIf, removeDirectory, renamePath, tryRemove, writeText } from "../sys/files";
@@ -141,6 +142,8 @@ function isFrozen(paths: Record<string, string>): boolean {
 export class Container {
   /** The pty master, when this process created the container with a relayed terminal. */
   consoleMaster?: number;
+  /** bunc's ends of the process's stdio pipes, when this process created it with relayStdio in a user namespace. */
+  stdioPipes?: StdioPipes;
   constructor(readonly root: string, readonly dir: string, public state: StoredState) {}
 
   get id() { return this.state.id; }

@@ -243,6 +243,27 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     expect(r.stdout).toBe("secret-ok\n");
   });
 
+  // runc's run and exec in the foreground without a terminal give the process pipes owned by
+  // the container's root (setupProcessPipes) and copy them: the caller's own pipes or files
+  // are the host root's, which a process in the user namespace cannot open again, and
+  // programs write to /dev/stdout by name (nginx's access_log, `echo > /dev/stderr`).
+  test("run and exec in the foreground: /dev/stdin, /dev/stdout and /dev/stderr can be opened again", async () => {
+    const script = "echo out > /dev/stdout; echo err > /dev/stderr; cat /dev/stdin";
+    const b = await usernsBundle("ustdio", ["sh", "-c", script]);
+    const r = sb.run(["run", "-b", b, "ustdio"], { stdin: "in\n" });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: "out\nin\n", stderr: "err\n" });
+    const d = await usernsBundle("ustdio-d", ["sleep", "30"]);
+    sb.ok(["run", "-d", "-b", d, "ustdio-d"]);
+    try {
+      const e = sb.run(["exec", "ustdio-d", "sh", "-c", script], { stdin: "in\n" });
+      expect({ code: e.code, stdout: e.stdout, stderr: e.stderr }).toEqual({ code: 0, stdout: "out\nin\n", stderr: "err\n" });
+      // The exit status still passes through; a detached exec keeps the caller's fds (runc's too).
+      expect(sb.run(["exec", "ustdio-d", "sh", "-c", "exit 3"]).code).toBe(3);
+    } finally {
+      sb.run(["delete", "-f", "ustdio-d"]);
+    }
+  });
+
   // A bind mount's source flags are locked in a user namespace (the kernel's
   // can_change_locked_flags): as runc 1.3, a request that would change them is a clear error,
   // not an EPERM from a remount, nor a mount silently left with the flags it asked to clear.
