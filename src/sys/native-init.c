@@ -603,6 +603,7 @@ static __attribute__((noreturn)) void stage_exec(int target, int next) {
  * "loopback" network does. SIOCSIFFLAGS through any socket (AF_UNIX is always there) acts on
  * the socket's namespace, this process's.
  */
+static int new_netns; /* stage 2 cloned a network namespace: its loopback is to come up */
 static long loopback_up(void) {
   struct { char name[16]; short flags; char pad[22]; } ifr = { "lo", 0, { 0 } };
   long fd = S3(NR_socket, 1 /* AF_UNIX */, 2 /* SOCK_DGRAM */ | 02000000 /* SOCK_CLOEXEC */, 0);
@@ -647,7 +648,9 @@ static __attribute__((noreturn)) void stage2(int req_fd) {
     if (S3(NR_setresuid, 0, 0, 0) < 0 && joined_user)
       stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot become root (uid 0) in the joined user namespace: is 0 mapped?\"}\n");
   }
-  if ((slot[F_STAGE_CLONE_FLAGS] | slot[F_STAGE_UNSHARE_FLAGS]) & 0x40000000 /* CLONE_NEWNET */ && loopback_up() < 0)
+  new_netns = ((slot[F_STAGE_CLONE_FLAGS] | slot[F_STAGE_UNSHARE_FLAGS]) & 0x40000000 /* CLONE_NEWNET */) != 0;
+  /* The Bun init's loopback here; the native init's later, beside bunc's mounts (run()). */
+  if (slot[F_ARGC] && new_netns && loopback_up() < 0)
     stage_error(sync_fd, "{\"type\":\"error\",\"message\":\"nsexec: cannot bring the network namespace's loopback (lo) up\"}\n");
   /* The container's stdio when the caller gave its own (the library's pipes). */
   const unsigned char *stdio = field(F_STAGE_STDIO, &len);
@@ -785,6 +788,8 @@ static __attribute__((noreturn)) void run(int req_fd) {
       }
       char b = 'R';
       S3(NR_write, report_fd, &b, 1);
+      /* ~0.8 ms of the kernel's (addrconf): while bunc mounts the rootfs, not before. */
+      if (new_netns) check(loopback_up(), STEP_LOOPBACK);
       take_handover(report_fd);
       /* The container is made: no longer dies with bunc; the whole request is there now. */
       S5(NR_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);

@@ -56,7 +56,7 @@ export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
   "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC", "APPARMOR",
-  "SELINUX", "KEYCREATE", "KEYRING",
+  "SELINUX", "KEYCREATE", "KEYRING", "LOOPBACK",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -75,6 +75,7 @@ const STEP_TEXT: Record<Step, string> = {
   SELINUX: "process.selinuxLabel: applying the label (attr/exec)",
   KEYCREATE: "process.selinuxLabel: labelling the session keyring (attr/keycreate)",
   KEYRING: "joining the session keyring (keyctl)",
+  LOOPBACK: "bringing the network namespace's loopback (lo) up",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
