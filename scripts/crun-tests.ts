@@ -8,11 +8,11 @@
 //   bun scripts/crun-tests.ts [--only test_exec.py,...]
 // Root only; needs python3 and a C compiler with a static libc (apt-get install gcc libc6-dev).
 // Downloads crun's source once into fixtures/cache/. Exits 1 on an unexplained failure.
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EXPECTED } from "./crun-tests/expected";
+import { unpackedSource } from "./source-archive";
 
 const PROJECT = resolve(import.meta.dir, "..");
 const VERSION = "1.21";
@@ -26,27 +26,8 @@ const FILE_TIMEOUT_MS = 10 * 60_000;
 const log = (s: string) => console.error(`crun-tests: ${s}`);
 
 /** The unpacked tests/ of crun's source, fetched and checked once. */
-async function testsDir(): Promise<string> {
-  const cache = join(PROJECT, "fixtures/cache");
-  const tree = join(cache, `crun-${VERSION}-tests`);
-  if (existsSync(join(tree, "tests_utils.py"))) return tree;
-  mkdirSync(cache, { recursive: true });
-  const archive = join(cache, SOURCE);
-  if (!existsSync(archive)) {
-    log(`fetching ${URL}`);
-    const r = await fetch(URL);
-    if (!r.ok) throw new Error(`${URL}: HTTP ${r.status}`);
-    writeFileSync(archive, new Uint8Array(await r.arrayBuffer()));
-  }
-  const sha = createHash("sha256").update(readFileSync(archive)).digest("hex");
-  if (sha !== SHA256) throw new Error(`${archive}: sha256 ${sha}, expected ${SHA256}`);
-  const tmp = `${tree}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  const x = Bun.spawnSync(["tar", "-xzf", archive, "-C", tmp, "--strip-components=2", `crun-${VERSION}/tests`]);
-  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr}`);
-  Bun.spawnSync(["mv", tmp, tree]);
-  return tree;
+function testsDir(): Promise<string> {
+  return unpackedSource({ url: URL, sha256: SHA256, tree: `crun-${VERSION}-tests`, done: "tests_utils.py", tarArgs: ["--strip-components=2", `crun-${VERSION}/tests`], log });
 }
 
 /**

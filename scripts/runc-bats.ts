@@ -8,11 +8,11 @@
 //   bun scripts/runc-bats.ts [--only a.bats,b.bats] [--tap out.tap]
 // Root only; needs bats, gawk, jq, python3 and xz (apt-get install bats gawk jq xz-utils).
 // Downloads the runc source once into fixtures/cache/. Exits 1 on an unexplained failure.
-import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alpineTarball } from "./alpine-tarball";
+import { unpackedSource } from "./source-archive";
 import { EXPECTED } from "./runc-bats/expected";
 
 const PROJECT = resolve(import.meta.dir, "..");
@@ -28,25 +28,7 @@ const log = (s: string) => console.error(`runc-bats: ${s}`);
 
 /** The unpacked tests/integration of runc's source, fetched and checked once. */
 async function integrationDir(): Promise<string> {
-  const cache = join(PROJECT, "fixtures/cache");
-  const tree = join(cache, `runc-${VERSION}`);
-  if (existsSync(join(tree, "tests/integration/helpers.bash"))) return join(tree, "tests/integration");
-  mkdirSync(cache, { recursive: true });
-  const archive = join(cache, SOURCE);
-  if (!existsSync(archive)) {
-    log(`fetching ${URL}`);
-    const r = await fetch(URL);
-    if (!r.ok) throw new Error(`${URL}: HTTP ${r.status}`);
-    writeFileSync(archive, new Uint8Array(await r.arrayBuffer()));
-  }
-  const sha = createHash("sha256").update(readFileSync(archive)).digest("hex");
-  if (sha !== SHA256) throw new Error(`${archive}: sha256 ${sha}, expected ${SHA256}`);
-  const tmp = `${tree}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  const x = Bun.spawnSync(["tar", "-xJf", archive, "-C", tmp, "--strip-components=1"]);
-  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr}`);
-  Bun.spawnSync(["mv", tmp, tree]);
+  const tree = await unpackedSource({ url: URL, sha256: SHA256, tree: `runc-${VERSION}`, done: "tests/integration/helpers.bash", tarArgs: ["--strip-components=1"], log });
   return join(tree, "tests/integration");
 }
 
