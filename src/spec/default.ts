@@ -63,7 +63,7 @@ export function defaultSpec(o: DefaultSpecOptions = {}) {
       args: o.args ?? ["sh"],
       env: o.env ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
       cwd: o.cwd ?? "/",
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ...(o.rootless ? {} : {}) },
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
