@@ -9,7 +9,7 @@ import { MS, parseMountOptions, withMountLabel } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { parseProcCgroup } from "./cgroups/layout";
 import { existsInRoot, makeLeafInRoot, mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
-import { readText, statFd, statPath } from "../sys/files";
+import { changeOwnerFd, readText, statFd, statPath } from "../sys/files";
 
 export interface MountContext {
   sys: Syscalls;
@@ -21,6 +21,8 @@ export interface MountContext {
   cgroupPaths?: Record<string, string>;
   /** linux.mountLabel when SELinux is enabled (lsm.ts effectiveMountLabel): context= of the mounts runc labels. */
   mountLabel?: string;
+  /** Set up from the host side in a user namespace: the host uid and gid of the container's root. */
+  rootOwner?: [number, number];
 }
 
 /**
@@ -151,6 +153,17 @@ function mountNew(ctx: MountContext, m: Mount, type: string, o: ReturnType<typeo
     const fd = ctx.sys.openInRoot(ctx.rootFd, rel, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
     try {
       ctx.sys.fsetxattr(fd, "security.selinux", ctx.mountLabel, `/${rel}`);
+    } finally {
+      ctx.sys.close(fd);
+    }
+  }
+  // Mounted from the host side, devpts's root and the mqueue of the container's IPC namespace
+  // (made by the clone) are the host root's, nobody inside; runc's init, which mounts them as
+  // the container's root, gives them to it.
+  if (ctx.rootOwner && !bound && (type === "devpts" || type === "mqueue")) {
+    const fd = ctx.sys.openInRoot(ctx.rootFd, rel, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+    try {
+      changeOwnerFd(fd, ...ctx.rootOwner);
     } finally {
       ctx.sys.close(fd);
     }

@@ -184,7 +184,9 @@ export function setUpFromHost(c: Config, o: {
     const mount = () => {
       prepareRoot(sys, o.rootfs, c.linux.rootfsPropagation);
       const rootFd = openPath(o.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
-      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!o.userns, cgroupPaths: o.cgroupPaths, mountLabel };
+      const u = o.userns;
+      const rootOwner: [number, number] | undefined = u && [toHostId(u.uidMappings, 0) ?? 0, toHostId(u.gidMappings, 0) ?? 0];
+      const ctx: MountContext = { sys, rootfs: o.rootfs, rootFd, bundle: o.bundle, inUserNs: !!u, cgroupPaths: o.cgroupPaths, mountLabel, rootOwner };
       try {
         mountAll(ctx, c, { trees: o.trees, mounted: (m) => o.debug?.(`mounted ${m.type ?? "bind"} on ${m.destination} (from bunc)`) });
       } finally {

@@ -264,6 +264,19 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     }
   });
 
+  // runc's init mounts /dev/pts and /dev/mqueue as the container's root: their roots are its.
+  // bunc's host setup mounts them from the host side, where they would be the host root's
+  // (nobody inside); the Bun init mounts them inside, but cannot take the mqueue the clone
+  // made as the host's root (left as it is there).
+  for (const [how, env, mqueue] of [["bunc sets up the rootfs", {}, "0:0"], ["the Bun init", { BUNC_HOST_SETUP: "0" }, "65534:65534"]] as const)
+    test(`/dev/pts and /dev/mqueue belong to the container's root (${how})`, async () => {
+      const id = `uown-${mqueue.length}`;
+      const b = await usernsBundle(id, ["stat", "-c", "%n %u:%g", "/dev/pts", "/dev/shm", "/dev/mqueue"]);
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`/dev/pts 0:0\n/dev/shm 0:0\n/dev/mqueue ${mqueue}\n`);
+    });
+
   // A bind mount's source flags are locked in a user namespace (the kernel's
   // can_change_locked_flags): as runc 1.3, a request that would change them is a clear error,
   // not an EPERM from a remount, nor a mount silently left with the flags it asked to clear.
