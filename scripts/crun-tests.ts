@@ -8,7 +8,7 @@
 //   bun scripts/crun-tests.ts [--only test_exec.py,...]
 // Root only; needs python3 and a C compiler with a static libc (apt-get install gcc libc6-dev).
 // Downloads crun's source once into fixtures/cache/. Exits 1 on an unexplained failure.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EXPECTED } from "./crun-tests/expected";
@@ -100,11 +100,17 @@ async function main() {
   const bunc = join(PROJECT, "dist/bunc");
   if (!existsSync(bunc)) throw new Error("no dist/bunc: bun run build first");
   const work = mkdtempSync(join(tmpdir(), "bunc-crun-tests-"));
+  // The suite makes temporary bundles with Python's tempfile and leaves them: in TMPDIR, a
+  // directory of this run's own, removed with it (reachable by a container's non-root user).
+  chmodSync(work, 0o755);
+  const tmp = join(work, "tmp");
+  mkdirSync(tmp, { mode: 0o1777 });
+  chmodSync(tmp, 0o1777);
   const all: Result[] = [];
   const stderrs = new Map<string, string>();
   try {
     prepare(await testsDir(), work);
-    const env = { INIT: join(work, "init"), OCI_RUNTIME: join(import.meta.dir, "crun-tests/runtime.sh"), BUNC: bunc, PYTHONPATH: join(import.meta.dir, "crun-tests") };
+    const env = { INIT: join(work, "init"), OCI_RUNTIME: join(import.meta.dir, "crun-tests/runtime.sh"), BUNC: bunc, PYTHONPATH: join(import.meta.dir, "crun-tests"), TMPDIR: tmp };
     const files = readdirSync(work).filter((f) => /^test_.*\.py$/.test(f) && !LEFT_OUT.has(f) && (!only || only.includes(f))).sort();
     for (const file of files) {
       const started = Date.now();
