@@ -3,17 +3,14 @@
 import { createContainer, type CreateOptions } from "./create";
 import { startContainer, StartError } from "./start";
 import { deleteContainer } from "./delete";
-import { waitChild } from "./wait";
+import { forwardSignals, waitChild } from "./wait";
 import { BuncError } from "../sys/errors";
-import { sendSignal } from "../sys/proc";
 import { drainTerminal, relayTerminal } from "./tty-relay";
 import type { RuntimeContext } from "./context";
 import type { StdioRelay } from "./stdio-relay";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
-const NUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28 };
 
 export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<number> {
   const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket, relayStdio: !o.detach });
@@ -31,13 +28,10 @@ export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<
   }
   if (o.detach) return 0; // (no pipes then: relayStdio is only asked in the foreground)
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
-  // With a terminal, ^C and window changes travel through the pty, not as signals.
-  const forwarded = FORWARDED.filter((s) => !relay || (s !== "SIGINT" && s !== "SIGWINCH"));
-  const forward = (sig: string) => void sendSignal(c.pid, NUM[sig]!);
-  for (const s of forwarded) process.on(s, forward);
+  const stopForwarding = forwardSignals(c.pid, !!relay);
   const code = await waitChild(c.pid);
   ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
-  for (const s of forwarded) process.off(s, forward);
+  stopForwarding();
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();

@@ -7,6 +7,17 @@ export const SIGNALS: Record<string, number> = {
   TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
+/**
+ * What `run` and `exec` in the foreground pass on to the process, as runc's signal handler
+ * (which catches every signal): all a process may be sent, but KILL and STOP (not catchable),
+ * CHLD (the wait), URG (as runc), the faults Bun handles itself (ILL, TRAP, ABRT, BUS, FPE,
+ * SEGV, SYS), PIPE and XFSZ (Bun ignores them), PROF (profilers), PWR (JavaScriptCore's
+ * thread suspension) and STKFLT (Bun installs no handler for it). With a relayed terminal,
+ * INT and WINCH travel through the pty instead.
+ */
+export const FORWARDED_SIGNALS = ["HUP", "INT", "QUIT", "USR1", "USR2", "ALRM", "TERM", "CONT", "TSTP", "TTIN", "TTOU",
+  "XCPU", "VTALRM", "WINCH", "IO"] as const;
+
 export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === "") return SIGNALS.TERM!;
   if (/^\d+$/.test(s)) {

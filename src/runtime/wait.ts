@@ -1,5 +1,6 @@
 // Waiting for a container's init: as its parent (the exit status), or as anyone (until gone).
-import { waitpid, WNOHANG } from "../sys/proc";
+import { sendSignal, waitpid, WNOHANG } from "../sys/proc";
+import { FORWARDED_SIGNALS, SIGNALS } from "./signals";
 import { isAlive, type Container } from "./state";
 
 /** Waits until the init is gone (it is reaped by whoever is its parent). */
@@ -57,4 +58,17 @@ function childEvent(ms: number): Promise<void> {
     if (!waiters.size) process.on("SIGCHLD", onChild);
     waiters.add(done);
   });
+}
+
+/**
+ * `run` and `exec` in the foreground: the signals bunc gets go on to `pid` (signals.ts), as
+ * runc's do; with a relayed terminal INT and WINCH travel through the pty. Returns the undo.
+ */
+export function forwardSignals(pid: number, terminal: boolean): () => void {
+  const names = FORWARDED_SIGNALS.filter((s) => !terminal || (s !== "INT" && s !== "WINCH")).map((s) => `SIG${s}` as NodeJS.Signals);
+  const forward = (sig: NodeJS.Signals) => void sendSignal(pid, SIGNALS[sig.slice(3)]!);
+  for (const s of names) process.on(s, forward);
+  return () => {
+    for (const s of names) process.off(s, forward);
+  };
 }

@@ -2,7 +2,7 @@
 // --ignore-paused, kill with signal 0, kill --all on a stopped container.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { fileSandbox, isRoot } from "../support/harness";
+import { BUNC, fileSandbox, isRoot } from "../support/harness";
 
 const sb = fileSandbox();
 const uid = () => "rx" + Math.random().toString(36).slice(2, 7);
@@ -55,6 +55,56 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
       sb.run(["delete", "--force", id]);
     }
   }, 60_000);
+
+  // runc's run and exec in the foreground pass on every signal they get (signal.Notify of
+  // all, less SIGCHLD, SIGURG, SIGWINCH): SIGALRM or SIGTSTP to bunc reach the process, not
+  // end or stop bunc with the container left behind.
+  for (const [sig, num] of [["SIGALRM", 14], ["SIGTSTP", 20], ["SIGIO", 29]] as const)
+    test(`run and exec in the foreground pass ${sig} on to the process`, async () => {
+      const name = sig.slice(3);
+      const script = `trap "echo got-${name}; exit 3" ${name}; echo ready; while :; do sleep 0.1; done`;
+      const waitReady = async (p: ReturnType<typeof Bun.spawn>) => {
+        const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+        let out = "";
+        while (!out.includes("ready\n")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += new TextDecoder().decode(value);
+        }
+        return { reader, out };
+      };
+      // bunc's exit status and what the process wrote; bounded: a bunc the signal stopped or
+      // ended (the process still holding the pipe) is a failure here, not a hang.
+      const ended = async (p: ReturnType<typeof Bun.spawn>, r: Awaited<ReturnType<typeof waitReady>>) => {
+        const code = await Promise.race([p.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
+        if (typeof code === "string") return { code, out: r.out };
+        for (let c = await r.reader.read(); !c.done; c = await r.reader.read()) r.out += new TextDecoder().decode(c.value);
+        return { code, out: r.out };
+      };
+      const id = uid();
+      const b = await sb.bundle(id, ["sh", "-c", script]);
+      const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      try {
+        const ready = await waitReady(run);
+        process.kill(run.pid, num);
+        expect(await ended(run, ready)).toEqual({ code: 3, out: `ready\ngot-${name}\n` });
+      } finally {
+        run.kill("SIGKILL");
+        sb.run(["delete", "--force", id]);
+      }
+      const d = uid();
+      const sleeper = await sb.bundle(d, ["sleep", "30"]);
+      sb.ok(["run", "-d", "-b", sleeper, d]);
+      try {
+        const exec = Bun.spawn([...BUNC, "--root", sb.root, "exec", d, "sh", "-c", script], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        const ready = await waitReady(exec);
+        process.kill(exec.pid, num);
+        expect(await ended(exec, ready)).toEqual({ code: 3, out: `ready\ngot-${name}\n` });
+        exec.kill("SIGKILL");
+      } finally {
+        sb.run(["delete", "--force", d]);
+      }
+    }, 60_000);
 
   // runc's nsexec stage 2 calls setsid() for every process it starts, terminal or not: the
   // init and an exec'd process lead a session and process group of their own inside the
