@@ -20,7 +20,7 @@ import { loadContainer, type Container } from "./state";
 import { savedFilter } from "./saved-filter";
 import { allows, requireStatus } from "./status";
 import { selfCommand, writePidFile } from "./self";
-import { forwardSignals, waitChild } from "./wait";
+import { forwardSignals, waitChild, type SignalForwarder } from "./wait";
 import type { ExecPlan } from "./init";
 import { openNativeInit } from "../sys/native-init";
 import { connectUnix, recvFd, sendFd, sendPidfd, socketPair } from "../sys/socket";
@@ -330,13 +330,26 @@ function hostUid(initPid: number, uid: number): number {
 }
 
 export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, loaded?: Container): Promise<number> {
-  const { pid, consoleMaster, stdioPipes } = spawnExec(ctx, { ...o, relayStdio: !o.detach }, loaded);
-  if (o.detach) return 0;
+  if (o.detach) {
+    spawnExec(ctx, { ...o, relayStdio: false }, loaded);
+    return 0;
+  }
+  // Before the process exists: what comes while it starts waits for it (wait.ts).
+  const forwarder = forwardSignals();
+  try {
+    return await execForwarding(ctx, o, loaded, forwarder);
+  } finally {
+    forwarder.stop();
+  }
+}
+
+async function execForwarding(ctx: RuntimeContext, o: ExecOptions, loaded: Container | undefined, forwarder: SignalForwarder): Promise<number> {
+  const { pid, consoleMaster, stdioPipes } = spawnExec(ctx, { ...o, relayStdio: true }, loaded);
   const relay = consoleMaster !== undefined ? ttyRelay().relayTerminal(consoleMaster) : undefined;
   const piped = stdioPipes ? stdioRelay().relayStdio(stdioPipes) : undefined;
-  const stopForwarding = forwardSignals(pid, !!relay);
+  forwarder.to(pid, !!relay);
   const code = await waitChild(pid);
-  stopForwarding();
+  forwarder.stop();
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();

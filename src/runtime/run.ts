@@ -3,7 +3,7 @@
 import { createContainer, type CreateOptions } from "./create";
 import { startContainer, StartError } from "./start";
 import { deleteContainer } from "./delete";
-import { forwardSignals, waitChild } from "./wait";
+import { forwardSignals, waitChild, type SignalForwarder } from "./wait";
 import { BuncError } from "../sys/errors";
 import { drainTerminal, relayTerminal } from "./tty-relay";
 import type { RuntimeContext } from "./context";
@@ -11,8 +11,17 @@ import type { StdioRelay } from "./stdio-relay";
 
 export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
 
-
 export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<number> {
+  // Before the container exists: what comes while it is made waits for it (wait.ts).
+  const forwarder = o.detach ? undefined : forwardSignals();
+  try {
+    return await runForwarding(ctx, o, forwarder);
+  } finally {
+    forwarder?.stop();
+  }
+}
+
+async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: SignalForwarder | undefined): Promise<number> {
   const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket, relayStdio: !o.detach });
   // Copying from now: what a failing startContainer hook writes is shown too.
   const piped = c.stdioPipes ? (require("./stdio-relay") as typeof import("./stdio-relay")).relayStdio(c.stdioPipes) : undefined;
@@ -26,12 +35,12 @@ export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<
     if (e instanceof StartError) throw new BuncError(e.message, e.containerExitCode);
     throw e;
   }
-  if (o.detach) return 0; // (no pipes then: relayStdio is only asked in the foreground)
+  if (!forwarder) return 0; // detached (no pipes then: relayStdio is only asked in the foreground)
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
-  const stopForwarding = forwardSignals(c.pid, !!relay);
+  forwarder.to(c.pid, !!relay);
   const code = await waitChild(c.pid);
   ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
-  stopForwarding();
+  forwarder.stop();
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();

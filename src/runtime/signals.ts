@@ -13,7 +13,7 @@ export const SIGNALS: Record<string, number> = {
  * CHLD (the wait), URG (as runc), the faults Bun handles itself (ILL, TRAP, ABRT, BUS, FPE,
  * SEGV, SYS), PIPE and XFSZ (Bun ignores them), PROF (profilers), PWR (JavaScriptCore's
  * thread suspension) and STKFLT (Bun installs no handler for it). With a relayed terminal,
- * INT and WINCH travel through the pty instead.
+ * WINCH resizes the pty instead (the kernel signals the process then).
  */
 export const FORWARDED_SIGNALS = ["HUP", "INT", "QUIT", "USR1", "USR2", "ALRM", "TERM", "CONT", "TSTP", "TTIN", "TTOU",
   "XCPU", "VTALRM", "WINCH", "IO"] as const;

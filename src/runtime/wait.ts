@@ -60,15 +60,41 @@ function childEvent(ms: number): Promise<void> {
   });
 }
 
+/** Where `run` and `exec` in the foreground send the signals bunc gets. */
+export interface SignalForwarder {
+  /** From now on to `pid`; those that came before it existed go first. A relayed terminal takes WINCH. */
+  to(pid: number, terminal: boolean): void;
+  stop(): void;
+}
+
 /**
- * `run` and `exec` in the foreground: the signals bunc gets go on to `pid` (signals.ts), as
- * runc's do; with a relayed terminal INT and WINCH travel through the pty. Returns the undo.
+ * The signals bunc gets (signals.ts) go on to the process, as runc's do. Installed before the
+ * process exists, as runc's handler comes before it starts the container: a signal that came
+ * while bunc created or started it waits for `to`, rather than end bunc (most of these end a
+ * process by default) with the container left running and nobody waiting for it.
  */
-export function forwardSignals(pid: number, terminal: boolean): () => void {
-  const names = FORWARDED_SIGNALS.filter((s) => !terminal || (s !== "INT" && s !== "WINCH")).map((s) => `SIG${s}` as NodeJS.Signals);
-  const forward = (sig: NodeJS.Signals) => void sendSignal(pid, SIGNALS[sig.slice(3)]!);
-  for (const s of names) process.on(s, forward);
-  return () => {
-    for (const s of names) process.off(s, forward);
+export function forwardSignals(): SignalForwarder {
+  let pid = 0;
+  let terminal = false;
+  const waiting: number[] = [];
+  const send = (n: number) => {
+    if (!(terminal && n === SIGNALS.WINCH)) sendSignal(pid, n);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    const n = SIGNALS[sig.slice(3)]!;
+    if (pid) send(n);
+    else waiting.push(n);
+  };
+  const names = FORWARDED_SIGNALS.map((s) => `SIG${s}` as NodeJS.Signals);
+  for (const s of names) process.on(s, onSignal);
+  return {
+    to(p, t) {
+      pid = p;
+      terminal = t;
+      for (const n of waiting.splice(0)) send(n);
+    },
+    stop() {
+      for (const s of names) process.off(s, onSignal);
+    },
   };
 }

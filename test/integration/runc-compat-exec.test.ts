@@ -77,9 +77,9 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
       // ended (the process still holding the pipe) is a failure here, not a hang.
       const ended = async (p: ReturnType<typeof Bun.spawn>, r: Awaited<ReturnType<typeof waitReady>>) => {
         const code = await Promise.race([p.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
-        if (typeof code === "string") return { code, out: r.out };
+        if (code !== 3) return { code, signal: p.signalCode, out: r.out }; // (a container left running holds the pipe)
         for (let c = await r.reader.read(); !c.done; c = await r.reader.read()) r.out += new TextDecoder().decode(c.value);
-        return { code, out: r.out };
+        return { code, signal: p.signalCode, out: r.out };
       };
       const id = uid();
       const b = await sb.bundle(id, ["sh", "-c", script]);
@@ -87,7 +87,7 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
       try {
         const ready = await waitReady(run);
         process.kill(run.pid, num);
-        expect(await ended(run, ready)).toEqual({ code: 3, out: `ready\ngot-${name}\n` });
+        expect(await ended(run, ready)).toEqual({ code: 3, signal: null, out: `ready\ngot-${name}\n` });
       } finally {
         run.kill("SIGKILL");
         sb.run(["delete", "--force", id]);
@@ -99,12 +99,52 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
         const exec = Bun.spawn([...BUNC, "--root", sb.root, "exec", d, "sh", "-c", script], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
         const ready = await waitReady(exec);
         process.kill(exec.pid, num);
-        expect(await ended(exec, ready)).toEqual({ code: 3, out: `ready\ngot-${name}\n` });
+        expect(await ended(exec, ready)).toEqual({ code: 3, signal: null, out: `ready\ngot-${name}\n` });
         exec.kill("SIGKILL");
       } finally {
         sb.run(["delete", "--force", d]);
       }
     }, 60_000);
+
+  // runc's handler is in place before it creates the container, and what it gets meanwhile
+  // goes on once the process runs. bunc's had come after start: a signal in between (here
+  // from a createRuntime hook, bunc's child) ended bunc and left the container running.
+  test("a signal that comes while run creates the container goes on to its process", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sh", "-c", "trap 'exit 3' IO; sleep 30 & wait"], (c) => {
+      c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "kill -IO $PPID"] }] };
+    });
+    const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    try {
+      const code = await Promise.race([run.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
+      // 3 when the trap was set in time, 128+SIGIO when the signal came first: either way
+      // the process got it, and bunc waited for it and deleted the container.
+      expect({ code: [3, 157].includes(code as number) ? "the process's" : code, signal: run.signalCode }).toEqual({ code: "the process's", signal: null });
+      expect(sb.run(["state", id]).code).not.toBe(0);
+    } finally {
+      run.kill("SIGKILL");
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
+  // The same for exec: the process signals bunc (its parent, seen in the host's PID
+  // namespace) as the first thing it does. Whether that beats exec's old handler was a race
+  // (the run test above is the one that failed every time); this one keeps exec's path honest.
+  test("a signal that comes as exec starts the process goes on to it", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "pid");
+    });
+    sb.ok(["run", "-d", "-b", b, id]);
+    try {
+      const exec = Bun.spawn([...BUNC, "--root", sb.root, "exec", id, "sh", "-c", "trap 'exit 3' IO; kill -IO $PPID; sleep 30 & wait"], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      const code = await Promise.race([exec.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
+      exec.kill("SIGKILL");
+      expect({ code, signal: exec.signalCode }).toEqual({ code: 3, signal: null });
+    } finally {
+      sb.run(["delete", "--force", id]);
+    }
+  });
 
   // runc's nsexec stage 2 calls setsid() for every process it starts, terminal or not: the
   // init and an exec'd process lead a session and process group of their own inside the
