@@ -1,5 +1,5 @@
 // Waiting for a container's init: as its parent (the exit status), or as anyone (until gone).
-import { sendSignal, waitpid, WNOHANG } from "../sys/proc";
+import { isIgnored, sendSignal, waitpid, WNOHANG } from "../sys/proc";
 import { FORWARDED_SIGNALS, SIGNALS } from "./signals";
 import { isAlive, type Container } from "./state";
 
@@ -71,7 +71,9 @@ export interface SignalForwarder {
  * The signals bunc gets (signals.ts) go on to the process, as runc's do. Installed before the
  * process exists, as runc's handler comes before it starts the container: a signal that came
  * while bunc created or started it waits for `to`, rather than end bunc (most of these end a
- * process by default) with the container left running and nobody waiting for it.
+ * process by default) with the container left running and nobody waiting for it. A signal the
+ * caller ignored (nohup) is caught only from `to` on: the process inherits SIG_IGN from bunc,
+ * a handler would not pass on (execve resets it), and until then bunc ignores it anyway.
  */
 export function forwardSignals(): SignalForwarder {
   let pid = 0;
@@ -86,11 +88,16 @@ export function forwardSignals(): SignalForwarder {
     else waiting.push(n);
   };
   const names = FORWARDED_SIGNALS.map((s) => `SIG${s}` as NodeJS.Signals);
-  for (const s of names) process.on(s, onSignal);
+  const ignored = names.filter((s) => isIgnored(SIGNALS[s.slice(3)]!));
+  const listen = (list: NodeJS.Signals[]) => {
+    for (const s of list) process.on(s, onSignal);
+  };
+  listen(names.filter((s) => !ignored.includes(s)));
   return {
     to(p, t) {
       pid = p;
       terminal = t;
+      listen(ignored);
       for (const n of waiting.splice(0)) send(n);
     },
     stop() {

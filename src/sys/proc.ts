@@ -32,6 +32,13 @@ export function sendSignal(pid: number, signal: number): boolean {
   }
 }
 
+/** Whether this process ignores `signal` (SIG_IGN, as a caller like nohup may leave it). */
+export function isIgnored(signal: number): boolean {
+  const old = new BigUint64Array(4); // struct sigaction: handler, flags, restorer, mask
+  checkedSyscall("rt_sigaction", [signal, null, ptr(old), 8], String(signal));
+  return old[0] === 1n;
+}
+
 /** SIGKILL to our child `pid`, then reaps it: a setup that failed after the child was spawned. */
 export function killAndReap(pid: number): void {
   if (sendSignal(pid, 9)) check("waitpid", libc.waitpid(pid, null, 0), String(pid));
