@@ -2,7 +2,7 @@
 // runc's own integration tests (tests/integration/*.bats of runc 1.3.3, the source Debian
 // ships) run against dist/bunc: what an engineer who knows runc tries first. Offline, with
 // stand-ins for what that suite downloads or builds: the Alpine minirootfs as its busybox
-// image, scripts/runc-bats/recvtty.py as its recvtty. Each failure is matched against
+// image, Python programs of scripts/runc-bats/ as its Go helpers (recvtty, remap-rootfs, ...). Each failure is matched against
 // scripts/runc-bats/expected.ts (why it fails here and is not a bunc bug) or reported as
 // unexplained.
 //   bun scripts/runc-bats.ts [--only a.bats,b.bats] [--tap out.tap]
@@ -32,6 +32,9 @@ async function integrationDir(): Promise<string> {
   return join(tree, "tests/integration");
 }
 
+/** runc's Go helpers (tests/cmd) as Python stand-ins of scripts/runc-bats/; sd-helper has none. */
+const STAND_INS = ["recvtty", "remap-rootfs", "fs-idmap", "pidfd-kill", "seccompagent"];
+
 /** The suite's downloads and Go helpers replaced by what is here; returns the busybox image. */
 function standIns(dir: string): void {
   const image = join(PROJECT, "fixtures/cache/runc-bats-busybox.tar");
@@ -42,8 +45,10 @@ function standIns(dir: string): void {
   writeFileSync(join(dir, "get-images.sh"), `#!/bin/bash\necho "BUSYBOX_IMAGE=${image}"\necho "DEBIAN_IMAGE=${image}"\n`);
   const bin = join(dir, "../cmd/_bin");
   mkdirSync(bin, { recursive: true });
-  copyFileSync(join(import.meta.dir, "runc-bats/recvtty.py"), join(bin, "recvtty"));
-  chmodSync(join(bin, "recvtty"), 0o755);
+  for (const helper of STAND_INS) {
+    copyFileSync(join(import.meta.dir, `runc-bats/${helper}.py`), join(bin, helper));
+    chmodSync(join(bin, helper), 0o755);
+  }
 }
 
 export interface Result { file: string; n: number; name: string; ok: boolean; skip?: string; detail: string[] }
@@ -56,13 +61,13 @@ export function parseLine(line: string): { plan: number } | { result: Omit<Resul
   if (line.startsWith("#")) return { diag: line };
 }
 
-/** Ends the recvtty stand-ins this run started (they hold bats's output open), by pid. */
-function endRecvtty(bin: string): void {
+/** Ends the stand-ins this run started (they may hold bats's output open), by pid. */
+function endStandIns(bin: string): void {
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       // python3 <script>: the script's path as bats wrote it (".../integration/../cmd/_bin/recvtty").
       const script = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[1];
-      if (script && resolve(script) === join(bin, "recvtty")) process.kill(Number(pid), "SIGKILL");
+      if (script && STAND_INS.some((h) => resolve(script) === join(bin, h))) process.kill(Number(pid), "SIGKILL");
     } catch {}
   }
 }
@@ -70,7 +75,7 @@ function endRecvtty(bin: string): void {
 async function runFile(dir: string, file: string, runc: string, tmp: string, tap: string[]): Promise<Result[]> {
   // TMPDIR: the suite's helpers leave a file there per test (losetup.XXXXXX); this run's own directory.
   const p = Bun.spawn(["bats", "-T", file], { cwd: dir, env: { ...process.env, RUNC: runc, TMPDIR: tmp }, stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => (p.kill("SIGKILL"), endRecvtty(join(dir, "../cmd/_bin"))), FILE_TIMEOUT_MS);
+  const timer = setTimeout(() => (p.kill("SIGKILL"), endStandIns(join(dir, "../cmd/_bin"))), FILE_TIMEOUT_MS);
   const results: Result[] = [];
   let plan = -1, buffered = "";
   const decoder = new TextDecoder();
@@ -86,12 +91,12 @@ async function runFile(dir: string, file: string, runc: string, tmp: string, tap
       else if (parsed && "result" in parsed) results.push({ file, ...parsed.result, detail: [] });
       else if (parsed && results.length) results.at(-1)!.detail.push(parsed.diag);
       // Every test reported: what still holds bats's output is a stand-in left running.
-      if (plan >= 0 && results.length === plan) endRecvtty(join(dir, "../cmd/_bin"));
+      if (plan >= 0 && results.length === plan) endStandIns(join(dir, "../cmd/_bin"));
     }
   }
   clearTimeout(timer);
   await p.exited;
-  endRecvtty(join(dir, "../cmd/_bin"));
+  endStandIns(join(dir, "../cmd/_bin"));
   return results;
 }
 

@@ -38,6 +38,8 @@ import { userName } from "../linux/passwd";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
 import { closeFd, openPath, writeFully } from "../sys/files";
+// Loaded when a profile names a seccomp agent (listenerPath) only.
+const seccompInstall = () => require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -161,7 +163,7 @@ export class Creation {
     // init could not reach a socket in a directory only bunc's user may enter.
     else if (p.terminal && !plan.relay) this.consolePair[1] = connectUnix(resolve(this.o.consoleSocket!));
     // Host setup: the seccomp agent's socket (listenerPath) is connected here, for the native init to use after the go.
-    if (plan.fromHost && plan.seccomp?.listenerPath) this.listenerFd = connectUnix(plan.seccomp.listenerPath);
+    if (plan.fromHost && plan.seccomp?.listenerPath) this.listenerFd = seccompInstall().connectSeccompAgent(plan.seccomp.listenerPath);
     const layout = this.layout();
     if (plan.fromHost) this.requestFd = memfd("bunc-init-request", this.initRequest());
     const inUserNs = ns.newUser || ns.joins.some((j) => j.type === "user");

@@ -37,6 +37,8 @@ import { describeCgroups, tracer } from "./trace";
 import type { RuntimeContext } from "./context";
 import type { StdioPipes } from "./stdio-relay";
 import { closeFd, openPath, pathExists, readText, writeFully } from "../sys/files";
+// Loaded when a profile names a seccomp agent (listenerPath) only.
+const seccompInstall = () => require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 // Loaded by the paths that use them (a terminal, the Bun init without a native one): an exec
@@ -216,7 +218,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       keep(native);
       const target = 3 + preserveFds;
       // The native init's fds: the report socket at target, then these in order.
-      const listener = seccomp?.listenerPath ? keep(connectUnix(seccomp.listenerPath)) : -1;
+      const listener = seccomp?.listenerPath ? keep(seccompInstall().connectSeccompAgent(seccomp.listenerPath)) : -1;
       const layout = layoutFds(target, { mnt: [mntFd], cgroups: late, frozen: frozenFds, listener: listener >= 0 ? [listener] : [], terminal: pty ? [pty.slave] : [], request: [0] });
       // Written once the process's pid is known (the agent's state names it); stage 2 waits for it.
       const request = keep(memfd("bunc-exec-request", new Uint8Array()));

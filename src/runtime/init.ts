@@ -25,6 +25,8 @@ import { hookFields, listenerState, processFields } from "./native-launch";
 import { schedulingFields } from "../linux/scheduling";
 import { outerContainerHint } from "../linux/outer-container";
 import { effectiveMountLabel, execAttrs, openExecAttrs, setKeyCreateLabel, writeExecAttrs, type ExecAttr } from "../linux/lsm";
+// Loaded when a profile names a seccomp agent (listenerPath) only.
+const seccompInstall = () => require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -284,7 +286,7 @@ function joinLateCgroups(first: number, count: number): void {
 }
 
 function installFilter(seccomp: Seccomp, hs: HookState): void {
-  const { installSeccomp, sendSeccompListener } = require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
+  const { installSeccomp, sendSeccompListener } = seccompInstall();
   const listener = installSeccomp(seccomp.program, seccomp.flags);
   if (listener !== null && listenerSocket >= 0) {
     const state = { ...hs, fds: ["seccompFd"], metadata: seccomp.listenerMetadata ?? "" };
@@ -348,7 +350,7 @@ function setup(plan: InitPlan, channel: Channel, channelFd: number) {
   connectConsole(plan.console, channelFd + 2 + plan.lateCgroups);
   // The seccomp agent's socket is a host path: connect while the host is still visible.
   if (plan.seccomp?.listenerPath) {
-    listenerSocket = connectUnix(plan.seccomp.listenerPath);
+    listenerSocket = seccompInstall().connectSeccompAgent(plan.seccomp.listenerPath);
   }
   mountRootfs(sys, plan, hasMountNs, channel, channelFd, debug);
   channel.send({ type: "hooks" });

@@ -743,6 +743,33 @@ static void reset_signals(void) {
   for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) S4(NR_rt_sigaction, sigs[i], dfl, 0, 8);
 }
 
+/*
+ * Until execve the init is bunc's, and a signal whose default would end a process ends it,
+ * as runc's Go init (which catches them all). Without a handler the kernel drops such a
+ * signal for the init of a PID namespace: `kill TERM` of a created container (or a pidfd's
+ * consumer) would do nothing. execve puts every one back to its default for the program.
+ * Faults and SIGSYS keep theirs: a crash of the init stays a crash.
+ */
+static void end_on_signal(int sig) { die(128 + sig); }
+#if defined(__x86_64__)
+void bunc_sigreturn(void);
+__asm__(".text\nbunc_sigreturn:\n mov $15, %eax\n syscall\n hlt\n"); /* rt_sigreturn; never reached */
+#else
+void bunc_sigreturn(void);
+__asm__(".text\nbunc_sigreturn:\n mov x8, #139\n svc #0\n"); /* rt_sigreturn; never reached */
+#endif
+static void end_on_signals(void) {
+  /* struct sigaction as the kernel takes it: handler, flags, restorer, mask (all blocked). */
+  u64 sa[4] = { (u64)end_on_signal, 0x04000000 /* SA_RESTORER: x86_64 delivers none without */, (u64)bunc_sigreturn, ~0UL };
+  static const unsigned char ends[] = { 1, 2, 3, 6, 10, 12, 13, 14, 15, 16, 24, 25, 26, 27, 29, 30 };
+  for (int i = 0, sig; i < (int)sizeof ends + 31; i++) {
+    sig = i < (int)sizeof ends ? ends[i] : 34 + i - (int)sizeof ends;
+    /* What the caller ignored (nohup's SIGHUP) stays ignored, for the program too. */
+    u64 old[4] = { 0 };
+    if (S4(NR_rt_sigaction, sig, 0, old, 8) == 0 && old[0] != 1 /* SIG_IGN */) S4(NR_rt_sigaction, sig, sa, 0, 8);
+  }
+}
+
 static __attribute__((noreturn)) void run(int req_fd) {
   /* execve made this process dumpable again: nothing in the container may open its
      /proc/<pid>/fd (the host's /proc/self/fd is one of them) or /proc/<pid>/exe. */
@@ -769,6 +796,7 @@ static __attribute__((noreturn)) void run(int req_fd) {
     /* `create` returns when the sync socket closes: by then the init is in every cgroup
        and its cgroup namespace, as the spec has the environment whole at create. */
     report_fd = (int)(i64)slot[F_SYNC_FD];
+    end_on_signals();
     join_cgroups();
     if (slot[F_NEW_CGROUP_NS]) check(S1(NR_unshare, 0x02000000 /* CLONE_NEWCGROUP */), STEP_CGROUP_NS);
     long proc_fd_dir = (long)slot[F_PROC_FD_DIR];

@@ -49,4 +49,20 @@ describe.skipIf(!isRoot || !hasPython)("seccomp notify (root)", () => {
       sb.run(["delete", "--force", id]);
     }
   });
+
+  // runc's seccomp-notify.bats: no agent at listenerPath fails create with one line that
+  // names the field and what failed, leaving no container behind.
+  test("no agent at listenerPath: one line naming it, nothing left", async () => {
+    const id = "sn" + Math.random().toString(36).slice(2, 7);
+    const sock = join(sb.dir, `${id}-none.sock`);
+    const b = await sb.bundle(id, ["true"], (c) => {
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] };
+    });
+    for (const env of [{}, { BUNC_HOST_SETUP: "0" }]) {
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `bunc: linux.seccomp.listenerPath: failed to connect with seccomp agent: connect ${sock}: ENOENT\n` });
+      expect(sb.run(["state", id]).code).not.toBe(0);
+      expect(existsSync(join(sb.root, id))).toBe(false);
+    }
+  });
 });

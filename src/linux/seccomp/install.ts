@@ -8,6 +8,7 @@ import type { BpfInstruction } from "./bpf";
 import { SECCOMP_FLAGS, type SeccompFlagName } from "../../spec/seccomp-flags";
 import type { SeccompProfile } from "../../spec/seccomp";
 import { closeFd } from "../../sys/files";
+import { withContext } from "../../sys/errors";
 
 /**
  * A profile compiled by bunc (create-plan.ts), for an init to install: the filter, its flags,
@@ -68,13 +69,22 @@ export function installSeccomp(program: readonly BpfInstruction[], flags: readon
 
 export { connectUnix, seccompActionAvailable, seccompFlagSupported };
 
+/** A socket to the seccomp agent at linux.seccomp.listenerPath; its failure names the field (runc's words too). */
+export function connectSeccompAgent(path: string): number {
+  try {
+    return connectUnix(path);
+  } catch (e) {
+    throw withContext("linux.seccomp.listenerPath: failed to connect with seccomp agent", e);
+  }
+}
+
 /**
  * Send the seccomp listener fd with the container process state JSON (runtime-spec
  * "containerProcessState": fds ["seccompFd"], pid, metadata, state) to the agent.
  * `target` is the listenerPath or an already connected socket fd (left open).
  */
 export function sendSeccompListener(target: string | number, listenerFd: number, stateJson: string): void {
-  const sock = typeof target === "number" ? target : connectUnix(target);
+  const sock = typeof target === "number" ? target : connectSeccompAgent(target);
   try {
     sendFd(sock, listenerFd, stateJson, typeof target === "string" ? target : "seccomp agent socket");
   } finally {
