@@ -262,6 +262,10 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
       setKeyCreateLabel(sys, plan.process.selinuxLabel);
       joinContainerKeyring(plan.keyring);
     }
+    // The agent's socket by its host path, before the container's mount namespace (as create).
+    if (plan.seccomp?.listenerPath) listenerSocket = seccompInstall().connectSeccompAgent(plan.seccomp.listenerPath);
+    // This process's pid as the host sees it (the host's /proc still), for the agent's state.
+    const hostPid = Number(nodeFs().readlinkSync("/proc/self"));
     setnsMount(fd + 1, sys); // unshare(CLONE_FS) renewed right before: Bun starts threads lazily
     nodeFs().closeSync(fd + 1);
     handOverPty(sys, plan.process.consoleSize, false, plan.process.user?.uid ?? 0);
@@ -270,7 +274,7 @@ function runExecInit(plan: ExecPlan, channel: Channel, fd: number): never {
     const env = withHome(p.env, p.user?.uid ?? 0);
     const path = resolveExecutable(p.args[0]!, env, p.cwd);
     // The sync socket is close-on-exec: EOF tells bunc that execve succeeded.
-    enterProcess(p, plan.seccomp, plan, path, p.args, env, plan.state);
+    enterProcess(p, plan.seccomp, plan, path, p.args, env, { ...plan.state, pid: hostPid });
   } catch (e: any) {
     const exitCode = processExitCode(e);
     try { channel.send({ type: "error", message: e?.message ?? String(e), exitCode }); } catch {}

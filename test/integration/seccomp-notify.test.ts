@@ -50,6 +50,33 @@ describe.skipIf(!isRoot || !hasPython)("seccomp notify (root)", () => {
     }
   });
 
+  // runc's seccomp-notify.bats with the Bun init doing exec (BUNC_NATIVE_INIT=0): it had
+  // never connected to the agent, so the exec'd process's notified calls failed with ENOSYS.
+  test("exec through the Bun init sends its listener too, with its own pid", async () => {
+    const id = "sn" + Math.random().toString(36).slice(2, 7);
+    const sock = join(sb.dir, `${id}.sock`);
+    const agent = Bun.spawn(["python3", "-c", AGENT, sock, "2"], { stdout: "pipe", stderr: "pipe" });
+    for (let i = 0; i < 500 && !existsSync(sock); i++) Bun.sleepSync(10);
+    const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta-2", syscalls: [{ names: ["mkdirat", "mkdir"], action: "SCMP_ACT_NOTIFY" }] };
+    });
+    try {
+      sb.ok(["run", "-d", "-b", b, id]);
+      const pid = JSON.parse(sb.ok(["state", id])).pid;
+      const ex = sb.run(["exec", id, "true"], { env: { BUNC_NATIVE_INIT: "0" } });
+      expect({ code: ex.code, stderr: ex.stderr }).toEqual({ code: 0, stderr: "" });
+      const bound = setTimeout(() => agent.kill(9), 20_000); // (a listener never sent: the agent waits on)
+      const lines = (await new Response(agent.stdout).text()).trim().split("\n");
+      clearTimeout(bound);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^anon_inode:seccomp notify \d+ meta-2 \['seccompFd'\]$/);
+      expect(lines[1]).not.toContain(` ${pid} `);
+    } finally {
+      agent.kill(9);
+      sb.run(["delete", "--force", id]);
+    }
+  }, 40_000);
+
   // runc's seccomp-notify.bats: no agent at listenerPath fails create with one line that
   // names the field and what failed, leaving no container behind.
   test("no agent at listenerPath: one line naming it, nothing left", async () => {
