@@ -131,6 +131,9 @@ async function main() {
   const tap: string[] = [];
   const all: Result[] = [];
   const tmp = mkdtempSync(join(tmpdir(), "bunc-runc-bats-"));
+  // Searchable by all, as the suite makes its own directories below it (setup_bundle): a
+  // container's root in a user namespace must reach its rootfs through it.
+  chmodSync(tmp, 0o711);
   for (const file of files) {
     const started = Date.now();
     const results = await runFile(dir, file, runc, tmp, tap);

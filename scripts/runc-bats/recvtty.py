@@ -39,9 +39,10 @@ if pidfile:
 
 
 def receive(conn):
+    # None: the runtime connected and failed before it sent a master (as recvtty, not fatal).
     _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
     conn.close()
-    return fds[0]
+    return fds[0] if fds else None
 
 
 def drain(fd, out=None):
@@ -59,7 +60,9 @@ def drain(fd, out=None):
 if mode == "null":
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=drain, args=(receive(conn),), daemon=True).start()
+        master = receive(conn)
+        if master is not None:
+            threading.Thread(target=drain, args=(master,), daemon=True).start()
 else:
     conn, _ = listener.accept()
     listener.close()

@@ -104,7 +104,8 @@ export const DeviceSchema = lazily(() => v.looseObject({
 export const LinuxSchema = v.looseObject({
   namespaces: v.optional(v.array(v.looseObject({
     type: v.picklist(NAMESPACE_TYPES, (i) => `unknown namespace type ${JSON.stringify(i.input)}`),
-    path: v.optional(absolutePath),
+    // "" is no path, as runc and crun read it (Go's omitempty): a namespace of its own.
+    path: v.optional(v.union([v.pipe(v.literal(""), v.transform(() => undefined)), absolutePath], "must be an absolute path")),
   })), []),
   uidMappings: v.optional(v.array(IdMappingSchema)),
   gidMappings: v.optional(v.array(IdMappingSchema)),

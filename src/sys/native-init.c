@@ -687,13 +687,22 @@ static __attribute__((noreturn)) void stages(int req_fd, int stage_fd) {
   if (!slot[F_STAGE_SET_ROOT]) S5(NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
   u32 len;
   const unsigned char *joins = field(F_STAGE_JOINS, &len);
-  for (u32 i = 0; i < len / 8; i++) {
-    int fd = i32_at(joins, 2 * i), type = i32_at(joins, 2 * i + 1);
-    long r = S2(NR_setns, fd, type);
-    if (r < 0) { stage_report(report, r, 1 + i); die(1); }
-    if (type == 0x10000000 /* CLONE_NEWUSER */) joined_user = 1;
-    S1(NR_close, fd);
-  }
+  /* As runc's nsexec: first every namespace but the user one that this process may join
+     now (one the joined user namespace does not own, e.g. the host's network, may be out
+     of reach from inside it), then the user namespace, then the rest (a rootless bunc
+     gets its rights in them only there). A failure counts in the last pass only. */
+  u64 joined = 0;
+  for (int pass = 0; pass < 3; pass++)
+    for (u32 i = 0; i < len / 8 && i < 64; i++) {
+      int fd = i32_at(joins, 2 * i), type = i32_at(joins, 2 * i + 1), user = type == 0x10000000 /* CLONE_NEWUSER */;
+      if ((joined >> i & 1) || (pass == 0 && user) || (pass == 1 && !user)) continue;
+      long r = S2(NR_setns, fd, type);
+      if (r < 0 && pass == 0) continue;
+      if (r < 0) { stage_report(report, r, 1 + i); die(1); }
+      if (user) joined_user = 1;
+      joined |= 1UL << i;
+      S1(NR_close, fd);
+    }
   if (slot[F_STAGE_UNSHARE_FLAGS]) {
     long r = S1(NR_unshare, slot[F_STAGE_UNSHARE_FLAGS]);
     if (r < 0) { stage_report(report, r, -1); die(1); }

@@ -158,13 +158,21 @@ static void stage1(long *r) {
      rootless bunc could not do then); nothing else lives in its namespaces yet. */
   if (!r[R_SET_ROOT]) prctl(4 /* PR_SET_DUMPABLE */, 0L, 0L, 0L, 0L);
   long n = r[R_N_JOIN];
-  for (long i = 0; i < n; i++) {
-    if (setns((int)r[R_JOIN + 2 * i], (int)r[R_JOIN + 2 * i + 1]) < 0) {
-      report(report_fd, -(long)*__errno_location(), 1 + i);
-      _exit(1);
+  /* As runc's nsexec (and native-init.c's stages): what may be joined now but the user
+     namespace, then the user namespace, then the rest; a failure counts in the last pass. */
+  unsigned long joined = 0;
+  for (int pass = 0; pass < 3; pass++)
+    for (long i = 0; i < n && i < 64; i++) {
+      int user = r[R_JOIN + 2 * i + 1] == 0x10000000L /* CLONE_NEWUSER */;
+      if ((joined >> i & 1) || (pass == 0 && user) || (pass == 1 && !user)) continue;
+      if (setns((int)r[R_JOIN + 2 * i], (int)r[R_JOIN + 2 * i + 1]) < 0) {
+        if (pass == 0) continue;
+        report(report_fd, -(long)*__errno_location(), 1 + i);
+        _exit(1);
+      }
+      if (user) joined_user = 1;
+      joined |= 1UL << i;
     }
-    if (r[R_JOIN + 2 * i + 1] == 0x10000000L /* CLONE_NEWUSER */) joined_user = 1;
-  }
   if (r[R_UNSHARE_FLAGS] && unshare((int)r[R_UNSHARE_FLAGS]) < 0) {
     report(report_fd, -(long)*__errno_location(), -1);
     _exit(1);

@@ -218,6 +218,35 @@ describe.skipIf(!isRoot)("user namespace (root)", () => {
     }
   });
 
+  // runc's userns.bats "wrong userns owner": a network namespace the joined user namespace
+  // does not own (here the host's) is joined before the user namespace, as runc's nsexec
+  // does; from inside it, setns of it is EPERM. exec then joins both the same way.
+  test("a user namespace by path with a network namespace it does not own (the host's)", async () => {
+    const owner = "uowner" + Math.random().toString(36).slice(2, 6), joined = "ujoined" + Math.random().toString(36).slice(2, 6);
+    sb.ok(["run", "-d", "-b", await usernsBundle(owner, ["sleep", "60"]), owner]);
+    try {
+      const ownerPid = JSON.parse(sb.ok(["state", owner])).pid;
+      const hostNet = `/proc/${process.pid}/ns/net`;
+      const b = await usernsBundle(joined, ["sleep", "60"], (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: any) =>
+          n.type === "user" ? { type: "user", path: `/proc/${ownerPid}/ns/user` } : n.type === "network" ? { type: "network", path: hostNet } : n);
+        delete c.linux.uidMappings;
+        delete c.linux.gidMappings;
+        // No sysfs of a network namespace the container's root has no rights in: the host's, bound.
+        c.mounts = c.mounts.map((m: any) => (m.type === "sysfs" ? { source: "/sys", destination: m.destination, type: "bind", options: ["rbind"] } : m));
+      });
+      const r = sb.run(["run", "-d", "-b", b, joined]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      const initPid = JSON.parse(sb.ok(["state", joined])).pid;
+      expect(readlinkSync(`/proc/${initPid}/ns/net`)).toBe(readlinkSync(hostNet));
+      expect(readlinkSync(`/proc/${initPid}/ns/user`)).toBe(readlinkSync(`/proc/${ownerPid}/ns/user`));
+      expect(sb.ok(["exec", joined, "readlink", "/proc/self/ns/net"]).trim()).toBe(readlinkSync(hostNet));
+    } finally {
+      sb.run(["delete", "--force", joined]);
+      sb.run(["delete", "--force", owner]);
+    }
+  });
+
   test("many user-namespace starts in a row all finish (no libc set*id in the native stages)", async () => {
     const b = await usernsBundle("many-userns", ["true"]);
     for (let i = 0; i < 60; i++) {

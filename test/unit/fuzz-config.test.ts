@@ -150,7 +150,14 @@ describe("path rules", () => {
     expect(err((c) => (c.linux.maskedPaths = ["proc/kcore"]))).toContain("linux.maskedPaths[0]: must be an absolute path");
     expect(err((c) => (c.linux.readonlyPaths = ["../x"]))).toContain("linux.readonlyPaths[0]: must be an absolute path");
     expect(err((c) => (c.linux.devices[0].path = "dev/fuse"))).toContain("linux.devices[0].path");
-    expect(err((c) => (c.linux.namespaces[0].path = "proc/1/ns/pid"))).toContain("linux.namespaces[0].path");
+    expect(err((c) => (c.linux.namespaces[0].path = "proc/1/ns/pid"))).toBe("invalid config.json: linux.namespaces[0].path: must be an absolute path");
+  });
+  // runc's run.bats "joining existing container namespaces" gives the mount namespace "path": "".
+  test("an empty namespace path is no path (as runc and crun read it)", () => {
+    const c = richConfig();
+    c.linux.namespaces[0].path = "";
+    expect(outcome(c)).toBe("ok");
+    expect(parseConfig(c).linux.namespaces[0]!.path).toBeUndefined();
   });
   test("sysctl keys cannot climb out of /proc/sys", () => {
     expect(err((c) => (c.linux.sysctl = { "../../sysrq-trigger": "b" }))).toContain("linux.sysctl");
