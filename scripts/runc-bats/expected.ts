@@ -63,6 +63,7 @@ const BY_REASON: Record<keyof typeof WHY, string[]> = {
   ],
   HOST: [
     "kill KILL [host pidns + init gone]",
+    "kill KILL [host pidns]",
     "runc delete --force [host pidns + init gone]",
     "runc delete [host pidns + init gone]",
     "runc exec with RLIMIT_NOFILE(Bigger than system's hard value)",
