@@ -89,7 +89,7 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
   const dest = isAbsolute(m.destination) ? m.destination : "/" + m.destination;
   if (type === "cgroup" || type === "cgroup2") return mountCgroup(ctx, dest, o.flags);
   if ((type === "proc" || type === "sysfs") && isSymlinkInRoot(ctx.rootfs, dest))
-    throw new Error(`mount ${dest}: a ${type} mount cannot go over a symlink in the rootfs`);
+    throw new Error(`mount ${dest}: ${type} must be mounted on ordinary directory, not a symlink in the rootfs`);
   if (o.bind) {
     const source = isAbsolute(m.source ?? "") ? m.source! : join(ctx.bundle, m.source ?? "");
     let isDir: boolean;

@@ -247,7 +247,7 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
       // EOF: execve succeeded (the socket is close-on-exec); otherwise (step, errno).
       const reply = readToEnd(parentFd, isFreezingMark);
       const failure = decodeFailure(reply);
-      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd, apparmorProfile: o.process.apparmorProfile, selinuxLabel: o.process.selinuxLabel })}`);
+      if (failure) throw new BuncError(`exec failed: ${describeFailure(failure, { program: o.process.args[0], cwd: o.process.cwd, apparmorProfile: o.process.apparmorProfile, selinuxLabel: o.process.selinuxLabel, cpusetCpus: config.linux.resources?.cpu?.cpus })}`);
       // nsexec's own stage reports in JSON (e.g. it could not join a cgroup).
       if (reply.length && !isFreezingMark(reply)) throw new BuncError(`exec failed: ${nsexecMessage(reply)}`);
       trace(`execve of ${o.process.args[0]} done`);

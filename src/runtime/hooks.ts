@@ -25,7 +25,10 @@ export function hookEnv(hook: Hook, runtimeEnv: Record<string, string | undefine
   return Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
-export function runHook(kind: string, hook: Hook, state: HookState, ctx: HookContext = {}): void {
+/** runc's words for a failing hook: its kind and index ("#1" is the second), then its path. */
+export const hookFailure = (kind: string, index: number, path: string) => `error running ${kind} hook #${index}: ${path}`;
+
+export function runHook(kind: string, hook: Hook, state: HookState, ctx: HookContext = {}, index = 0): void {
   const args = hook.args?.length ? hook.args : [hook.path];
   let result;
   try {
@@ -41,27 +44,27 @@ export function runHook(kind: string, hook: Hook, state: HookState, ctx: HookCon
       killSignal: "SIGKILL",
     });
   } catch (e: any) {
-    throw new HookError(`${kind} hook ${hook.path}: ${e.code ?? e.message}`);
+    throw new HookError(`${hookFailure(kind, index, hook.path)}: ${e.code ?? e.message}`);
   }
-  if (result.exitedDueToTimeout) throw new HookError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
+  if (result.exitedDueToTimeout) throw new HookError(`${hookFailure(kind, index, hook.path)}: timed out after ${hook.timeout}s`);
   if (!result.success) {
     const err = result.stderr?.toString().trim().split("\n").pop();
     const how = result.signalCode ? `killed by ${result.signalCode}` : `exit status ${result.exitCode}`;
-    throw new HookError(`${kind} hook ${hook.path} failed: ${how}${err ? `: ${err}` : ""}`);
+    throw new HookError(`${hookFailure(kind, index, hook.path)}: ${how}${err ? `: ${err}` : ""}`);
   }
 }
 
 export function runHooks(kind: string, hooks: Hook[] | undefined, state: HookState, ctx?: HookContext): void {
-  for (const h of hooks ?? []) runHook(kind, h, state, ctx);
+  (hooks ?? []).forEach((h, i) => runHook(kind, h, state, ctx, i));
 }
 
 /** Runs every hook, reporting failures as warnings (poststart, poststop). */
 export function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: HookState, warn: (m: string) => void, ctx?: HookContext): void {
-  for (const h of hooks ?? []) {
+  (hooks ?? []).forEach((h, i) => {
     try {
-      runHook(kind, h, state, ctx);
+      runHook(kind, h, state, ctx, i);
     } catch (e: any) {
       warn(e.message);
     }
-  }
+  });
 }

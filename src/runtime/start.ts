@@ -98,7 +98,8 @@ function startFailure(reply: Uint8Array, c: Container): InitFailure | undefined 
   if (native) {
     const p = c.state.config.process!;
     const hooks = c.state.config.hooks?.startContainer?.map((h) => h.path);
-    return { message: describeFailure(native, { program: p.args[0], cwd: p.cwd, hooks, apparmorProfile: p.apparmorProfile, selinuxLabel: p.selinuxLabel }), exitCode: native.exitCode };
+    const cpusetCpus = c.state.config.linux?.resources?.cpu?.cpus;
+    return { message: describeFailure(native, { program: p.args[0], cwd: p.cwd, hooks, apparmorProfile: p.apparmorProfile, selinuxLabel: p.selinuxLabel, cpusetCpus }), exitCode: native.exitCode };
   }
   const text = new TextDecoder().decode(reply.subarray(1));
   try {

@@ -149,7 +149,8 @@ static void run_hooks(void) {
   const unsigned char *p = field(F_HOOKS, &len), *end = p + len;
   u32 state_len;
   const unsigned char *state = text(F_HOOK_STATE, &state_len);
-  while (p < end) {
+  /* Reported with the status (index << 16): bunc names the hook as runc does ("#1"). */
+  for (int index = 0; p < end; index++) {
     u32 timeout, argc, envc;
     memcpy(&timeout, p, 4); memcpy(&argc, p + 4, 4); memcpy(&envc, p + 8, 4);
     p += 12;
@@ -179,7 +180,7 @@ static void run_hooks(void) {
       if (timeout && waited >= (long)timeout * 1000) {
         S2(NR_kill, pid, 9);
         S4(NR_wait4, pid, &status, 0, 0);
-        fail(STEP_HOOK_TIMEOUT, 0, 1);
+        report(STEP_HOOK_TIMEOUT, index << 16, 1);
       }
       if (timeout) {
         long ts[2] = { 0, 1000000 };
@@ -187,7 +188,7 @@ static void run_hooks(void) {
         waited++;
       }
     }
-    if (status != 0) report(STEP_HOOK_STATUS, status, 1);
+    if (status != 0) report(STEP_HOOK_STATUS, (status & 0xffff) | index << 16, 1);
   }
 }
 

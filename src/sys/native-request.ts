@@ -96,17 +96,22 @@ export function decodeFailure(bytes: Uint8Array): NativeFailure | undefined {
 }
 
 /** One line for the user, naming the step and what the kernel said. */
-export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[]; apparmorProfile?: string; selinuxLabel?: string }): string {
+export function describeFailure(f: NativeFailure, subject?: { program?: string; cwd?: string; hooks?: string[]; apparmorProfile?: string; selinuxLabel?: string; cpusetCpus?: string }): string {
   const what = STEP_TEXT[f.step];
+  // The kernel refuses a deadline policy to a task whose affinity is not every CPU (sched_setattr(2)).
+  if (f.step === "SCHEDULER" && f.errno === 1 && subject?.cpusetCpus)
+    return `${what}: EPERM: process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus "${subject.cpusetCpus}")`;
   if (f.step === "APPARMOR" && subject?.apparmorProfile)
     return `process.apparmorProfile: cannot apply AppArmor profile "${subject.apparmorProfile}": ${errnoName(f.errno)}${f.errno === 2 ? " (not loaded)" : ""}`;
   if ((f.step === "SELINUX" || f.step === "KEYCREATE") && subject?.selinuxLabel)
     return `process.selinuxLabel: cannot ${f.step === "SELINUX" ? "apply SELinux label" : "label the session keyring"} "${subject.selinuxLabel}": ${errnoName(f.errno)}${f.errno === 22 ? " (not a context of the loaded policy)" : ""}`;
-  if (f.step === "HOOK_STATUS") {
-    const st = f.errno;
-    return `${what}${subject?.hooks?.length ? ` ${subject.hooks.join(", ")}` : ""} failed: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;
+  if (f.step === "HOOK_STATUS" || f.step === "HOOK_TIMEOUT") {
+    // The wait status in the low 16 bits, the hook's index above (runc's "#1" is the second).
+    const st = f.errno & 0xffff, index = f.errno >>> 16, path = subject?.hooks?.[index];
+    const head = `error running startContainer hook #${index}${path ? `: ${path}` : ""}`;
+    if (f.step === "HOOK_TIMEOUT") return `${head}: timed out`;
+    return `${head}: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;
   }
-  if (f.step === "HOOK_TIMEOUT") return what;
   // runc's wording for a program that cannot run: engines map it to exit status 127/126.
   const prog = subject?.program;
   if (f.step === "EXECVE" && prog !== undefined) {

@@ -159,7 +159,7 @@ describe.skipIf(!isRoot)("a frozen cgroup (root)", () => {
     mkdirSync(dir);
     try {
       writeFileSync(join(dir, freeze[0]), freeze[1]);
-      await refused((c) => (c.linux.cgroupsPath = `/${name}`), `linux.cgroupsPath: cgroup ${dir} is frozen`, { timeout: 20_000 });
+      await refused((c) => (c.linux.cgroupsPath = `/${name}`), `linux.cgroupsPath: container's cgroup unexpectedly frozen: ${dir}`, { timeout: 20_000 });
       expect(statSync(dir).isDirectory()).toBe(true); // the user's cgroup stays
       expect(cgroupLeftovers(name)).toEqual([dir]); // bunc made none elsewhere
     } finally {

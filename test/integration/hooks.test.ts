@@ -165,6 +165,18 @@ describe.skipIf(!isRoot)("hooks (root)", () => {
     });
   }
 
+  // runc's hooks.bats: the error names the kind and the hook's index ("#1": the second),
+  // in runc's words, whichever process runs it (bunc, the Bun init or the native init).
+  for (const kind of ["prestart", "createRuntime", "createContainer", "startContainer", "poststart"] as const)
+    test(`a failing ${kind} hook: "error running ${kind} hook #1: /bin/false: exit status 1"`, async () => {
+      const id = `hix-${kind.toLowerCase()}`;
+      const b = await sb.bundle(id, ["true"], (c) => (c.hooks = { [kind]: [{ path: "/bin/true" }, { path: "/bin/false" }] }));
+      const r = sb.run(["run", "-b", b, id]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error running ${kind} hook #1: /bin/false: exit status 1`);
+      expect(sb.containers()).toEqual([]);
+    });
+
   test("a failing poststart hook stops the container and fails start (spec 1.3); a failing poststop hook is a warning", async () => {
     rmSync(LOG, { force: true });
     const b = await hookBundle("warn", { poststart: [hook("poststart", { env: ["EXIT=4"] })], poststop: [hook("poststop", { env: ["EXIT=5"] })] });

@@ -157,7 +157,7 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     const r = sb.run(["run", "-b", b, "ttyhook"]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain("cat: can't open '/nosuchfile': No such file or directory\n");
-    expect(r.stderr).toContain("startContainer hook /bin/busybox failed");
+    expect(r.stderr).toContain("error running startContainer hook #0: /bin/busybox: ");
     expect(sb.containers()).toEqual([]);
   });
 

@@ -148,7 +148,8 @@ describe("a frozen cgroup", () => {
     mkdirSync(`${root}/mine`);
     writeFileSync(`${root}/mine/cgroup.freeze`, "1\n");
     const m = CgroupManager.forContainer("c1", "/mine", { root });
-    expect(() => m.create()).toThrow(`linux.cgroupsPath: cgroup ${root}/mine is frozen`);
+    // runc's words (cgroups.bats "should refuse pre-existing frozen cgroup").
+    expect(() => m.create()).toThrow(`linux.cgroupsPath: container's cgroup unexpectedly frozen: ${root}/mine`);
     expect(existsSync(`${root}/mine`)).toBe(true); // the user's cgroup stays
   });
   test("a cgroup below a frozen parent is refused and not created", () => {
@@ -156,7 +157,7 @@ describe("a frozen cgroup", () => {
     mkdirSync(`${root}/parent`);
     writeFileSync(`${root}/parent/cgroup.freeze`, "1\n");
     const m = CgroupManager.forContainer("c1", "/parent/c1", { root });
-    expect(() => m.create()).toThrow(`cgroup ${root}/parent is frozen`);
+    expect(() => m.create()).toThrow(`container's cgroup unexpectedly frozen: ${root}/parent`);
     expect(existsSync(`${root}/parent/c1`)).toBe(false);
   });
   test("a thawed existing cgroup is used", () => {

@@ -61,7 +61,7 @@ describe("operations report to the context's logger, never to stderr", () => {
     container("hooked", deadPid(), { cgroupPaths: { "": join(dir, "gone"), memory: join(dir, "gone") } }, { hooks: { poststop: [{ path: join(dir, "no-such-hook") }] } });
     const stderr = stderrOf(() => deleteContainer(runtimeContext(root, log), "hooked"));
     expect(stderr).toBe("");
-    expect(log.warnings).toEqual([`poststop hook ${join(dir, "no-such-hook")}: ENOENT`]);
+    expect(log.warnings).toEqual([`error running poststop hook #0: ${join(dir, "no-such-hook")}: ENOENT`]);
     expect(log.traces.some((t) => t.startsWith("delete hooked: state directory"))).toBe(true);
     expect(existsSync(join(root, "hooked"))).toBe(false);
   });

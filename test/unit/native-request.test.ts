@@ -74,7 +74,16 @@ describe("native request", () => {
     const ex = decodeFailure(new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("EXECVE"), 2, 127]).buffer))!;
     expect(describeFailure(ex, { program: "nosuch" })).toBe(`exec: "nosuch": executable file not found in $PATH`);
     const hook = decodeFailure(new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("HOOK_STATUS"), 3 << 8, 1]).buffer))!;
-    expect(describeFailure(hook, { hooks: ["/bin/h"] })).toBe("startContainer hook /bin/h failed: exit status 3");
+    expect(describeFailure(hook, { hooks: ["/bin/h"] })).toBe("error running startContainer hook #0: /bin/h: exit status 3");
+    // The second hook (index 1 above the wait status), killed by SIGSYS; and a timeout.
+    const second = decodeFailure(new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("HOOK_STATUS"), (1 << 16) | 31, 1]).buffer))!;
+    expect(describeFailure(second, { hooks: ["/bin/true", "/bin/sh"] })).toBe("error running startContainer hook #1: /bin/sh: killed by signal 31");
+    const late = decodeFailure(new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("HOOK_TIMEOUT"), 1 << 16, 1]).buffer))!;
+    expect(describeFailure(late, { hooks: ["/bin/true", "/bin/sleep"] })).toBe("error running startContainer hook #1: /bin/sleep: timed out");
+    // runc's words (scheduler.bats "scheduler vs cpus") when the cpuset narrows the CPUs.
+    const sched = decodeFailure(new Uint8Array(new Int32Array([0x45524e42, STEPS.indexOf("SCHEDULER"), 1, 1]).buffer))!;
+    expect(describeFailure(sched, { cpusetCpus: "0" })).toBe(`process.scheduler: sched_setattr: EPERM: process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus "0")`);
+    expect(describeFailure(sched)).toBe("process.scheduler: sched_setattr: EPERM");
     expect(decodeFailure(new Uint8Array(8))).toBeUndefined();
   });
 

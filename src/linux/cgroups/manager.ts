@@ -141,7 +141,7 @@ export class CgroupManager {
       if (there) this.warn(`container's cgroup is not empty: ${there} process(es) already in ${m.dir}`);
       // A process put in a frozen cgroup (or below a frozen one) stops there: create would hang.
       const frozen = frozenLevel(m);
-      if (frozen) throw new CgroupError(`linux.cgroupsPath: cgroup ${frozen} is frozen`, "linux.cgroupsPath");
+      if (frozen) throw new CgroupError(`linux.cgroupsPath: container's cgroup unexpectedly frozen: ${frozen}`, "linux.cgroupsPath");
     }
     const created: string[] = [];
     try {
