@@ -2,6 +2,7 @@
 // failure means (fatal before start, a warning after).
 import type { Hook } from "../spec/schema";
 import { BuncError } from "../sys/errors";
+import { describeSignalDeath, SIGNALS } from "../sys/signals";
 
 export interface HookState {
   ociVersion: string;
@@ -49,7 +50,7 @@ export function runHook(kind: string, hook: Hook, state: HookState, ctx: HookCon
   if (result.exitedDueToTimeout) throw new HookError(`${hookFailure(kind, index, hook.path)}: timed out after ${hook.timeout}s`);
   if (!result.success) {
     const err = result.stderr?.toString().trim().split("\n").pop();
-    const how = result.signalCode ? `killed by ${result.signalCode}` : `exit status ${result.exitCode}`;
+    const how = result.signalCode ? describeSignalDeath(SIGNALS[result.signalCode.slice(3)] ?? 0) : `exit status ${result.exitCode}`;
     throw new HookError(`${hookFailure(kind, index, hook.path)}: ${how}${err ? `: ${err}` : ""}`);
   }
 }

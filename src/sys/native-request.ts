@@ -3,6 +3,7 @@
 // from them, and encodeRequest lays a request out in that order. Failures come back as
 // (step, errno, exit status) and are turned into bunc's messages by describeFailure.
 import { errnoName } from "./errno";
+import { describeSignalDeath } from "./signals";
 
 export const REQUEST_MAGIC = 0x31746e69636e7562n; // "bunctni1"
 export const REQUEST_VERSION = 2;
@@ -110,7 +111,7 @@ export function describeFailure(f: NativeFailure, subject?: { program?: string; 
     const st = f.errno & 0xffff, index = f.errno >>> 16, path = subject?.hooks?.[index];
     const head = `error running startContainer hook #${index}${path ? `: ${path}` : ""}`;
     if (f.step === "HOOK_TIMEOUT") return `${head}: timed out`;
-    return `${head}: ${st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`}`;
+    return `${head}: ${st & 0x7f ? describeSignalDeath(st & 0x7f) : `exit status ${(st >> 8) & 0xff}`}`;
   }
   // runc's wording for a program that cannot run: engines map it to exit status 127/126.
   const prog = subject?.program;
