@@ -18,7 +18,8 @@ import { openNativeInit } from "../sys/native-init";
 import { memfd } from "../sys/memfd";
 import { encodeRequest, i32List, MODES } from "../sys/native-request";
 import { O } from "../sys/arch";
-import { execveatFd } from "../sys/proc";
+import { execveatFd, exitOnSignals } from "../sys/proc";
+import { ENDING_SIGNALS } from "../sys/signals";
 import { joinContainerKeyring, keyringSearchPerm, sessionKeyringName } from "../linux/keyring";
 import { setnsMount } from "../linux/namespaces";
 import { hookFields, listenerState, processFields } from "./native-launch";
@@ -114,6 +115,8 @@ export function runInit(fd: number): never {
     if (native !== undefined) execNativeInit(native, plan, fd, path, env);
     // Without the native init (built without a C compiler), this Bun init waits: it joins
     // memory/pids only at the end, or its own ~40 MB would count against the container.
+    // `kill TERM` of the created container ends it, as the native init's handlers do.
+    exitOnSignals(ENDING_SIGNALS);
     nodeFs().writeSync(fd, ARRIVED);
     nodeFs().closeSync(fd);
     waitForStart(fd + 1);

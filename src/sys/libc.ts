@@ -150,6 +150,7 @@ const DECLS = {
   prlimit: { args: [i32, i32, P, P], returns: i32 },
   umask: { args: [u64], returns: u64 },
   kill: { args: [i32, i32], returns: i32 },
+  dlsym: { args: [P, P], returns: P },
   waitpid: { args: [i32, P, i32], returns: i32 },
   socketpair: { args: [i32, i32, i32, P], returns: i32 },
   pipe2: { args: [P, i32], returns: i32 },

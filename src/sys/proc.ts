@@ -39,6 +39,21 @@ export function isIgnored(signal: number): boolean {
   return old[0] === 1n;
 }
 
+/**
+ * Until execve, `signals` end this process: their handler is libc's _exit itself, which the
+ * kernel calls with the signal's number (the exit status then). For the Bun init waiting for
+ * `start` in a blocking open: as PID 1 of its namespace it would have the kernel drop a
+ * signal it has no handler for, and a JavaScript handler cannot run while it blocks. What
+ * this process ignores (the caller's nohup, Bun's SIGPIPE) stays ignored.
+ */
+export function exitOnSignals(signals: readonly number[]): void {
+  const exit = libc.dlsym(null, ptr(cstr("_exit")));
+  if (!exit) return;
+  // struct sigaction: handler, SA_RESTORER (x86_64 needs one; _exit never returns to it), restorer, all blocked.
+  const sa = new BigUint64Array([BigInt(exit), 0x04000000n, BigInt(exit), 0xffffffffffffffffn]);
+  for (const sig of signals) if (!isIgnored(sig)) checkedSyscall("rt_sigaction", [sig, ptr(sa), null, 8], String(sig));
+}
+
 /** SIGKILL to our child `pid`, then reaps it: a setup that failed after the child was spawned. */
 export function killAndReap(pid: number): void {
   if (sendSignal(pid, 9)) check("waitpid", libc.waitpid(pid, null, 0), String(pid));

@@ -6,6 +6,9 @@ export const SIGNALS: Record<string, number> = {
   TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
+/** What ends a process by default and may be caught, less PWR (JavaScriptCore's) and the faults. */
+export const ENDING_SIGNALS = [1, 2, 3, 6, 10, 12, 13, 14, 15, 16, 24, 25, 26, 27, 29] as const;
+
 /** strsignal(3)'s words (glibc's), as Go's ProcessState prints a death by signal: "signal: bad system call". */
 const SIGNAL_TEXT = ["", "hangup", "interrupt", "quit", "illegal instruction", "trace/breakpoint trap", "aborted", "bus error",
   "floating point exception", "killed", "user defined signal 1", "segmentation fault", "user defined signal 2", "broken pipe",

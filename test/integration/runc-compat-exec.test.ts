@@ -173,20 +173,23 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
   // every signal and dies of one whose default is to end; an init without handlers, PID 1 of
   // its namespace, would have the kernel drop it (the container stayed created). What the
   // caller ignored stays ignored, for the program too (the nohup test above).
-  test("kill TERM of a created container ends its init, as runc's", async () => {
-    const id = uid();
-    const b = await sb.bundle(id, ["sh", "-c", "grep SigCgt /proc/self/status"]);
-    sb.ok(["create", "-b", b, id]);
-    try {
-      sb.ok(["kill", id, "TERM"]);
-      waitFor(() => JSON.parse(sb.ok(["state", id])).status === "stopped", "the created container to stop");
-    } finally {
-      sb.run(["delete", "--force", id]);
-    }
-    // The program that runs gets no handler of the init's (execve resets them).
-    const r = uid();
-    expect(sb.ok(["run", "-b", b, r])).toBe("SigCgt:\t0000000000000000\n");
-  }, 40_000);
+  for (const env of [{}, { BUNC_NATIVE_INIT: "0" }]) {
+    const how = Object.keys(env).length ? "Bun init" : "native init";
+    test(`kill TERM of a created container ends its init, as runc's (${how})`, async () => {
+      const id = uid();
+      const b = await sb.bundle(id, ["sh", "-c", "grep SigCgt /proc/self/status"]);
+      sb.ok(["create", "-b", b, id], { env });
+      try {
+        sb.ok(["kill", id, "TERM"]);
+        waitFor(() => JSON.parse(sb.ok(["state", id])).status === "stopped", "the created container to stop");
+      } finally {
+        sb.run(["delete", "--force", id]);
+      }
+      // The program that runs gets no handler of the init's (execve resets them).
+      const r = uid();
+      expect(sb.ok(["run", "-b", b, r], { env })).toBe("SigCgt:\t0000000000000000\n");
+    }, 40_000);
+  }
 
   test("kill with signal 0 checks the init; kill --all of a stopped container succeeds", async () => {
     const id = uid();
