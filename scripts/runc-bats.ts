@@ -2,11 +2,11 @@
 // runc's own integration tests (tests/integration/*.bats of runc 1.3.3, the source Debian
 // ships) run against dist/bunc: what an engineer who knows runc tries first. Offline, with
 // stand-ins for what that suite downloads or builds: the Alpine minirootfs as its busybox
-// image, Python programs of scripts/runc-bats/ as its Go helpers (recvtty, remap-rootfs, ...). Each failure is matched against
+// image, a debootstrap of Debian 12 as its Debian one, Python programs of scripts/runc-bats/ as its Go helpers (recvtty, remap-rootfs, ...). Each failure is matched against
 // scripts/runc-bats/expected.ts (why it fails here and is not a bunc bug) or reported as
 // unexplained.
 //   bun scripts/runc-bats.ts [--only a.bats,b.bats] [--tap out.tap]
-// Root only; needs bats, gawk, jq, python3 and xz (apt-get install bats gawk jq xz-utils).
+// Root only; needs bats, gawk, jq, python3, xz and debootstrap (apt-get install bats gawk jq xz-utils debootstrap).
 // Downloads the runc source once into fixtures/cache/. Exits 1 on an unexplained failure.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { alpineTarball } from "./alpine-tarball";
 import { unpackedSource } from "./source-archive";
 import { EXPECTED } from "./runc-bats/expected";
+import { CACHE_DIR as GUEST_CACHE, debianMirror } from "./guests/build";
 
 const PROJECT = resolve(import.meta.dir, "..");
 const VERSION = "1.3.3";
@@ -35,14 +36,63 @@ async function integrationDir(): Promise<string> {
 /** runc's Go helpers (tests/cmd) as Python stand-ins of scripts/runc-bats/; sd-helper has none. */
 const STAND_INS = ["recvtty", "remap-rootfs", "fs-idmap", "pidfd-kill", "seccompagent"];
 
+/**
+ * runc's Debian image (bash, util-linux's findmnt and chrt, glibc for the hooks library tests):
+ * a minbase debootstrap of bookworm from the Debian mirror, its docs, locales and apt lists
+ * left out, as a tarball made once into fixtures/cache/ (~20 s with the guests' .deb cache).
+ */
+function debianImage(): string {
+  const image = join(PROJECT, "fixtures/cache/runc-bats-debian.tar");
+  if (existsSync(image)) return image;
+  const work = mkdtempSync(join(PROJECT, "fixtures/cache/.debian-"));
+  try {
+    const tree = join(work, "tree");
+    const debs = existsSync(join(GUEST_CACHE, "debs-bookworm")) ? join(GUEST_CACHE, "debs-bookworm") : join(PROJECT, "fixtures/cache/debs-bookworm");
+    mkdirSync(debs, { recursive: true });
+    log(`debootstrap bookworm for the suite's Debian image (once)`);
+    const d = Bun.spawnSync(["debootstrap", "--variant=minbase", `--cache-dir=${debs}`, "bookworm", tree, debianMirror()], { stdout: "pipe", stderr: "pipe" });
+    if (d.exitCode !== 0) throw new Error(`debootstrap: ${d.stderr.toString().trim().split("\n").at(-1)}`);
+    for (const p of ["var/cache", "var/lib/apt/lists", "usr/share/doc", "usr/share/locale", "usr/share/man", "usr/share/info"]) {
+      rmSync(join(tree, p), { recursive: true, force: true });
+      mkdirSync(join(tree, p), { recursive: true });
+    }
+    const t = Bun.spawnSync(["tar", "-C", tree, "-cf", `${image}.tmp`, "."]);
+    if (t.exitCode !== 0) throw new Error(`tar of the Debian tree: ${t.stderr}`);
+    Bun.spawnSync(["mv", `${image}.tmp`, image]);
+    return image;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * runc's busybox image, from the Alpine minirootfs: its applets hard links to /bin/busybox
+ * (Alpine's are absolute symlinks, which a test's chown of rootfs/bin/echo follows out of the
+ * rootfs), and no /proc or /sys directory (tests put a symlink there).
+ */
+function busyboxImage(): string {
+  const image = join(PROJECT, "fixtures/cache/runc-bats-busybox-2.tar");
+  if (existsSync(image)) return image;
+  const work = mkdtempSync(join(PROJECT, "fixtures/cache/.busybox-"));
+  try {
+    const script = `set -e
+tar -C "$1" -xzf "$2"
+rmdir "$1/proc" "$1/sys"
+find "$1" -type l -lname /bin/busybox | while read -r l; do ln -f "$1/bin/busybox" "$l"; done
+tar -C "$1" -cf "$3.tmp" .
+mv "$3.tmp" "$3"`;
+    const z = Bun.spawnSync(["sh", "-c", script, "sh", work, alpineTarball(), image], { stderr: "pipe" });
+    if (z.exitCode !== 0) throw new Error(`the busybox image from the Alpine tarball: ${z.stderr}`);
+    return image;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** The suite's downloads and Go helpers replaced by what is here; returns the busybox image. */
 function standIns(dir: string): void {
-  const image = join(PROJECT, "fixtures/cache/runc-bats-busybox.tar");
-  if (!existsSync(image)) {
-    const z = Bun.spawnSync(["sh", "-c", `gzip -dc "$1" > "$2.tmp" && mv "$2.tmp" "$2"`, "sh", alpineTarball(), image]);
-    if (z.exitCode !== 0) throw new Error(`gunzip of the Alpine tarball: ${z.stderr}`);
-  }
-  writeFileSync(join(dir, "get-images.sh"), `#!/bin/bash\necho "BUSYBOX_IMAGE=${image}"\necho "DEBIAN_IMAGE=${image}"\n`);
+  const image = busyboxImage();
+  writeFileSync(join(dir, "get-images.sh"), `#!/bin/bash\necho "BUSYBOX_IMAGE=${image}"\necho "DEBIAN_IMAGE=${debianImage()}"\n`);
   const bin = join(dir, "../cmd/_bin");
   mkdirSync(bin, { recursive: true });
   for (const helper of STAND_INS) {
@@ -118,8 +168,8 @@ function removeSuiteCgroups(): string[] {
 
 async function main() {
   if (process.geteuid?.() !== 0) throw new Error("runc's integration tests need root");
-  const missing = ["bats", "gawk", "jq", "python3", "xz"].filter((b) => !Bun.which(b));
-  if (missing.length) throw new Error(`missing ${missing.join(", ")} (apt-get install bats gawk jq xz-utils)`);
+  const missing = ["bats", "gawk", "jq", "python3", "xz", "debootstrap"].filter((b) => !Bun.which(b, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
+  if (missing.length) throw new Error(`missing ${missing.join(", ")} (apt-get install bats gawk jq xz-utils debootstrap)`);
   const argv = process.argv.slice(2);
   const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
   const runc = join(PROJECT, "dist/bunc");

@@ -18,7 +18,12 @@ const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
 const MOUNT_ATTR_IDMAP = 0x100000n;
 
-export const isIdmapped = (m: Mount) => !!m.options?.some((o) => o === "idmap" || o === "ridmap");
+/**
+ * "idmap"/"ridmap", or mappings of its own: the spec asks a config to name the option (a SHOULD
+ * on the config, not a condition of validity), and runc and crun read mappings without it as
+ * "idmap", applied to the top mount only.
+ */
+export const isIdmapped = (m: Mount) => !!(m.options?.some((o) => o === "idmap" || o === "ridmap") || m.uidMappings?.length || m.gidMappings?.length);
 const isBind = (m: Mount) => m.type === "bind" || !!m.options?.some((o) => o === "bind" || o === "rbind");
 
 /**
@@ -48,12 +53,8 @@ export function checkIdmappedMounts(c: Config): void {
   c.mounts.forEach((m, i) => {
     const at = `mounts[${i}] (${m.destination})`;
     const mapped = !!(m.uidMappings?.length || m.gidMappings?.length);
-    if (!isIdmapped(m)) {
-      if (mapped) throw new Error(`${at}: uidMappings/gidMappings need the "idmap" or "ridmap" option`);
-      return;
-    }
-    const bind = m.type === "bind" || m.options!.includes("bind") || m.options!.includes("rbind");
-    if (!bind) throw new Error(`${at}: idmap is only supported for bind mounts here`);
+    if (!isIdmapped(m)) return;
+    if (!isBind(m)) throw new Error(`${at}: idmap is only supported for bind mounts here`);
     if (!mapped && !ownUserNs) throw new Error(`${at}: idmap needs uidMappings and gidMappings, or a user namespace of the container's`);
     if (mapped && !(m.uidMappings?.length && m.gidMappings?.length)) throw new Error(`${at}: idmap needs both uidMappings and gidMappings`);
   });
@@ -100,7 +101,7 @@ export function idmappedTrees(c: Config, bundle: string, initPid: number, hostCa
       try {
         const tree = openTree(source, { recursive, context: `mounts[${i}] ${source}` });
         trees.set(i, tree);
-        mountSetattr(tree, "", { set: MOUNT_ATTR_IDMAP, usernsFd: userns }, { recursive: m.options!.includes("ridmap"), context: `mounts[${i}] ${source}` });
+        mountSetattr(tree, "", { set: MOUNT_ATTR_IDMAP, usernsFd: userns }, { recursive: !!m.options?.includes("ridmap"), context: `mounts[${i}] ${source}` });
       } finally {
         closeFd(userns);
       }

@@ -401,6 +401,18 @@ static void join_keyring(void) {
   check(S3(NR_keyctl, 5 /* KEYCTL_SETPERM */, serial, perm), STEP_KEYRING);
 }
 
+/* Whether the program named by an absolute path exists, looked at before the filter goes on
+   (as runc's LookPath): execve's ENOENT for a file that exists is its interpreter or a
+   library missing, which runc reports as "exec PATH: no such file or directory". */
+static int program_exists;
+static void look_at_program(void) {
+  u32 len;
+  const char *p = (const char *)field(F_EXEC_PATH, &len);
+  if (!len) p = (const char *)field(F_ARGV, &len);
+  static unsigned char stx[256];
+  if (len && p[0] == '/') program_exists = S5(NR_statx, -100 /* AT_FDCWD */, p, 0, 0, stx) == 0;
+}
+
 /* execve, or through $PATH as execvp does: the first entry that exists and runs. */
 static __attribute__((noreturn)) void exec_program(void) {
   list(F_ARGV, F_ARGC, argv_v, 4096);
@@ -443,7 +455,7 @@ static __attribute__((noreturn)) void exec_program(void) {
   for (const char *s = arg0; *s; s++) if (*s == '/') slash = 1;
   if (exec_len || slash) {
     long r = S3(NR_execve, exec_len ? exec_path : arg0, argv_v, env_v);
-    fail(STEP_EXECVE, r, r == -2 || r == -20 ? 127 : 126);
+    fail(r == -2 && program_exists ? STEP_INTERPRETER : STEP_EXECVE, r, r == -2 || r == -20 ? 127 : 126);
   }
   /* $PATH search (path holds the PATH value): ENOENT goes on, EACCES is remembered. */
   static char buf[4096];
@@ -857,6 +869,7 @@ static __attribute__((noreturn)) void run(int req_fd) {
      - startContainer hooks last (as runc): with the process's user, capabilities, working
        directory and filter, so a hook from the container's image gets no more than the
        program; nothing else runs between them and the program's execve. */
+  look_at_program();
   if (!nnp) install_seccomp();
   apply_process();
   apply_attrs();

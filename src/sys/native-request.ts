@@ -57,7 +57,7 @@ export const STEPS = [
   "REQUEST", "SETNS_MNT", "CGROUP", "CGROUP_NS", "SECCOMP", "SECCOMP_LISTENER", "HOOK", "HOOK_STATUS", "HOOK_TIMEOUT",
   "RLIMITS", "CAPBSET", "KEEPCAPS", "SETGROUPS", "SETRESGID", "SETRESUID", "CAPSET", "AMBIENT", "NO_NEW_PRIVS", "CWD", "EXECVE",
   "SCHEDULER", "IOPRIO", "AFFINITY", "PERSONALITY", "MEMPOLICY", "ROOT", "CONSOLE", "PROC", "APPARMOR",
-  "SELINUX", "KEYCREATE", "KEYRING", "LOOPBACK",
+  "SELINUX", "KEYCREATE", "KEYRING", "LOOPBACK", "INTERPRETER",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -77,6 +77,7 @@ const STEP_TEXT: Record<Step, string> = {
   KEYCREATE: "process.selinuxLabel: labelling the session keyring (attr/keycreate)",
   KEYRING: "joining the session keyring (keyctl)",
   LOOPBACK: "bringing the network namespace's loopback (lo) up",
+  INTERPRETER: "execve",
 };
 
 export interface NativeFailure { step: Step; errno: number; exitCode: number }
@@ -120,6 +121,9 @@ export function describeFailure(f: NativeFailure, subject?: { program?: string; 
       return prog.includes("/") ? `exec: "${prog}": stat ${prog}: no such file or directory` : `exec: "${prog}": executable file not found in $PATH`;
     if (f.errno === 13) return `exec: "${prog}": permission denied`;
   }
+  // runc's words for ENOENT from execve of a file that was there before the filter went on:
+  // a script's interpreter or an ELF loader missing (or a startContainer hook removed it).
+  if (f.step === "INTERPRETER") return `exec ${prog ?? "the program"}: no such file or directory (the file, its #! interpreter or its ELF loader)`;
   const on = f.step === "EXECVE" ? subject?.program : f.step === "CWD" ? subject?.cwd : undefined;
   return `${what}${on ? ` ${on}` : ""}: ${errnoName(f.errno)}`;
 }

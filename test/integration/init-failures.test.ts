@@ -2,7 +2,7 @@
 // one-line message, container stopped); what can fail is tried at create; a create killed
 // half-way leaves no orphan and nothing `delete --force` cannot remove.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot, pidAlive } from "../support/harness";
 import { CAP_SYS_RESOURCE, hasCapability, skipping } from "../support/host";
@@ -63,6 +63,29 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     sb.ok(["delete", id]);
   });
 
+  test("a script whose interpreter is missing: runc's words, not a missing file (run and exec)", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["/run.sh"], () => {}, true);
+    writeFileSync(join(b, "rootfs/run.sh"), "#!/nonexistent/sh\ntrue\n", { mode: 0o755 });
+    const r = sb.run(["run", "-b", b, id]);
+    expect(r.code).toBe(127);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("exec /run.sh: no such file or directory");
+    expect(r.stderr).not.toContain("stat /run.sh");
+    const id2 = uid();
+    const b2 = await sb.bundle(id2, ["sleep", "60"], () => {}, true);
+    writeFileSync(join(b2, "rootfs/run.sh"), "#!/nonexistent/sh\ntrue\n", { mode: 0o755 });
+    sb.ok(["run", "-d", "-b", b2, id2]);
+    try {
+      const e = sb.run(["exec", id2, "/run.sh"]);
+      expect(e.code).not.toBe(0);
+      expect(e.stderr).toContain("exec /run.sh: no such file or directory");
+      expect(e.stderr).not.toContain("stat /run.sh");
+    } finally {
+      sb.run(["delete", "--force", id2]);
+    }
+  });
+
   test("start fails when the program cannot be executed any more", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["/bin/mytool", "true"], () => {}, true);
@@ -100,7 +123,8 @@ describe.skipIf(!isRoot)("init failures after create (root)", () => {
     cpSync(join(gone, "rootfs/bin/busybox"), join(gone, "rootfs/bin/mytool"));
     const r = sb.run(["run", "-b", gone, uid()]);
     expect(r.code).toBe(127);
-    expect(r.stderr).toContain(`exec: "/bin/mytool": stat /bin/mytool: no such file or directory`);
+    // runc's LookPath saw it before the hooks, so execve's ENOENT is told as runc tells it
+    expect(r.stderr).toContain(`exec /bin/mytool: no such file or directory`);
     const noexec = await withHook(uid(), ["/bin/chmod", "a-x", "/bin/mytool"]);
     cpSync(join(noexec, "rootfs/bin/busybox"), join(noexec, "rootfs/bin/mytool"));
     expect(sb.run(["run", "-b", noexec, uid()]).code).toBe(126);
