@@ -74,6 +74,9 @@ def _harness_cleanup():
   if (cc.exitCode !== 0) throw new Error(`building crun's test init: ${cc.stderr}`);
 }
 
+/** Files whose terminal tests need the suite's own stdout to be a terminal (os.isatty(1)). */
+const ON_A_TERMINAL = new Set(["test_tty.py", "test_exec.py"]);
+
 export interface Result { file: string; name: string; ok: boolean; skip: boolean }
 
 /** One line of the suite's TAP: "ok N - name", "not ok N - name", "ok N - name #SKIP". */
@@ -83,12 +86,16 @@ export function parseLine(file: string, line: string): Result | undefined {
 }
 
 async function runFile(work: string, file: string, env: Record<string, string>): Promise<{ results: Result[]; stderr: string }> {
-  const p = Bun.spawn(["python3", file], { cwd: work, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  // Tests of a terminal skip themselves unless the suite's stdout is one: those files run on a
+  // pseudo-terminal of util-linux's script(1) (TAP lines then end in CRLF; stderr comes in too).
+  const cmd = ON_A_TERMINAL.has(file) ? ["script", "-qfec", `python3 ${file}`, "/dev/null"] : ["python3", file];
+  const p = Bun.spawn(cmd, { cwd: work, env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => p.kill("SIGKILL"), FILE_TIMEOUT_MS);
   const [out, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
   await p.exited;
-  return { results: out.split("\n").map((l) => parseLine(file, l)).filter((r): r is Result => !!r), stderr };
+  // On a terminal the file's stderr came with its stdout: all of it is what a failure shows.
+  return { results: out.split(/\r?\n/).map((l) => parseLine(file, l)).filter((r): r is Result => !!r), stderr: ON_A_TERMINAL.has(file) ? out : stderr };
 }
 
 async function main() {
@@ -132,6 +139,8 @@ async function main() {
   const stale = only ? [] : Object.keys(EXPECTED).filter((k) => all.some((r) => key(r) === k && r.ok && !r.skip));
   console.log(`crun ${VERSION}'s tests against bunc: ${all.length} tests; ${all.length - failures.length - skipped} passed, ` +
     `${skipped} skipped (by the suite's own checks), ${failures.length} failed (${failures.length - unexplained.length} expected, ${unexplained.length} unexplained)`);
+  const skippedNames = all.filter((r) => r.skip).map(key);
+  if (skippedNames.length) console.log(`\nskipped by the suite (it checks the host, the kernel or its own build first):\n${skippedNames.map((n) => `  - ${n}`).join("\n")}`);
   for (const [why, names] of byReason) console.log(`\nexpected, ${names.length}: ${why}\n${names.map((n) => `  - ${n}`).join("\n")}`);
   if (stale.length) console.log(`\npassed although listed as expected to fail (scripts/crun-tests/expected.ts):\n${stale.map((n) => `  - ${n}`).join("\n")}`);
   for (const f of unexplained) console.log(`\nUNEXPLAINED: ${key(f)}\n${(stderrs.get(f.file) ?? "").split("\n").slice(0, 20).join("\n")}`);

@@ -7,6 +7,7 @@ const WHY = {
   MESSAGE: "bunc refuses the same way with its own one-line message; the test greps crun's wording",
   RUNC: "bunc does as runc does and the test expects crun's way: exec inherits process.noNewPrivileges (runc's exec.go); a device missing on the host is an error in a user namespace (runc binds the host's node; crun makes one from outside); delete -f of an init another freezer cgroup holds frozen fails, as the SIGKILL waits for a thaw (runc: \"container init still running\"; crun deletes the state and leaves the process); strictatime on a bind mount in a user namespace whose source mount is relatime is an error naming the locked flags (runc 1.3: the kernel locks a source's atime flags there; crun opens the source on the host side)",
   SPEC: "listenerPath without an SCMP_ACT_NOTIFY rule: the runtime spec sends the state to the agent \"when the SCMP_ACT_NOTIFY action is used\" (as runc); crun connects whenever listenerPath is set",
+  ARGS: "a config the spec and runc refuse: process.args holding a number (the detach test passes 0, not \"0\"), which bunc reports before it looks at the terminal the test is about; with \"0\" bunc refuses with crun's words (terminal.test.ts)",
   HOST: "this machine: the network namespace of PID 1 cannot be opened (EACCES: /proc/1/ns/net of its firecracker init)",
 } as const;
 
@@ -31,6 +32,9 @@ const BY_REASON: Record<keyof typeof WHY, string[]> = {
   ],
   SPEC: [
     "test_seccomp.py: seccomp-listener",
+  ],
+  ARGS: [
+    "test_tty.py: test-detach-tty",
   ],
   HOST: [
     "test_exec.py: exec-root-netns-with-userns",

@@ -20,6 +20,8 @@ import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
 import { closeFd, pathExists, statPath } from "../sys/files";
+import { hostNotifySocket, notifyMount, NOTIFY_ENV } from "./notify-socket";
+import { stateDir } from "./state";
 
 export interface CreateOptions {
   id: string;
@@ -51,8 +53,10 @@ export interface CreatePlan {
   hostCanClone: boolean;
   /** What an outer container must allow, for hints on permission errors. */
   outer: string | undefined;
-  /** Systemd socket activation: LISTEN_FDS passed on like --preserve-fds. */
+  /** Variables for the process: systemd socket activation's (LISTEN_FDS, passed on like --preserve-fds), NOTIFY_SOCKET. */
   listenEnv: string[];
+  /** NOTIFY_SOCKET was set: the state gets a notify directory, shown at /run/notify. */
+  notify: boolean;
   preserveFds: number;
   /** Of 3..3+preserveFds-1, the fds the caller had open: only these reach the container. */
   keepFds: number[];
@@ -89,7 +93,7 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   const { bundle, config, rootfs } = loadBundle(o.bundle);
   const p = config.process!;
   if (p.terminal && !o.consoleSocket && !o.relayTerminal)
-    throw new BuncError("process.terminal: a terminal needs --console-socket (or run in the foreground)");
+    throw new BuncError("process.terminal: cannot allocate a terminal for a detached container: use --console-socket (or run in the foreground)");
   if (o.consoleSocket && !pathExists(o.consoleSocket)) throw new BuncError(`--console-socket ${o.consoleSocket} does not exist`);
   if (o.pidfdSocket && !pathExists(o.pidfdSocket)) throw new BuncError(`--pidfd-socket ${o.pidfdSocket} does not exist`);
   const caps = capSets(p.capabilities, warn); // unknown capability names are warnings, reported here once
@@ -111,10 +115,16 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   if (process.geteuid?.() !== 0 && !ns.newUser && !ns.joins.some((j) => j.type === "user"))
     throw new BuncError("linux.namespaces: creating namespaces as a non-root user needs a user namespace; use a rootless config (bunc spec --rootless, bunc bundle --rootless)");
   const listen = listenFds();
+  // sd_notify through the container (notify-socket.ts): its directory is made once the state's is claimed.
+  const notify = hostNotifySocket() !== undefined;
+  if (notify) {
+    config.mounts.push(notifyMount(stateDir(ctx.root, o.id)));
+    listen.env.push(NOTIFY_ENV);
+  }
   // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
   const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, debug) : undefined;
   const decided = {
-    bundle, config, rootfs, ns, seccomp, listenEnv: listen.env,
+    bundle, config, rootfs, ns, seccomp, listenEnv: listen.env, notify,
     netDevices: plannedNetDevices(config),
     hostCanClone: config.linux.namespaces.some((n) => n.type === "user") && process.geteuid?.() === 0 && canCloneMounts(),
     outer: detectOuterContainer(),

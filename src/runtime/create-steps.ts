@@ -38,6 +38,7 @@ import { userName } from "../linux/passwd";
 import type { RuntimeContext } from "./context";
 import { selfCommand, writePidFile } from "./self";
 import { closeFd, openPath, writeFully } from "../sys/files";
+import { makeNotifyDir } from "./notify-socket";
 // Loaded when a profile names a seccomp agent (listenerPath) only.
 const seccompInstall = () => require("../linux/seccomp/install") as typeof import("../linux/seccomp/install");
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
@@ -103,6 +104,7 @@ export class Creation {
     this.state.cgroupPaths = cg.paths();
     if (cg.systemd) this.state.systemdUnit = cg.systemd.unit;
     writeStateAtomically(dir, this.state);
+    if (this.plan.notify) makeNotifyDir(dir);
     const fifo = join(dir, FIFO);
     mkfifo(fifo, 0o622);
     if (this.plan.seccomp) saveFilter(dir, this.plan.seccomp);

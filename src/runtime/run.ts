@@ -1,7 +1,7 @@
 // `run`: create + start, then (in the foreground) forward signals to the init, wait
 // for it as its parent, and delete the container unless --keep.
 import { createContainer, type CreateOptions } from "./create";
-import { startContainer, StartError } from "./start";
+import { releaseContainer, startContainer, StartError, type NotifyRelay } from "./start";
 import { deleteContainer } from "./delete";
 import { forwardSignals, waitChild, type SignalForwarder } from "./wait";
 import { BuncError } from "../sys/errors";
@@ -25,8 +25,11 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
   const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket, relayStdio: !o.detach });
   // Copying from now: what a failing startContainer hook writes is shown too.
   const piped = c.stdioPipes ? (require("./stdio-relay") as typeof import("./stdio-relay")).relayStdio(c.stdioPipes) : undefined;
+  let notify: NotifyRelay | undefined;
   try {
-    startContainer(ctx, o.id);
+    // Detached, start waits for the program's READY= (NOTIFY_SOCKET) as `start` does; in the foreground it is watched for below.
+    if (forwarder) notify = releaseContainer(ctx, o.id).notify;
+    else startContainer(ctx, o.id);
   } catch (e) {
     if (c.consoleMaster !== undefined) drainTerminal(c.consoleMaster);
     deleteContainer(ctx, o.id, true);
@@ -38,7 +41,9 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
   if (!forwarder) return 0; // detached (no pipes then: relayStdio is only asked in the foreground)
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
   forwarder.to(c.pid, !!relay);
+  const stopNotify = notify && (require("./notify-socket") as typeof import("./notify-socket")).watchReady(notify.sock, notify.host, c.pid);
   const code = await waitChild(c.pid);
+  stopNotify?.();
   ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
   forwarder.stop();
   if (relay) {

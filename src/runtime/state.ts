@@ -66,6 +66,8 @@ export const FIFO = "exec.fifo";
 export const STATE_FILE = "state.json";
 /** The seccomp filter compiled at create, which exec installs again (runtime/saved-filter.ts). */
 export const SECCOMP_FILE = "seccomp.bpf";
+/** sd_notify's directory (shown in the container at /run/notify) and the socket start binds in it (notify-socket.ts). */
+export const NOTIFY_DIR = "notify", NOTIFY_SOCKET_FILE = "notify/notify.sock";
 
 /** The fields of /proc/<pid>/stat that bunc reads (proc(5)); times in clock ticks. */
 export interface ProcStat {
@@ -184,7 +186,8 @@ export class Container {
   remove(): void {
     try {
       // Not every container has each file: a missing one builds no error object (tryRemove).
-      for (const name of [STATE_FILE, FIFO, SECCOMP_FILE, `.${STATE_FILE}.tmp`]) tryRemove(under(this.dir, name), false, ENOENT);
+      for (const name of [STATE_FILE, FIFO, SECCOMP_FILE, `.${STATE_FILE}.tmp`, NOTIFY_SOCKET_FILE]) tryRemove(under(this.dir, name), false, ENOENT);
+      tryRemove(under(this.dir, NOTIFY_DIR), true, ENOENT);
       removeDirectory(this.dir);
     } catch (e: any) {
       if (e?.code !== "ENOENT") fs().rmSync(this.dir, { recursive: true, force: true });

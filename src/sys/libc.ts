@@ -183,6 +183,7 @@ const DECLS = {
   listxattr: { args: [P, P, u64], returns: i64 },
   socket: { args: [i32, i32, i32], returns: i32 },
   connect: { args: [i32, P, i32], returns: i32 },
+  bind: { args: [i32, P, i32], returns: i32 },
   readlinkat: { args: [i32, P, P, u64], returns: i64 },
   faccessat: { args: [i32, P, i32, i32], returns: i32 },
   lseek: { args: [i32, i64, i32], returns: i64 },

@@ -3,7 +3,7 @@
 import { check, checkedSyscall, cstr, errno, libc, SyscallError, ptr } from "./libc";
 import { O, SOCK_CLOEXEC } from "./arch";
 
-const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+const AF_UNIX = 1, AF_NETLINK = 16, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, NETLINK_ROUTE = 0, SOL_SOCKET = 1, SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000; // not O_CLOEXEC: that bit means nothing to recvmsg
 
 /** A NETLINK_ROUTE socket (close-on-exec) in the calling thread's network namespace. */
@@ -23,15 +23,33 @@ export function socketPair(): [number, number] {
  * `abstract`: a name in the abstract namespace. `nonblock`: a full listen backlog is EAGAIN
  * instead of a connect that blocks until the server accepts.
  */
-export function connectUnix(path: string, opts: { abstract?: boolean; nonblock?: boolean } = {}): number {
-  const name = opts.abstract ? new Uint8Array([0, ...new TextEncoder().encode(path)]) : cstr(path);
-  if (name.length > 108) throw new Error(`unix socket path too long: ${path}`);
-  const addr = new Uint8Array(110); // struct sockaddr_un
+export function connectUnix(path: string, opts: { abstract?: boolean; nonblock?: boolean; datagram?: boolean } = {}): number {
+  const [addr, len] = unixAddress(path, opts.abstract);
+  const fd = check("socket", libc.socket(AF_UNIX, (opts.datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | (opts.nonblock ? O.NONBLOCK : 0), 0));
+  if (libc.connect(fd, ptr(addr), len) < 0) {
+    const e = new SyscallError("connect", errno(), path);
+    libc.close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** struct sockaddr_un for `path` (abstract: a leading NUL), and its length. */
+function unixAddress(path: string, abstract = false): [Uint8Array, number] {
+  const name = abstract ? new Uint8Array([0, ...new TextEncoder().encode(path)]) : cstr(path);
+  if (name.length > 108) throw new Error(`unix socket path too long (${name.length} of 108 bytes): ${path}`);
+  const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
-  const fd = check("socket", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (opts.nonblock ? O.NONBLOCK : 0), 0));
-  if (libc.connect(fd, ptr(addr), 2 + name.length) < 0) {
-    const e = new SyscallError("connect", errno(), path);
+  return [addr, 2 + name.length];
+}
+
+/** A close-on-exec, non-blocking unix datagram socket bound at `path`. */
+export function bindUnixDatagram(path: string): number {
+  const [addr, len] = unixAddress(path);
+  const fd = check("socket", libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | O.NONBLOCK, 0));
+  if (libc.bind(fd, ptr(addr), len) < 0) {
+    const e = new SyscallError("bind", errno(), path);
     libc.close(fd);
     throw e;
   }

@@ -107,12 +107,16 @@ describe.skipIf(!isRoot)("terminals (root)", () => {
     });
   }
 
-  test("terminal without a console socket: create refuses, cleanly", async () => {
+  test("terminal without a console socket: create and run -d refuse, cleanly", async () => {
     const b = await sb.bundle("nocs", ["true"], (c) => (c.process.terminal = true));
-    const r = sb.run(["create", "-b", b, "nocs"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("--console-socket");
-    expect(sb.containers()).toEqual([]);
+    for (const args of [["create", "-b", b, "nocs"], ["run", "-d", "-b", b, "nocs"]]) {
+      const r = sb.run(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      // crun's words (its tests grep them), with runc's reason
+      expect(r.stderr).toContain("cannot allocate a terminal for a detached container: use --console-socket");
+      expect(sb.containers()).toEqual([]);
+    }
   });
 
   test.skipIf(!hasScript)("run in the foreground relays the terminal and the exit status", async () => {
