@@ -805,7 +805,8 @@ t_sd_run() {
 check "systemd cgroup: run in a scope with MemoryMax, exec, pause/resume, update, delete" t_sd_run
 
 t_sd_default() {
-  local d; d=$(mkb sddef "$sleeper" 'del(.linux.cgroupsPath) | .linux.resources = {cpu: {shares: 512, quota: 50000, period: 100000}}')
+  # runc's org.systemd.property.* annotations: <name>Sec in seconds becomes <name>USec, values in GVariant's text
+  local d; d=$(mkb sddef "$sleeper" 'del(.linux.cgroupsPath) | .linux.resources = {cpu: {shares: 512, quota: 50000, period: 100000}} | .annotations = {"org.systemd.property.TimeoutStopSec": "42", "org.systemd.property.CollectMode": "\u0027inactive-or-failed\u0027"}')
   trap 'cleanup sddef' EXIT
   $SD run -d -b "$d" sddef </dev/null >/dev/null 2>"$W/sddef.err" || { cat "$W/sddef.err"; fail "run -d"; }
   expect_eq "default unit" "$(systemctl is-active bunc-sddef.scope)" active
@@ -813,13 +814,15 @@ t_sd_default() {
   expect_eq "CPUQuotaPerSecUSec" "$(systemctl show -p CPUQuotaPerSecUSec --value bunc-sddef.scope)" 500ms
   expect_eq "cpu.max" "$(cat $CG/system.slice/bunc-sddef.scope/cpu.max)" "50000 100000"
   expect_eq "cpu.weight" "$(cat $CG/system.slice/bunc-sddef.scope/cpu.weight)" 20
+  expect_eq "TimeoutStopUSec (annotation)" "$(systemctl show -p TimeoutStopUSec --value bunc-sddef.scope)" 42s
+  expect_eq "CollectMode (annotation)" "$(systemctl show -p CollectMode --value bunc-sddef.scope)" inactive-or-failed
   # a nested slice, expanded as systemd does
   d=$(mkb sdpod "$sleeper" '.linux.cgroupsPath = "bunctest-burstable-pod1.slice:cri:sdpod"')
   trap 'cleanup sddef; cleanup sdpod; systemctl stop bunctest.slice >/dev/null 2>&1' EXIT
   $SD run -d -b "$d" sdpod </dev/null >/dev/null 2>"$W/sdpod.err" || { cat "$W/sdpod.err"; fail "run -d sdpod"; }
   expect_eq "nested slice" "$(sed -n 's/^0:://p' /proc/"$(pid_of sdpod)"/cgroup)" /bunctest.slice/bunctest-burstable.slice/bunctest-burstable-pod1.slice/cri-sdpod.scope
 }
-check "systemd cgroup: default cgroupsPath (system.slice:bunc:<id>), cpu properties, nested slices" t_sd_default
+check "systemd cgroup: default cgroupsPath (system.slice:bunc:<id>), cpu properties, org.systemd.property.* annotations, nested slices" t_sd_default
 
 t_sd_fail() {
   local d err; d=$(mkb sdbad "$sleeper" '.linux.cgroupsPath = "system.slice:bunc:sdbad"')

@@ -24,7 +24,7 @@ export function effectiveResources(config: Config): LinuxResources {
 
 /** The container's cgroups to make; `systemd`: the systemd driver (--systemd-cgroup), its unit saved in the state. */
 export function newCgroups(id: string, config: Config, warn: Warn, systemd = false, debug?: Warn): CgroupManager {
-  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn, systemd, debug });
+  return CgroupManager.forContainer(id, config.linux.cgroupsPath, { warn, systemd, debug, annotations: config.annotations });
 }
 
 /** The cgroups of an existing container, from the paths saved at create. */

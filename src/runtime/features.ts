@@ -37,7 +37,8 @@ export function features() {
       netDevices: { enabled: true },
     },
     // Spec 1.3: config annotations that change how bunc runs (none do).
-    potentiallyUnsafeConfigAnnotations: [],
+    // runc's: with --systemd-cgroup, org.systemd.property.<Name> sets any property of the unit.
+    potentiallyUnsafeConfigAnnotations: ["org.systemd.property."],
     annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "run.bunc.version": "0.1.0" },
   };
 }

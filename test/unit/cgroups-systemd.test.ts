@@ -249,6 +249,58 @@ describe("CgroupManager with the systemd driver (fake cgroup2 tree, recording ca
     rmSync(root, { recursive: true, force: true });
   });
 
+  test("org.systemd.property.* annotations are unit properties, after bunc's own (runc's initSystemdProps)", () => {
+    const { root, reqs, call } = setup();
+    const annotations = {
+      "org.systemd.property.TimeoutStopSec": "90", // <name>Sec: seconds, sent as <name>USec
+      "org.systemd.property.CollectMode": "'inactive-or-failed'",
+      "org.systemd.property.After": "['a.service', 'b.service']",
+      "org.systemd.property.DefaultDependencies": "true",
+      "org.systemd.property.RuntimeMaxUSec": "uint64 5000000",
+      "io.kubernetes.other": "ignored",
+    };
+    const cg = CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: call, euid: 0, annotations });
+    cg.apply({} as any, 4242);
+    const sent = (reqs[0] as any).props as Prop[];
+    expect(sent.slice(-5)).toEqual([
+      ["TimeoutStopUSec", "t", "90000000"], ["CollectMode", "s", "inactive-or-failed"], ["After", "as", ["a.service", "b.service"]],
+      ["DefaultDependencies", "b", true], ["RuntimeMaxUSec", "t", "5000000"],
+    ]);
+    // bunc's own DefaultDependencies=false comes first: the annotation's, later, is what systemd keeps
+    expect(sent.findIndex(([n]) => n === "DefaultDependencies")).toBeLessThan(sent.length - 2);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("a bad org.systemd.property.* annotation fails create, naming it", () => {
+    const { root } = setup();
+    const make = (k: string, v: string) => () => CgroupManager.forContainer("c1", undefined, { root, systemd: true, systemdCall: () => {}, euid: 0, annotations: { [k]: v } });
+    expect(make("org.systemd.property.X1", "true")).toThrow(/annotations\["org.systemd.property.X1"\]: not a systemd property name/);
+    expect(make("org.systemd.property.CollectMode", "'unterminated")).toThrow(/annotations\["org.systemd.property.CollectMode"\]: "'unterminated" is not a GVariant value: an unterminated string/);
+    expect(make("org.systemd.property.TimeoutStopSec", "'90s'")).toThrow(/a number of seconds is needed/);
+    expect(make("org.systemd.property.After", "[]")).toThrow(/an empty array needs its type/);
+    expect(make("org.systemd.property.CPUWeight", "uint64 -1")).toThrow(/out of range/);
+    // without the systemd driver, runc reads none of them
+    expect(() => CgroupManager.forContainer("c1", undefined, { root, annotations: { "org.systemd.property.X1": "?" }, layout: { mode: "v2", hierarchies: [], unified: undefined } as any })).not.toThrow();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("GVariant's text format: the values systemd properties take", () => {
+    const { parseVariant } = require("../../src/linux/cgroups/systemd-annotations");
+    expect(parseVariant("42")).toEqual({ sig: "i", value: 42 });
+    expect(parseVariant("uint32 7")).toEqual({ sig: "u", value: 7 });
+    expect(parseVariant("int64 -3")).toEqual({ sig: "x", value: "-3" });
+    expect(parseVariant("@t 18446744073709551615")).toEqual({ sig: "t", value: "18446744073709551615" });
+    expect(parseVariant("1.5")).toEqual({ sig: "d", value: 1.5 });
+    expect(parseVariant("false")).toEqual({ sig: "b", value: false });
+    expect(parseVariant(`"it's"`)).toEqual({ sig: "s", value: "it's" });
+    expect(parseVariant(String.raw`'a\\b\'c\n'`)).toEqual({ sig: "s", value: "a\\b'c\n" });
+    expect(parseVariant("@as []")).toEqual({ sig: "as", value: [] });
+    expect(parseVariant("[uint64 1, 2]")).toEqual({ sig: "at", value: ["1", "2"] });
+    expect(parseVariant("[('/dev/null', 'rw')]")).toEqual({ sig: "a(ss)", value: [["/dev/null", "rw"]] });
+    expect(parseVariant("objectpath '/org/x'")).toEqual({ sig: "o", value: "/org/x" });
+    for (const bad of ["", "[1, 'a']", "true false", "uint32 -1", "byte 256", "@b 1", "(1, 2"]) expect(() => parseVariant(bad)).toThrow();
+  });
+
   test("an unreachable systemd is one line; a never-started unit is not stopped", () => {
     const { root } = setup();
     const reqs: SystemdRequest[] = [];

@@ -9,7 +9,7 @@ import * as v2 from "./v2";
 import { applyDevicesV1 } from "./devices";
 import { setDevicesV2 } from "./bpf";
 import { collectStats, type Stats } from "./stats";
-import { SystemdUnit, systemdPlacement, type SystemdCaller } from "./systemd";
+import { SystemdUnit, systemdPlacement, type Prop, type SystemdCaller } from "./systemd";
 import { cgroup2DirOf, joinFilesOf, memberControllers, type SubCgroup } from "./membership";
 
 interface Member { h: Hierarchy; dir: string }
@@ -36,9 +36,21 @@ export interface ManagerOptions {
   debug?: (m: string) => void;
   /** Whose systemd instance: root's is the system's, any other user's is its own (default: geteuid). */
   euid?: number;
+  /** forContainer with systemd: the config's annotations (org.systemd.property.* become unit properties). */
+  annotations?: Record<string, string>;
 }
 
 const ignore: Warn = () => {};
+
+/** org.systemd.property.* annotations as unit properties (systemd-annotations.ts, loaded only when there is one). */
+function annotatedProperties(annotations: Record<string, string> | undefined): Prop[] {
+  if (!annotations || !Object.keys(annotations).some((k) => k.startsWith("org.systemd.property."))) return [];
+  try {
+    return (require("./systemd-annotations") as typeof import("./systemd-annotations")).annotationProperties(annotations);
+  } catch (e: any) {
+    throw new CgroupError(e.message, "annotations");
+  }
+}
 
 /** The systemd driver over D-Bus, in this process; its client is loaded on first use (every create loads this module, few use systemd). */
 const callSystemd: SystemdCaller = (req, debug) => (require("./systemd-dbus") as typeof import("./systemd-dbus")).callSystemd(req, debug);
@@ -87,7 +99,7 @@ export class CgroupManager {
       // Rootless: the user's own systemd instance, as runc's systemdUser.
       const uid = opts.euid ?? process.geteuid?.() ?? 0;
       const placement = systemdPlacement(id, cgroupsPath, uid !== 0 ? { uid } : undefined);
-      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callSystemd, uid !== 0, opts.debug);
+      const unit = new SystemdUnit(id, placement, false, opts.systemdCall ?? callSystemd, uid !== 0, opts.debug, annotatedProperties(opts.annotations));
       return new CgroupManager(layout, [{ h, dir: join(h.mountPoint, placement.path) }], opts.warn ?? ignore, unit);
     }
     const path = cgroupsPath || `/bunc/${id}`;

@@ -242,6 +242,8 @@ export class SystemdUnit {
     readonly user = false,
     /** --debug: what the D-Bus client retried. */
     private readonly debug?: (m: string) => void,
+    /** org.systemd.property.* annotations (systemd-annotations.ts): sent after bunc's own, as runc does. */
+    private readonly annotated: Prop[] = [],
   ) {}
 
   get unit(): string {
@@ -258,7 +260,8 @@ export class SystemdUnit {
 
   /** The transient unit with the init in it, and the resources systemd has properties for; waits for the job. */
   start(pid: number, r: LinuxResources, timeoutMs = 30_000): void {
-    this.run({ op: "start", unit: this.unit, props: unitProperties(this.id, this.placement, pid, r), timeoutMs, path: this.placement.path }, "cannot start unit");
+    const props = [...unitProperties(this.id, this.placement, pid, r), ...this.annotated];
+    this.run({ op: "start", unit: this.unit, props, timeoutMs, path: this.placement.path }, "cannot start unit");
     this.started = true;
   }
 
