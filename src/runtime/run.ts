@@ -5,11 +5,22 @@ import { releaseContainer, startContainer, StartError, type NotifyRelay } from "
 import { deleteContainer } from "./delete";
 import { forwardSignals, waitChild, type SignalForwarder } from "./wait";
 import { BuncError } from "../sys/errors";
+import { reapExited, setChildSubreaper } from "../sys/proc";
 import { drainTerminal, relayTerminal } from "./tty-relay";
 import type { RuntimeContext } from "./context";
 import type { StdioRelay } from "./stdio-relay";
 
-export interface RunOptions extends CreateOptions { detach?: boolean; keep?: boolean }
+export interface RunOptions extends CreateOptions {
+  detach?: boolean;
+  keep?: boolean;
+  /**
+   * In the foreground, become a child subreaper (runc's default; its --no-subreaper turns it
+   * off): a container without a PID namespace of its own leaves its orphans to this process,
+   * which reaps them, instead of to the host's init. Off unless asked (a library caller's
+   * process is its own).
+   */
+  subreaper?: boolean;
+}
 
 export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<number> {
   // Before the container exists: what comes while it is made waits for it (wait.ts).
@@ -23,6 +34,9 @@ export async function runContainer(ctx: RuntimeContext, o: RunOptions): Promise<
 
 async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: SignalForwarder | undefined): Promise<number> {
   const c = createContainer(ctx, { ...o, relayTerminal: !o.detach && !o.consoleSocket, relayStdio: !o.detach });
+  // After create: the native stages make this process a subreaper for the clone and undo it.
+  const subreaper = !!forwarder && !!o.subreaper;
+  if (subreaper) setChildSubreaper(true);
   // Copying from now: what a failing startContainer hook writes is shown too.
   const piped = c.stdioPipes ? (require("./stdio-relay") as typeof import("./stdio-relay")).relayStdio(c.stdioPipes) : undefined;
   let notify: NotifyRelay | undefined;
@@ -42,7 +56,7 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
   const relay = c.consoleMaster !== undefined ? relayTerminal(c.consoleMaster) : undefined;
   forwarder.to(c.pid, !!relay);
   const stopNotify = notify && (require("./notify-socket") as typeof import("./notify-socket")).watchReady(notify.sock, notify.host, c.pid);
-  const code = await waitChild(c.pid);
+  const code = await waitChild(c.pid, subreaper);
   stopNotify?.();
   ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
   forwarder.stop();
@@ -51,6 +65,8 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
     relay.stop();
   }
   if (!o.keep) deleteContainer(ctx, o.id, true);
+  // The orphans delete ended are this subreaper's zombies now: reaped before bunc goes.
+  if (subreaper) reapExited();
   // After delete: every writer in the container is gone, so the pipes reach their end.
   if (piped) await endRelay(piped);
   return code;

@@ -25,11 +25,14 @@ export function exitCodeOf(status: number): number {
  * Waits for our child `pid` (the init, when this process created it) while the event
  * loop keeps running so that forwarded signals are delivered.
  */
-export async function waitChild(pid: number): Promise<number> {
+export async function waitChild(pid: number, reapStrays = false): Promise<number> {
   for (let i = 0; ; i++) {
     let r: { pid: number; status: number };
     try {
-      r = waitpid(pid, WNOHANG);
+      // As a child subreaper (run's default, as runc's), the orphans the container leaves
+      // behind are this process's children too: reaped as they end, as runc's reap loop does.
+      do r = waitpid(reapStrays ? -1 : pid, WNOHANG);
+      while (r.pid > 0 && r.pid !== pid);
     } catch {
       return 255;
     }

@@ -3,6 +3,17 @@ import { check, checkedSyscall, cstr, cstrArray, libc, ptr } from "./libc";
 
 export const WNOHANG = 1;
 
+/** PR_SET_CHILD_SUBREAPER: orphans of this process's descendants become its children. */
+export function setChildSubreaper(on: boolean): void {
+  check("prctl(PR_SET_CHILD_SUBREAPER)", libc.prctl(36, on ? 1n : 0n, 0n, 0n, 0n));
+}
+
+/** Reaps every child that has ended, without waiting for the others. */
+export function reapExited(): void {
+  const st = new Int32Array(1);
+  while (libc.waitpid(-1, ptr(st), WNOHANG) > 0);
+}
+
 /** waitpid(2): the pid that changed state (0 with WNOHANG while none did) and its wait status. */
 export function waitpid(pid: number, flags = 0): { pid: number; status: number } {
   const st = new Int32Array(1);

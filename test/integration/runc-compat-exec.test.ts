@@ -359,3 +359,40 @@ describe.skipIf(!isRoot)("exec --cgroup (root)", () => {
     }
   });
 });
+
+describe.skipIf(!isRoot)("run's child subreaper, and --no-subreaper (root)", () => {
+  // A container without a PID namespace: the orphan of a shell that ended goes to the nearest
+  // subreaper. The program prints the orphan's parent, then the test's file lets it end.
+  const script = `pid=$(sh -c 'sleep 60 >/dev/null 2>&1 & echo $!'); echo "orphan=$pid ppid=$(awk '/^PPid/{print $2}' /proc/$pid/status)"; while [ ! -e /tmp/go ]; do sleep 0.05; done`;
+  for (const [what, flags, bunIsParent] of [["run (as runc's default)", [], true], ["run --no-subreaper", ["--no-subreaper"], false]] as const) {
+    test(`${what}: the orphan's parent is ${bunIsParent ? "bunc, which reaps it" : "not bunc"}`, async () => {
+      const id = uid();
+      const b = await sb.bundle(id, ["sh", "-c", script], (c) => {
+        c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== "pid");
+      }, true);
+      const p = Bun.spawn([...BUNC, "--root", sb.root, "run", ...flags, "-b", b, id], { stdout: "pipe", stderr: "pipe" });
+      let orphan = 0;
+      try {
+        const reader = p.stdout.getReader();
+        let out = "";
+        while (!/ppid=\d+\n/.test(out)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`run ended early: ${out} ${await new Response(p.stderr).text()}`);
+          out += new TextDecoder().decode(value);
+        }
+        const m = /orphan=(\d+) ppid=(\d+)/.exec(out)!;
+        orphan = Number(m[1]);
+        expect(Number(m[2]) === p.pid).toBe(bunIsParent);
+        require("node:fs").writeFileSync(join(b, "rootfs/tmp/go"), "");
+        expect(await p.exited).toBe(0);
+      } finally {
+        if (p.exitCode === null) p.kill(9);
+        if (orphan) try { process.kill(orphan, "SIGKILL"); } catch {}
+        sb.run(["delete", "--force", id]);
+      }
+      // bunc's delete ended the orphan with the container; as its parent it reaped it too
+      if (bunIsParent) expect(require("node:fs").existsSync(`/proc/${orphan}`)).toBe(false);
+      expect(sb.containers()).toEqual([]);
+    });
+  }
+});

@@ -31,6 +31,8 @@ const RUN_ARGS = {
   rm: { type: "boolean", description: "remove the container when it exits (the default; kept for docker-like use)" },
   tty: { type: "boolean", alias: "t", description: "with --rootfs: give the command a terminal (a bundle's is process.terminal)" },
   detach: { type: "boolean", alias: "d", description: "do not wait for the container" },
+  // citty reads --no-subreaper as subreaper=false (runc's flag).
+  subreaper: { type: "boolean", default: true, description: "in the foreground, reap the orphans of a container without its own PID namespace", negativeDescription: "leave a container's orphans to the host's init (runc's --no-subreaper)" },
   keep: { type: "boolean", description: "do not delete the container after it exits" },
   ...ONE_SHOT_ARGS,
 } as const;
@@ -81,7 +83,7 @@ export default defineCommand({
     cli.exitCode = await runContainer(cli.runtime, {
       id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
-      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep,
+      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, subreaper: args.subreaper !== false,
     });
   },
 });
