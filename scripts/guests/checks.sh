@@ -824,6 +824,32 @@ t_sd_default() {
 }
 check "systemd cgroup: default cgroupsPath (system.slice:bunc:<id>), cpu properties, org.systemd.property.* annotations, nested slices" t_sd_default
 
+# sd_notify through the container (NOTIFY_SOCKET), as a service of Type=notify runs it: systemd
+# waits for the container's READY=1, which bunc passes on with the container's init as MAINPID.
+t_sd_notify() {
+  [ -x "$SHARE/sd-notify" ] || skip "no sd_notify sender in the share (boot.ts builds it with the host's cc -static)"
+  mkdir -p "$W/sdn" && rm -f "$W/sdn/ready" && cp "$SHARE/sd-notify" "$W/sdn/"
+  local d; d=$(mkb sdn '.process.args = ["sh", "-c", "trap \"exit 0\" TERM; while [ ! -e /mnt/ready ]; do sleep 0.1; done; /mnt/sd-notify READY=1; sleep 1000 & wait"]' \
+    "$(printf '.mounts += [{destination: "/mnt", source: "%s", type: "bind", options: ["rbind"]}]' "$W/sdn")")
+  trap 'systemctl stop bunc-sdn.service >/dev/null 2>&1; cleanup sdn' EXIT
+  systemd-run --no-block --collect --unit=bunc-sdn -p Type=notify -p NotifyAccess=all "$(command -v bunc)" run -b "$d" sdn || fail "systemd-run"
+  local i
+  for i in $(seq 600); do [ "$(state sdn 2>/dev/null)" = running ] && break; sleep 0.1; done
+  expect_eq "the container is running" "$(state sdn)" running
+  expect_eq "the unit before READY" "$(systemctl show -p ActiveState --value bunc-sdn.service)" activating
+  expect_eq "the container's NOTIFY_SOCKET" "$(bunc exec sdn sh -c 'echo $NOTIFY_SOCKET; test -S $NOTIFY_SOCKET && echo socket')" "/run/notify/notify.sock
+socket"
+  touch "$W/sdn/ready"
+  for i in $(seq 600); do [ "$(systemctl show -p ActiveState --value bunc-sdn.service)" = active ] && break; sleep 0.1; done
+  expect_eq "the unit after READY" "$(systemctl show -p ActiveState --value bunc-sdn.service)" active
+  expect_eq "MainPID (the container's init)" "$(systemctl show -p MainPID --value bunc-sdn.service)" "$(pid_of sdn)"
+  # the init (PID 1 of its namespace) ends on TERM by its trap; bunc, in the unit, deletes the container
+  systemctl stop bunc-sdn.service || fail "systemctl stop"
+  for i in $(seq 300); do bunc state sdn >/dev/null 2>&1 || break; sleep 0.1; done
+  bunc state sdn >/dev/null 2>&1 && fail "the container outlived the unit" || true
+}
+check "systemd: a Type=notify service runs bunc run; the container's READY=1 makes it active, its init the MainPID" t_sd_notify
+
 t_sd_fail() {
   local d err; d=$(mkb sdbad "$sleeper" '.linux.cgroupsPath = "system.slice:bunc:sdbad"')
   DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent $SD create -b "$d" sdbad </dev/null >/dev/null 2>"$W/sdbad.err" && fail "create succeeded"

@@ -53,7 +53,7 @@ export interface CreatePlan {
   hostCanClone: boolean;
   /** What an outer container must allow, for hints on permission errors. */
   outer: string | undefined;
-  /** Variables for the process: systemd socket activation's (LISTEN_FDS, passed on like --preserve-fds), NOTIFY_SOCKET. */
+  /** Systemd socket activation: LISTEN_FDS passed on like --preserve-fds. */
   listenEnv: string[];
   /** NOTIFY_SOCKET was set: the state gets a notify directory, shown at /run/notify. */
   notify: boolean;
@@ -118,8 +118,9 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
   // sd_notify through the container (notify-socket.ts): its directory is made once the state's is claimed.
   const notify = hostNotifySocket() !== undefined;
   if (notify) {
+    // Into the config, as runc's setupSpec: saved with the state, so exec's processes have it too.
     config.mounts.push(notifyMount(stateDir(ctx.root, o.id)));
-    listen.env.push(NOTIFY_ENV);
+    p.env = [...(p.env ?? []), NOTIFY_ENV];
   }
   // Unknown syscall names are normal in shared profiles: debug-level, as in runc.
   const seccomp = config.linux.seccomp ? compileProfile(config.linux.seccomp, debug) : undefined;

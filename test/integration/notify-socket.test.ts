@@ -14,25 +14,10 @@ import { closeFd } from "../../src/sys/files";
 const sb = fileSandbox();
 const uid = () => "ns" + Math.random().toString(36).slice(2, 8);
 
-// What a program's sd_notify() does: one datagram to $NOTIFY_SOCKET.
-const SENDER_C = `#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-int main(int argc, char **argv) {
-  const char *p = getenv("NOTIFY_SOCKET");
-  if (!p || argc < 2) return 2;
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  struct sockaddr_un a = { .sun_family = AF_UNIX };
-  strncpy(a.sun_path, p, sizeof a.sun_path - 1);
-  return sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&a, sizeof a) < 0 ? 1 : 0;
-}
-`;
 const helper = join(sb.dir, "sd-notify");
 const built = (() => {
   if (!isRoot || !Bun.which("cc")) return false;
-  writeFileSync(`${helper}.c`, SENDER_C);
-  return Bun.spawnSync(["cc", "-static", "-O2", "-o", helper, `${helper}.c`]).exitCode === 0;
+  return Bun.spawnSync(["cc", "-static", "-O2", "-o", helper, join(import.meta.dir, "../support/sd-notify.c")]).exitCode === 0;
 })();
 const cannot = !isRoot || skipping(!built, "sd_notify through the container (notify-socket.test.ts)", "no C compiler with a static libc to build the container's sender");
 
@@ -90,6 +75,8 @@ describe.skipIf(cannot)("sd_notify through the container (root)", () => {
         closeFd(barrier.fd!);
         expect(await start.exited).toBe(0);
         expect(JSON.parse(sb.ok(["state", id])).status).toBe("running");
+        // in the config, as runc puts it: exec's processes have it too
+        expect(sb.ok(["exec", id, "sh", "-c", "echo $NOTIFY_SOCKET"])).toBe("/run/notify/notify.sock\n");
         const mounts = sb.ok(["exec", id, "cat", "/proc/self/mountinfo"]);
         expect(mounts).toMatch(/ \/run\/notify ro,nosuid,nodev,noexec/);
       } finally {
