@@ -20,7 +20,7 @@ import { requireKernel } from "../linux/kernel";
 import type { RuntimeContext } from "./context";
 import type { Seccomp } from "../linux/seccomp/install";
 import { closeFd, pathExists, statPath } from "../sys/files";
-import { hostNotifySocket, notifyMount, NOTIFY_ENV } from "./notify-socket";
+import { notifyMount, NOTIFY_ENV } from "./notify-socket";
 import { stateDir } from "./state";
 
 export interface CreateOptions {
@@ -39,6 +39,11 @@ export interface CreateOptions {
   relayTerminal?: boolean;
   /** run in the foreground: without a terminal, in a user namespace, the process's stdio are pipes bunc copies (stdio-relay.ts). */
   relayStdio?: boolean;
+  /**
+   * The caller's sd_notify socket (runc reads NOTIFY_SOCKET; the CLI passes it from its
+   * environment, a library caller when it wants it): the container gets /run/notify (notify-socket.ts).
+   */
+  notifySocket?: string;
 }
 
 export interface CreatePlan {
@@ -116,7 +121,7 @@ export function planCreate(ctx: RuntimeContext, o: CreateOptions): CreatePlan {
     throw new BuncError("linux.namespaces: creating namespaces as a non-root user needs a user namespace; use a rootless config (bunc spec --rootless, bunc bundle --rootless)");
   const listen = listenFds();
   // sd_notify through the container (notify-socket.ts): its directory is made once the state's is claimed.
-  const notify = hostNotifySocket() !== undefined;
+  const notify = !!o.notifySocket;
   if (notify) {
     // Into the config, as runc's setupSpec: saved with the state, so exec's processes have it too.
     config.mounts.push(notifyMount(stateDir(ctx.root, o.id)));

@@ -1,5 +1,6 @@
-// sd_notify from inside the container, as runc's notify_socket.go: with NOTIFY_SOCKET in
-// bunc's environment (a systemd unit of Type=notify, podman's --sdnotify=container), create
+// sd_notify from inside the container, as runc's notify_socket.go: with NOTIFY_SOCKET in the
+// CLI's environment (a systemd unit of Type=notify, podman's --sdnotify=container; a library
+// caller passes `notifySocket` itself, as its own process's socket is its own), create
 // bind-mounts the `notify` directory of the container's state read-only at /run/notify and
 // points the process's NOTIFY_SOCKET there; start (and run) bind a datagram socket in it
 // before the go, wait for the program's READY=, and pass it on to the caller's socket with
@@ -15,11 +16,6 @@ import { NOTIFY_DIR, NOTIFY_SOCKET_FILE } from "./state";
 const IN_CONTAINER = "/run/notify";
 /** The container process's variable (the state's socket as the container sees it). */
 export const NOTIFY_ENV = `NOTIFY_SOCKET=${IN_CONTAINER}/notify.sock`;
-
-/** The caller's notify socket, from bunc's environment ("@name": abstract). */
-export function hostNotifySocket(env: Record<string, string | undefined> = process.env): string | undefined {
-  return env.NOTIFY_SOCKET || undefined;
-}
 
 /** create: the mount that shows the state's notify directory in the container. */
 export function notifyMount(stateDir: string): Mount {

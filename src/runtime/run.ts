@@ -42,8 +42,8 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
   let notify: NotifyRelay | undefined;
   try {
     // Detached, start waits for the program's READY= (NOTIFY_SOCKET) as `start` does; in the foreground it is watched for below.
-    if (forwarder) notify = releaseContainer(ctx, o.id).notify;
-    else startContainer(ctx, o.id);
+    if (forwarder) notify = releaseContainer(ctx, o.id, o.notifySocket).notify;
+    else startContainer(ctx, o.id, o.notifySocket);
   } catch (e) {
     if (c.consoleMaster !== undefined) drainTerminal(c.consoleMaster);
     deleteContainer(ctx, o.id, true);

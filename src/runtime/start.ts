@@ -15,16 +15,16 @@ import type { RuntimeContext } from "./context";
 const waitGone = (c: Container) => (require("./wait") as typeof import("./wait")).waitGone(c);
 
 // sd_notify (notify-socket.ts): loaded only when the caller set NOTIFY_SOCKET.
-const notifySocket = () => require("./notify-socket") as typeof import("./notify-socket");
+const notifyModule = () => require("./notify-socket") as typeof import("./notify-socket");
 
 /**
  * `start`: the go, then, with NOTIFY_SOCKET set, the wait for the program's READY= (as runc's
  * start), once the container's lock is let go: `state` and `kill` need not wait for it.
  */
-export function startContainer(ctx: RuntimeContext, id: string): Container {
-  const { container: c, notify } = releaseContainer(ctx, id);
+export function startContainer(ctx: RuntimeContext, id: string, notifySocket?: string): Container {
+  const { container: c, notify } = releaseContainer(ctx, id, notifySocket);
   if (notify) try {
-    notifySocket().relayReady(notify.sock, notify.host, c.pid, () => isAlive(c.pid, c.state.pidStartTime));
+    notifyModule().relayReady(notify.sock, notify.host, c.pid, () => isAlive(c.pid, c.state.pidStartTime));
   } finally {
     closeFd(notify.sock);
   }
@@ -35,7 +35,7 @@ export function startContainer(ctx: RuntimeContext, id: string): Container {
 export interface NotifyRelay { host: string; sock: number }
 
 /** `start` under the container's lock: the notify socket bound (when asked), the go, the poststart hooks. */
-export function releaseContainer(ctx: RuntimeContext, id: string): { container: Container; notify?: NotifyRelay } {
+export function releaseContainer(ctx: RuntimeContext, id: string, notifySocket?: string): { container: Container; notify?: NotifyRelay } {
   const trace = tracer(`start ${id}`, ctx.log.debug);
   let notify: NotifyRelay | undefined;
   const container = withContainer(ctx.root, id, (c) => {
@@ -43,8 +43,7 @@ export function releaseContainer(ctx: RuntimeContext, id: string): { container: 
     trace(`locked; status ${status}, init pid ${c.pid}`);
     requireStatus(c, "start", status);
     // Bound before the go, so that the program finds it from its first instruction.
-    const host = process.env.NOTIFY_SOCKET ? notifySocket().hostNotifySocket() : undefined;
-    const sock = host ? notifySocket().bindNotifySocket(c.dir) : -1;
+    const sock = notifySocket ? notifyModule().bindNotifySocket(c.dir) : -1;
     if (sock < 0) return go(ctx, c, trace);
     try {
       go(ctx, c, trace);
@@ -52,7 +51,7 @@ export function releaseContainer(ctx: RuntimeContext, id: string): { container: 
       closeFd(sock);
       throw e;
     }
-    notify = { host: host!, sock };
+    notify = { host: notifySocket!, sock };
     return c;
   });
   return { container, notify };

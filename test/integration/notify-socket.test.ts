@@ -126,6 +126,27 @@ describe.skipIf(cannot)("sd_notify through the container (root)", () => {
     }
   });
 
+  test("the library reads no NOTIFY_SOCKET of its caller's process; notifySocket asks for it", async () => {
+    const { createContainer, deleteContainer, runtimeContext } = await import("../../src/index");
+    const host = hostSocket();
+    const saved = process.env.NOTIFY_SOCKET;
+    process.env.NOTIFY_SOCKET = host.path; // a Bun service's own socket, under systemd
+    try {
+      const ctx = runtimeContext(sb.root);
+      const plain = uid(), asked = uid();
+      createContainer(ctx, { id: plain, bundle: await bundle(plain, "true") });
+      createContainer(ctx, { id: asked, bundle: await bundle(asked, "true"), notifySocket: host.path });
+      expect(existsSync(join(sb.root, plain, "notify"))).toBe(false);
+      expect(existsSync(join(sb.root, asked, "notify"))).toBe(true);
+      deleteContainer(ctx, plain, true);
+      deleteContainer(ctx, asked, true);
+    } finally {
+      if (saved === undefined) delete process.env.NOTIFY_SOCKET;
+      else process.env.NOTIFY_SOCKET = saved;
+      host.close();
+    }
+  });
+
   test("without NOTIFY_SOCKET nothing of it is made", async () => {
     const id = uid();
     const b = await bundle(id, "test -z \"$NOTIFY_SOCKET\" && test ! -e /run/notify");

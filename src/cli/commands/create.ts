@@ -13,7 +13,7 @@ export default defineCommand({
     createContainer(cli.runtime, {
       id: validateId(args.id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
-      preserveFds: preserveFds(args["preserve-fds"]),
+      preserveFds: preserveFds(args["preserve-fds"]), notifySocket: process.env.NOTIFY_SOCKET || undefined,
     });
   },
 });

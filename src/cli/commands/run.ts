@@ -84,6 +84,7 @@ export default defineCommand({
       id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
       consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
       preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, subreaper: args.subreaper !== false,
+      notifySocket: process.env.NOTIFY_SOCKET || undefined,
     });
   },
 });
