@@ -25,10 +25,10 @@ const CRI = join(import.meta.dir, "cri.ts");
  * only: the TCG guests share two cores; the SELinux checks run in the SELinux guest alone. Kept here, not in build.ts, whose text keys the images.
  */
 export const CHECKS_ONLY: Partial<Record<Suite, string>> = {
-  bookworm: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|docker|docker defaults|cri|bench|apparmor|systemd cgroup):",
+  bookworm: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|docker|docker defaults|cri|bench|apparmor|systemd cgroup|systemd notify):",
   bullseye: "^(host|lifecycle|exec|fast path):",
   "bookworm-selinux": "^(host|selinux):",
-  trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup|docker|docker defaults|cri|bench):",
+  trixie: "^(host|lifecycle|exec|cgroup|rootless|podman|fast path|apparmor|systemd cgroup|systemd notify|docker|docker defaults|cri|bench):",
 };
 
 /** The checks a suite runs: BUNC_GUEST_ONLY (an ERE over the names, e.g. '^(host|bench):' for the figures) or CHECKS_ONLY. */

@@ -848,7 +848,7 @@ socket"
   for i in $(seq 300); do bunc state sdn >/dev/null 2>&1 || break; sleep 0.1; done
   bunc state sdn >/dev/null 2>&1 && fail "the container outlived the unit" || true
 }
-check "systemd: a Type=notify service runs bunc run; the container's READY=1 makes it active, its init the MainPID" t_sd_notify
+check "systemd notify: a Type=notify service runs bunc run; the container's READY=1 makes it active, its init the MainPID" t_sd_notify
 
 # The same through podman (--sdnotify=container, as a quadlet's Notify=true runs it): podman hands
 # NOTIFY_SOCKET to its runtime, which makes the container's READY=1 reach systemd.
@@ -870,7 +870,7 @@ t_sd_notify_podman() {
   expect_eq "MainPID (podman's conmon)" "$(systemctl show -p MainPID --value bunc-sdp.service)" "$(podman --runtime /usr/local/bin/bunc inspect -f '{{.State.ConmonPid}}' sdp)"
   systemctl stop bunc-sdp.service || fail "systemctl stop"
 }
-check "systemd: podman run --sdnotify=container --runtime bunc as a Type=notify service: READY=1 reaches systemd" t_sd_notify_podman
+check "systemd notify: podman run --sdnotify=container --runtime bunc as a Type=notify service: READY=1 reaches systemd" t_sd_notify_podman
 
 t_sd_fail() {
   local d err; d=$(mkb sdbad "$sleeper" '.linux.cgroupsPath = "system.slice:bunc:sdbad"')

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GuestRun, CHECKS, checksOnly, parseTap, runGuest, runGuests, smpFor } from "../../scripts/guests/boot";
+import { type GuestRun, CHECKS, CHECKS_ONLY, checksOnly, parseTap, runGuest, runGuests, smpFor } from "../../scripts/guests/boot";
 import { MACHINE } from "../../scripts/guests/machine";
 import { SUITES, type Suite } from "../../scripts/guests/build";
 
@@ -49,6 +49,12 @@ function tail(text: string, lines: number): string {
 function bootReport(r: GuestRun): string {
   return `${r.suite} (kernel ${r.kernel}, ${r.restored ? "restored from its saved state" : "booted"}): QEMU exit ${r.qemuExit}${r.timedOut ? ` (killed at the ${GUEST_TIMEOUT_MS / 1000} s deadline)` : ""} after ${r.seconds.toFixed(0)} s (CPU ${r.cpuSeconds?.toFixed(0) ?? "?"} s), checks exit ${r.checksExit ?? "none (never finished)"}`;
 }
+
+// A check no suite selects would pass unseen: each must be run by one guest at least.
+test("every check of checks.sh is run by some guest", () => {
+  const unrun = NAMES.filter((n) => SUITES.every((s) => CHECKS_ONLY[s] !== undefined && !new RegExp(CHECKS_ONLY[s]!).test(n)));
+  expect(unrun).toEqual([]);
+});
 
 for (const suite of SUITES) {
   // a suite that runs a part of the checks (bullseye: lifecycle, exec, fast path) gets tests for that part
