@@ -57,13 +57,14 @@ export function readReady(sock: number): string | undefined {
  */
 export function relayReady(sock: number, host: string, pid: number, alive: () => boolean): boolean {
   for (;;) {
-    if (pollIn(sock, 100)) {
-      const ready = readReady(sock);
-      if (ready) {
-        notifyHost(host, ready, pid);
-        return true;
-      }
-    } else if (!alive()) return false;
+    const gone = !pollIn(sock, 100) && !alive();
+    // A program may say READY and end at once: what it sent is read before giving up on it.
+    const ready = readReady(sock);
+    if (ready) {
+      notifyHost(host, ready, pid);
+      return true;
+    }
+    if (gone) return false;
   }
 }
 
@@ -100,20 +101,27 @@ function barrier(client: number, host: string): void {
 
 /**
  * `run` in the foreground: READY= looked for every 100 ms while bunc waits for the process
- * (runc's foreground run blocks on it instead). Returns the stop, which closes the socket.
+ * (runc's foreground run blocks on it instead). Returns the stop, which reads the socket a
+ * last time and closes it.
  */
 export function watchReady(sock: number, host: string, pid: number): () => void {
-  let timer: ReturnType<typeof setInterval> | undefined = setInterval(() => {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const look = () => {
     const ready = readReady(sock);
     if (!ready) return;
-    stop();
+    end();
     notifyHost(host, ready, pid);
-  }, 100);
-  const stop = () => {
+  };
+  const end = () => {
     if (timer === undefined) return;
     clearInterval(timer);
     timer = undefined;
     closeFd(sock);
   };
-  return stop;
+  timer = setInterval(look, 100);
+  // Once the process has ended: what it sent before (READY, then exit at once) is passed on too.
+  return () => {
+    if (timer !== undefined) look();
+    end();
+  };
 }

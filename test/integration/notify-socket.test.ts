@@ -3,7 +3,7 @@
 // /run/notify/notify.sock, and start (or run) passes its READY= on to the caller's socket with
 // MAINPID and a BARRIER.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, fileSandbox, isRoot } from "../support/harness";
 import { skipping } from "../support/host";
@@ -84,6 +84,33 @@ describe.skipIf(cannot)("sd_notify through the container (root)", () => {
       }
       sb.ok(["delete", "--force", id]);
       expect(existsSync(join(sb.root, id))).toBe(false);
+    } finally {
+      host.close();
+    }
+  });
+
+  test("in a user namespace, a program that says READY and ends at once: READY still reaches the caller (run)", async () => {
+    const host = hostSocket();
+    const id = uid();
+    try {
+      // The mapped root (host 100000) must reach the rootfs: the sandbox is 0700.
+      chmodSync(sb.dir, 0o711);
+      const b = await bundle(id, `test "$(id -u)" = 0 && sd-notify READY=1`);
+      const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      const config = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
+      config.linux.namespaces.push({ type: "user" });
+      Object.assign(config.linux, { uidMappings: map, gidMappings: map });
+      writeFileSync(join(b, "config.json"), JSON.stringify(config));
+      Bun.spawnSync(["chown", "-R", "-h", "100000:100000", join(b, "rootfs")]);
+      const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { env: { ...process.env, NOTIFY_SOCKET: host.path }, stderr: "pipe" });
+      try {
+        expect(host.next().text).toBe("READY=1\n");
+        expect(host.next().text).toMatch(/^MAINPID=\d+\n$/);
+        closeFd(host.next().fd!);
+        expect(await run.exited).toBe(0);
+      } finally {
+        if (!exited(run)) run.kill(9);
+      }
     } finally {
       host.close();
     }
