@@ -351,7 +351,7 @@ async function execForwarding(ctx: RuntimeContext, o: ExecOptions, loaded: Conta
   const piped = stdioPipes ? stdioRelay().relayStdio(stdioPipes) : undefined;
   forwarder.to(pid, !!relay);
   const code = await waitChild(pid);
-  forwarder.stop();
+  forwarder.ended();
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();

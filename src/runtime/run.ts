@@ -59,7 +59,7 @@ async function runForwarding(ctx: RuntimeContext, o: RunOptions, forwarder: Sign
   const code = await waitChild(c.pid, subreaper);
   stopNotify?.();
   ctx.log.debug?.(`run ${o.id}: init ${c.pid} exited with ${code}`);
-  forwarder.stop();
+  forwarder.ended();
   if (relay) {
     await Promise.race([relay.done, Bun.sleep(500)]);
     relay.stop();

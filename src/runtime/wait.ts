@@ -67,6 +67,12 @@ function childEvent(ms: number): Promise<void> {
 export interface SignalForwarder {
   /** From now on to `pid`; those that came before it existed go first. A relayed terminal takes WINCH. */
   to(pid: number, terminal: boolean): void;
+  /**
+   * The process is gone (reaped): what comes from now is dropped, not sent to a PID that may
+   * be another's, and still caught, as runc's are while it deletes the container. A systemd
+   * unit's stop sends SIGTERM again once its main process is gone; by default it ends bunc.
+   */
+  ended(): void;
   stop(): void;
 }
 
@@ -81,12 +87,14 @@ export interface SignalForwarder {
 export function forwardSignals(): SignalForwarder {
   let pid = 0;
   let terminal = false;
+  let ended = false;
   const waiting: number[] = [];
   const send = (n: number) => {
     if (!(terminal && n === SIGNALS.WINCH)) sendSignal(pid, n);
   };
   const onSignal = (sig: NodeJS.Signals) => {
     const n = SIGNALS[sig.slice(3)]!;
+    if (ended) return;
     if (pid) send(n);
     else waiting.push(n);
   };
@@ -102,6 +110,9 @@ export function forwardSignals(): SignalForwarder {
       terminal = t;
       listen(ignored);
       for (const n of waiting.splice(0)) send(n);
+    },
+    ended() {
+      ended = true;
     },
     stop() {
       for (const s of names) process.off(s, onSignal);

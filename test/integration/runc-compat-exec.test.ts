@@ -127,6 +127,28 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     }
   });
 
+  // After the process ends, runc goes on catching signals while it deletes the container. A
+  // systemd unit's stop sends SIGTERM to the unit's processes again once its main process
+  // (the init, as bunc reports it) is gone: bunc had stopped catching them, and ended there
+  // with the container left behind. Here a poststop hook (in delete) sends that second signal.
+  test("a signal that comes while run deletes the container after its process ended does not end bunc", async () => {
+    const id = uid();
+    // (Once: the cleanup's delete runs the hook too.)
+    const once = join(sb.dir, `${id}.signalled`);
+    const b = await sb.bundle(id, ["sh", "-c", "exit 5"], (c) => {
+      c.hooks = { poststop: [{ path: "/bin/sh", args: ["sh", "-c", `[ -e ${once} ] || { touch ${once}; kill -TERM $PPID; }`] }] };
+    });
+    const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    try {
+      const code = await Promise.race([run.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
+      expect({ code, signal: run.signalCode }).toEqual({ code: 5, signal: null });
+      expect(sb.run(["state", id]).code).not.toBe(0);
+    } finally {
+      run.kill("SIGKILL");
+      sb.run(["delete", "--force", id]);
+    }
+  });
+
   // The same for exec: the process signals bunc (its parent, seen in the host's PID
   // namespace) as the first thing it does. Whether that beats exec's old handler was a race
   // (the run test above is the one that failed every time); this one keeps exec's path honest.
