@@ -119,3 +119,15 @@ export function forwardSignals(): SignalForwarder {
     },
   };
 }
+
+/**
+ * What `create` and `run -d` do while they make the container: the signals `run` would forward
+ * are caught and dropped, as runc's handler (set before it creates) drops them when it
+ * detaches. A SIGTERM halfway had ended bunc with the state, the cgroups and the init left.
+ * Call `stop()` when done.
+ */
+export function holdSignals(): SignalForwarder {
+  const held = forwardSignals();
+  held.ended();
+  return held;
+}

@@ -127,6 +127,26 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     }
   });
 
+  // runc's create and run -d catch every signal while they make the container (its handler is
+  // set before it creates, and drops them once it detaches). bunc's had none there: a SIGTERM
+  // (here from a createRuntime hook, bunc's child) ended it halfway, and left the state, the
+  // cgroups and a dead init behind.
+  for (const how of [["create"], ["run", "-d"]])
+    test(`a signal that comes while ${how.join(" ")} makes the container does not end bunc (as runc)`, async () => {
+      const id = uid();
+      const once = join(sb.dir, `${id}.signalled`);
+      const b = await sb.bundle(id, ["sleep", "30"], (c) => {
+        c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `[ -e ${once} ] || { touch ${once}; kill -TERM $PPID; }`] }] };
+      });
+      try {
+        const r = sb.run([...how, "-b", b, id]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(JSON.parse(sb.ok(["state", id])).status).toBe(how[0] === "create" ? "created" : "running");
+      } finally {
+        sb.run(["delete", "--force", id]);
+      }
+    });
+
   // After the process ends, runc goes on catching signals while it deletes the container. A
   // systemd unit's stop sends SIGTERM to the unit's processes again once its main process
   // (the init, as bunc reports it) is gone: bunc had stopped catching them, and ended there

@@ -6,6 +6,7 @@ import { BuncError } from "../../sys/errors";
 import { validateId } from "../../runtime/state";
 import type { SplitArgv } from "../dispatch";
 import { preloadEmbedded } from "../../sys/embedded";
+import { holdSignals } from "../../runtime/wait";
 
 // docker's names for the one-shot's options (repeatable ones are read from argv by repeatedValues).
 const ONE_SHOT_ARGS = {
@@ -44,47 +45,53 @@ export default defineCommand({
   } as any,
   args: RUN_ARGS,
   async run({ args, data }) {
-    await preloadEmbedded(); // the native init's and nsexec's bytes without node:fs (sys/embedded.ts)
-    const command = (data as SplitArgv).command; // everything after `--`: never bunc's
-    const own = (data as SplitArgv).own;
-    if (args.rootfs) {
-      // Loaded only here: a bundle's run never loads the one-shot's modules.
-      const { planOneShot, CLI_LABELS } = await import("../../runtime/oneshot-options");
-      const { runFromRootfs } = await import("../../runtime/oneshot");
-      const many = (n: string) => repeatedValues(own, RUN_ARGS as any, n);
-      const plan = planOneShot({
-        mounts: many("volume"), tmpfs: many("tmpfs"), envFiles: many("env-file"), env: many("env"),
-        cwd: args.workdir, user: args.user, network: args.net as any, readOnly: args["read-only"] || undefined,
-        resources: { memory: args.memory, cpus: args.cpus, pids: args["pids-limit"] },
-      }, CLI_LABELS);
-      if (args.name !== undefined && args.id !== undefined && args.name !== args.id) throw new BuncError(`--name ${args.name}: the container id is already ${args.id}`);
-      if (args.name !== undefined) {
-        try {
-          validateId(args.name);
-        } catch (e: any) {
-          throw new BuncError(`--name ${args.name}: ${e.message.replace(/^invalid container id "[^"]*": /, "not a container id: ")}`);
+    // Detached, as runc: no signal ends it halfway (runtime/wait.ts); in the foreground runContainer forwards them.
+    const held = args.detach ? holdSignals() : undefined;
+    try {
+      await preloadEmbedded(); // the native init's and nsexec's bytes without node:fs (sys/embedded.ts)
+      const command = (data as SplitArgv).command; // everything after `--`: never bunc's
+      const own = (data as SplitArgv).own;
+      if (args.rootfs) {
+        // Loaded only here: a bundle's run never loads the one-shot's modules.
+        const { planOneShot, CLI_LABELS } = await import("../../runtime/oneshot-options");
+        const { runFromRootfs } = await import("../../runtime/oneshot");
+        const many = (n: string) => repeatedValues(own, RUN_ARGS as any, n);
+        const plan = planOneShot({
+          mounts: many("volume"), tmpfs: many("tmpfs"), envFiles: many("env-file"), env: many("env"),
+          cwd: args.workdir, user: args.user, network: args.net as any, readOnly: args["read-only"] || undefined,
+          resources: { memory: args.memory, cpus: args.cpus, pids: args["pids-limit"] },
+        }, CLI_LABELS);
+        if (args.name !== undefined && args.id !== undefined && args.name !== args.id) throw new BuncError(`--name ${args.name}: the container id is already ${args.id}`);
+        if (args.name !== undefined) {
+          try {
+            validateId(args.name);
+          } catch (e: any) {
+            throw new BuncError(`--name ${args.name}: ${e.message.replace(/^invalid container id "[^"]*": /, "not a container id: ")}`);
+          }
         }
+        const id = args.name ?? args.id;
+        cli.exitCode = await runFromRootfs(cli.runtime, {
+          source: args.rootfs, id: id !== undefined ? validateId(id) : undefined,
+          args: command, tty: args.tty, detach: args.detach, plan, interactive: args.interactive,
+        });
+        return;
       }
-      const id = args.name ?? args.id;
-      cli.exitCode = await runFromRootfs(cli.runtime, {
-        source: args.rootfs, id: id !== undefined ? validateId(id) : undefined,
-        args: command, tty: args.tty, detach: args.detach, plan, interactive: args.interactive,
+      const given = Object.keys(ONE_SHOT_ARGS).find((k) => (args as any)[k] !== undefined && (args as any)[k] !== false);
+      if (given) throw new BuncError(`run: --${given} needs --rootfs/--image (a bundle's settings are in its config.json)`);
+      // runc's `run [flags] -- <id>`: without --rootfs, a lone word after `--` is the id.
+      const id = args.id ?? (command.length === 1 ? command.pop() : undefined);
+      if (!id) throw new BuncError("run: a container id is required (or --rootfs <tarball> -- <cmd>)");
+      // runc's run has no -t: a bundle's terminal is process.terminal in its config.json.
+      if (args.tty) throw new BuncError("run: -t/--tty only applies with --rootfs; for a bundle set process.terminal in config.json");
+      if (command.length) throw new BuncError("run: a command after `--` needs --rootfs (a bundle's command is process.args in config.json)");
+      cli.exitCode = await runContainer(cli.runtime, {
+        id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
+        consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
+        preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, subreaper: args.subreaper !== false,
+        notifySocket: process.env.NOTIFY_SOCKET || undefined,
       });
-      return;
+    } finally {
+      held?.stop();
     }
-    const given = Object.keys(ONE_SHOT_ARGS).find((k) => (args as any)[k] !== undefined && (args as any)[k] !== false);
-    if (given) throw new BuncError(`run: --${given} needs --rootfs/--image (a bundle's settings are in its config.json)`);
-    // runc's `run [flags] -- <id>`: without --rootfs, a lone word after `--` is the id.
-    const id = args.id ?? (command.length === 1 ? command.pop() : undefined);
-    if (!id) throw new BuncError("run: a container id is required (or --rootfs <tarball> -- <cmd>)");
-    // runc's run has no -t: a bundle's terminal is process.terminal in its config.json.
-    if (args.tty) throw new BuncError("run: -t/--tty only applies with --rootfs; for a bundle set process.terminal in config.json");
-    if (command.length) throw new BuncError("run: a command after `--` needs --rootfs (a bundle's command is process.args in config.json)");
-    cli.exitCode = await runContainer(cli.runtime, {
-      id: validateId(id), bundle: requireBundle(args.bundle), pidFile: args["pid-file"],
-      consoleSocket: args["console-socket"], pidfdSocket: args["pidfd-socket"], noPivot: args.pivot === false, noNewKeyring: args["new-keyring"] === false,
-      preserveFds: preserveFds(args["preserve-fds"]), detach: args.detach, keep: args.keep, subreaper: args.subreaper !== false,
-      notifySocket: process.env.NOTIFY_SOCKET || undefined,
-    });
   },
 });
