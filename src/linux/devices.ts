@@ -5,9 +5,9 @@ import type { Device } from "../spec/schema";
 import { withContext } from "../sys/errors";
 import { makedev } from "../sys/devnum";
 import { MS } from "./mount-options";
-import { mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
+import { mkdirAllInRoot, resolveRelative, symlinkInRoot, touchInRoot } from "./path";
 import { withPinned, type MountContext } from "./mounts";
-import { changeMode, changeOwner, makeSymlink, pathExists, statPath } from "../sys/files";
+import { changeMode, changeOwner, pathExists, statPath } from "../sys/files";
 
 export const DEFAULT_DEVICES: Device[] = [
   { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
@@ -54,17 +54,16 @@ export function createDevice(ctx: MountContext, d: Device): void {
 
 export function setupDev(ctx: MountContext, devices: Device[] = []): void {
   for (const d of DEFAULT_DEVICES) createDevice(ctx, d);
+  // Made in /dev, not through a symlink already at the name (a rootfs's own /dev keeps the
+  // ones of a run before: following /dev/fd there led to the host's /proc/self).
   for (const [target, link] of DEFAULT_SYMLINKS) {
-    const host = join(ctx.rootfs, resolveRelative(ctx.rootfs, link));
     try {
-      makeSymlink(target, host);
-    } catch (e: any) {
-      if (e.code !== "EEXIST") throw withContext(`/dev: symlink ${link}`, e);
+      symlinkInRoot(ctx.rootFd, link.slice(1), target, ctx.sys);
+    } catch (e) {
+      throw withContext(`/dev: symlink ${link}`, e);
     }
   }
-  if (pathExists("/proc/kcore")) {
-    try { makeSymlink("/proc/kcore", join(ctx.rootfs, resolveRelative(ctx.rootfs, "/dev/core"))); } catch {}
-  }
+  if (pathExists("/proc/kcore")) symlinkInRoot(ctx.rootFd, "dev/core", "/proc/kcore", ctx.sys);
   for (const dir of ["/dev/pts", "/dev/shm"]) mkdirAllInRoot(ctx.rootFd, resolveRelative(ctx.rootfs, dir), 0o755, ctx.sys);
   for (const d of devices) createDevice(ctx, d);
 }

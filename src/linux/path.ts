@@ -130,6 +130,21 @@ function inParent<T>(sys: Syscalls, rootFd: number, relative: string, fn: (dirFd
   }
 }
 
+/**
+ * A symlink at `relative` below rootFd with the text `target`, made in its parent opened in
+ * the root (symlinkat follows no symlink in the last level), unless something is there
+ * already, a symlink included (as runc: a second run on the same rootfs finds its own).
+ */
+export function symlinkInRoot(rootFd: number, relative: string, target: string, sys: Syscalls = linuxSyscalls): void {
+  inParent(sys, rootFd, relative, (dirFd, name) => {
+    try {
+      sys.symlinkat(target, dirFd, name, relative);
+    } catch (e) {
+      if (!isErrno(e, EEXIST)) throw e;
+    }
+  });
+}
+
 /** Creates an empty file at `relative` below rootFd (and its parents) unless something is there already. */
 export function touchInRoot(rootFd: number, relative: string, mode = 0o644, sys: Syscalls = linuxSyscalls): void {
   if (existsInRoot(sys, rootFd, relative)) return;

@@ -10,7 +10,8 @@ import { setupDev } from "./devices";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { mkdirAllInRoot, touchInRoot } from "./path";
 import { O } from "../sys/arch";
-import { closeFd, openPath, statPath, writeText } from "../sys/files";
+import { closeFd, openPath, statFd, statPath, writeText } from "../sys/files";
+import { makedev } from "../sys/devnum";
 
 /** Makes the container's mounts stop propagating to the host, and the rootfs a mount point. */
 export function prepareRoot(sys: Syscalls, rootfs: string, propagation?: string, mountinfo = readMountInfo): void {
@@ -129,15 +130,35 @@ function withRoot(root: string, fn: (rootFd: number) => void): void {
 export function maskPaths(sys: Syscalls, paths: string[] = [], root = "/", mountLabel?: string): void {
   if (!paths.length) return;
   withRoot(root, (rootFd) => {
-    for (const p of paths) {
-      pinInRoot(sys, rootFd, p, (target) => {
-        if (statPath(target)!.isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
-        // The container's /dev/null, as after pivot_root (runc): from the host side "/dev/null" is the host's.
-        else if (!pinInRoot(sys, rootFd, "/dev/null", (devNull) => sys.mount(devNull, target, null, MS.BIND, null)))
-          throw new Error(`linux.maskedPaths: cannot mask ${p}: the container has no /dev/null`);
-      });
+    let devNull: number | undefined;
+    try {
+      for (const p of paths) {
+        pinInRoot(sys, rootFd, p, (target) => {
+          if (statPath(target)!.isDirectory()) sys.mount("tmpfs", target, "tmpfs", MS.RDONLY, withMountLabel("size=0", "tmpfs", mountLabel));
+          else sys.mount(`/proc/self/fd/${(devNull ??= openDevNull(sys, rootFd, p))}`, target, null, MS.BIND, null);
+        });
+      }
+    } finally {
+      if (devNull !== undefined) sys.close(devNull);
     }
   });
+}
+
+/**
+ * The container's /dev/null (as after pivot_root, as runc: from the host side "/dev/null" is
+ * the host's), the source of every file mask: opened without following a symlink at its name,
+ * checked to be the null device, and bound from that fd. A /dev/null that was a symlink to a
+ * procfs file had that file bound over the masked paths, writable (runc's CVE-2025-31133:
+ * /proc/sys/kernel/core_pattern is the host's); runc 1.3.3 refuses such a /dev/null too.
+ */
+function openDevNull(sys: Syscalls, rootFd: number, masking: string): number {
+  const fd = sys.openInRootIfExists(rootFd, "dev/null", O.PATH | O.NOFOLLOW | O.CLOEXEC);
+  if (fd === undefined) throw new BuncError(`linux.maskedPaths: cannot mask ${masking}: the container has no /dev/null`);
+  const st = statFd(fd);
+  if (st.isCharacterDevice() && st.rdev === makedev(1, 3)) return fd;
+  sys.close(fd);
+  const what = st.isSymbolicLink() ? "a symlink" : st.isCharacterDevice() ? "another device" : st.isDirectory() ? "a directory" : "a file";
+  throw new BuncError(`linux.maskedPaths: cannot mask ${masking}: the container's /dev/null is not the null device (it is ${what})`);
 }
 
 /** readonlyPaths: bind each onto itself and remount it read-only. */

@@ -3,10 +3,9 @@
 import { SyscallError } from "../sys/libc";
 import { O } from "../sys/arch";
 import { linuxSyscalls, type Syscalls } from "../sys/syscalls";
-import { MS } from "./mount-options";
-import { pathExists } from "../sys/files";
-// node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
-const nodeFs = () => require("node:fs") as typeof import("node:fs");
+import { closeFd, openPath, statFd } from "../sys/files";
+import { BuncError } from "../sys/errors";
+import { touchInRoot } from "./path";
 
 export interface Pty { master: number; slave: number; name: string }
 
@@ -39,10 +38,37 @@ export function clearOnlcr(master: number, sys: Syscalls = linuxSyscalls): void 
   sys.clearOnlcr(master);
 }
 
-/** /dev/console of the container is its terminal (bind mount of the pty slave). */
-export function bindConsole(sys: Syscalls, slaveName: string): void {
-  if (!pathExists("/dev/console")) nodeFs().writeFileSync("/dev/console", "", { mode: 0o600 });
-  sys.mount(slaveName, "/dev/console", null, MS.BIND, null);
+/**
+ * /dev/console of the container is its terminal: a bind of the pty slave bunc holds, from
+ * that fd, onto /dev/console opened without following a symlink there, both below the
+ * container's root (this process's "/" now). runc's CVE-2025-52565: a bind of "/dev/pts/<n>"
+ * by path binds whatever a symlink there leads to (the host's core_pattern through the
+ * container's procfs), writable, as the container's console.
+ */
+export function bindConsole(sys: Syscalls, pty: Pty): void {
+  const root = openPath("/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+  try {
+    let target = sys.openInRootIfExists(root, "dev/console", O.PATH | O.NOFOLLOW | O.CLOEXEC);
+    if (target === undefined) {
+      touchInRoot(root, "dev/console", 0o600, sys);
+      target = sys.openInRoot(root, "dev/console", O.PATH | O.NOFOLLOW | O.CLOEXEC);
+    }
+    try {
+      const st = statFd(target);
+      if (!st.isFile() && !st.isCharacterDevice())
+        throw new BuncError(`process.terminal: cannot bind the terminal on /dev/console: it is ${st.isSymbolicLink() ? "a symlink" : "not a file"}`);
+      const tree = sys.openTreeOf(pty.slave, pty.name);
+      try {
+        sys.moveMount(tree, target, "/dev/console");
+      } finally {
+        sys.close(tree);
+      }
+    } finally {
+      sys.close(target);
+    }
+  } finally {
+    closeFd(root);
+  }
 }
 
 const EPERM = 1;

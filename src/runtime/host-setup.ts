@@ -264,7 +264,7 @@ function openTerminal(sys: LinuxSyscalls, p: NonNullable<Config["process"]>, u: 
     // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
     const uid = p.user?.uid ?? 0;
     if (uid !== 0) nodeFs().fchownSync(pty.slave, u ? toHostId(u.uidMappings, uid) ?? uid : uid, -1);
-    bindConsole(sys, pty.name);
+    bindConsole(sys, pty);
     return pty;
   } catch (e) {
     closeFd(pty.master);

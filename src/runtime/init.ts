@@ -194,7 +194,7 @@ function handOverPty(sys: LinuxSyscalls, size: { height: number; width: number }
   }
   // The process's own terminal, as a login's (runc): its user may reopen it, chmod it, ...
   if (uid !== 0) nodeFs().fchownSync(pty.slave, uid, -1);
-  if (bind) bindConsole(sys, pty.name);
+  if (bind) bindConsole(sys, pty);
   sendFd(consoleConn, pty.master, pty.name, "console socket");
   nodeFs().closeSync(pty.master);
   nodeFs().closeSync(consoleConn);

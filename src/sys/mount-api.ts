@@ -17,6 +17,11 @@ export function openTree(path: string, opts: { recursive?: boolean; context?: st
   return Number(checkedSyscall("open_tree", [AT_FDCWD, ptr(cstr(path)), flags], opts.context ?? path));
 }
 
+/** A detached clone (close-on-exec) of the mount of the file open as `fd`, rooted at that file: a bind source no path can swap. */
+export function openTreeOfFd(fd: number, context: string): number {
+  return Number(checkedSyscall("open_tree", [fd, ptr(cstr("")), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH], context));
+}
+
 export interface MountAttr { set: bigint; clear?: bigint; propagation?: bigint; usernsFd?: number }
 
 /** mount_setattr(2) on `path` below `dirFd`, or on the mount `dirFd` itself when path is "". */

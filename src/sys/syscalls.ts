@@ -3,7 +3,7 @@
 // namespace, process, capability and terminal logic is unit-tested without root.
 import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, SyscallError, ptr, type Pointer } from "./libc";
 import { O, SYS } from "./arch";
-import { moveMount, mountSetattr } from "./mount-api";
+import { moveMount, mountSetattr, openTreeOfFd } from "./mount-api";
 import { openInRoot, tryOpenInRoot } from "./openat2";
 import { statFd } from "./files";
 
@@ -50,6 +50,8 @@ export interface Syscalls {
   /** openat(2) of one name below `dirFd`; errors carry `context` (default: the name). */
   openat(dirFd: number, name: string, flags: number, mode: number, context?: string): number;
   mkdirat(dirFd: number, name: string, mode: number, context?: string): void;
+  /** symlinkat(2): a symlink `name` below `dirFd` with the text `target`; errors carry `context`. */
+  symlinkat(target: string, dirFd: number, name: string, context?: string): void;
   close(fd: number): void;
   /** write(2) of `data` whole in one call (an LSM attribute takes one write); errors carry `context`. */
   write(fd: number, data: string, context?: string): void;
@@ -67,6 +69,8 @@ export interface Syscalls {
   mountSetattrRecursive(path: string, set: bigint, clear: bigint): void;
   /** move_mount(2) of the detached tree `fromFd` onto the mount point fd `toFd`, or onto `toPath` when toFd is -1. */
   moveMount(fromFd: number, toFd: number, toPath: string): void;
+  /** open_tree(2) of the file open as `fd` (OPEN_TREE_CLONE): a detached bind of it, for moveMount; errors name `context`. */
+  openTreeOf(fd: number, context: string): number;
   /** prlimit(2) of `resource` (RLIMIT_* number) on `pid` (0: this process). */
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint, context?: string): void;
   setgroups(gids: readonly number[], context?: string): void;
@@ -102,6 +106,9 @@ export class LinuxSyscalls implements Syscalls {
   }
   moveMount(fromFd: number, toFd: number, toPath: string): void {
     moveMount(fromFd, toFd, toPath);
+  }
+  openTreeOf(fd: number, context: string): number {
+    return openTreeOfFd(fd, context);
   }
   mount(source: string | null, target: string, fstype: string | null, flags: bigint, data: string | null): void {
     check("mount", libc.mount(cptr(source), cptr(target), cptr(fstype), flags, cptr(data)), target);
@@ -167,6 +174,9 @@ export class LinuxSyscalls implements Syscalls {
   }
   mkdirat(dirFd: number, name: string, mode: number, context = name): void {
     check("mkdirat", libc.mkdirat(dirFd, ptr(cstr(name)), BigInt(mode)), context);
+  }
+  symlinkat(target: string, dirFd: number, name: string, context = name): void {
+    check("symlink", libc.symlinkat(ptr(cstr(target)), dirFd, ptr(cstr(name))), context);
   }
   close(fd: number): void {
     libc.close(fd);

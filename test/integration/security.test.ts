@@ -244,6 +244,59 @@ describe.skipIf(!isRoot)("symlinks planted in the rootfs (CVE-2021-30465, CVE-20
   });
 });
 
+// runc 1.3.3's CVE-2025-31133 and CVE-2025-52565: a runtime that binds a node of the
+// container's /dev by its path binds whatever a symlink there leads to. Both plant one to
+// /proc/sys/kernel/core_pattern (not namespaced: writing it runs a program on the host) and
+// only look at what the container got, never write it. Both setup paths: bunc's own thread
+// and the Bun init (BUNC_HOST_SETUP=0).
+describe.skipIf(!isRoot)("CVE-2025-31133, CVE-2025-52565: nodes of /dev bound by path", () => {
+  for (const [how, env] of [["bunc's thread", {}], ["Bun init", { BUNC_HOST_SETUP: "0" }]] as const) {
+    // The masks are binds of the container's /dev/null. With no /dev mount in the config the
+    // rootfs's own /dev is used, and its null may be a symlink: runc 1.3.3 refuses a /dev/null
+    // that is not the null device; bunc masked with core_pattern, writable.
+    test(`a /dev/null that is a symlink is not used to mask paths (${how})`, async () => {
+      const id = `devnull${how.length}`;
+      const b = await sb.bundle(id, ["sh", "-c", "stat -c %F /proc/keys /proc/timer_list"], (c) => {
+        c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== "/dev");
+      }, true);
+      mkdirSync(join(b, "rootfs/dev"), { recursive: true });
+      symlinkSync("/proc/sys/kernel/core_pattern", join(b, "rootfs/dev/null"));
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect({ code: r.code, out: r.stdout }).toEqual({ code: 1, out: "" });
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("/dev/null is not the null device");
+      expect(sb.containers()).toEqual([]);
+      expect(cgroupsNamed(id)).toEqual([]);
+      // Control: the same rootfs with a real null device masks with it.
+      rmSync(join(b, "rootfs/dev/null"));
+      expect(Bun.spawnSync(["mknod", "-m", "666", join(b, "rootfs/dev/null"), "c", "1", "3"]).exitCode).toBe(0);
+      expect(sb.ok(["run", "-b", b, id], { env })).toBe("character special file\ncharacter special file\n");
+    });
+
+    // A terminal's /dev/console is a bind of its pty. bunc bound "/dev/pts/<n>" by path: here
+    // the pty comes from a devpts at /mypts (the bound /dev's ptmx leads there) while the
+    // bound /dev's pts/0 is a symlink to core_pattern, which became /dev/console.
+    test(`/dev/console is the pty bunc opened, whatever /dev/pts/<n> is (${how})`, async () => {
+      const id = `console${how.length}`;
+      const dev = join(sb.dir, `${id}-dev`);
+      mkdirSync(join(dev, "pts"), { recursive: true });
+      for (let n = 0; n < 4; n++) symlinkSync("/proc/sys/kernel/core_pattern", join(dev, `pts/${n}`));
+      symlinkSync("/mypts/ptmx", join(dev, "ptmx"));
+      writeFileSync(join(dev, "console"), "");
+      expect(Bun.spawnSync(["mknod", "-m", "666", join(dev, "null"), "c", "1", "3"]).exitCode).toBe(0);
+      const b = await sb.bundle(id, ["sh", "-c", "stat -c %F /dev/console; [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -L -c %t:%T /proc/self/fd/0)\" ] && echo the-process-terminal"], (c) => {
+        c.process.terminal = true;
+        c.mounts = c.mounts.filter((m: { destination: string }) => !m.destination.startsWith("/dev"));
+        c.mounts.push({ destination: "/dev", type: "bind", source: dev, options: ["rbind"] });
+        c.mounts.push({ destination: "/mypts", type: "devpts", source: "devpts", options: ["newinstance", "ptmxmode=0666", "mode=0620"] });
+      }, true);
+      mkdirSync(join(b, "rootfs/mypts"));
+      const r = sb.run(["run", "-b", b, id], { env });
+      expect({ code: r.code, out: r.stdout.replace(/\r/g, ""), err: r.stderr }).toEqual({ code: 0, out: "character special file\nthe-process-terminal\n", err: "" });
+    });
+  }
+});
+
 describe.skipIf(!isRoot)("masked and read-only paths", () => {
   test("maskedPaths cannot be unmasked; readonlyPaths are read-only", async () => {
     const script = [

@@ -131,6 +131,10 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("mkdirat", [dirFd, name, mode]);
     real.mkdirat(dirFd, name, mode, context);
   }
+  symlinkat(target: string, dirFd: number, name: string, context?: string): void {
+    this.rec("symlinkat", [target, dirFd, name]);
+    real.symlinkat(target, dirFd, name, context);
+  }
   close(fd: number): void {
     this.rec("close", [fd]);
     if (fd < FAKE_FDS_FROM) real.close(fd);
@@ -156,6 +160,11 @@ export class RecordingSyscalls implements Syscalls {
   }
   moveMount(fromFd: number, toFd: number, toPath: string): void {
     this.rec("moveMount", [fromFd, toFd, toPath], toPath);
+  }
+  /** A made-up fd, as open()'s: no tree is cloned. */
+  openTreeOf(fd: number, context: string): number {
+    this.rec("openTreeOf", [fd], context);
+    return this.nextFakeFd++;
   }
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint, context?: string): void {
     this.rec("prlimit", [pid, resource, soft, hard], context);
