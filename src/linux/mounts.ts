@@ -9,7 +9,7 @@ import { MS, parseMountOptions, withMountLabel } from "./mount-options";
 import { parseMountInfo, readMountInfo } from "./mountinfo";
 import { parseProcCgroup } from "./cgroups/layout";
 import { existsInRoot, makeLeafInRoot, mkdirAllInRoot, resolveRelative, touchInRoot } from "./path";
-import { changeOwnerFd, readText, statFd, statPath } from "../sys/files";
+import { changeOwnerFd, isOnProcfs, readLink, readText, statFd, statPath } from "../sys/files";
 
 export interface MountContext {
   sys: Syscalls;
@@ -100,8 +100,14 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
       throw new Error(`mount ${dest}: bind source ${source}: ${e.code ?? e.message}`);
     }
     const rel = prepareMountpoint(ctx, dest, !isDir);
-    if (tree !== undefined) withPinned(ctx, rel, (target) => (require("./idmap") as typeof import("./idmap")).moveTree(tree, target, ctx.sys));
-    else withPinned(ctx, rel, (target) => ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null));
+    if (tree !== undefined) withPinned(ctx, rel, (target, fd) => {
+      checkProcDestination(ctx, fd, dest, type, source);
+      (require("./idmap") as typeof import("./idmap")).moveTree(tree, target, ctx.sys);
+    });
+    else withPinned(ctx, rel, (target, fd) => {
+      checkProcDestination(ctx, fd, dest, type, source);
+      ctx.sys.mount(source, target, null, MS.BIND | (o.flags & MS.REC), null);
+    });
     // A pinned fd points below a mount made on it: pin again to reach the new mount.
     withPinned(ctx, rel, (target) => {
       // Cleared flags too ("rw" of a read-only source), as runc 1.3.
@@ -127,12 +133,41 @@ export function mountOne(ctx: MountContext, m: Mount, tree?: number): void {
   }
 }
 
+// runc's checkProcMount: inside the container's /proc only what lxcfs emulates may be mounted
+// over, and on /proc itself only a procfs. A mount elsewhere in /proc hides what the kernel
+// shows there, or takes writes meant for it (linux.sysctl's, runc's CVE-2025-52881).
+const LXCFS_PROC_FILES = new Set(["/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+  "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"]);
+
+/** Refuses a mount point (pinned as `fd`) that resolved into the container's /proc, as runc does. */
+function checkProcDestination(ctx: MountContext, fd: number, dest: string, type: string, bindSource?: string): void {
+  const where = containerPath(ctx, fd);
+  if (where === "/proc") {
+    if (bindSource === undefined ? type === "proc" : isOnProcfs(bindSource)) return;
+    throw new Error(`${resolvedTo(dest, where)}only a proc filesystem may be mounted on /proc (type proc, or a bind of one)`);
+  }
+  if (where === undefined || !where.startsWith("/proc/") || LXCFS_PROC_FILES.has(where)) return;
+  throw new Error(`${resolvedTo(dest, where)}cannot be mounted inside /proc (only over ${[...LXCFS_PROC_FILES].join(", ")}, as lxcfs does)`);
+}
+
+/** "" when the destination is where it resolved to, else what it resolved to (through a symlink). */
+const resolvedTo = (dest: string, where: string) => ("/" + dest.replace(/^\/+/, "") === where ? "" : `resolves to ${where}: `);
+
+/** Where the file pinned as `fd` is in the container (symlinks resolved), by the kernel's name of it and of the rootfs. */
+function containerPath(ctx: MountContext, fd: number): string | undefined {
+  const root = readLink(`/proc/self/fd/${ctx.rootFd}`);
+  const path = readLink(`/proc/self/fd/${fd}`);
+  if (root === "/") return path;
+  return path === root ? "/" : path.startsWith(root + "/") ? path.slice(root.length) : undefined;
+}
+
 /** A filesystem of its own (not a bind) on the prepared mountpoint `rel`. */
 function mountNew(ctx: MountContext, m: Mount, type: string, o: ReturnType<typeof parseMountOptions>, rel: string): void {
   let bound = false;
   // proc and sysfs: not over a symlink swapped in after the check above either.
   const pin = type === "proc" || type === "sysfs" ? pinNoSymlinks : withPinned;
   pin(ctx, rel, (target, fd) => {
+    checkProcDestination(ctx, fd, m.destination, type);
     // Without a mode= option a tmpfs takes its mountpoint's mode, set-id and sticky bits
     // included (runc, its issues 3911 and 3952), not the kernel's 1777.
     const data = type === "tmpfs" && !o.data.some((d) => d.startsWith("mode=")) ? [`mode=${ctx.sys.fileMode(fd).toString(8).padStart(4, "0")}`, ...o.data] : o.data;

@@ -199,6 +199,15 @@ export function statPath(path: string, opts: { follow?: boolean; missingOk?: boo
   return statx(AT_FDCWD, path, opts.follow === false ? AT_SYMLINK_NOFOLLOW : 0, path, opts.missingOk);
 }
 
+const PROC_SUPER_MAGIC = 0x9fa0n;
+
+/** Whether `path` (symlinks followed) is on a proc filesystem: statfs(2)'s f_type, the first field. */
+export function isOnProcfs(path: string): boolean {
+  const buf = new BigInt64Array(16); // struct statfs is 120 bytes on x86_64 and aarch64
+  check("statfs", libc.statfs(ptr(cstr(path)), ptr(buf)), path);
+  return buf[0] === PROC_SUPER_MAGIC;
+}
+
 export function statFd(fd: number): FileStat {
   return statx(fd, "", AT_EMPTY_PATH, `fd ${fd}`)!;
 }

@@ -166,6 +166,7 @@ const DECLS = {
   isatty: { args: [i32], returns: i32 },
   flock: { args: [i32, i32], returns: i32 },
   statvfs: { args: [P, P], returns: i32 },
+  statfs: { args: [P, P], returns: i32 },
   getuid: { args: [], returns: i32 },
   mkdirat: { args: [i32, P, u64], returns: i32 },
   symlinkat: { args: [P, i32, P], returns: i32 },

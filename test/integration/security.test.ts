@@ -297,6 +297,45 @@ describe.skipIf(!isRoot)("CVE-2025-31133, CVE-2025-52565: nodes of /dev bound by
   }
 });
 
+// runc refuses a mount inside the container's /proc (checkProcMount, CVE-2019-19921's
+// hardening), but for the files lxcfs emulates; on /proc itself only a procfs. bunc let a
+// bind land on /proc/sys/net/ipv4/ip_forward, and then wrote linux.sysctl's value into the
+// bound host file instead of the sysctl (CVE-2025-52881: writes to /proc redirected).
+describe.skipIf(!isRoot)("mounts inside /proc (as runc)", () => {
+  test("a mount inside /proc is refused, directly or through a symlink; lxcfs's files and a proc on /proc are not", async () => {
+    const bait = join(sb.dir, "procbait");
+    writeFileSync(bait, "0\n");
+    for (const [i, dest] of ["/proc/sys/net/ipv4/ip_forward", "/myproc/sys/net/ipv4/ip_forward"].entries()) {
+      const id = `procmnt${i}`;
+      const b = await sb.bundle(id, ["cat", "/proc/sys/net/ipv4/ip_forward"], (c) => {
+        c.linux.sysctl = { "net.ipv4.ip_forward": "1" };
+        c.mounts.push({ destination: dest, type: "bind", source: bait, options: ["bind"] });
+      }, true);
+      symlinkSync("/proc", join(b, "rootfs/myproc"));
+      const r = sb.run(["run", "-b", b, id]);
+      expect({ code: r.code, out: r.stdout }).toEqual({ code: 1, out: "" });
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(i === 0 ? "(/proc/sys/net/ipv4/ip_forward): cannot be mounted inside /proc" : "resolves to /proc/sys/net/ipv4/ip_forward: cannot be mounted inside /proc");
+      expect(readFileSync(bait, "utf8")).toBe("0\n");
+      expect(sb.containers()).toEqual([]);
+      expect(cgroupsNamed(id)).toEqual([]);
+    }
+    // lxcfs's: /proc/cpuinfo and the others may be bound over.
+    writeFileSync(join(sb.dir, "cpuinfo"), "fake cpuinfo\n");
+    const ok = await sb.bundle("proclxcfs", ["cat", "/proc/cpuinfo"], (c) => {
+      c.mounts.push({ destination: "/proc/cpuinfo", type: "bind", source: join(sb.dir, "cpuinfo"), options: ["bind", "ro"] });
+    });
+    expect(sb.ok(["run", "-b", ok, "proclxcfs"])).toBe("fake cpuinfo\n");
+    // On /proc itself: a tmpfs is not a proc.
+    const tmp = await sb.bundle("proctmpfs", ["true"], (c) => {
+      c.mounts.push({ destination: "/proc", type: "tmpfs", source: "tmpfs" });
+    });
+    const t = sb.run(["run", "-b", tmp, "proctmpfs"]);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain("(/proc): only a proc filesystem may be mounted on /proc");
+  });
+});
+
 describe.skipIf(!isRoot)("masked and read-only paths", () => {
   test("maskedPaths cannot be unmasked; readonlyPaths are read-only", async () => {
     const script = [
