@@ -27,7 +27,8 @@ export function cgroupDirs(matches: (name: string) => boolean, maxDepth = 6, roo
 /** Removes the empty cgroup directories `rel` (and below) in every hierarchy, v1 or v2. */
 export function removeCgroupTree(rel: string): void {
   const base = "/sys/fs/cgroup";
-  const roots = existsSync(join(base, "cgroup.controllers")) ? [base] : readdirSync(base).map((h) => join(base, h));
+  // Hierarchies only: a stray file on the cgroup tmpfs is none (an rmSync below it had thrown ENOTDIR).
+  const roots = existsSync(join(base, "cgroup.controllers")) ? [base] : readdirSync(base, { withFileTypes: true }).filter((h) => h.isDirectory()).map((h) => join(base, h.name));
   const remove = (dir: string) => {
     let entries: import("node:fs").Dirent[] = [];
     try {
