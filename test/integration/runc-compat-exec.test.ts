@@ -15,6 +15,23 @@ function waitFor(cond: () => boolean, what: string): void {
   }
 }
 
+/**
+ * `run` in the foreground of a process that exits 5, with `hooks`: bunc must end with that
+ * status (not by a signal, bounded: a bunc that hangs fails here) and leave no container.
+ */
+async function runExitingWithHook(id: string, hooks: Record<string, unknown>): Promise<void> {
+  const b = await sb.bundle(id, ["sh", "-c", "exit 5"], (c) => (c.hooks = hooks));
+  const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  try {
+    const code = await Promise.race([run.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
+    expect({ code, signal: run.signalCode }).toEqual({ code: 5, signal: null });
+    expect(sb.run(["state", id]).code).not.toBe(0);
+  } finally {
+    run.kill("SIGKILL");
+    sb.run(["delete", "--force", id]);
+  }
+}
+
 describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
   // runc's capabilities.bats: exec --cap adds to the bounding, effective and permitted sets,
   // and to the ambient set too when the config has an inheritable set (ambient needs it).
@@ -113,18 +130,7 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     const id = uid();
     // (The init, PID 1 of its namespace, drops a signal it has no handler for: only bunc's
     // surviving and waiting is asserted here; the tests above see signals arrive.)
-    const b = await sb.bundle(id, ["sh", "-c", "exit 5"], (c) => {
-      c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "kill -IO $PPID"] }] };
-    });
-    const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    try {
-      const code = await Promise.race([run.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
-      expect({ code, signal: run.signalCode }).toEqual({ code: 5, signal: null });
-      expect(sb.run(["state", id]).code).not.toBe(0);
-    } finally {
-      run.kill("SIGKILL");
-      sb.run(["delete", "--force", id]);
-    }
+    await runExitingWithHook(id, { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "kill -IO $PPID"] }] });
   });
 
   // runc's create and run -d catch every signal while they make the container (its handler is
@@ -155,18 +161,7 @@ describe.skipIf(!isRoot)("exec and kill as runc (root)", () => {
     const id = uid();
     // (Once: the cleanup's delete runs the hook too.)
     const once = join(sb.dir, `${id}.signalled`);
-    const b = await sb.bundle(id, ["sh", "-c", "exit 5"], (c) => {
-      c.hooks = { poststop: [{ path: "/bin/sh", args: ["sh", "-c", `[ -e ${once} ] || { touch ${once}; kill -TERM $PPID; }`] }] };
-    });
-    const run = Bun.spawn([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    try {
-      const code = await Promise.race([run.exited, Bun.sleep(20_000).then(() => "no exit in 20 s")]);
-      expect({ code, signal: run.signalCode }).toEqual({ code: 5, signal: null });
-      expect(sb.run(["state", id]).code).not.toBe(0);
-    } finally {
-      run.kill("SIGKILL");
-      sb.run(["delete", "--force", id]);
-    }
+    await runExitingWithHook(id, { poststop: [{ path: "/bin/sh", args: ["sh", "-c", `[ -e ${once} ] || { touch ${once}; kill -TERM $PPID; }`] }] });
   });
 
   // The same for exec: the process signals bunc (its parent, seen in the host's PID
