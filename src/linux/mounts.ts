@@ -153,9 +153,12 @@ function checkProcDestination(ctx: MountContext, fd: number, dest: string, type:
 /** "" when the destination is where it resolved to, else what it resolved to (through a symlink). */
 const resolvedTo = (dest: string, where: string) => ("/" + dest.replace(/^\/+/, "") === where ? "" : `resolves to ${where}: `);
 
+const rootNames = new WeakMap<MountContext, string>();
+
 /** Where the file pinned as `fd` is in the container (symlinks resolved), by the kernel's name of it and of the rootfs. */
 function containerPath(ctx: MountContext, fd: number): string | undefined {
-  const root = readLink(`/proc/self/fd/${ctx.rootFd}`);
+  let root = rootNames.get(ctx);
+  if (root === undefined) rootNames.set(ctx, (root = readLink(`/proc/self/fd/${ctx.rootFd}`)));
   const path = readLink(`/proc/self/fd/${fd}`);
   if (root === "/") return path;
   return path === root ? "/" : path.startsWith(root + "/") ? path.slice(root.length) : undefined;
