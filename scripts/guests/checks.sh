@@ -170,6 +170,19 @@ t_exec_tty() {
 }
 check "exec: with a terminal (-t, under script)" t_exec_tty
 
+# A terminal's /dev/console is the pty bunc opened, bound from its fd with open_tree (runc's
+# CVE-2025-52565 was a bind of /dev/pts/<n> by path): on each guest's kernel, in the foreground.
+t_run_tty() {
+  local d; d=$(mkb runtty '.process.terminal = true' "$(args '["sh","-c","stat -c %F /dev/console; [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -L -c %t:%T /proc/self/fd/0)\" ] && echo same-pty"]')")
+  trap 'cleanup runtty' EXIT
+  local out; out=$(script -qec "bunc run -b $d runtty" /dev/null </dev/null | tr -d '\0\r') || fail "script: $out"
+  echo "$out"
+  echo "$out" | grep -q 'character special file$' || fail "/dev/console is not a device: $out"
+  # (grep -q: the terminal may echo a NUL script(1) sends as "^@" before a line)
+  echo "$out" | grep -q 'same-pty$' || fail "/dev/console is not the process's terminal: $out"
+}
+check "exec: run with a terminal: /dev/console is its pty (under script)" t_run_tty
+
 t_exec_userns() {
   local d; d=$(mkb exuser "$sleeper" \
     '.linux.namespaces += [{type:"user"}] | .linux.uidMappings = [{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings = [{containerID:0,hostID:100000,size:65536}]')
