@@ -208,6 +208,11 @@ export function isOnProcfs(path: string): boolean {
   return buf[0] === PROC_SUPER_MAGIC;
 }
 
+/** lstat of `name` below the directory `dirFd` (no symlink followed at the name); undefined when nothing is there. */
+export function statAtIfExists(dirFd: number, name: string, label = name): FileStat | undefined {
+  return statx(dirFd, name, AT_SYMLINK_NOFOLLOW, label, true);
+}
+
 export function statFd(fd: number): FileStat {
   return statx(fd, "", AT_EMPTY_PATH, `fd ${fd}`)!;
 }

@@ -36,7 +36,8 @@ export interface Syscalls {
   setdomainname(name: string): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
-  mknod(path: string, mode: number, dev: bigint): void;
+  /** mknodat(2): the node `name` below the directory `dirFd`; errors carry `context`. */
+  mknodat(dirFd: number, name: string, mode: number, dev: bigint, context?: string): void;
   /** prctl(option, ...args); `context` names what it was for in an error (e.g. the capability). */
   prctl(option: number, args?: readonly (number | bigint)[], context?: string): number;
   umask(mask: number): number;
@@ -143,8 +144,8 @@ export class LinuxSyscalls implements Syscalls {
   setns(fd: number, nstype: number): void {
     check("setns", libc.setns(fd, nstype));
   }
-  mknod(path: string, mode: number, dev: bigint): void {
-    check("mknod", libc.mknod(ptr(cstr(path)), BigInt(mode), dev), path);
+  mknodat(dirFd: number, name: string, mode: number, dev: bigint, context = name): void {
+    check("mknod", libc.mknodat(dirFd, ptr(cstr(name)), BigInt(mode), dev), context);
   }
   prctl(option: number, args: readonly (number | bigint)[] = [], context?: string): number {
     const [a2 = 0, a3 = 0, a4 = 0, a5 = 0] = args;

@@ -8,6 +8,7 @@
 import { readlinkSync, writeFileSync } from "node:fs";
 import { LinuxSyscalls, type CapsetSets, type Syscalls } from "../../src/sys/syscalls";
 import { SyscallError } from "../../src/sys/libc";
+import { O } from "../../src/sys/arch";
 
 export interface RecordedCall {
   op: keyof Syscalls;
@@ -23,7 +24,7 @@ export interface RecordingOptions {
   fileMode?: (fd: number) => number;
   /** What mountFlags() reports for a path (default 0n). */
   mountFlags?: (path: string) => bigint;
-  /** mknod leaves an empty regular file where the node would be (so chmod/chown work). */
+  /** mknodat leaves an empty regular file where the node would be (so chmod/chown work). */
   mknodPlaceholder?: boolean;
   /** What ptyNumber() reports (default 0). */
   ptyNumber?: number;
@@ -93,9 +94,10 @@ export class RecordingSyscalls implements Syscalls {
   setns(fd: number, nstype: number): void {
     this.rec("setns", [fd, nstype]);
   }
-  mknod(path: string, mode: number, dev: bigint): void {
-    this.rec("mknod", [path, mode, dev], path);
-    if (this.opts.mknodPlaceholder) writeFileSync(path, "", { flag: "wx" });
+  /** Recorded with the host path of the node (the directory fd's path and the name). */
+  mknodat(dirFd: number, name: string, mode: number, dev: bigint, context?: string): void {
+    this.rec("mknodat", [`${readlinkSync(`/proc/self/fd/${dirFd}`)}/${name}`, mode, dev], context);
+    if (this.opts.mknodPlaceholder) real.close(real.openat(dirFd, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0o644));
   }
   prctl(option: number, args: readonly (number | bigint)[] = [], context?: string): number {
     this.rec("prctl", [option, [...args]], context);

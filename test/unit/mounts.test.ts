@@ -290,7 +290,7 @@ describe("/dev", () => {
       expect(binds).toContainEqual([`/dev/${d}`, join(rootfs, "dev", d), MS.BIND]);
       expect(lstatSync(join(rootfs, "dev", d)).isFile()).toBe(true);
     }
-    expect(sys.of("mknod")).toEqual([]);
+    expect(sys.of("mknodat")).toEqual([]);
     expect(readlinkSync(join(rootfs, "dev/ptmx"))).toBe("pts/ptmx");
     expect(readlinkSync(join(rootfs, "dev/fd"))).toBe("/proc/self/fd");
     expect(readlinkSync(join(rootfs, "dev/stdin"))).toBe("/proc/self/fd/0");
@@ -305,7 +305,7 @@ describe("/dev", () => {
     const uid = process.getuid!(), gid = process.getgid!();
     createDevice(ctx, { type: "c", path: "/dev/mynull", major: 1, minor: 3, fileMode: 0o640, uid, gid });
     createDevice(ctx, { type: "p", path: "/dev/sub/fifo", fileMode: 0o600, uid, gid });
-    expect(sys.of("mknod").map((c) => c.args)).toEqual([
+    expect(sys.of("mknodat").map((c) => c.args)).toEqual([
       [join(rootfs, "dev/mynull"), 0o020640, 0x103n],
       [join(rootfs, "dev/sub/fifo"), 0o010600, 0n],
     ]);
@@ -316,7 +316,7 @@ describe("/dev", () => {
     const { ctx, sys, rootfs, hostdir, done } = context({ mknodPlaceholder: true });
     const uid = process.getuid!(), gid = process.getgid!();
     createDevice(ctx, { type: "c", path: "/evil/null", major: 1, minor: 3, uid, gid });
-    expect(sys.of("mknod")[0]!.args[0]).toBe(join(rootfs, hostdir, "null"));
+    expect(sys.of("mknodat")[0]!.args[0]).toBe(join(rootfs, hostdir, "null"));
     expect(existsSync(join(hostdir, "null"))).toBe(false);
     expect(() => createDevice(ctx, { type: "c", path: "/etc", major: 1, minor: 3 })).toThrow(/not a device/);
     done();
@@ -324,7 +324,7 @@ describe("/dev", () => {
   test.skipIf(!isRoot)("default nodes by mknod outside a user namespace (root: chown to 0)", () => {
     const { ctx, sys, rootfs, done } = context({ mknodPlaceholder: true });
     setupDev(ctx, [{ type: "c", path: "/dev/mynull", major: 1, minor: 3, fileMode: 0o600, uid: 1, gid: 2 }]);
-    const nodes = sys.of("mknod").map((c) => [c.args[0], c.args[2]]);
+    const nodes = sys.of("mknodat").map((c) => [c.args[0], c.args[2]]);
     expect(nodes).toEqual([
       [join(rootfs, "dev/null"), makedev(1, 3)], [join(rootfs, "dev/zero"), makedev(1, 5)], [join(rootfs, "dev/full"), makedev(1, 7)],
       [join(rootfs, "dev/random"), makedev(1, 8)], [join(rootfs, "dev/urandom"), makedev(1, 9)], [join(rootfs, "dev/tty"), makedev(5, 0)],
