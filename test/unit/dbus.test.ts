@@ -133,8 +133,12 @@ describe("D-Bus wire format", () => {
 const dir = mkdtempSync(join(tmpdir(), "bunc-dbus-"));
 let servers = 0;
 const workers: Worker[] = [];
-afterAll(() => {
-  for (const w of workers) w.terminate();
+afterAll(async () => {
+  // The workers gone first: one still tearing its listener down had left the directory behind.
+  await Promise.all(workers.map((w) => new Promise((closed) => {
+    w.addEventListener("close", closed, { once: true });
+    w.terminate();
+  })));
   rmSync(dir, { recursive: true, force: true });
 });
 
