@@ -347,3 +347,90 @@ export function buildOciArchive(
   if (t.exitCode !== 0) throw new Error(`tar: ${t.stderr.toString()}`);
   return archive;
 }
+
+// ---------------------------------------------------------------------------------
+// docker
+
+/**
+ * dockerd (Debian's docker.io) started by the test with bunc as a runtime of its own
+ * (`--add-runtime bunc=<binary>`): its data root, exec root, pid file, socket and config
+ * file under a private directory, no bridge and no iptables. dockerd starts its own
+ * containerd (under the exec root), which runs bunc through the runc shim, as it runs runc.
+ */
+export class Docker {
+  readonly dir = mkdtempSync(join(tmpdir(), "bunc-docker-"));
+  readonly socket = join(this.dir, "docker.sock");
+  readonly execRoot = join(this.dir, "exec");
+  readonly log = join(this.dir, "dockerd.log");
+  readonly image = "localhost/alpine:3.20";
+  /** The containers' cgroup parent (in every hierarchy), removed by stop(). */
+  readonly cgroupParent = `/${basename(this.dir)}`;
+  /** What dockerd makes outside its roots whatever the flags say: removed afterwards if we made them. */
+  private readonly systemPaths = ["/etc/docker/key.json", "/run/docker"].filter((d) => !existsSync(d));
+  private proc?: ReturnType<typeof Bun.spawn>;
+
+  constructor(readonly runtime = BUNC_BINARY) {}
+
+  async start(): Promise<void> {
+    const config = join(this.dir, "daemon.json");
+    writeFileSync(config, "{}\n"); // not the host's /etc/docker/daemon.json
+    this.proc = Bun.spawn({
+      cmd: ["dockerd", "--config-file", config, "--data-root", join(this.dir, "data"), "--exec-root", this.execRoot,
+        "--pidfile", join(this.dir, "dockerd.pid"), "-H", `unix://${this.socket}`, "--bridge=none", "--iptables=false",
+        "--ip6tables=false", "--ip-masq=false", "--storage-driver", "overlay2", "--cgroup-parent", this.cgroupParent,
+        "--add-runtime", `bunc=${this.runtime}`],
+      stdout: Bun.file(this.log), stderr: Bun.file(this.log), stdin: "ignore",
+    });
+    const until = Date.now() + 60_000;
+    for (;;) {
+      if (existsSync(this.socket) && this.docker(["version"], { timeout: 10_000 }).code === 0) return;
+      if (this.proc.exitCode !== null || Date.now() > until) {
+        const log = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(-10).join("\n") : "";
+        throw new Error(`dockerd did not start (exit ${this.proc.exitCode}):\n${log}`);
+      }
+      await Bun.sleep(100);
+    }
+  }
+
+  docker(args: string[], opts: { timeout?: number; stdin?: string } = {}): Result {
+    return runTo(this.dir, ["docker", "-H", `unix://${this.socket}`, ...args], opts);
+  }
+
+  ok(args: string[], opts?: { timeout?: number; stdin?: string }): string {
+    const r = this.docker(args, opts);
+    if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** `docker import` of the Alpine minirootfs: an image without network. */
+  importAlpine(): void {
+    this.ok(["import", alpineTarball(), this.image], { timeout: 120_000 });
+  }
+
+  /** bunc's --root as the runc shim passes it: dockerd 20.10 gives every runtime <exec root>/runtime-runc, then the namespace. */
+  get buncRoot(): string {
+    return join(this.execRoot, "runtime-runc", "moby");
+  }
+
+  /** Removes every container, stops dockerd by its PID (and its containerd and shims), unmounts and removes everything. */
+  async stop(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null) {
+      try {
+        const ids = this.docker(["ps", "-aq"], { timeout: 10_000 }).stdout.split("\n").filter(Boolean);
+        if (ids.length) this.docker(["rm", "-f", ...ids], { timeout: 60_000 });
+      } catch {}
+      this.proc.kill("SIGTERM");
+      const until = Date.now() + 20_000;
+      while (this.proc.exitCode === null && Date.now() < until) await Bun.sleep(20);
+      if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+      await this.proc.exited;
+    }
+    killAndWait(pidsWithCmdline(this.dir)); // its containerd and shims, if any outlived it
+    try {
+      for (const id of readdirSync(this.buncRoot)) Bun.spawnSync([this.runtime, "--root", this.buncRoot, "delete", "--force", id]);
+    } catch {}
+    removeCgroupTree(this.cgroupParent);
+    unmountAndRemove(this.dir);
+    for (const p of this.systemPaths) rmSync(p, { recursive: true, force: true });
+  }
+}
