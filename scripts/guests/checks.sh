@@ -399,12 +399,14 @@ t_rootless() {
   local out; out=$(as_tester 'set -e; cd ~; rm -rf rl; mkdir rl; cd rl; mkdir rootfs; tar -xzf '$W'/alpine.tar.gz -C rootfs
     bunc spec --rootless
     sed -i "s/\"terminal\": true/\"terminal\": false/" config.json
-    jq ".process.args = [\"sh\",\"-c\",\"id -u; cat /proc/self/uid_map; hostname\"] | .hostname = \"rl\"" config.json > c && mv c config.json
+    jq ".process.args = [\"sh\",\"-c\",\"id -u; cat /proc/self/uid_map; hostname; mkdir /sys/fs/cgroup/probe 2>&1 | sed \\\"s/.*: //\\\"\"] | .hostname = \"rl\"" config.json > c && mv c config.json
     bunc run rl-$$ </dev/null' 2>&1) || fail "exit $?: $out"
   echo "$out"
   expect_eq "uid inside" "$(echo "$out" | sed -n 1p)" 0
   echo "$out" | sed -n 2p | grep -Eq '^ *0 +1000 +1$' || fail "uid_map: $(echo "$out" | sed -n 2p)"
   expect_eq hostname "$(echo "$out" | sed -n 3p)" rl
+  # its cgroup tree is a read-only mount, not the host's cgroup2 the rbind of /sys brings (CVE-2023-25809)
+  expect_eq "mkdir in /sys/fs/cgroup" "$(echo "$out" | sed -n 4p)" "Read-only file system"
 }
 check "rootless: a user's bunc spec --rootless container" t_rootless
 

@@ -239,10 +239,11 @@ function isSymlinkInRoot(rootfs: string, dest: string): boolean {
   return false;
 }
 
-/** The host's cgroup hierarchies: mount point and the mount options naming its controllers. */
+/** The host's cgroup hierarchies: mount point, the cgroup mounted there, and the mount options naming its controllers. */
 export function hostCgroupMounts(mountinfo = readMountInfo()) {
-  return parseMountInfo(mountinfo).filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map(({ mountPoint, fstype, superOptions }) => ({
+  return parseMountInfo(mountinfo).filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map(({ mountPoint, root, fstype, superOptions }) => ({
     mountpoint: mountPoint,
+    root,
     fstype,
     options: fstype === "cgroup2" ? "" : superOptions.split(",").filter((o) => o !== "rw" && o !== "ro").join(","),
   }));
@@ -254,11 +255,16 @@ function ownCgroups(): Record<string, string> {
 }
 
 /** Host directory of the container's cgroup in hierarchy `h`. */
-function cgroupDir(h: { mountpoint: string; fstype: string; options: string }, paths: Record<string, string> | undefined, own: Record<string, string>): string {
+export function cgroupDir(h: { mountpoint: string; root: string; fstype: string; options: string }, paths: Record<string, string> | undefined, own: Record<string, string>): string {
   const controllers = h.fstype === "cgroup2" ? [""] : h.options.split(",");
   for (const c of controllers) if (paths?.[c]) return paths[c]!;
-  if (h.fstype === "cgroup2") return h.mountpoint + (own[""] ?? "/");
-  for (const c of controllers) if (c && own[c] !== undefined) return h.mountpoint + own[c];
+  // No cgroup of its own (rootless): bunc's, where the mount shows it. Inside an outer container
+  // without a cgroup namespace the mount shows the outer's cgroup (its root), and
+  // /proc/self/cgroup names it from the hierarchy's root; one not shown at all: what is.
+  const at = (p: string) =>
+    h.root === "/" ? h.mountpoint + p : p === h.root || p.startsWith(h.root + "/") ? h.mountpoint + p.slice(h.root.length) : h.mountpoint;
+  if (h.fstype === "cgroup2") return at(own[""] ?? "/");
+  for (const c of controllers) if (c && own[c] !== undefined) return at(own[c]!);
   return h.mountpoint;
 }
 

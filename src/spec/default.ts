@@ -39,7 +39,9 @@ export function defaultSpec(o: DefaultSpecOptions = {}) {
       ? { destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }
       : { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
   ];
-  if (!o.rootless) mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
+  // Rootless too, as runc's rootless spec: `rbind,ro` makes only the top of /sys read-only, and
+  // the host's cgroup mounts it brings along would be writable (CVE-2023-25809).
+  mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
   const namespaces = [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (o.cgroupNamespace ?? isUnifiedCgroupHost()) namespaces.push({ type: "cgroup" });
   if (o.rootless) {

@@ -336,6 +336,35 @@ describe.skipIf(!isRoot)("mounts inside /proc (as runc)", () => {
   });
 });
 
+// CVE-2023-25809: runc's rootless spec binds the host's /sys (`rbind,ro`: only the top mount
+// read-only) and mounts /sys/fs/cgroup read-only over the host's cgroup mounts it brought.
+// bunc's `spec --rootless` left that mount out, so the container saw the host's cgroup tree
+// writable: a user's delegated cgroups (user@.service) or, mapped to root, every cgroup.
+describe.skipIf(!isRoot)("CVE-2023-25809: /sys/fs/cgroup of a rootless spec", () => {
+  test("`bunc spec --rootless` mounts /sys/fs/cgroup read-only over the rbind of /sys", async () => {
+    const dir = join(sb.dir, "rootless-spec");
+    mkdirSync(dir);
+    sb.ok(["spec", "--rootless", "-b", dir]);
+    const spec = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(spec.mounts.find((m: any) => m.destination === "/sys/fs/cgroup")).toEqual({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
+    const probe = `bunc-cve-2023-25809-${process.pid}`;
+    // What the container sees at /sys/fs/cgroup and below: the topmost mount of each point, and a write.
+    const script = `awk '$5 ~ "^/sys/fs/cgroup" { o[$5] = $6 } END { for (m in o) print m, o[m] }' /proc/self/mountinfo | grep -v ' ro,' ; touch /sys/fs/cgroup/${probe} 2>&1 | sed 's/.*: //'`;
+    const b = await sb.bundle("rootlesscg", ["sh", "-c", script], (c) => {
+      c.mounts = spec.mounts;
+      c.linux.namespaces = spec.linux.namespaces;
+      c.linux.uidMappings = spec.linux.uidMappings; // as root: container root is the host's
+      c.linux.gidMappings = spec.linux.gidMappings;
+      delete c.linux.resources;
+    });
+    try {
+      expect(sb.ok(["run", "-b", b, "rootlesscg"])).toBe("Read-only file system\n");
+    } finally {
+      rmSync(join("/sys/fs/cgroup", probe), { force: true }); // the host's cgroup tmpfs, had the write gone through
+    }
+  });
+});
+
 describe.skipIf(!isRoot)("masked and read-only paths", () => {
   test("maskedPaths cannot be unmasked; readonlyPaths are read-only", async () => {
     const script = [

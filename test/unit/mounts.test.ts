@@ -6,7 +6,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MS, parseMountOptions } from "../../src/linux/mount-options";
-import { mountOne, remount, type MountContext } from "../../src/linux/mounts";
+import { cgroupDir, hostCgroupMounts, mountOne, remount, type MountContext } from "../../src/linux/mounts";
 import { applyRootPropagation, maskPaths, moveRoot, parentMount, pivotRoot, prepareRoot, readonlyPaths, readonlyRoot } from "../../src/linux/rootfs";
 import { createDevice, setupDev } from "../../src/linux/devices";
 import { makedev } from "../../src/sys/devnum";
@@ -355,5 +355,32 @@ describe("--no-pivot hides the host's proc and sysfs (as runc)", () => {
     expect(detached).toEqual(["/sys", "/proc"]);
     const move = ops.findIndex((o) => o.startsWith("mount") && o.includes("/b/rootfs"));
     expect(ops.findIndex((o) => o.startsWith("umount2"))).toBeLessThan(move);
+  });
+});
+
+describe("cgroupDir: the host directory a `type: cgroup` mount binds", () => {
+  // Inside an outer container on cgroup v1 without a cgroup namespace (docker's and podman's
+  // default there): each hierarchy's mount shows the outer's cgroup, /proc/self/cgroup names
+  // it from the hierarchy's root.
+  const info = [
+    "700 690 0:30 / /sys/fs/cgroup rw,nosuid shared:9 - tmpfs tmpfs rw",
+    "701 700 0:31 /libpod_parent/abc /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids",
+    "702 700 0:32 /libpod_parent/abc /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct",
+    "703 700 0:33 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw",
+  ].join("\n");
+  const [pids, cpu, unified] = hostCgroupMounts(info);
+
+  test("the container's own cgroup, when it has one", () => {
+    expect(cgroupDir(pids!, { pids: "/sys/fs/cgroup/pids/x/y" }, {})).toBe("/sys/fs/cgroup/pids/x/y");
+  });
+
+  test("without one (rootless): bunc's own, under the mount's root", () => {
+    expect(pids!.root).toBe("/libpod_parent/abc");
+    expect(cgroupDir(pids!, {}, { pids: "/libpod_parent/abc" })).toBe("/sys/fs/cgroup/pids");
+    expect(cgroupDir(cpu!, {}, { cpu: "/libpod_parent/abc/sub", cpuacct: "/libpod_parent/abc/sub" })).toBe("/sys/fs/cgroup/cpu,cpuacct/sub");
+    expect(cgroupDir(unified!, {}, { "": "/user.slice/u" })).toBe("/sys/fs/cgroup/unified/user.slice/u");
+    // Not under what the mount shows: what it shows, not a path that is not there.
+    expect(cgroupDir(pids!, {}, { pids: "/elsewhere" })).toBe("/sys/fs/cgroup/pids");
+    expect(cgroupDir(pids!, {}, { pids: "/libpod_parent/abcd" })).toBe("/sys/fs/cgroup/pids");
   });
 });
