@@ -7,6 +7,7 @@ import { SyscallError } from "../sys/libc";
 import { linuxSyscalls, PR, type Syscalls } from "../sys/syscalls";
 import { capSets, dropBounding, grantable, setAmbient, setCaps } from "./capabilities";
 import { accessible, pathExists, readText, statPath } from "../sys/files";
+import { makedev } from "../sys/devnum";
 // node:fs when a call needs it: loading it costs a command ~0.9 ms and ~3.5 MiB (sys/files.ts).
 const nodeFs = () => require("node:fs") as typeof import("node:fs");
 
@@ -79,10 +80,33 @@ export function setgroupsDenied(): boolean {
 }
 
 /**
+ * The process's stdio made its user's, as runc's fixStdioPermissions: a pipe or file bunc was
+ * given belongs to bunc's user, and the program could not reopen it (`> /dev/stdout`, a log
+ * file symlinked to it). The host's /dev/null is left alone; an fd the user namespace cannot
+ * change (an unmapped owner, a read-only mount) is left as it is.
+ */
+export function giveStdio(uid: number, sys: Syscalls = linuxSyscalls): void {
+  for (const fd of [0, 1, 2]) {
+    let st: { uid: number; mode: number; rdev: bigint };
+    try {
+      st = sys.fstat(fd);
+    } catch {
+      continue; // not open
+    }
+    const devNull = (st.mode & 0o170000) === 0o020000 && st.rdev === makedev(1, 3);
+    if (st.uid === uid || devNull) continue;
+    try {
+      sys.fchown(fd, uid, -1);
+    } catch {}
+  }
+}
+
+/**
  * Switches to process.user: supplementary groups, gid, uid. Capabilities survive the uid
  * change (PR_SET_KEEPCAPS) so that process.capabilities can be set after it.
  */
 export function switchUser(user: NonNullable<Process["user"]>, sys: Syscalls = linuxSyscalls, groupsDenied = setgroupsDenied): void {
+  giveStdio(user.uid, sys);
   sys.prctl(PR.SET_KEEPCAPS, [1]);
   const gids = user.additionalGids ?? [];
   try {

@@ -16,7 +16,7 @@ const SYSCALLS = {
     dup3: 292, pipe2: 293, prlimit64: 302, setns: 308, sched_setattr: 314, seccomp: 317, memfd_create: 319,
     bpf: 321, execveat: 322, pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430,
     fsconfig: 431, fsmount: 432, pidfd_open: 434, clone3: 435, close_range: 436, openat2: 437,
-    mount_setattr: 442, mknodat: 259, getdents64: 217, statx: 332, socket: 41,
+    mount_setattr: 442, mknodat: 259, getdents64: 217, statx: 332, socket: 41, fchown: 93,
   },
   arm64: {
     read: 63, write: 64, close: 57, rt_sigaction: 134, rt_sigprocmask: 135, ioctl: 29, pread64: 67, nanosleep: 101, sendmsg: 211,
@@ -26,7 +26,7 @@ const SYSCALLS = {
     set_mempolicy: 237, keyctl: 219, ioprio_set: 30, openat: 56, unshare: 97, dup3: 24, pipe2: 59,
     prlimit64: 261, setns: 268, sched_setattr: 274, seccomp: 277, memfd_create: 279, bpf: 280, execveat: 281,
     pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432,
-    pidfd_open: 434, clone3: 435, close_range: 436, openat2: 437, mount_setattr: 442, mknodat: 33, getdents64: 61, statx: 291, socket: 198,
+    pidfd_open: 434, clone3: 435, close_range: 436, openat2: 437, mount_setattr: 442, mknodat: 33, getdents64: 61, statx: 291, socket: 198, fchown: 55,
   },
 } as const satisfies Record<Arch, Record<string, number>>;
 

@@ -217,6 +217,19 @@ static void install_seccomp(void) {
   S1(NR_close, sock);
 }
 
+/* The process's stdio made its user's, as runc's fixStdioPermissions (process.ts giveStdio):
+   the host's /dev/null is left alone, and an fd that cannot change (an owner the user
+   namespace does not map, a read-only mount) is left as it is. */
+static void give_stdio(u32 uid) {
+  for (int fd = 0; fd <= 2; fd++) {
+    struct { u32 mask, blksize; u64 attributes; u32 nlink, uid, gid; unsigned short mode, pad0; u64 rest[12]; u32 rdev_major, rdev_minor, more[30]; } st;
+    if (S5(NR_statx, fd, "", 0x1000 /* AT_EMPTY_PATH */, 0x1 | 0x2 | 0x8 /* TYPE, MODE, UID */, &st) < 0) continue;
+    int dev_null = (st.mode & 0170000) == 0020000 && st.rdev_major == 1 && st.rdev_minor == 3;
+    if (st.uid == uid || dev_null) continue;
+    S3(NR_fchown, fd, uid, -1);
+  }
+}
+
 static void apply_process(void) {
   u32 len;
   const unsigned char *rl = field(F_RLIMITS, &len);
@@ -260,6 +273,7 @@ static void apply_process(void) {
   u32 cwd_len;
   const unsigned char *cwd = field(F_CWD, &cwd_len);
   long cwd_rc = cwd_len ? S1(NR_chdir, cwd) : 0;
+  give_stdio((u32)slot[F_UID]);
   const unsigned char *gids = field(F_GIDS, &len);
   long r = S2(NR_setgroups, len / 4, gids);
   /* A rootless user namespace denies setgroups: fine unless groups were asked for. */

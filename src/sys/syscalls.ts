@@ -5,7 +5,7 @@ import { check, checkedSyscall, cptr, cstr, cstrArray, errno, libc, syscall, Sys
 import { O, SYS } from "./arch";
 import { moveMount, mountSetattr, openTreeOfFd } from "./mount-api";
 import { openInRoot, tryOpenInRoot } from "./openat2";
-import { statFd } from "./files";
+import { changeOwnerFd, statFd } from "./files";
 
 /** SIGPIPE and SIGXFSZ: ignored by the Bun runtime in its own process. */
 const BUN_IGNORED = [13, 25];
@@ -77,6 +77,10 @@ export interface Syscalls {
   setgroups(gids: readonly number[], context?: string): void;
   setresgid(gid: number): void;
   setresuid(uid: number): void;
+  /** fstat(2): owner, type and mode, device number of what `fd` is open on. */
+  fstat(fd: number): { uid: number; mode: number; rdev: bigint };
+  /** fchown(2); -1 leaves an id as it is. */
+  fchown(fd: number, uid: number, gid: number): void;
   /** capset(2) v3 on the calling thread. */
   capset(sets: CapsetSets): void;
   /** A new session (fails with EPERM for a session leader already). */
@@ -226,6 +230,12 @@ export class LinuxSyscalls implements Syscalls {
   }
   setresuid(uid: number): void {
     check("setresuid", libc.setresuid(BigInt(uid), BigInt(uid), BigInt(uid)), `uid ${uid}`);
+  }
+  fstat(fd: number): { uid: number; mode: number; rdev: bigint } {
+    return statFd(fd);
+  }
+  fchown(fd: number, uid: number, gid: number): void {
+    changeOwnerFd(fd, uid, gid);
   }
   capset(s: CapsetSets): void {
     const header = new Uint32Array([0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0]);

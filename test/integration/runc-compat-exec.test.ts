@@ -433,3 +433,35 @@ describe.skipIf(!isRoot)("run's child subreaper, and --no-subreaper (root)", () 
     });
   }
 });
+
+// runc's fixStdioPermissions: the process's stdio is made its user's before the switch, so a
+// non-root program can reopen it (`> /dev/stdout`, nginx's logs symlinked there). bunc left
+// pipes and files root's: "can't create /dev/stdout: Permission denied". The host's
+// /dev/null (stdin here) is never changed.
+describe.skipIf(!isRoot)("the stdio of a non-root process (as runc)", () => {
+  const script = "echo out > /dev/stdout && echo err > /dev/stderr";
+  // bunc's stdout and stderr are pipes (Bun.spawn's own are sockets, which no one can reopen)
+  const spawn = async (args: string[], env: Record<string, string> = {}) => {
+    const p = Bun.spawn(["bash", "-c", 'set -o pipefail; "$@" 2> >(cat >&2) | cat', "bash", ...BUNC, "--root", sb.root, ...args],
+      { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  };
+  for (const [how, env] of [["native init", {}], ["the Bun init", { BUNC_NATIVE_INIT: "0" }], ["the Bun init's setup", { BUNC_HOST_SETUP: "0" }]] as const) {
+    test(`run and exec as uid 1000 reopen their stdout and stderr pipes (${how})`, async () => {
+      const id = uid();
+      const nullOwner = () => { const s = require("node:fs").statSync("/dev/null"); return [s.uid, s.gid, s.mode]; };
+      const before = nullOwner();
+      const b = await sb.bundle(id, ["sh", "-c", script], (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+      expect(await spawn(["run", "-b", b, id], env)).toEqual({ code: 0, stdout: "out\n", stderr: "err\n" });
+      const d = await sb.bundle(id + "d", ["sleep", "30"]);
+      try {
+        sb.ok(["run", "-d", "-b", d, id + "d"], { env });
+        expect(await spawn(["exec", "--user", "1000:1000", id + "d", "sh", "-c", script], env)).toEqual({ code: 0, stdout: "out\n", stderr: "err\n" });
+      } finally {
+        sb.run(["delete", "--force", id + "d"]);
+      }
+      expect(nullOwner()).toEqual(before);
+    });
+  }
+});

@@ -22,6 +22,8 @@ export interface RecordingOptions {
   fail?: (call: RecordedCall) => number | undefined;
   /** What fileMode() reports for an fd (default 0o755). */
   fileMode?: (fd: number) => number;
+  /** What fstat() reports for an fd (default: a root-owned FIFO, as a pipe from bunc). */
+  fstat?: (fd: number) => { uid: number; mode: number; rdev: bigint };
   /** What mountFlags() reports for a path (default 0n). */
   mountFlags?: (path: string) => bigint;
   /** mknodat leaves an empty regular file where the node would be (so chmod/chown work). */
@@ -179,6 +181,13 @@ export class RecordingSyscalls implements Syscalls {
   }
   setresuid(uid: number): void {
     this.rec("setresuid", [uid]);
+  }
+  fstat(fd: number): { uid: number; mode: number; rdev: bigint } {
+    this.rec("fstat", [fd]);
+    return this.opts.fstat?.(fd) ?? { uid: 0, mode: 0o010600, rdev: 0n };
+  }
+  fchown(fd: number, uid: number, gid: number): void {
+    this.rec("fchown", [fd, uid, gid]);
   }
   capset(sets: CapsetSets): void {
     this.rec("capset", [{ ...sets }]);

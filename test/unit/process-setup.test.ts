@@ -2,7 +2,7 @@
 // no_new_privs, umask and cwd in runc's order, and the exec with its fd hygiene.
 import { describe, expect, test } from "bun:test";
 import type { Process } from "../../src/spec/schema";
-import { applyProcess, execProcess, keepPreservedFds, setRlimits, switchUser } from "../../src/linux/process";
+import { applyProcess, execProcess, giveStdio, keepPreservedFds, setRlimits, switchUser } from "../../src/linux/process";
 import { PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "../../src/sys/syscalls";
 import { SyscallError } from "../../src/sys/libc";
 import { RecordingSyscalls } from "../support/recording-syscalls";
@@ -36,7 +36,7 @@ describe("switchUser", () => {
   test("groups, gid, then uid, with capabilities kept across the uid change", () => {
     const sys = new RecordingSyscalls();
     switchUser({ uid: 1000, gid: 100, additionalGids: [10, 20] }, sys);
-    expect(ops(sys)).toEqual([
+    expect(ops(sys).filter(([op]) => op !== "fstat" && op !== "fchown")).toEqual([
       ["prctl", PR.SET_KEEPCAPS, [1]],
       ["setgroups", [10, 20]],
       ["setresgid", 100],
@@ -52,6 +52,30 @@ describe("switchUser", () => {
     expect(() => switchUser({ uid: 0, gid: 0, additionalGids: [5] }, denied(), () => true)).toThrow(/setgroups additionalGids 5: EPERM/);
     // Not denied by the namespace: a real failure.
     expect(() => switchUser({ uid: 0, gid: 0 }, denied(), () => false)).toThrow(SyscallError);
+  });
+});
+
+describe("giveStdio (runc's fixStdioPermissions)", () => {
+  const FIFO = 0o010600, CHR = 0o020666;
+  test("stdio the user does not own becomes its, before the switch; /dev/null and what is the user's already are left", () => {
+    const st: Record<number, { uid: number; mode: number; rdev: bigint }> = {
+      0: { uid: 0, mode: CHR, rdev: (1n << 8n) | 3n }, // the host's /dev/null
+      1: { uid: 0, mode: FIFO, rdev: 0n }, // bunc's pipe
+      2: { uid: 1000, mode: FIFO, rdev: 0n }, // the user's already
+    };
+    const sys = new RecordingSyscalls({ fstat: (fd) => st[fd]! });
+    switchUser({ uid: 1000, gid: 100 }, sys);
+    expect(sys.of("fchown").map((c) => c.args)).toEqual([[1, 1000, -1]]);
+    expect(sys.calls.findIndex((c) => c.op === "fchown")).toBeLessThan(sys.calls.findIndex((c) => c.op === "setresuid"));
+    // Another character device (a terminal, /dev/zero) is given like a pipe.
+    const tty = new RecordingSyscalls({ fstat: () => ({ uid: 0, mode: CHR, rdev: (136n << 8n) | 0n }) });
+    giveStdio(5, tty);
+    expect(tty.of("fchown").map((c) => c.args)).toEqual([[0, 5, -1], [1, 5, -1], [2, 5, -1]]);
+  });
+  test("an fd that is not open or cannot change is left as it is", () => {
+    const sys = new RecordingSyscalls({ fail: (c) => (c.op === "fchown" ? 1 : c.op === "fstat" && c.args[0] === 0 ? 9 : undefined) });
+    expect(() => giveStdio(1000, sys)).not.toThrow();
+    expect(sys.of("fchown").map((c) => c.args[0])).toEqual([1, 2]);
   });
 });
 
@@ -76,6 +100,7 @@ describe("applyProcess", () => {
     expect(dropped).not.toContain(CAP_KILL);
     expect(dropped).toContain(CAP_NET_BIND_SERVICE);
     expect(kinds.slice(1 + dropped.length)).toEqual([
+      "fstat", "fchown", "fstat", "fchown", "fstat", "fchown", // stdio given to uid 5 (giveStdio)
       `prctl ${PR.SET_KEEPCAPS}`, "setgroups", "setresgid", "setresuid", `prctl ${PR.SET_KEEPCAPS}`,
       "capset", `prctl ${PR.CAP_AMBIENT}`, `prctl ${PR.CAP_AMBIENT}`, `prctl ${PR.SET_NO_NEW_PRIVS}`, "umask", "chdir",
     ]);
@@ -89,6 +114,7 @@ describe("applyProcess", () => {
     const sys = new RecordingSyscalls();
     applyProcess(proc({}), () => {}, sys);
     expect(ops(sys)).toEqual([
+      ["fstat", 0], ["fstat", 1], ["fstat", 2], // root's already
       ["prctl", PR.SET_KEEPCAPS, [1]], ["setgroups", []], ["setresgid", 0], ["setresuid", 0], ["prctl", PR.SET_KEEPCAPS, [0]], ["chdir", "/"],
     ]);
   });
