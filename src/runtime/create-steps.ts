@@ -169,7 +169,9 @@ export class Creation {
     const layout = this.layout();
     if (plan.fromHost) this.requestFd = memfd("bunc-init-request", this.initRequest());
     const inUserNs = ns.newUser || ns.joins.some((j) => j.type === "user");
-    if (this.o.relayStdio && !this.o.stdio && !p.terminal && inUserNs) this.stdioPipes = openStdioPipes();
+    // Pipes in a user namespace, and for a non-root user: its stdio is made its own (giveStdio),
+    // which must not be the caller's files or terminal.
+    if (this.o.relayStdio && !this.o.stdio && !p.terminal && (inUserNs || (p.user?.uid ?? 0) !== 0)) this.stdioPipes = openStdioPipes();
     const self = selfCommand();
     const spawned = withOuterHint("namespaces", plan.outer, () => spawnInit({
       cloneFlags: ns.cloneFlags & ~CLONE_FLAGS.cgroup, unshareFlags: ns.unshareFlags, timeOffsets: timeOffsetsText(config.linux.timeOffsets),

@@ -169,7 +169,8 @@ export function spawnExec(ctx: RuntimeContext, o: ExecOptions, loaded?: Containe
     parentFd = sock[0]!;
     opened.push(sock[1]!);
     const relay = o.process.terminal && !o.consoleSocket;
-    if (o.relayStdio && !o.process.terminal && !o.stdio && joins.some((j) => j.path === "user")) {
+    // As run's (create-steps.ts): pipes in a user namespace and for a non-root user.
+    if (o.relayStdio && !o.process.terminal && !o.stdio && (joins.some((j) => j.path === "user") || (o.process.user?.uid ?? 0) !== 0)) {
       pipes = stdioRelay().openStdioPipes();
       stdioRelay().giveStdioPipes(pipes, hostIdOf(c.pid, "uid", 0) ?? 0, hostIdOf(c.pid, "gid", 0) ?? 0);
     }

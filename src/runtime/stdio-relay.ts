@@ -1,8 +1,10 @@
-// `run` and `exec` in the foreground without a terminal, in a user namespace: the process's
-// stdin, stdout and stderr are pipes owned by the container's root, which bunc copies to and
-// from its own (runc's setupProcessPipes). The caller's fds are the host root's, and a process
-// in the user namespace cannot open them again by name: `echo > /dev/stdout`, or a server
-// logging to /dev/stderr, would get EACCES.
+// `run` and `exec` in the foreground without a terminal, in a user namespace or as a non-root
+// user: the process's stdin, stdout and stderr are pipes owned by the container's root, which
+// bunc copies to and from its own (runc's setupProcessPipes). The caller's fds are the host
+// root's, and a process in the user namespace cannot open them again by name: `echo >
+// /dev/stdout`, or a server logging to /dev/stderr, would get EACCES; a non-root process gets
+// its stdio made its own (giveStdio, as runc), which must be these pipes, not the caller's
+// files or terminal.
 import { pipe } from "../sys/io";
 import { changeOwnerFd, closeFd, writeFully } from "../sys/files";
 

@@ -464,4 +464,23 @@ describe.skipIf(!isRoot)("the stdio of a non-root process (as runc)", () => {
       expect(nullOwner()).toEqual(before);
     });
   }
+
+  test("in the foreground the caller's own files (or terminal) are not given away: the process gets pipes, as runc's", async () => {
+    const id = uid();
+    const b = await sb.bundle(id, ["sh", "-c", script], (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+    const fs = require("node:fs") as typeof import("node:fs");
+    const out = join(sb.dir, `${id}.out`), err = join(sb.dir, `${id}.err`);
+    const run = Bun.spawnSync([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: Bun.file(out), stderr: Bun.file(err) });
+    expect({ code: run.exitCode, out: fs.readFileSync(out, "utf8"), err: fs.readFileSync(err, "utf8") }).toEqual({ code: 0, out: "out\n", err: "err\n" });
+    expect([fs.statSync(out).uid, fs.statSync(err).uid]).toEqual([0, 0]);
+    const d = await sb.bundle(id + "d", ["sleep", "30"]);
+    try {
+      sb.ok(["run", "-d", "-b", d, id + "d"]);
+      const exec = Bun.spawnSync([...BUNC, "--root", sb.root, "exec", "--user", "1000:1000", id + "d", "sh", "-c", script], { stdin: "ignore", stdout: Bun.file(out), stderr: Bun.file(err) });
+      expect({ code: exec.exitCode, out: fs.readFileSync(out, "utf8"), err: fs.readFileSync(err, "utf8") }).toEqual({ code: 0, out: "out\n", err: "err\n" });
+      expect([fs.statSync(out).uid, fs.statSync(err).uid]).toEqual([0, 0]);
+    } finally {
+      sb.run(["delete", "--force", id + "d"]);
+    }
+  });
 });
