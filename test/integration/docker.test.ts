@@ -65,10 +65,11 @@ describe.skipIf(!!skipReason)("docker (dockerd --add-runtime) with bunc", () => 
     expect(i.code).toBe(0);
   });
 
+  // --user: the shim's pipes are made the user's (runc's fixStdioPermissions), so it reopens /dev/stdout
   test("--read-only, --tmpfs, -v, --user, --workdir, -e, --cap-drop/--cap-add, --init", () => {
     const r = run(["--rm", "--read-only", "--tmpfs", "/run:size=1m,mode=1777", "-v", `${volume}:/v:ro`, "--user", "1234:5678", "--workdir", "/tmp",
       "-e", "FOO=bar", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "--init"],
-    ["sh", "-c", "id; pwd; echo $FOO; cat /v/file; touch /x 2>/dev/null || echo ro; touch /run/y && echo tmpfs; grep CapBnd /proc/self/status; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    ["sh", "-c", "id; pwd; echo $FOO > /dev/stdout; cat /v/file; touch /x 2>/dev/null || echo ro; touch /run/y && echo tmpfs; grep CapBnd /proc/self/status; cat /proc/1/cmdline | tr '\\0' ' '"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n")).toEqual([
       "uid=1234 gid=5678 groups=5678", "/tmp", "bar", "in the volume", "ro", "tmpfs",
