@@ -55,6 +55,28 @@ function unmountAndRemove(dir: string): void {
 }
 
 
+/** Waits until a daemon started as `proc` answers (`ready`); throws with its log's last lines if it exits or `ms` pass first. */
+async function answering(name: string, proc: ReturnType<typeof Bun.spawn>, log: string, ms: number, ready: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (ready()) return;
+    if (proc.exitCode !== null || Date.now() > until) {
+      const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-10).join("\n") : "";
+      throw new Error(`${name} did not start (exit ${proc.exitCode}):\n${tail}`);
+    }
+    await Bun.sleep(50);
+  }
+}
+
+/** Ends a daemon we started: SIGTERM, then SIGKILL if it is still there after `ms`. */
+async function terminate(proc: ReturnType<typeof Bun.spawn>, ms: number): Promise<void> {
+  proc.kill("SIGTERM");
+  const until = Date.now() + ms;
+  while (proc.exitCode === null && Date.now() < until) await Bun.sleep(20);
+  if (proc.exitCode === null) proc.kill("SIGKILL");
+  await proc.exited;
+}
+
 /** Processes whose command line contains `needle` (to find the engines' leftovers). */
 export function pidsWithCmdline(needle: string): number[] {
   const out: number[] = [];
@@ -226,15 +248,7 @@ export class Containerd {
       cmd: ["containerd", "--config", config, "--root", join(this.dir, "root"), "--state", join(this.dir, "state"), "--address", this.address],
       stdout: Bun.file(this.log), stderr: Bun.file(this.log), stdin: "ignore",
     });
-    const until = Date.now() + 20_000;
-    for (;;) {
-      if (existsSync(this.address) && this.ctr(["version"], { timeout: 5000 }).code === 0) return;
-      if (this.proc.exitCode !== null || Date.now() > until) {
-        const log = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(-10).join("\n") : "";
-        throw new Error(`containerd did not start (exit ${this.proc.exitCode}):\n${log}`);
-      }
-      await Bun.sleep(50);
-    }
+    await answering("containerd", this.proc, this.log, 20_000, () => existsSync(this.address) && this.ctr(["version"], { timeout: 5000 }).code === 0);
   }
 
   ctr(args: string[], opts: { timeout?: number; stdin?: string } = {}): Result {
@@ -283,11 +297,7 @@ export class Containerd {
           this.ctr(["containers", "delete", line], { timeout: 10_000 });
         }
       } catch {}
-      this.proc.kill("SIGTERM");
-      const until = Date.now() + 10_000;
-      while (this.proc.exitCode === null && Date.now() < until) await Bun.sleep(20);
-      if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
-      await this.proc.exited;
+      await terminate(this.proc, 10_000);
     }
     // Shims outlive containerd by design: end the ones started for this address. A killed
     // shim leaves its socket, which containerd 1.6 keeps outside --state, in /run/containerd/s.
@@ -381,15 +391,7 @@ export class Docker {
         "--add-runtime", `bunc=${this.runtime}`],
       stdout: Bun.file(this.log), stderr: Bun.file(this.log), stdin: "ignore",
     });
-    const until = Date.now() + 60_000;
-    for (;;) {
-      if (existsSync(this.socket) && this.docker(["version"], { timeout: 10_000 }).code === 0) return;
-      if (this.proc.exitCode !== null || Date.now() > until) {
-        const log = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(-10).join("\n") : "";
-        throw new Error(`dockerd did not start (exit ${this.proc.exitCode}):\n${log}`);
-      }
-      await Bun.sleep(100);
-    }
+    await answering("dockerd", this.proc, this.log, 60_000, () => existsSync(this.socket) && this.docker(["version"], { timeout: 10_000 }).code === 0);
   }
 
   docker(args: string[], opts: { timeout?: number; stdin?: string } = {}): Result {
@@ -419,11 +421,7 @@ export class Docker {
         const ids = this.docker(["ps", "-aq"], { timeout: 10_000 }).stdout.split("\n").filter(Boolean);
         if (ids.length) this.docker(["rm", "-f", ...ids], { timeout: 60_000 });
       } catch {}
-      this.proc.kill("SIGTERM");
-      const until = Date.now() + 20_000;
-      while (this.proc.exitCode === null && Date.now() < until) await Bun.sleep(20);
-      if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
-      await this.proc.exited;
+      await terminate(this.proc, 20_000);
     }
     killAndWait(pidsWithCmdline(this.dir)); // its containerd and shims, if any outlived it
     try {
