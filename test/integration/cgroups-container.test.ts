@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot, pidAlive, fileSandbox, until, waitFor } from "../support/harness";
 import { skipping } from "../support/host";
+import { cpuList } from "../../src/linux/cgroups/stats";
 
 const sb = fileSandbox();
 const hierarchies = () => readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d)).filter((d) => existsSync(join(d, "cgroup.procs")));
@@ -50,6 +51,13 @@ describe.skipIf(!isRoot || !v1)("cgroups in the lifecycle (root, cgroup v1 contr
     expect(ev).toMatchObject({ type: "stats", id: "lim" });
     expect(ev.data.memory.usage.limit).toBe(96 * 1024 * 1024);
     expect(ev.data.pids.current).toBe(2);
+    // the keys of runc 1.3's stats, cpuset's from the v1 cpuset files (runc has none on cgroup2)
+    expect(Object.keys(ev.data).sort()).toEqual(["blkio", "cpu", "cpuset", "hugetlb", "intel_rdt", "memory", "network_interfaces", "pids"]);
+    if (state.cgroupPaths.cpuset) {
+      const cpus = readFileSync(join(state.cgroupPaths.cpuset, "cpuset.cpus"), "utf8").trim();
+      expect(ev.data.cpuset.cpus).toEqual(cpuList(cpus));
+      expect(ev.data.cpuset.cpus.length).toBeGreaterThan(0);
+    }
     // pause / resume
     sb.ok(["pause", "lim"]);
     expect(JSON.parse(sb.ok(["state", "lim"])).status).toBe("paused");

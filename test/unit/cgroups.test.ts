@@ -255,3 +255,14 @@ describe("v2 writer on a fake cgroup2 tree", () => {
     expect(m.pids()).toEqual([1]);
   });
 });
+
+describe("cpuList (cpuset.cpus and cpuset.mems as runc's stats give them)", () => {
+  test("ranges and single numbers; empty is none", () => {
+    const { cpuList } = require("../../src/linux/cgroups/stats") as typeof import("../../src/linux/cgroups/stats");
+    expect(cpuList("0-3,5\n")).toEqual([0, 1, 2, 3, 5]);
+    expect(cpuList("7")).toEqual([7]);
+    expect(cpuList("0,2-3,8-9")).toEqual([0, 2, 3, 8, 9]);
+    expect(cpuList("\n")).toBeUndefined();
+    expect(cpuList(undefined)).toBeUndefined();
+  });
+});

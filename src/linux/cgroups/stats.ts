@@ -12,6 +12,23 @@ export interface Stats {
   pids: { current?: number; limit?: number };
   blkio: { ioServiceBytesRecursive?: BlkioEntry[]; ioServicedRecursive?: BlkioEntry[] };
   hugetlb: Record<string, { usage?: number; max?: number; failcnt: number }>;
+  cpuset: {
+    cpus?: number[]; cpu_exclusive: number; mems?: number[]; mem_hardwall: number; mem_exclusive: number; memory_migrate: number;
+    memory_spread_page: number; memory_spread_slab: number; memory_pressure: number; sched_load_balance: number; sched_relax_domain_level: number;
+  };
+  /** Always empty: bunc manages no Intel RDT group of its own in stats, and no network (runc's are empty for OCI configs too). */
+  intel_rdt: Record<string, never>;
+  network_interfaces: null;
+}
+
+/** "0-3,5" -> [0, 1, 2, 3, 5] (a cpuset list); undefined when empty. */
+export function cpuList(text: string | undefined): number[] | undefined {
+  const out: number[] = [];
+  for (const part of (text ?? "").trim().split(",").filter(Boolean)) {
+    const [a, b] = part.split("-").map(Number);
+    for (let i = a!; i <= (b ?? a!); i++) out.push(i);
+  }
+  return out.length ? out : undefined;
 }
 
 /** Where a controller lives for this container: its directory and the hierarchy version. */
@@ -69,9 +86,11 @@ export function collectStats(locate: Locate): Stats {
     cpu: { usage: {}, throttling: {} },
     memory: { usage: { limit: 0, failcnt: 0 }, swap: { limit: 0, failcnt: 0 }, kernel: { limit: 0, failcnt: 0 }, kernelTCP: { limit: 0, failcnt: 0 } },
     pids: {}, blkio: {}, hugetlb: {},
+    cpuset: { cpu_exclusive: 0, mem_hardwall: 0, mem_exclusive: 0, memory_migrate: 0, memory_spread_page: 0, memory_spread_slab: 0, memory_pressure: 0, sched_load_balance: 0, sched_relax_domain_level: 0 },
+    intel_rdt: {}, network_interfaces: null,
   };
   const cpu = locate("cpu"), acct = locate("cpuacct"), mem = locate("memory"), pids = locate("pids");
-  const blk = locate("blkio") ?? locate("io"), huge = locate("hugetlb");
+  const blk = locate("blkio") ?? locate("io"), huge = locate("hugetlb"), cpuset = locate("cpuset");
 
   if (cpu) {
     const st = parseKeyValues(tryRead(cpu.dir, "cpu.stat"));
@@ -117,6 +136,16 @@ export function collectStats(locate: Locate): Stats {
         ? { usage: num(tryRead(huge.dir, `${p}.usage_in_bytes`)), max: num(tryRead(huge.dir, `${p}.max_usage_in_bytes`)), failcnt: num(tryRead(huge.dir, `${p}.failcnt`)) ?? 0 }
         : { usage: num(tryRead(huge.dir, `${p}.current`)), failcnt: parseKeyValues(tryRead(huge.dir, `${p}.events`)).max ?? 0 };
     }
+  }
+  // As runc's v1 cpuset stats (its cgroup2 stats have none).
+  if (cpuset?.version === 1) {
+    const read = (name: string) => num(tryRead(cpuset.dir, `cpuset.${name}`)) ?? 0;
+    s.cpuset = {
+      cpus: cpuList(tryRead(cpuset.dir, "cpuset.cpus")), cpu_exclusive: read("cpu_exclusive"), mems: cpuList(tryRead(cpuset.dir, "cpuset.mems")),
+      mem_hardwall: read("mem_hardwall"), mem_exclusive: read("mem_exclusive"), memory_migrate: read("memory_migrate"),
+      memory_spread_page: read("memory_spread_page"), memory_spread_slab: read("memory_spread_slab"), memory_pressure: read("memory_pressure"),
+      sched_load_balance: read("sched_load_balance"), sched_relax_domain_level: read("sched_relax_domain_level"),
+    };
   }
   return s;
 }
