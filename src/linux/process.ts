@@ -106,7 +106,8 @@ export function giveStdio(uid: number, sys: Syscalls = linuxSyscalls): void {
  * change (PR_SET_KEEPCAPS) so that process.capabilities can be set after it.
  */
 export function switchUser(user: NonNullable<Process["user"]>, sys: Syscalls = linuxSyscalls, groupsDenied = setgroupsDenied): void {
-  giveStdio(user.uid, sys);
+  // Not for root: a foreground run or exec passes the caller's own fds (its terminal, its files).
+  if (user.uid !== 0) giveStdio(user.uid, sys);
   sys.prctl(PR.SET_KEEPCAPS, [1]);
   const gids = user.additionalGids ?? [];
   try {

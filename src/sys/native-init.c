@@ -273,7 +273,8 @@ static void apply_process(void) {
   u32 cwd_len;
   const unsigned char *cwd = field(F_CWD, &cwd_len);
   long cwd_rc = cwd_len ? S1(NR_chdir, cwd) : 0;
-  give_stdio((u32)slot[F_UID]);
+  /* Not for root: a foreground run or exec passes the caller's own fds (its terminal, its files). */
+  if (slot[F_UID] != 0) give_stdio((u32)slot[F_UID]);
   const unsigned char *gids = field(F_GIDS, &len);
   long r = S2(NR_setgroups, len / 4, gids);
   /* A rootless user namespace denies setgroups: fine unless groups were asked for. */

@@ -465,6 +465,19 @@ describe.skipIf(!isRoot)("the stdio of a non-root process (as runc)", () => {
     });
   }
 
+  test("a root process is given the caller's fds as they are, and they stay the caller's (a file or terminal of uid 1000)", async () => {
+    const fs = require("node:fs") as typeof import("node:fs");
+    for (const env of [{}, { BUNC_NATIVE_INIT: "0" }]) {
+      const id = uid();
+      const b = await sb.bundle(id, ["sh", "-c", "echo out; echo err >&2"]);
+      const out = join(sb.dir, `${id}.out`), err = join(sb.dir, `${id}.err`);
+      for (const f of [out, err]) { fs.writeFileSync(f, ""); fs.chownSync(f, 1000, 1000); }
+      const run = Bun.spawnSync([...BUNC, "--root", sb.root, "run", "-b", b, id], { stdin: "ignore", stdout: Bun.file(out), stderr: Bun.file(err), env: { ...process.env, ...env } });
+      expect({ env, code: run.exitCode, out: fs.readFileSync(out, "utf8"), err: fs.readFileSync(err, "utf8") }).toEqual({ env, code: 0, out: "out\n", err: "err\n" });
+      expect([fs.statSync(out).uid, fs.statSync(err).uid]).toEqual([1000, 1000]);
+    }
+  });
+
   test("in the foreground the caller's own files (or terminal) are not given away: the process gets pipes, as runc's", async () => {
     const id = uid();
     const b = await sb.bundle(id, ["sh", "-c", script], (c) => (c.process.user = { uid: 1000, gid: 1000 }));
