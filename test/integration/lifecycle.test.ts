@@ -118,6 +118,12 @@ describe.skipIf(!isRoot)("lifecycle (root)", () => {
     const json = JSON.parse(sb.ok(["list", "--format", "json"]));
     expect(json).toMatchObject([{ id: "det", status: "running" }]);
     expect(sb.ok(["list"])).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\ndet\s+\d+\s+running/);
+    // runc's table (Go's tabwriter: columns of at least 12, 3 spaces of padding, the last as it is)
+    const [head, row] = sb.ok(["list"]).split("\n");
+    expect(head!.slice(0, 36)).toBe("ID          PID         STATUS      ");
+    expect(row!.slice(0, 12)).toBe("det         ");
+    expect(row!.slice(24, 36)).toBe("running     ");
+    expect(head!.indexOf("CREATED")).toBe(36 + Math.max(12, b.length + 3));
     sb.ok(["delete", "-f", "det"]);
     expect(sb.ok(["list", "-q"])).toBe("");
   });

@@ -17,6 +17,7 @@ export default defineCommand({
     if (args.format !== "table") throw new BuncError(`invalid --format "${args.format}": use table or json`);
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...views.map((v) => [v.id, String(v.pid), v.status, v.bundle, v.created, v.owner])];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    out(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]! + 3) : c)).join("")).join("\n") + "\n");
+    // runc's tabwriter: each column at least 12 wide, 3 spaces of padding, the last as it is
+    out(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(Math.max(w[i]! + 3, 12)) : c)).join("")).join("\n") + "\n");
   },
 });
