@@ -12,18 +12,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { isRoot } from "../support/harness";
 import { skipping } from "../support/host";
 import { alpineTarball } from "../../scripts/alpine-tarball";
-import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
+import { BUNC_BINARY, engineSkipReason, Podman } from "../support/engines";
 import { defaultSpec } from "../../src/spec/default";
 
 const RUNC = Bun.which("runc", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/usr/bin:/sbin` }) ?? "/usr/sbin/runc";
-const skipReason = !isRoot
-  ? "not root"
-  : !existsSync(BUNC_BINARY)
-    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
-    : ensureInstalled(["podman", "conmon", "runc"], ["podman", "conmon", "runc"]);
+const skipReason = engineSkipReason(["podman", "conmon", "runc"], ["podman", "conmon", "runc"]);
 if (skipReason) console.warn(`ci-container tests skipped: ${skipReason}`);
 
 /** Debian tools the outer image carries (besides bunc's libraries): a shell for the scripts. */

@@ -7,14 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, waitFor } from "../support/harness";
-import { BUNC_BINARY, Containerd, ensureInstalled } from "../support/engines";
+import { waitFor } from "../support/harness";
+import { Containerd, engineSkipReason } from "../support/engines";
 
-const skipReason = !isRoot
-  ? "not root"
-  : !existsSync(BUNC_BINARY)
-    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
-    : ensureInstalled(["containerd"], ["containerd", "ctr", "containerd-shim-runc-v2"]);
+const skipReason = engineSkipReason(["containerd"], ["containerd", "ctr", "containerd-shim-runc-v2"]);
 if (skipReason) console.warn(`containerd tests skipped: ${skipReason}`);
 
 describe.skipIf(!!skipReason)("containerd (ctr, runc shim) with bunc", () => {

@@ -9,16 +9,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { isRoot } from "../support/harness";
-import { BUNC_BINARY, ensureInstalled, pidsWithCmdline } from "../support/engines";
+import { BUNC_BINARY, engineSkipReason, pidsWithCmdline } from "../support/engines";
 import { CATATONIT, ContainerdCri, HANDLER } from "../support/cri";
 import { cgroupDirs } from "../../scripts/cgroup-dirs";
 
-const skipReason = !isRoot
-  ? "not root"
-  : !existsSync(BUNC_BINARY)
-    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
-    : ensureInstalled(["containerd", "catatonit"], ["containerd", "ctr", "containerd-shim-runc-v2", CATATONIT]);
+const skipReason = engineSkipReason(["containerd", "catatonit"], ["containerd", "ctr", "containerd-shim-runc-v2", CATATONIT]);
 if (skipReason) console.warn(`CRI tests skipped: ${skipReason}`);
 
 /** Cgroup directories (any hierarchy, any depth) whose name is one of `names`. */

@@ -6,14 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot } from "../support/harness";
-import { BUNC_BINARY, Docker, ensureInstalled } from "../support/engines";
+import { Docker, engineSkipReason } from "../support/engines";
 
-const skipReason = !isRoot
-  ? "not root"
-  : !existsSync(BUNC_BINARY)
-    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
-    : ensureInstalled(["docker.io"], ["dockerd", "docker", "containerd-shim-runc-v2"]);
+const skipReason = engineSkipReason(["docker.io"], ["dockerd", "docker", "containerd-shim-runc-v2"]);
 if (skipReason) console.warn(`docker tests skipped: ${skipReason}`);
 
 describe.skipIf(!!skipReason)("docker (dockerd --add-runtime) with bunc", () => {

@@ -9,16 +9,12 @@
 // private --root would leave the state of exited containers behind. The tests check
 // that none of their containers is left there.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, waitFor } from "../support/harness";
-import { BUNC_BINARY, ensureInstalled, Podman } from "../support/engines";
+import { waitFor } from "../support/harness";
+import { engineSkipReason, Podman } from "../support/engines";
 
-const skipReason = !isRoot
-  ? "not root"
-  : !existsSync(BUNC_BINARY)
-    ? `${BUNC_BINARY} is not built (bun scripts/build.ts)`
-    : ensureInstalled(["podman", "conmon", "util-linux"], ["podman", "conmon", "script"]);
+const skipReason = engineSkipReason(["podman", "conmon", "util-linux"], ["podman", "conmon", "script"]);
 if (skipReason) console.warn(`podman tests skipped: ${skipReason}`);
 
 describe.skipIf(!!skipReason)("podman --runtime bunc", () => {

@@ -8,7 +8,7 @@ export { removeCgroupTree };
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { alpineTarball } from "../../scripts/alpine-tarball";
-import { mountsUnder, pidAlive, PROJECT, type Result } from "./harness";
+import { isRoot, mountsUnder, pidAlive, PROJECT, type Result } from "./harness";
 
 /** bunc as the engines see it: the compiled binary (engines cannot run the sources). */
 export const BUNC_BINARY = process.env.BUNC_BIN ?? join(PROJECT, "dist/bunc");
@@ -32,6 +32,13 @@ export function ensureInstalled(packages: string[], binaries: string[]): string 
   const missing = binaries.filter((b) => !which(b));
   if (missing.length) return `cannot install ${packages.join(" ")} (apt-get exited ${p.exitCode}: ${p.stderr.toString().trim().split("\n").pop()}); missing ${missing.join(", ")}`;
   return undefined;
+}
+
+/** Why an engine's tests cannot run here (not root, no bunc binary, the engine not installable), or undefined. */
+export function engineSkipReason(packages: string[], binaries: string[]): string | undefined {
+  if (!isRoot) return "not root";
+  if (!existsSync(BUNC_BINARY)) return `${BUNC_BINARY} is not built (bun scripts/build.ts)`;
+  return ensureInstalled(packages, binaries);
 }
 
 /** Runs a command with stdout and stderr in files: engines leave daemons holding pipes open. */
